@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+/** Backends in order of preference; "auto" picks the first that loads. */
+export const BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/**
+ * Every setting of an experiment, with the tutorial's values as defaults so that
+ * `resolveConfig()` reproduces Géron's chapter 10 run.
+ */
+export const ExperimentConfig = z
+  .object({
+    /** Passes over the 55,000 training images; the tutorial trains for 30. */
+    epochs: z.number().int().min(1).max(10_000).default(30),
+    /** Keras's default mini-batch size. */
+    batchSize: z.number().int().min(1).default(32),
+    /** Units of each hidden Dense layer (relu); the tutorial uses 300 then 100. */
+    hiddenUnits: z.array(z.number().int().min(1)).min(1).default([300, 100]),
+    /** SGD step size: the Keras "sgd" optimizer's default of 0.01. */
+    learningRate: z.number().gt(0).max(1e6).default(0.01),
+    /** The first N training images are held out for validation, as in the book. */
+    validationSize: z.number().int().min(1).max(59_999).default(5000),
+    /** Seeds weight initialisation and the per-epoch shuffle, so runs repeat exactly. */
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+    /** Where the four Fashion-MNIST .gz files are cached (relative to the working directory). */
+    dataDir: z.string().min(1).default("data"),
+    /** "auto" = tfjs-node if it loads, else wasm, else cpu. FASHION_ANN_BACKEND overrides. */
+    backend: z.enum(["auto", ...BACKENDS]).default("auto"),
+  })
+  .strict();
+
+export type ExperimentConfig = z.infer<typeof ExperimentConfig>;
+export type ConfigOverrides = z.input<typeof ExperimentConfig>;
+
+/** Thrown for any config value that does not fit the schema; the message names field, value and what is allowed. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const path = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+  if (issue.code === "unrecognized_keys") {
+    const allowed = Object.keys(ExperimentConfig.shape).join(", ");
+    return `unknown config field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed: ${allowed}`;
+  }
+  const got = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], input);
+  return `${path || "config"}: ${issue.message}, got ${JSON.stringify(got)}`;
+}
+
+/** Resolves overrides against the tutorial defaults; throws ConfigError naming every bad field. */
+export function resolveConfig(overrides: ConfigOverrides = {}): ExperimentConfig {
+  const result = ExperimentConfig.safeParse(overrides);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => describeIssue(i, overrides)).join("\n"));
+  }
+  const config = result.data;
+  if (config.batchSize > 60_000 - config.validationSize) {
+    throw new ConfigError(
+      `batchSize: must be at most the ${60_000 - config.validationSize} training images left after validation, got ${config.batchSize}`,
+    );
+  }
+  return config;
+}
