@@ -1,0 +1,176 @@
+import * as tf from "@tensorflow/tfjs";
+import type { ExperimentConfig } from "./config";
+import { kerasProgress, type ProgressMode } from "./progress";
+import { seededRandom, shuffledIndices } from "./random";
+
+/** Images (any trailing shape, e.g. [n, 28, 28], values 0..1) with their class indices. */
+export interface LabeledImages {
+  x: { data: Float32Array; shape: readonly number[] };
+  y: { data: ArrayLike<number>; shape: readonly number[] };
+}
+
+/** Keras's History keys; `val_*` appear only when validation data is given. */
+export type Logs = Record<string, number>;
+
+export interface History {
+  /** 0-based epoch indices, as Keras's `history.epoch`. */
+  epoch: number[];
+  /** One value per epoch for each metric: loss, accuracy, val_loss, val_accuracy. */
+  history: Record<string, number[]>;
+  params: { epochs: number; steps: number; batchSize: number; samples: number };
+}
+
+/** Keras-style callbacks; each may be async. Set `model.stopTraining = true` to stop after the current batch. */
+export interface TrainCallbacks {
+  onTrainBegin?: (params: History["params"]) => void | Promise<void>;
+  onEpochBegin?: (epoch: number) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs: Logs) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs: Logs) => void | Promise<void>;
+  onTrainEnd?: (history: History) => void | Promise<void>;
+}
+
+export interface TrainOptions {
+  callbacks?: TrainCallbacks | TrainCallbacks[];
+  /** "bar": Keras's progress bar (terminal); "epoch": one line per epoch (notebooks, logs); "none"; default: bar on a TTY. */
+  progress?: ProgressMode;
+  /** Epoch to start from (for resuming); epochs run from initialEpoch to config.epochs - 1. */
+  initialEpoch?: number;
+}
+
+export type TrainConfig = Pick<ExperimentConfig, "epochs" | "batchSize" | "seed">;
+
+// Validation and evaluation use large batches: the result is the same mean, far fewer kernel calls.
+const EVAL_BATCH = 2048;
+
+/**
+ * `model.fit(X_train, y_train, epochs, validation_data=(X_valid, y_valid))` as a lean loop on the
+ * layers model's own variables, loss and optimizer. Batches are copied from a seeded shuffle of the
+ * training rows in JS (tf.gather is slower than the step itself, and tfjs's fit shuffles with
+ * Math.random), so the same seed and backend give the same history.
+ */
+export async function train(
+  model: tf.LayersModel,
+  data: { train: LabeledImages; valid?: LabeledImages },
+  config: TrainConfig,
+  options: TrainOptions = {},
+): Promise<History> {
+  const { x, y } = data.train;
+  const samples = x.shape[0]!;
+  const rowSize = x.data.length / samples;
+  const steps = Math.ceil(samples / config.batchSize);
+  const params = { epochs: config.epochs, steps, batchSize: config.batchSize, samples };
+  const callbacks = [kerasProgress(options.progress), ...[options.callbacks ?? []].flat()];
+  const history: History = { epoch: [], history: {}, params };
+  const step = trainStep(model);
+  const random = seededRandom(config.seed);
+  const initialEpoch = options.initialEpoch ?? 0;
+  // Advance the shuffle stream so a resumed run sees the same batch order as an uninterrupted one.
+  for (let e = 0; e < initialEpoch; e++) shuffledIndices(samples, random);
+
+  model.stopTraining = false;
+  for (const cb of callbacks) await cb.onTrainBegin?.(params);
+  for (let epoch = initialEpoch; epoch < config.epochs && !model.stopTraining; epoch++) {
+    for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
+    const order = shuffledIndices(samples, random);
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    for (let b = 0; b < steps && !model.stopTraining; b++) {
+      const start = b * config.batchSize;
+      const idx = order.subarray(start, Math.min(start + config.batchSize, samples));
+      const result = step(gatherRows(x.data, rowSize, idx, x.shape), gatherLabels(y.data, idx));
+      lossSum += result.loss * idx.length;
+      correct += result.correct;
+      seen += idx.length;
+      const logs = { batch: b, size: idx.length, loss: lossSum / seen, accuracy: correct / seen };
+      for (const cb of callbacks) await cb.onBatchEnd?.(b, logs);
+    }
+    if (seen === 0) break;
+    const logs: Logs = { loss: lossSum / seen, accuracy: correct / seen };
+    if (data.valid) {
+      const v = evaluateArrays(model, data.valid);
+      logs.val_loss = v.loss;
+      logs.val_accuracy = v.accuracy;
+    }
+    history.epoch.push(epoch);
+    for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
+    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+    // Let timers, signals and Jupyter messages through between epochs.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  for (const cb of callbacks) await cb.onTrainEnd?.(history);
+  return history;
+}
+
+/** Mean loss and accuracy of `model` on a labelled set, in large batches, without gradients. */
+export function evaluateArrays(model: tf.LayersModel, set: LabeledImages): { loss: number; accuracy: number } {
+  const n = set.x.shape[0]!;
+  const rowSize = set.x.data.length / n;
+  const lossFn = compiledLoss(model);
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < n; start += EVAL_BATCH) {
+    const end = Math.min(start + EVAL_BATCH, n);
+    const [l, c] = tf.tidy(() => {
+      const xb = tf.tensor(set.x.data.subarray(start * rowSize, end * rowSize), [end - start, ...set.x.shape.slice(1)]);
+      const yb = tf.tensor1d(Float32Array.from({ length: end - start }, (_, i) => set.y.data[start + i]!), "float32");
+      const probs = model.apply(xb, { training: false }) as tf.Tensor;
+      return [tf.sum(lossFn(yb, probs)), countCorrect(probs, yb)].map((t) => t.dataSync()[0]!);
+    });
+    lossSum += l!;
+    correct += c!;
+  }
+  return { loss: lossSum / n, accuracy: correct / n };
+}
+
+type Step = (xb: tf.Tensor, yb: tf.Tensor) => { loss: number; correct: number };
+
+/** One SGD step on the model's own variables: forward, the compiled loss, gradients, optimizer update. */
+function trainStep(model: tf.LayersModel): Step {
+  if (!model.optimizer) throw new Error("train: the model is not compiled; call compileModel(model, learningRate) first");
+  const optimizer = model.optimizer;
+  const lossFn = compiledLoss(model);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  return (xb, yb) => {
+    let correct: tf.Tensor | undefined;
+    const loss = optimizer.minimize(
+      () => {
+        const probs = model.apply(xb, { training: true }) as tf.Tensor;
+        correct = tf.keep(countCorrect(probs, yb));
+        return tf.mean(lossFn(yb, probs)) as tf.Scalar;
+      },
+      true,
+      vars,
+    )!;
+    const out = { loss: loss.dataSync()[0]!, correct: correct!.dataSync()[0]! };
+    tf.dispose([loss, correct!, xb, yb]);
+    return out;
+  };
+}
+
+/** The loss given to compile(); a Sequential keeps it on its inner LayersModel. */
+function compiledLoss(model: tf.LayersModel): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor {
+  const compiled = model instanceof tf.Sequential ? model.model : model;
+  const fn = compiled.lossFunctions?.[0];
+  if (!fn) throw new Error("the model is not compiled; call compileModel(model, learningRate) first");
+  return fn;
+}
+
+function countCorrect(probs: tf.Tensor, labels: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.cast(labels, "int32")), "float32")));
+}
+
+function gatherRows(data: Float32Array, rowSize: number, idx: Uint32Array, shape: readonly number[]): tf.Tensor {
+  const out = new Float32Array(idx.length * rowSize);
+  for (let i = 0; i < idx.length; i++) {
+    const from = idx[i]! * rowSize;
+    out.set(data.subarray(from, from + rowSize), i * rowSize);
+  }
+  return tf.tensor(out, [idx.length, ...shape.slice(1)]);
+}
+
+function gatherLabels(labels: ArrayLike<number>, idx: Uint32Array): tf.Tensor {
+  const out = new Float32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = labels[idx[i]!]!;
+  return tf.tensor1d(out, "float32");
+}
