@@ -150,7 +150,8 @@ function trainStep(model: tf.LayersModel): Step {
 
 /** The loss given to compile(); a Sequential keeps it on its inner LayersModel. */
 function compiledLoss(model: tf.LayersModel): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor {
-  const compiled = model instanceof tf.Sequential ? model.model : model;
+  // Sequential delegates compile() to a private inner LayersModel.
+  const compiled = model instanceof tf.Sequential ? (model as unknown as { model: tf.LayersModel }).model : model;
   const fn = compiled.lossFunctions?.[0];
   if (!fn) throw new Error("the model is not compiled; call compileModel(model, learningRate) first");
   return fn;

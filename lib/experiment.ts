@@ -1,0 +1,75 @@
+import type * as tf from "@tensorflow/tfjs";
+import { formatBackend, initBackend, type BackendInfo } from "./backend";
+import type { ExperimentConfig } from "./config";
+import { defaultProgress, loadFashionMnist, splitAndScale, type FashionMnistSplits } from "./data";
+import { evaluate, type TestMetrics } from "./evaluate";
+import { createModel } from "./model";
+import { architectureFigure, imageFigure, imageGridFigure, learningCurvesFigure, predictionsFigure, saveFig, type Figure } from "./plots";
+import { classNamesOf, predictClasses, predictProba } from "./predict";
+import type { ProgressMode } from "./progress";
+import { projectPath, type Run } from "./runs";
+import { layerTable, modelSummary } from "./summary";
+import { train, type History } from "./train";
+
+/** Loads Fashion-MNIST from config.dataDir (or the Debian package, or the download) and splits it as the tutorial does. */
+export async function loadData(config: Pick<ExperimentConfig, "dataDir" | "validationSize">): Promise<FashionMnistSplits> {
+  const raw = await loadFashionMnist({ dataDir: projectPath(config.dataDir), onProgress: defaultProgress() });
+  return splitAndScale(raw, config.validationSize);
+}
+
+/** The tutorial's figures, under the names Géron's notebook saves them with. */
+export function tutorialFigures(data: FashionMnistSplits, model: tf.LayersModel, history: History): Record<string, Figure> {
+  const names = data.classNames;
+  const train = data.train;
+  const first40 = train.x.slice(0, 40);
+  const labels40 = Array.from(train.y.data.subarray(0, 40), (c) => names[c]!);
+  const newImages = data.test.x.slice(0, 3);
+  const predicted = classNamesOf(predictClasses(predictProba(model, newImages)), names);
+  return {
+    first_image: imageFigure(train.x.row(0).data, { title: names[train.y.data[0]!] }),
+    fashion_mnist_plot: imageGridFigure({ data: first40.data, shape: first40.shape }, labels40, 4, 10),
+    my_fashion_mnist_model: architectureFigure(layerTable(model)),
+    keras_learning_curves_plot: learningCurvesFigure(history.history),
+    fashion_mnist_images_plot: predictionsFigure({ data: newImages.data, shape: newImages.shape }, predicted),
+  };
+}
+
+export interface ExperimentResult {
+  backend: BackendInfo;
+  history: History;
+  metrics: TestMetrics & { backend: string };
+  figures: string[];
+}
+
+/**
+ * The whole tutorial in one call (what `fashion-ann train` runs): load, build, train, evaluate, and
+ * write config, environment, summary, history, model, metrics and figures into the run folder.
+ */
+export async function runExperiment(
+  config: ExperimentConfig,
+  run: Run,
+  options: { log?: (s: string) => void; progress?: ProgressMode } = {},
+): Promise<ExperimentResult> {
+  const log = options.log ?? console.log;
+  const backend = await initBackend(config.backend);
+  log(formatBackend(backend));
+  log(`config: ${JSON.stringify(config)}`);
+  run.saveConfig(config);
+  run.saveEnvironment(backend);
+  const data = await loadData(config);
+  const model = createModel(config);
+  const summary = modelSummary(model);
+  log(summary);
+  run.writeText("summary.txt", summary + "\n");
+  const history = await train(model, data, config, { progress: options.progress });
+  run.saveHistory(history);
+  await run.saveModel(model);
+  const metrics = { ...evaluate(model, data.test, log), backend: backend.name };
+  run.writeJson("metrics.json", metrics);
+  const figures: string[] = [];
+  for (const [name, fig] of Object.entries(tutorialFigures(data, model, history))) {
+    figures.push(await saveFig(fig, name, { dir: run.figuresDir }));
+  }
+  model.dispose();
+  return { backend, history, metrics, figures };
+}

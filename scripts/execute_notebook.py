@@ -1,0 +1,245 @@
+#!/usr/bin/python3
+"""Execute one notebook headlessly through a Jupyter kernel, papermill-style.
+
+Called by lib/notebooks.ts (runNotebooks); not meant to be used by hand, although it works:
+
+    JUPYTER_PATH=.jupyter/share/jupyter /usr/bin/python3 scripts/execute_notebook.py \
+        --input notebooks/01_data.ipynb --output runs/x/notebooks/01_data.ipynb \
+        --cwd notebooks --parameters 'overrides = {}; runDir = "runs/x";' \
+        --error-pattern '^\\w*Error: '
+
+It reports progress as JSON lines on stdout (one object per line, "type" says which), so the
+caller can show live progress without parsing Jupyter messages itself:
+    start {cells}                      cells = number of code cells that will run
+    cell_start {number, firstLine}     number counts code cells from 1
+    stream {name, text}                kernel stdout/stderr, as it arrives
+    cell_done {number, seconds}
+    failed {number, firstLine, message}
+    written {path}
+Exit status: 0 ok, 1 a cell failed (the partly executed notebook is still written),
+2 the notebook cannot be run as it is (e.g. no "parameters" cell).
+
+Why not plain `jupyter nbconvert --execute`: tslab reports compile errors and unhandled
+rejections only as stderr text, sometimes with an "ok" reply, and nbconvert would pass those.
+"""
+import argparse
+import asyncio
+import json
+import os
+import queue
+import re
+import sys
+import tempfile
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async
+
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+# How long to keep listening after the last cell for output of work it left running
+# (an un-awaited promise that rejects a moment later).
+LATE_OUTPUT_GRACE_SEC = 0.5
+MAX_MESSAGE_CHARS = 4000
+
+
+def emit(kind, **fields):
+    sys.stdout.write(json.dumps({"type": kind, **fields}) + "\n")
+    sys.stdout.flush()
+
+
+def first_line(source):
+    for line in source.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+class NotebookSetupError(Exception):
+    """The notebook cannot be run as it is (no parameters cell, ...); the message says how to fix it."""
+
+
+def inject_parameters(nb, parameters_source, path):
+    """Insert the injected-parameters cell right after the cell tagged "parameters" (papermill's convention)."""
+    nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.metadata.get("tags", [])]
+    tagged = [i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in c.metadata.get("tags", [])]
+    if not tagged:
+        raise NotebookSetupError(
+            f'{path}: no cell tagged "{PARAMETERS_TAG}"; add one that declares the defaults the runner '
+            'overrides, e.g. `let overrides: ConfigOverrides = {}; let runDir = "../runs/interactive";`, '
+            'and give it the tag "parameters" (View > Cell Toolbar > Tags).'
+        )
+    if len(tagged) > 1:
+        raise NotebookSetupError(f'{path}: {len(tagged)} cells are tagged "{PARAMETERS_TAG}" (cells {tagged}); expected exactly one.')
+    cell = nbformat.v4.new_code_cell(parameters_source)
+    cell.metadata["tags"] = [INJECTED_TAG]
+    nb.cells.insert(tagged[0] + 1, cell)
+
+
+class StreamingClient(NotebookClient):
+    """NotebookClient that streams kernel output live and keeps output nbclient would drop.
+
+    nbclient ignores messages whose parent is not the running cell; tslab sends output of
+    timers and promises started by an earlier cell with that earlier cell as parent, and
+    those are exactly the errors we must not miss.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs, on_cell_executed=self._record_reply)
+        self.stray_streams = []
+        self.last_reply_status = "ok"
+
+    def _record_reply(self, cell, cell_index, execute_reply):
+        self.last_reply_status = execute_reply["content"].get("status", "ok")
+
+    def output(self, outs, msg, display_id, cell_index):
+        out = super().output(outs, msg, display_id, cell_index)
+        if msg["msg_type"] == "stream":
+            emit("stream", name=msg["content"]["name"], text=msg["content"]["text"])
+        return out
+
+    def _note_stray(self, msg):
+        if msg["msg_type"] == "stream":
+            self.stray_streams.append(msg["content"])
+            emit("stream", name=msg["content"]["name"], text=msg["content"]["text"])
+
+    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+        # Same loop as nbclient 0.7's, plus _note_stray for messages of other parents.
+        while True:
+            msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+            if msg["parent_header"].get("msg_id") == parent_msg_id:
+                try:
+                    self.process_message(msg, cell, cell_index)
+                except CellExecutionComplete:
+                    return
+            else:
+                self._note_stray(msg)
+
+    async def drain_late_output(self, seconds):
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=left))
+            except queue.Empty:
+                return
+            self._note_stray(msg)
+
+
+# Stack frames inside tslab or Node itself say nothing about the notebook; they only bury the error.
+INTERNAL_FRAME = re.compile(r"^\s+at .*(node_modules/tslab/|node:internal/|node:vm:|\(node:)")
+
+
+def error_text(outputs, error_re):
+    """The error text among a cell's outputs: error outputs plus stderr streams that look like errors."""
+    parts = []
+    for out in outputs:
+        if out.get("output_type") == "error":
+            parts.append(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}")
+        elif out.get("output_type") == "stream" and out.get("name") == "stderr" and error_re.search(out.get("text", "")):
+            parts.append(out["text"].rstrip())
+    lines = "\n".join(parts).splitlines()
+    return "\n".join(line for line in lines if not INTERNAL_FRAME.match(line))
+
+
+def write_atomically(nb, path):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".ipynb", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            nbformat.write(nb, f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    emit("written", path=path)
+
+
+def clip(text):
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "\n... (cut)"
+
+
+async def run(args):
+    nb = nbformat.read(args.input, as_version=4)
+    if args.parameters is not None:
+        inject_parameters(nb, args.parameters, args.input)
+    error_re = re.compile(args.error_pattern, re.MULTILINE)
+    client = StreamingClient(
+        nb,
+        kernel_name=args.kernel,
+        timeout=args.timeout if args.timeout > 0 else None,  # whole seconds: nbclient wants an int
+        startup_timeout=120,
+        # Errors are judged here (tslab's error replies carry no ename), so nbclient must not stop first.
+        allow_errors=True,
+        record_timing=True,
+        resources={"metadata": {"path": args.cwd}},
+    )
+    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+    emit("start", cells=len(code_cells))
+    failure = None
+    async with client.async_setup_kernel():
+        info = await client.async_wait_for_reply(await ensure_async(client.kc.kernel_info()))
+        if info is not None and "language_info" in info["content"]:
+            nb.metadata["language_info"] = info["content"]["language_info"]
+        for number, index in enumerate(code_cells, start=1):
+            cell = nb.cells[index]
+            emit("cell_start", number=number, firstLine=first_line(cell.source))
+            client.stray_streams = []
+            started = time.monotonic()
+            client.last_reply_status = "ok"
+            try:
+                await client.async_execute_cell(cell, index, execution_count=number)
+            except CellTimeoutError:
+                failure = f"timed out after {args.timeout} s (raise timeoutPerCellSec if this cell is meant to run longer)"
+            except DeadKernelError:
+                failure = "the kernel died while running this cell (process.exit(), a crash, or out of memory)"
+            if failure is None:
+                message = error_text(cell.outputs, error_re)
+                stray = error_text([{"output_type": "stream", **s} for s in client.stray_streams], error_re)
+                if stray:
+                    message = (message + "\n" if message else "") + "(output of work started by an earlier cell)\n" + stray
+                if client.last_reply_status == "error" and not message:
+                    message = "the kernel reported an error without a message"
+                if message:
+                    failure = message
+            if failure is not None:
+                emit("failed", number=number, firstLine=first_line(cell.source), message=clip(failure))
+                break
+            emit("cell_done", number=number, seconds=round(time.monotonic() - started, 2))
+        if failure is None:
+            client.stray_streams = []
+            await client.drain_late_output(LATE_OUTPUT_GRACE_SEC)
+            stray = error_text([{"output_type": "stream", **s} for s in client.stray_streams], error_re)
+            if stray:
+                failure = stray
+                last = nb.cells[code_cells[-1]] if code_cells else None
+                emit("failed", number=len(code_cells), firstLine=first_line(last.source) if last else "",
+                     message=clip("(output after the last cell finished)\n" + stray))
+    write_atomically(nb, args.output)
+    return 1 if failure is not None else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--input", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--cwd", required=True, help="kernel working directory")
+    parser.add_argument("--kernel", default="tslab")
+    parser.add_argument("--parameters", help="source of the injected-parameters cell")
+    parser.add_argument("--timeout", type=int, default=0, help="seconds per cell; 0 = none")
+    parser.add_argument("--error-pattern", required=True, help="regex (multiline) for stderr text that means failure")
+    args = parser.parse_args()
+    try:
+        sys.exit(asyncio.run(run(args)))
+    except NotebookSetupError as e:
+        emit("failed", number=0, firstLine="", message=str(e))
+        sys.exit(2)
+    except Exception as e:  # noqa: BLE001 - any other setup failure, as one line the caller can show
+        emit("failed", number=0, firstLine="", message=f"{type(e).__name__}: {e}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

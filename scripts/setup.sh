@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# One-command setup for a fresh clone on Debian 12 (and a quick no-op when all is there):
+#   1. Debian packages: Jupyter (on /usr/bin/python3), the Fashion-MNIST files, Chromium, PyTorch (reference runs)
+#   2. npm packages (npm ci) when node_modules is missing or older than package-lock.json
+#   3. TypeScript build (dist/) when a lib/ source is newer than it
+#   4. the tslab kernel, registered inside the project (.jupyter/), never in the user's Jupyter folders
+# Env: FASHION_ANN_SKIP_APT=1 skips step 1 (e.g. on a machine without apt; missing packages are then only reported).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+started=$(date +%s.%N)
+say() { printf 'setup: %s\n' "$*"; }
+
+# --- 1. Debian packages ------------------------------------------------------------------
+apt_packages=(
+  jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-ipykernel
+  dataset-fashion-mnist chromium python3-torch libopenblas0-pthread
+)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+if ((${#missing[@]} == 0)); then
+  say "apt packages: all ${#apt_packages[@]} installed"
+elif [[ "${FASHION_ANN_SKIP_APT:-}" == 1 ]]; then
+  say "apt packages MISSING (FASHION_ANN_SKIP_APT=1, not installing): ${missing[*]}"
+else
+  if ((EUID == 0)); then
+    sudo=()
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    say "missing Debian packages: ${missing[*]}" >&2
+    say "run as root: apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}" >&2
+    say "(or set FASHION_ANN_SKIP_APT=1 to go on without them)" >&2
+    exit 1
+  fi
+  say "installing apt packages: ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# --- 2. npm packages ---------------------------------------------------------------------
+# npm writes node_modules/.package-lock.json on every install, so it is older than
+# package-lock.json exactly when the lock file changed since the last install.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say "npm ci (the optional @tensorflow/tfjs-node may fail to build; the wasm backend is used then)"
+  npm ci --no-audit --no-fund
+else
+  say "node_modules up to date"
+fi
+
+# --- 3. build ----------------------------------------------------------------------------
+stamp=dist/lib/index.js
+if [[ ! -f "$stamp" ]] || [[ -n "$(find lib tsconfig.json package-lock.json -newer "$stamp" -print -quit)" ]]; then
+  say "building TypeScript (lib/ -> dist/)"
+  node node_modules/typescript/bin/tsc -p tsconfig.json
+  touch "$stamp" # tsc leaves unchanged outputs alone on some versions; the stamp must move
+else
+  say "dist/ up to date"
+fi
+
+# --- 4. tslab kernel ---------------------------------------------------------------------
+# Jupyter finds it through JUPYTER_PATH=$root/.jupyter/share/jupyter (set by the scripts and lib/notebooks.ts).
+kernel_json=.jupyter/share/jupyter/kernels/tslab/kernel.json
+tslab_bin="$root/node_modules/.bin/tslab"
+if [[ -f "$kernel_json" ]] && grep -qF "\"$tslab_bin\"" "$kernel_json"; then
+  say "tslab kernel registered"
+else
+  say "registering the tslab kernel in .jupyter/"
+  node_modules/.bin/tslab install --python=/usr/bin/python3 --binary="$tslab_bin" --prefix="$root/.jupyter" >/dev/null
+  grep -qF "\"$tslab_bin\"" "$kernel_json" || { say "tslab install did not write $kernel_json" >&2; exit 1; }
+fi
+
+say "ready in $(printf '%.1f' "$(echo "$(date +%s.%N) - $started" | bc)") s"

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, resolveConfig } from "../../lib/config";
+
+describe("resolveConfig", () => {
+  it("defaults are the tutorial's", () => {
+    expect(resolveConfig()).toEqual({
+      epochs: 30,
+      batchSize: 32,
+      hiddenUnits: [300, 100],
+      learningRate: 0.01,
+      validationSize: 5000,
+      seed: 42,
+      dataDir: "data",
+      backend: "auto",
+    });
+  });
+
+  it("applies overrides and keeps the other defaults", () => {
+    const c = resolveConfig({ epochs: 3, hiddenUnits: [8] });
+    expect(c.epochs).toBe(3);
+    expect(c.hiddenUnits).toEqual([8]);
+    expect(c.learningRate).toBe(0.01);
+  });
+
+  it.each([
+    [{ epochs: 0 }, /^epochs: .*>=1.*got 0/],
+    [{ epochs: 2.5 }, /^epochs: .*expected int.*got 2.5/],
+    [{ epochs: "3" }, /^epochs: .*expected number.*got "3"/],
+    [{ learningRate: -0.1 }, /^learningRate: .*>0.*got -0.1/],
+    [{ hiddenUnits: [300, 0] }, /^hiddenUnits\[1\]: .*>=1.*got 0/],
+    [{ hiddenUnits: [] }, /^hiddenUnits: .*got \[\]/],
+    [{ backend: "gpu" }, /^backend: .*"auto"\|"tensorflow"\|"wasm"\|"cpu".*got "gpu"/],
+    [{ validationSize: 60000 }, /^validationSize: .*<=59999.*got 60000/],
+    [{ batchSize: 55001 }, /^batchSize: must be at most the 55000 training images left after validation, got 55001/],
+    [{ foo: 1 }, /unknown config field "foo"; allowed: epochs, batchSize/],
+  ])("refuses %j naming the field, the value and what is allowed", (overrides, message) => {
+    expect(() => resolveConfig(overrides as never)).toThrow(ConfigError);
+    expect(() => resolveConfig(overrides as never)).toThrow(message);
+  });
+});

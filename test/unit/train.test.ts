@@ -1,0 +1,131 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createModel } from "../../lib/model";
+import { train, type LabeledImages } from "../../lib/train";
+import { historyFromCsv, historyToCsv } from "../../lib/history";
+import { seededRandom } from "../../lib/random";
+
+/** n random 28x28 "images" whose label is determined by mean brightness, so a model can learn something. */
+function synthetic(n: number, seed: number): LabeledImages {
+  const random = seededRandom(seed);
+  const x = new Float32Array(n * 784);
+  const y = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const label = i % 10;
+    y[i] = label;
+    for (let j = 0; j < 784; j++) x[i * 784 + j] = Math.min(1, (label / 10) * random() * 2);
+  }
+  return { x: { data: x, shape: [n, 28, 28] }, y: { data: y, shape: [n] } };
+}
+
+const tiny = { hiddenUnits: [8], learningRate: 0.05, seed: 7 };
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+describe("createModel", () => {
+  it("builds the tutorial's layers with Keras's names and 266,610 parameters", () => {
+    const model = createModel({ hiddenUnits: [300, 100], learningRate: 0.01, seed: 42 });
+    expect(model.name).toBe("sequential");
+    expect(model.layers.map((l) => l.name)).toEqual(["flatten", "dense", "dense_1", "dense_2"]);
+    expect(model.layers.map((l) => l.outputShape)).toEqual([[null, 784], [null, 300], [null, 100], [null, 10]]);
+    expect(model.countParams()).toBe(266_610);
+    expect(model.getLayer("dense")).toBe(model.layers[1]);
+    const [w, b] = model.layers[1]!.getWeights();
+    expect(w!.shape).toEqual([784, 300]);
+    expect(Array.from(b!.dataSync()).every((v) => v === 0)).toBe(true);
+    // Glorot uniform: |w| <= sqrt(6 / (fan_in + fan_out))
+    const limit = Math.sqrt(6 / (784 + 300));
+    expect(w!.dataSync().reduce((m, v) => Math.max(m, Math.abs(v)), 0)).toBeLessThanOrEqual(limit);
+    model.dispose();
+  });
+
+  it("the same seed gives the same initial weights, another seed different ones", () => {
+    const first = (seed: number) => {
+      const m = createModel({ ...tiny, seed });
+      const v = Array.from(m.layers[1]!.getWeights()[0]!.dataSync().slice(0, 5));
+      m.dispose();
+      return v;
+    };
+    expect(first(7)).toEqual(first(7));
+    expect(first(7)).not.toEqual(first(8));
+  });
+});
+
+describe("train", () => {
+  const data = { train: synthetic(64, 1), valid: synthetic(16, 2) };
+
+  it("returns a History with Keras's keys, one finite value per epoch", async () => {
+    const model = createModel(tiny);
+    const history = await train(model, data, { epochs: 2, batchSize: 16, seed: 1 }, { progress: "none" });
+    expect(Object.keys(history.history)).toEqual(["loss", "accuracy", "val_loss", "val_accuracy"]);
+    expect(history.epoch).toEqual([0, 1]);
+    for (const values of Object.values(history.history)) {
+      expect(values).toHaveLength(2);
+      values.forEach((v) => expect(Number.isFinite(v)).toBe(true));
+    }
+    expect(history.params).toEqual({ epochs: 2, steps: 4, batchSize: 16, samples: 64 });
+    model.dispose();
+  });
+
+  it("the same seed and backend give the same history", async () => {
+    const run = async () => {
+      const model = createModel(tiny);
+      const h = await train(model, data, { epochs: 2, batchSize: 16, seed: 3 }, { progress: "none" });
+      model.dispose();
+      return h.history;
+    };
+    expect(await run()).toEqual(await run());
+  });
+
+  it("learns the synthetic task (loss falls)", async () => {
+    const model = createModel(tiny);
+    const h = await train(model, data, { epochs: 8, batchSize: 8, seed: 1 }, { progress: "none" });
+    expect(h.history.loss![7]!).toBeLessThan(h.history.loss![0]!);
+    model.dispose();
+  });
+
+  it("leaves no tensors behind", async () => {
+    const model = createModel(tiny);
+    await train(model, data, { epochs: 1, batchSize: 16, seed: 1 }, { progress: "none" });
+    const before = tf.memory().numTensors;
+    await train(model, data, { epochs: 2, batchSize: 16, seed: 1 }, { progress: "none" });
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it("stops after the current batch when a callback sets stopTraining", async () => {
+    const model = createModel(tiny);
+    const h = await train(model, data, { epochs: 5, batchSize: 16, seed: 1 }, {
+      progress: "none",
+      callbacks: { onEpochEnd: (epoch) => { if (epoch === 1) model.stopTraining = true; } },
+    });
+    expect(h.epoch).toEqual([0, 1]);
+    model.dispose();
+  });
+
+  it("prints Epoch n/N and one summary line per epoch in epoch mode", async () => {
+    const model = createModel(tiny);
+    const lines: string[] = [];
+    const { kerasProgress } = await import("../../lib/progress");
+    await train(model, data, { epochs: 2, batchSize: 16, seed: 1 }, { progress: "none", callbacks: kerasProgress("epoch", (s) => lines.push(s)) });
+    const text = lines.join("");
+    expect(text).toMatch(/^Epoch 1\/2\n4\/4 - \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4} - \d+s\/epoch - \d+(us|ms)\/step\nEpoch 2\/2\n/);
+    expect(text.split("\n").filter(Boolean)).toHaveLength(4);
+    model.dispose();
+  });
+});
+
+describe("history CSV", () => {
+  it("round-trips through historyToCsv / historyFromCsv", () => {
+    const h = { epoch: [0, 1], history: { loss: [0.5, 0.25], accuracy: [0.8, 0.9], val_loss: [0.6, 0.3], val_accuracy: [0.7, 0.85] }, params: { epochs: 2, steps: 1, batchSize: 1, samples: 1 } };
+    const csv = historyToCsv(h);
+    expect(csv.split("\n")[0]).toBe("epoch,loss,accuracy,val_loss,val_accuracy");
+    expect(historyFromCsv(csv).history).toEqual(h.history);
+  });
+
+  it("refuses a CSV without the epoch header, naming the file", () => {
+    expect(() => historyFromCsv("a,b\n1,2\n", "runs/x/history.csv")).toThrow(/runs\/x\/history.csv: expected a header starting with "epoch,"/);
+  });
+});
