@@ -393,6 +393,18 @@ function floatFormatter(shown: number[], precision: number, suppress: boolean): 
   };
 }
 
+/** `str()` of a numpy scalar: shortest round-trip digits, `0.0` style, scientific outside [1e-4, 1e16). */
+function scalarStr(x: number, dtype: DType): string {
+  if (dtype !== "float32") return String(x);
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x < 0 ? "-inf" : "inf";
+  const abs = Math.abs(x);
+  if (abs === 0 || (abs >= 1e-4 && abs < 1e16)) {
+    return formatPositional(x, { precision: -1, unique: true, trim: "0", minDigits: -1, cutoff: "total" });
+  }
+  return formatScientific(x, { precision: -1, unique: true, trim: "-", minDigits: -1 });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Dragon4 (numpy/_core/src/multiarray/dragon4.c) for IEEE binary32, with BigInt arithmetic.
 

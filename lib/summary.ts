@@ -226,11 +226,12 @@ function outputShapeText(layer: tf.layers.Layer): string {
   return formatShape(shape);
 }
 
-function countWeights(weights: { id: number; shape: number[] }[]): number {
-  const unique = new Map<number, number[]>();
+/** Keras's count_params: each distinct variable once, an unknown (None) dimension counting as 0. */
+function countWeights(weights: { id: number; shape: Shape }[]): number {
+  const unique = new Map<number, Shape>();
   for (const w of weights) unique.set(w.id, w.shape);
   let total = 0;
-  for (const shape of unique.values()) total += shape.reduce((a, b) => a * b, 1);
+  for (const shape of unique.values()) total += shape.reduce<number>((a, b) => a * (b ?? 0), 1);
   return total;
 }
 

@@ -9,7 +9,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-started=$(date +%s.%N)
+started_ms=$(($(date +%s%N) / 1000000))
 say() { printf 'setup: %s\n' "$*"; }
 
 # --- 1. Debian packages ------------------------------------------------------------------
@@ -53,11 +53,14 @@ else
 fi
 
 # --- 3. build ----------------------------------------------------------------------------
-stamp=dist/lib/index.js
+# tsc writes dist/ even when it reports errors, so only a separate stamp, touched after a clean
+# build, tells that dist/ matches the sources.
+stamp=dist/.build-ok
 if [[ ! -f "$stamp" ]] || [[ -n "$(find lib tsconfig.json package-lock.json -newer "$stamp" -print -quit)" ]]; then
   say "building TypeScript (lib/ -> dist/)"
-  node node_modules/typescript/bin/tsc -p tsconfig.json
-  touch "$stamp" # tsc leaves unchanged outputs alone on some versions; the stamp must move
+  rm -f "$stamp"
+  node node_modules/typescript/bin/tsc -p tsconfig.json || { say "TypeScript build failed (errors above)" >&2; exit 1; }
+  touch "$stamp"
 else
   say "dist/ up to date"
 fi
@@ -74,4 +77,5 @@ else
   grep -qF "\"$tslab_bin\"" "$kernel_json" || { say "tslab install did not write $kernel_json" >&2; exit 1; }
 fi
 
-say "ready in $(printf '%.1f' "$(echo "$(date +%s.%N) - $started" | bc)") s"
+elapsed_ms=$(($(date +%s%N) / 1000000 - started_ms))
+say "ready in $((elapsed_ms / 1000)).$((elapsed_ms % 1000 / 100)) s"

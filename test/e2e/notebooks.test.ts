@@ -1,0 +1,70 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = path.resolve(__dirname, "..", "..");
+const cli = path.join(root, "dist", "lib", "cli.js");
+
+interface Output { output_type: string; name?: string; text?: string | string[]; data?: Record<string, unknown> }
+interface Notebook { cells: { cell_type: string; source: string | string[]; outputs?: Output[] }[] }
+
+const text = (o: Output) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "") + JSON.stringify(o.data?.["text/plain"] ?? "");
+
+describe("the notebooks, executed headlessly through the tslab kernel (npm start's path)", () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-nb-")), "run");
+  let stdout = "";
+
+  it("`fashion-ann notebooks --epochs 1` executes all seven without a cell error", () => {
+    const r = spawnSync(process.execPath, [cli, "notebooks", "--epochs", "1", "--out", out], { cwd: root, encoding: "utf8" });
+    stdout = r.stdout;
+    expect(r.stderr + r.stdout).not.toMatch(/NotebookError|failed/i);
+    expect(r.status).toBe(0);
+    expect(stdout).toMatch(/executed 7 notebooks/);
+  });
+
+  const outputs = (name: string): Output[] => {
+    const nb = JSON.parse(fs.readFileSync(path.join(out, "notebooks", name), "utf8")) as Notebook;
+    return nb.cells.flatMap((c) => c.outputs ?? []);
+  };
+  const all = (name: string) => outputs(name).map(text).join("\n");
+
+  it("writes executed notebooks with the tutorial's outputs", () => {
+    expect(fs.readdirSync(path.join(out, "notebooks")).sort()).toEqual([
+      "01_load_and_inspect.ipynb", "02_explore_and_plot.ipynb", "03_build_model.ipynb", "04_train.ipynb",
+      "05_learning_curves.ipynb", "06_evaluate.ipynb", "07_predict.ipynb",
+    ]);
+    for (const name of fs.readdirSync(path.join(out, "notebooks"))) {
+      const errors = outputs(name).filter((o) => o.output_type === "error" || o.name === "stderr");
+      expect(errors, name).toEqual([]);
+    }
+    expect(all("01_load_and_inspect.ipynb")).toMatch(/backend: (wasm|tensorflow|cpu)/);
+    expect(all("01_load_and_inspect.ipynb")).toMatch(/X_train_full.shape \[60000, 28, 28\]/);
+    expect(all("01_load_and_inspect.ipynb")).toMatch(/X_train_full.dtype uint8/);
+    expect(all("01_load_and_inspect.ipynb")).toMatch(/"epochs": 1|epochs: 1/);
+    expect(all("03_build_model.ipynb")).toMatch(/Total params: 266,610/);
+    expect(all("03_build_model.ipynb")).toMatch(/array\(\[\[.*\.\.\..*dtype=float32\)/s);
+    expect(all("04_train.ipynb")).toMatch(/Epoch 1\/1\n1719\/1719 - \d+s - loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+/);
+    expect(all("06_evaluate.ipynb")).toMatch(/test_accuracy/);
+    expect(all("07_predict.ipynb")).toMatch(/Ankle boot/);
+  });
+
+  it("shows every figure inline and saves it as PNG", () => {
+    const images = (name: string) => outputs(name).filter((o) => o.data?.["image/png"]).length;
+    expect(images("02_explore_and_plot.ipynb")).toBe(2);
+    expect(images("03_build_model.ipynb")).toBe(1);
+    expect(images("05_learning_curves.ipynb")).toBe(1);
+    expect(images("07_predict.ipynb")).toBe(1);
+    expect(fs.readdirSync(path.join(out, "figures")).sort()).toEqual([
+      "fashion_mnist_images_plot.png", "fashion_mnist_plot.png", "first_image.png", "keras_learning_curves_plot.png", "my_fashion_mnist_model.png",
+    ]);
+  });
+
+  it("leaves the trained model, history and metrics in the run folder", () => {
+    const metrics = JSON.parse(fs.readFileSync(path.join(out, "metrics.json"), "utf8"));
+    expect(metrics.test_accuracy).toBeGreaterThan(0.75);
+    expect(fs.readFileSync(path.join(out, "history.csv"), "utf8").trim().split("\n")).toHaveLength(2);
+    expect(fs.existsSync(path.join(out, "model", "model.json"))).toBe(true);
+  });
+});
