@@ -4,7 +4,8 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "./atomic";
 import type { BackendInfo } from "./backend";
-import type { ExperimentConfig } from "./config";
+import { resolveConfig, type ExperimentConfig } from "./config";
+import { compileModel } from "./model";
 import { historyToCsv, loadHistory } from "./history";
 import type { History } from "./train";
 
@@ -70,8 +71,11 @@ export class Run {
   async saveModel(model: tf.LayersModel): Promise<void> {
     await saveModel(model, this.modelDir);
   }
+  /** The trained model, compiled as it was trained (learning rate from this run's config.json). */
   async loadModel(): Promise<tf.LayersModel> {
-    return loadModel(this.modelDir);
+    const configFile = this.file("config.json");
+    const learningRate = fs.existsSync(configFile) ? (JSON.parse(fs.readFileSync(configFile, "utf8")) as ExperimentConfig).learningRate : undefined;
+    return loadModel(this.modelDir, { learningRate });
   }
 }
 
@@ -132,11 +136,14 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
   );
 }
 
-/** Loads a model saved by saveModel (or any single-shard layers model.json) from a folder. */
-export async function loadModel(dir: string): Promise<tf.LayersModel> {
+/**
+ * Loads a model saved by saveModel (or any layers model.json) from a folder, compiled with the tutorial's
+ * loss, metric and SGD (tfjs does not save the training config of a Sequential model).
+ */
+export async function loadModel(dir: string, options: { learningRate?: number } = {}): Promise<tf.LayersModel> {
   const jsonFile = path.join(dir, "model.json");
   if (!fs.existsSync(jsonFile)) throw new RunError(`${jsonFile} does not exist; train a model first`);
-  let json: { modelTopology?: unknown; trainingConfig?: tf.io.TrainingConfig; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  let json: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   try {
     json = JSON.parse(fs.readFileSync(jsonFile, "utf8"));
   } catch (err) {
@@ -153,8 +160,7 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
     throw new RunError(`${path.join(dir, "weights.bin")}: ${weightData.byteLength} bytes, expected ${expected} for the weights in model.json; the file is truncated or from another model`);
   }
   const ab = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength);
-  // The saved training config restores compile(loss, optimizer, metrics), so evaluate() works on the loaded model.
-  return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: ab, trainingConfig: json.trainingConfig }),
-  );
+  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: ab }));
+  compileModel(model, options.learningRate ?? resolveConfig().learningRate);
+  return model;
 }

@@ -135,6 +135,19 @@ describe("rendering in the shared headless Chromium", () => {
     expect(rendererStats().pages).toBe(before);
   });
 
+  it("relaunches the browser after it was killed", async () => {
+    await renderFigure(figures.image);
+    const before = rendererStats().launches;
+    // Playwright starts Chromium as a direct child of this process.
+    const ps = spawnSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" });
+    const pids = ps.stdout.split("\n").filter((l) => /chrom/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) process.kill(pid, "SIGKILL");
+    const img = decode(await renderFigure(figures.curves));
+    expect(img.width).toBe(800);
+    expect(rendererStats().launches).toBe(before + 1);
+  });
+
   it("launches a new browser after closeRenderer()", async () => {
     await renderFigure(figures.image);
     const before = rendererStats().launches;

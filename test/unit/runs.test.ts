@@ -1,0 +1,63 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createModel } from "../../lib/model";
+import { createRun, loadModel, RunError, saveModel } from "../../lib/runs";
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-runs-"));
+
+describe("model save/load", () => {
+  it("round-trips: same layers, same predictions, compiled for evaluation", async () => {
+    const dir = tmp();
+    const model = createModel({ hiddenUnits: [8], learningRate: 0.01, seed: 3 });
+    await saveModel(model, dir);
+    expect(fs.readdirSync(dir).sort()).toEqual(["model.json", "weights.bin"]);
+    const loaded = await loadModel(dir);
+    expect(loaded.layers.map((l) => l.name)).toEqual(["flatten", "dense", "dense_1"]);
+    const x = tf.randomUniform([4, 28, 28], 0, 1, "float32", 1);
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((model.predict(x) as tf.Tensor).dataSync()));
+    expect(loaded.optimizer).toBeDefined();
+  });
+
+  it("a truncated weights.bin is a clear error", async () => {
+    const dir = tmp();
+    await saveModel(createModel({ hiddenUnits: [8], learningRate: 0.01, seed: 3 }), dir);
+    const w = path.join(dir, "weights.bin");
+    fs.truncateSync(w, 100);
+    await expect(loadModel(dir)).rejects.toThrow(/weights.bin: 100 bytes, expected 25480 .* truncated/);
+  });
+
+  it("a damaged model.json is a clear error", async () => {
+    const dir = tmp();
+    await saveModel(createModel({ hiddenUnits: [8], learningRate: 0.01, seed: 3 }), dir);
+    fs.writeFileSync(path.join(dir, "model.json"), '{"modelTopology": ');
+    await expect(loadModel(dir)).rejects.toThrow(RunError);
+    await expect(loadModel(dir)).rejects.toThrow(/model.json is not valid JSON/);
+  });
+
+  it("a missing model names the folder and what to do", async () => {
+    await expect(loadModel(path.join(tmp(), "nothing"))).rejects.toThrow(/nothing\/model.json does not exist; train a model first/);
+  });
+});
+
+describe("run folders", () => {
+  it("refuses to reuse a non-empty folder unless forced", () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, "metrics.json"), "{}");
+    expect(() => createRun(dir)).toThrow(/already exists and is not empty; choose another --out or pass --force/);
+    expect(createRun(dir, { force: true }).dir).toBe(dir);
+  });
+
+  it("writes JSON atomically, leaving no temp files", () => {
+    const run = createRun(path.join(tmp(), "r"));
+    run.writeJson("metrics.json", { test_accuracy: 0.5 });
+    expect(fs.readdirSync(run.dir)).toEqual(["metrics.json"]);
+    expect(run.readJson<{ test_accuracy: number }>("metrics.json").test_accuracy).toBe(0.5);
+  });
+});
