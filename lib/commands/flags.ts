@@ -1,0 +1,60 @@
+import * as path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { ConfigOverrides } from "../config";
+import { defaultRunName, projectPath } from "../runs";
+
+export function integer(flag: string) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${flag} expects an integer, got "${value}"`);
+    return Number(value);
+  };
+}
+
+export function number(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} expects a number, got "${value}"`);
+    return n;
+  };
+}
+
+export function integerList(flag: string) {
+  return (value: string): number[] => {
+    const parts = value.split(",").map((s) => s.trim());
+    if (parts.some((p) => !/^-?\d+$/.test(p))) throw new InvalidArgumentError(`${flag} expects comma-separated integers like 300,100, got "${value}"`);
+    return parts.map(Number);
+  };
+}
+
+/** Every ExperimentConfig field as a flag; defaults stay in the schema, so unset flags fall back to it. */
+export function withConfigFlags(cmd: Command): Command {
+  return cmd
+    .option("--epochs <n>", "training epochs (default 30)", integer("--epochs"))
+    .option("--batch-size <n>", "mini-batch size (default 32)", integer("--batch-size"))
+    .option("--hidden <units>", "hidden layer sizes, comma-separated (default 300,100)", integerList("--hidden"))
+    .option("--learning-rate <lr>", "SGD learning rate (default 0.01)", number("--learning-rate"))
+    .option("--validation-size <n>", "first N training images held out for validation (default 5000)", integer("--validation-size"))
+    .option("--seed <n>", "seed for weights and shuffling (default 42)", integer("--seed"))
+    .option("--data-dir <dir>", "dataset cache folder, relative to the project (default data)")
+    .addOption(new Option("--backend <name>", "tfjs backend (default auto: tensorflow, else wasm, else cpu)").choices(["auto", "tensorflow", "wasm", "cpu"]));
+}
+
+export function overridesFrom(opts: Record<string, unknown>): ConfigOverrides {
+  const map: Record<string, keyof ConfigOverrides> = {
+    epochs: "epochs",
+    batchSize: "batchSize",
+    hidden: "hiddenUnits",
+    learningRate: "learningRate",
+    validationSize: "validationSize",
+    seed: "seed",
+    dataDir: "dataDir",
+    backend: "backend",
+  };
+  const out: Record<string, unknown> = {};
+  for (const [flag, field] of Object.entries(map)) if (opts[flag] !== undefined) out[field] = opts[flag];
+  return out as ConfigOverrides;
+}
+
+export function runDirFor(out: string | undefined): string {
+  return out ? path.resolve(out) : projectPath(path.join("runs", defaultRunName()));
+}

@@ -1,0 +1,20 @@
+import type { Command } from "commander";
+import { resolveConfig } from "../config";
+import { runNotebooks } from "../notebooks";
+import { createRun } from "../runs";
+import { overridesFrom, runDirFor, withConfigFlags } from "./flags";
+
+export function registerNotebooks(program: Command): void {
+  withConfigFlags(program.command("notebooks").description("execute every notebook in order through the tslab kernel, into a run folder"))
+    .option("--out <dir>", "run folder (default runs/<timestamp>)")
+    .option("--force", "overwrite an existing non-empty run folder")
+    .action(async (opts) => {
+      const overrides = overridesFrom(opts);
+      resolveConfig(overrides); // refuse bad values before starting a kernel
+      const run = createRun(runDirFor(opts.out), { force: opts.force });
+      const started = performance.now();
+      const result = await runNotebooks({ runDir: run.dir, overrides, log: (line: string) => console.log(line) });
+      console.log(`executed ${result.notebooks.length} notebooks in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      console.log(`run folder: ${run.dir}`);
+    });
+}
