@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerNotebooks } from "./commands/notebooks";
 import { registerTrain } from "./commands/train";
 import { ConfigError } from "./config";
+import { TrainingInterrupted } from "./experiment";
 import { closeRenderer } from "./plots";
 
 /** One module per command under lib/commands/; each registers itself here. */
@@ -22,9 +23,10 @@ export async function main(argv = process.argv): Promise<number> {
   } catch (err) {
     const e = err as Error;
     // Library errors carry the sentence a user needs; anything else keeps its stack for a bug report.
-    const known = e instanceof ConfigError || (/Error$/.test(e.name) && e.name !== "Error" && e.name !== "TypeError");
+    const known = !(e instanceof TypeError || e instanceof ReferenceError || e instanceof SyntaxError) && e.name !== "Error";
     console.error(`fashion-ann: ${known ? e.message : (e.stack ?? String(e))}`);
-    return e instanceof ConfigError ? 2 : 1;
+    // 130 = interrupted by Ctrl-C, as shells report it.
+    return e instanceof ConfigError ? 2 : e instanceof TrainingInterrupted ? 130 : 1;
   } finally {
     await closeRenderer();
   }

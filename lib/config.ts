@@ -24,6 +24,11 @@ export const ExperimentConfig = z
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
     /** Where the four Fashion-MNIST .gz files are cached (relative to the working directory). */
     dataDir: z.string().min(1).default("data"),
+    /**
+     * Early stopping: stop after this many epochs without a better val_loss and restore the best
+     * weights. null (the tutorial) trains all epochs.
+     */
+    patience: z.number().int().min(1).nullable().default(null),
     /** "auto" = tfjs-node if it loads, else wasm, else cpu. FASHION_ANN_BACKEND overrides. */
     backend: z.enum(["auto", ...BACKENDS]).default("auto"),
   })

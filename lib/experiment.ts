@@ -9,7 +9,8 @@ import { classNamesOf, predictClasses, predictProba } from "./predict";
 import type { ProgressMode } from "./progress";
 import { projectPath, type Run } from "./runs";
 import { layerTable, modelSummary } from "./summary";
-import { train, type History } from "./train";
+import { train, TrainingError, type History } from "./train";
+import { checkpointCallback, earlyStopping, loadCheckpoint } from "./checkpoint";
 
 /** Loads Fashion-MNIST from config.dataDir (or the Debian package, or the download) and splits it as the tutorial does. */
 export async function loadData(config: Pick<ExperimentConfig, "dataDir" | "validationSize">): Promise<FashionMnistSplits> {
@@ -41,28 +42,60 @@ export interface ExperimentResult {
   figures: string[];
 }
 
+/** Training stopped by Ctrl-C / SIGTERM / Jupyter's interrupt; the last completed epoch is checkpointed. */
+export class TrainingInterrupted extends Error {
+  override name = "TrainingInterrupted";
+}
+
 /**
  * The whole tutorial in one call (what `fashion-ann train` runs): load, build, train, evaluate, and
  * write config, environment, summary, history, model, metrics and figures into the run folder.
+ * Every epoch is checkpointed; `resume` continues from the last checkpoint with the run's own config,
+ * giving the same result as an uninterrupted run.
  */
 export async function runExperiment(
   config: ExperimentConfig,
   run: Run,
-  options: { log?: (s: string) => void; progress?: ProgressMode } = {},
+  options: { log?: (s: string) => void; progress?: ProgressMode; resume?: boolean } = {},
 ): Promise<ExperimentResult> {
   const log = options.log ?? console.log;
   const backend = await initBackend(config.backend);
   log(formatBackend(backend));
   log(`config: ${JSON.stringify(config)}`);
-  run.saveConfig(config);
+  if (!options.resume) run.saveConfig(config);
   run.saveEnvironment(backend);
   const data = await loadData(config);
-  const model = createModel(config);
-  const summary = modelSummary(model);
+  let model: tf.LayersModel;
+  let initialHistory: History | undefined;
+  if (options.resume) {
+    const { model: restored, pointer } = await loadCheckpoint(run.checkpointsDir, "last", config.learningRate);
+    model = restored;
+    initialHistory = { ...pointer.history, params: { epochs: config.epochs, steps: 0, batchSize: config.batchSize, samples: 0 } };
+    log(`resuming ${run.dir} after epoch ${pointer.epoch + 1}/${config.epochs}`);
+  } else {
+    model = createModel(config);
+  }
+  const summary = modelSummary(model, { name: "sequential" });
   log(summary);
   run.writeText("summary.txt", summary + "\n");
-  const history = await train(model, data, config, { progress: options.progress });
+  const stopper = config.patience ? earlyStopping(model, config.patience) : undefined;
+  const callbacks = [checkpointCallback(model, run.checkpointsDir, initialHistory), ...(stopper ? [stopper] : [])];
+  let history: History;
+  try {
+    history = await train(model, data, config, { progress: options.progress, callbacks, initialHistory });
+  } catch (err) {
+    if (err instanceof TrainingError) {
+      throw new TrainingError(`${err.message}. The last good checkpoint is in ${run.checkpointsDir}`, err.epoch, err.batch);
+    }
+    throw err;
+  }
   run.saveHistory(history);
+  if (history.stopped && !stopper?.stopped()) {
+    throw new TrainingInterrupted(
+      `training interrupted after epoch ${history.epoch.length}/${config.epochs}; checkpoint kept. Resume with: fashion-ann train --resume ${run.dir}`,
+    );
+  }
+  if (stopper?.stopped()) log(`early stopping: best val_loss at epoch ${stopper.bestEpoch()! + 1}; its weights restored`);
   await run.saveModel(model);
   const metrics = { ...evaluate(model, data.test, log), backend: backend.name };
   run.writeJson("metrics.json", metrics);

@@ -12,6 +12,7 @@ export * from "./evaluate";
 export * from "./predict";
 export * from "./runs";
 export * from "./experiment";
+export * from "./checkpoint";
 export * from "./notebooks";
 export * from "./plots";
 export { writeFileAtomic } from "./atomic";

@@ -33,6 +33,9 @@ export class Run {
   get modelDir(): string {
     return this.file("model");
   }
+  get checkpointsDir(): string {
+    return this.file("checkpoints");
+  }
   get notebooksDir(): string {
     return this.file("notebooks");
   }

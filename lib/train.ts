@@ -18,7 +18,24 @@ export interface History {
   /** One value per epoch for each metric: loss, accuracy, val_loss, val_accuracy. */
   history: Record<string, number[]>;
   params: { epochs: number; steps: number; batchSize: number; samples: number };
+  /** True when training stopped before config.epochs (a callback, early stopping or a signal). */
+  stopped?: boolean;
 }
+
+/** Training could not go on (e.g. the loss became NaN); names the epoch and batch. */
+export class TrainingError extends Error {
+  override name = "TrainingError";
+  constructor(
+    message: string,
+    readonly epoch: number,
+    readonly batch: number,
+  ) {
+    super(message);
+  }
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+const YIELD_EVERY_MS = 100;
 
 /** Keras-style callbacks; each may be async. Set `model.stopTraining = true` to stop after the current batch. */
 export interface TrainCallbacks {
@@ -33,8 +50,12 @@ export interface TrainOptions {
   callbacks?: TrainCallbacks | TrainCallbacks[];
   /** "bar": Keras's progress bar (terminal); "epoch": one line per epoch (notebooks, logs); "none"; default: bar on a TTY. */
   progress?: ProgressMode;
-  /** Epoch to start from (for resuming); epochs run from initialEpoch to config.epochs - 1. */
+  /** Epoch to start from (for resuming); default: the number of epochs in initialHistory, else 0. */
   initialEpoch?: number;
+  /** The history so far when resuming; the returned history continues it. */
+  initialHistory?: History;
+  /** Stop after the current batch on SIGINT/SIGTERM (default true). */
+  stopOnSignal?: boolean;
 }
 
 export type TrainConfig = Pick<ExperimentConfig, "epochs" | "batchSize" | "seed">;
@@ -60,46 +81,75 @@ export async function train(
   const steps = Math.ceil(samples / config.batchSize);
   const params = { epochs: config.epochs, steps, batchSize: config.batchSize, samples };
   const callbacks = [kerasProgress(options.progress), ...[options.callbacks ?? []].flat()];
-  const history: History = { epoch: [], history: {}, params };
+  const history: History = options.initialHistory ? copyHistory(options.initialHistory, params) : { epoch: [], history: {}, params };
   const step = trainStep(model);
   const random = seededRandom(config.seed);
-  const initialEpoch = options.initialEpoch ?? 0;
+  const initialEpoch = options.initialEpoch ?? history.epoch.length;
   // Advance the shuffle stream so a resumed run sees the same batch order as an uninterrupted one.
   for (let e = 0; e < initialEpoch; e++) shuffledIndices(samples, random);
 
   model.stopTraining = false;
-  for (const cb of callbacks) await cb.onTrainBegin?.(params);
-  for (let epoch = initialEpoch; epoch < config.epochs && !model.stopTraining; epoch++) {
-    for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
-    const order = shuffledIndices(samples, random);
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    for (let b = 0; b < steps && !model.stopTraining; b++) {
-      const start = b * config.batchSize;
-      const idx = order.subarray(start, Math.min(start + config.batchSize, samples));
-      const result = step(gatherRows(x.data, rowSize, idx, x.shape), gatherLabels(y.data, idx));
-      lossSum += result.loss * idx.length;
-      correct += result.correct;
-      seen += idx.length;
-      const logs = { batch: b, size: idx.length, loss: lossSum / seen, accuracy: correct / seen };
-      for (const cb of callbacks) await cb.onBatchEnd?.(b, logs);
+  const stopOnSignal = options.stopOnSignal ?? true;
+  const onSignal = () => {
+    model.stopTraining = true;
+  };
+  // Ctrl-C in a terminal and Jupyter's interrupt button both send SIGINT: finish the batch, keep the last
+  // completed epoch, return. (An interrupted `await` in tslab would otherwise leave training running.)
+  if (stopOnSignal) for (const sig of SIGNALS) process.on(sig, onSignal);
+  try {
+    for (const cb of callbacks) await cb.onTrainBegin?.(params);
+    for (let epoch = initialEpoch; epoch < config.epochs && !model.stopTraining; epoch++) {
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
+      const order = shuffledIndices(samples, random);
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let lastYield = performance.now();
+      for (let b = 0; b < steps && !model.stopTraining; b++) {
+        const start = b * config.batchSize;
+        const idx = order.subarray(start, Math.min(start + config.batchSize, samples));
+        const result = step(gatherRows(x.data, rowSize, idx, x.shape), gatherLabels(y.data, idx));
+        if (!Number.isFinite(result.loss)) {
+          throw new TrainingError(
+            `loss became ${result.loss} at epoch ${epoch + 1}, batch ${b + 1}/${steps}: training diverged ` +
+              `(learning rate too high?); weights after epoch ${epoch} are the last good ones`,
+            epoch,
+            b,
+          );
+        }
+        lossSum += result.loss * idx.length;
+        correct += result.correct;
+        seen += idx.length;
+        const logs = { batch: b, size: idx.length, loss: lossSum / seen, accuracy: correct / seen };
+        for (const cb of callbacks) await cb.onBatchEnd?.(b, logs);
+        // wasm kernels run synchronously: yield now and then so signals, timers and the progress bar get a turn.
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
+      }
+      // A stop in the middle of an epoch discards that epoch, so the history (and a resume) start from a whole one.
+      if (seen < samples) break;
+      const logs: Logs = { loss: lossSum / seen, accuracy: correct / seen };
+      if (data.valid) {
+        const v = evaluateArrays(model, data.valid);
+        logs.val_loss = v.loss;
+        logs.val_accuracy = v.accuracy;
+      }
+      history.epoch.push(epoch);
+      for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
     }
-    if (seen === 0) break;
-    const logs: Logs = { loss: lossSum / seen, accuracy: correct / seen };
-    if (data.valid) {
-      const v = evaluateArrays(model, data.valid);
-      logs.val_loss = v.loss;
-      logs.val_accuracy = v.accuracy;
-    }
-    history.epoch.push(epoch);
-    for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
-    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
-    // Let timers, signals and Jupyter messages through between epochs.
-    await new Promise((resolve) => setImmediate(resolve));
+    history.stopped = model.stopTraining && history.epoch.length < config.epochs;
+    for (const cb of callbacks) await cb.onTrainEnd?.(history);
+  } finally {
+    if (stopOnSignal) for (const sig of SIGNALS) process.off(sig, onSignal);
   }
-  for (const cb of callbacks) await cb.onTrainEnd?.(history);
   return history;
+}
+
+function copyHistory(h: History, params: History["params"]): History {
+  return { epoch: [...h.epoch], history: Object.fromEntries(Object.entries(h.history).map(([k, v]) => [k, [...v]])), params };
 }
 
 /** Mean loss and accuracy of `model` on a labelled set, in large batches, without gradients. */

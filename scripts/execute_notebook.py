@@ -36,6 +36,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
+from nbconvert.preprocessors.coalescestreams import coalesce_streams
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -144,6 +145,9 @@ def error_text(outputs, error_re):
 
 
 def write_atomically(nb, path):
+    # One output per run of stdout (or stderr) text, with \r-overwritten progress removed: the
+    # notebook then reads as Jupyter's own UI saves it, not as one output per write() call.
+    nb, _ = coalesce_streams(nb, {})
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".ipynb", dir=folder)

@@ -35,6 +35,7 @@ export function withConfigFlags(cmd: Command): Command {
     .option("--learning-rate <lr>", "SGD learning rate (default 0.01)", number("--learning-rate"))
     .option("--validation-size <n>", "first N training images held out for validation (default 5000)", integer("--validation-size"))
     .option("--seed <n>", "seed for weights and shuffling (default 42)", integer("--seed"))
+    .option("--patience <n>", "early stopping: epochs without a better val_loss before stopping, restoring the best weights (default off)", integer("--patience"))
     .option("--data-dir <dir>", "dataset cache folder, relative to the project (default data)")
     .addOption(new Option("--backend <name>", "tfjs backend (default auto: tensorflow, else wasm, else cpu)").choices(["auto", "tensorflow", "wasm", "cpu"]));
 }
@@ -48,6 +49,7 @@ export function overridesFrom(opts: Record<string, unknown>): ConfigOverrides {
     validationSize: "validationSize",
     seed: "seed",
     dataDir: "dataDir",
+    patience: "patience",
     backend: "backend",
   };
   const out: Record<string, unknown> = {};

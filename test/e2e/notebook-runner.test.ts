@@ -52,6 +52,9 @@ describe("runNotebooks on probe notebooks", () => {
     const printed = cells.map(outputText).join("");
     expect(printed).toMatch(/resolved config: \{"epochs":2,"batchSize":32,"hiddenUnits":\[8\]/);
     expect(printed).toContain(`run folder: ${runDir}\n`);
+    // Consecutive writes to stdout are one output, as Jupyter's UI saves them.
+    const configCell = cells.find((c) => outputText(c).includes("resolved config:"))!;
+    expect(configCell.outputs).toHaveLength(1);
     expect(printed).toMatch(/^awaited$/m);
     // The kernel ran in the notebooks folder and saw the injected runDir.
     expect(JSON.parse(fs.readFileSync(path.join(runDir, "probe.json"), "utf8"))).toEqual({ epochs: 2, cwd: okDir });

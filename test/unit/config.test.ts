@@ -11,6 +11,7 @@ describe("resolveConfig", () => {
       validationSize: 5000,
       seed: 42,
       dataDir: "data",
+      patience: null,
       backend: "auto",
     });
   });
