@@ -13,7 +13,7 @@ export interface CheckpointPointer {
   dir: string;
   val_loss?: number;
   /** The history up to and including `epoch` (for resuming). */
-  history: Pick<History, "epoch" | "history">;
+  history: Pick<History, "epoch" | "history" | "seconds">;
 }
 
 /**
@@ -23,10 +23,13 @@ export interface CheckpointPointer {
  */
 export function checkpointCallback(model: tf.LayersModel, dir: string, initial?: History): TrainCallbacks {
   let best = readPointer(dir, "best")?.val_loss ?? Infinity;
-  let history: Pick<History, "epoch" | "history"> = initial ? { epoch: [...initial.epoch], history: structuredClone(initial.history) } : { epoch: [], history: {} };
+  let history: Pick<History, "epoch" | "history" | "seconds"> = initial
+    ? { epoch: [...initial.epoch], history: structuredClone(initial.history), seconds: initial.seconds }
+    : { epoch: [], history: {} };
+  const started = performance.now();
   return {
     onEpochEnd: async (epoch: number, logs: Logs) => {
-      history = { epoch: [...history.epoch, epoch], history: { ...history.history } };
+      history = { epoch: [...history.epoch, epoch], history: { ...history.history }, seconds: (initial?.seconds ?? 0) + (performance.now() - started) / 1000 };
       for (const [k, v] of Object.entries(logs)) history.history[k] = [...(history.history[k] ?? []), v];
       const folder = `epoch-${String(epoch + 1).padStart(3, "0")}`;
       await saveModel(model, path.join(dir, folder));

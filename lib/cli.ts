@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { registerBench } from "./commands/bench";
 import { registerNotebooks } from "./commands/notebooks";
 import { registerTrain } from "./commands/train";
 import { ConfigError } from "./config";
@@ -13,6 +14,7 @@ export function buildCli(): Command {
     .showHelpAfterError("(run with --help for usage)");
   registerTrain(program);
   registerNotebooks(program);
+  registerBench(program);
   return program;
 }
 

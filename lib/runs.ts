@@ -64,7 +64,7 @@ export class Run {
   }
   saveHistory(history: History): void {
     this.writeText("history.csv", historyToCsv(history));
-    this.writeJson("history.json", { epoch: history.epoch, history: history.history, params: history.params });
+    this.writeJson("history.json", { epoch: history.epoch, history: history.history, params: history.params, seconds: history.seconds });
   }
   loadHistory(): History {
     const file = this.file("history.csv");
@@ -98,9 +98,12 @@ export function createRun(dir: string, options: { force?: boolean } = {}): Run {
   return new Run(abs);
 }
 
-/** Opens a run folder, creating it if missing (notebooks share one folder, each adding its results). */
+/**
+ * Opens a run folder, creating it if missing (notebooks share one folder, each adding its results).
+ * A relative path is relative to the working directory: the notebooks' "../runs/interactive" from notebooks/.
+ */
 export function openRun(dir: string): Run {
-  const abs = projectPath(dir);
+  const abs = path.resolve(dir);
   fs.mkdirSync(abs, { recursive: true });
   return new Run(abs);
 }

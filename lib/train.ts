@@ -20,6 +20,8 @@ export interface History {
   params: { epochs: number; steps: number; batchSize: number; samples: number };
   /** True when training stopped before config.epochs (a callback, early stopping or a signal). */
   stopped?: boolean;
+  /** Wall-clock seconds spent in train() (this call; a resumed run adds to the earlier value). */
+  seconds?: number;
 }
 
 /** Training could not go on (e.g. the loss became NaN); names the epoch and batch. */
@@ -88,6 +90,7 @@ export async function train(
   // Advance the shuffle stream so a resumed run sees the same batch order as an uninterrupted one.
   for (let e = 0; e < initialEpoch; e++) shuffledIndices(samples, random);
 
+  const started = performance.now();
   model.stopTraining = false;
   const stopOnSignal = options.stopOnSignal ?? true;
   const onSignal = () => {
@@ -141,6 +144,7 @@ export async function train(
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
     }
     history.stopped = model.stopTraining && history.epoch.length < config.epochs;
+    history.seconds = (options.initialHistory?.seconds ?? 0) + (performance.now() - started) / 1000;
     for (const cb of callbacks) await cb.onTrainEnd?.(history);
   } finally {
     if (stopOnSignal) for (const sig of SIGNALS) process.off(sig, onSignal);
@@ -149,7 +153,7 @@ export async function train(
 }
 
 function copyHistory(h: History, params: History["params"]): History {
-  return { epoch: [...h.epoch], history: Object.fromEntries(Object.entries(h.history).map(([k, v]) => [k, [...v]])), params };
+  return { epoch: [...h.epoch], history: Object.fromEntries(Object.entries(h.history).map(([k, v]) => [k, [...v]])), params, seconds: h.seconds };
 }
 
 /** Mean loss and accuracy of `model` on a labelled set, in large batches, without gradients. */

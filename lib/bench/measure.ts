@@ -3,7 +3,7 @@ import { formatBackend, initBackend } from "../backend";
 import { resolveConfig, type BackendName } from "../config";
 import { loadData } from "../experiment";
 import { createModel } from "../model";
-import { train, type TrainCallbacks } from "../train";
+import { evaluateArrays, train, type Logs, type TrainCallbacks } from "../train";
 import { BenchError, extrapolateEpoch, type EpochRecord, type RawRun } from "./report";
 
 /** What a benchmark child runs: one tfjs backend (or the stock-fit baseline), sent by the parent over IPC. */
@@ -38,10 +38,17 @@ export async function measureBackend(spec: MeasureSpec, log: (line: string) => v
     await stockFit(model, data, config, clock.callbacks(model));
   } else {
     await train(model, data, config, { progress: "none", callbacks: clock.callbacks(model) });
+    // train() drops an epoch stopped part-way (no validation, no onEpochEnd): validate it here, with train()'s own evaluator.
+    if (clock.extrapolating && clock.records.length === 0) {
+      clock.epochEnd(0, (() => {
+        const v = evaluateArrays(model, data.valid);
+        return { val_loss: v.loss, val_accuracy: v.accuracy };
+      })());
+    }
   }
   model.dispose();
   const threads = info.name === "wasm" ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}` : "";
-  const how = spec.backend === "wasm-stock" ? "stock kernels + model.fit" : spec.backend === "wasm" ? "fast kernels + train()" : "train()";
+  const how = spec.backend === "wasm-stock" ? "stock kernels + model.fit (its own Math.random shuffle)" : spec.backend === "wasm" ? "fast kernels + train()" : "train()";
   return {
     backend: spec.backend,
     batch_size: config.batchSize,
@@ -56,7 +63,7 @@ export async function measureBackend(spec: MeasureSpec, log: (line: string) => v
 
 /**
  * Keras-style callbacks that time each epoch. With `maxBatches` set it stops training after that
- * many batches (the validation pass still runs) and extrapolates the epoch.
+ * many batches; the validation pass then runs in full and the epoch is extrapolated.
  */
 class EpochClock {
   readonly records: EpochRecord[] = [];
@@ -90,18 +97,21 @@ class EpochClock {
           if (this.batches >= this.spec.maxBatches!) model.stopTraining = true;
         }
       },
-      onEpochEnd: (epoch, logs) => {
-        const end = performance.now();
-        const valAccuracy = logs.val_accuracy ?? logs.val_acc;
-        if (valAccuracy === undefined || logs.val_loss === undefined) throw new BenchError(`${this.spec.backend}: epoch ${epoch + 1} logged no validation metrics (${Object.keys(logs).join(", ")})`);
-        const s = (t: number): number => (t - this.begin) / 1000;
-        const times = this.extrapolating
-          ? extrapolateEpoch({ steps: this.steps, batchesTimed: this.batches, firstBatchEnd: s(this.firstBatchEnd), lastBatchEnd: s(this.lastBatchEnd), validationSeconds: s(end) - s(this.lastBatchEnd) })
-          : { seconds: s(end), train_seconds: s(this.lastBatchEnd) };
-        this.records.push({ ...times, val_accuracy: valAccuracy, val_loss: logs.val_loss, tensors: tf.memory().numTensors, rss_mb: process.memoryUsage().rss / MB });
-        this.log(`${this.spec.backend}: epoch ${epoch + 1}/${this.spec.epochs} ${times.seconds.toFixed(2)} s${this.extrapolating ? " (extrapolated)" : ""}, val_accuracy ${valAccuracy.toFixed(4)}`);
-      },
+      onEpochEnd: (epoch, logs) => this.epochEnd(epoch, logs),
     };
+  }
+
+  /** Records the epoch that began at the last onEpochBegin; `logs` must hold the validation metrics. */
+  epochEnd(epoch: number, logs: Logs): void {
+    const end = performance.now();
+    const valAccuracy = logs.val_accuracy ?? logs.val_acc;
+    if (valAccuracy === undefined || logs.val_loss === undefined) throw new BenchError(`${this.spec.backend}: epoch ${epoch + 1} logged no validation metrics (${Object.keys(logs).join(", ")})`);
+    const s = (t: number): number => (t - this.begin) / 1000;
+    const times = this.extrapolating
+      ? extrapolateEpoch({ steps: this.steps, batchesTimed: this.batches, firstBatchEnd: s(this.firstBatchEnd), lastBatchEnd: s(this.lastBatchEnd), validationSeconds: s(end) - s(this.lastBatchEnd) })
+      : { seconds: s(end), train_seconds: s(this.lastBatchEnd) };
+    this.records.push({ ...times, val_accuracy: valAccuracy, val_loss: logs.val_loss, tensors: tf.memory().numTensors, rss_mb: process.memoryUsage().rss / MB });
+    this.log(`${this.spec.backend}: epoch ${epoch + 1}/${this.spec.epochs} ${times.seconds.toFixed(2)} s${this.extrapolating ? " (extrapolated)" : ""}, val_accuracy ${valAccuracy.toFixed(4)}`);
   }
 }
 

@@ -124,7 +124,7 @@ export function summarizeRun(raw: RawRun): BenchResult {
   const last = raw.epochs[raw.epochs.length - 1]!;
   const trainSeconds = median(raw.epochs.map((e) => e.train_seconds));
   const extrapolated = raw.batches_timed !== undefined;
-  const notes = [extrapolated ? `extrapolated from ${raw.batches_timed} batches` : `median of ${raw.epochs.length} epoch${raw.epochs.length === 1 ? "" : "s"}`];
+  const notes = [extrapolated ? `val_accuracy after ${raw.batches_timed} batches only` : `median of ${raw.epochs.length} epoch${raw.epochs.length === 1 ? "" : "s"}`];
   if (raw.note) notes.push(raw.note);
   return {
     backend: raw.backend,

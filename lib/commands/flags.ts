@@ -60,3 +60,30 @@ export function overridesFrom(opts: Record<string, unknown>): ConfigOverrides {
 export function runDirFor(out: string | undefined): string {
   return out ? path.resolve(out) : projectPath(path.join("runs", defaultRunName()));
 }
+
+/**
+ * `--set key=value` (repeatable), papermill-style: the value is JSON when it parses (numbers, arrays,
+ * null), else a string. Keys are config field names; resolveConfig refuses unknown ones.
+ */
+export function collectSet(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = value.indexOf("=");
+  if (eq <= 0) throw new InvalidArgumentError(`--set expects key=value (e.g. --set learningRate=0.05), got "${value}"`);
+  const key = value.slice(0, eq).trim();
+  const raw = value.slice(eq + 1).trim();
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // not JSON: keep the string (dataDir=..., backend=wasm)
+  }
+  return { ...previous, [key]: parsed };
+}
+
+/** Config flags plus --set pairs; a field given both ways is ambiguous and refused. */
+export function overridesWithSet(opts: Record<string, unknown>): ConfigOverrides {
+  const flags = overridesFrom(opts) as Record<string, unknown>;
+  const set = (opts.set ?? {}) as Record<string, unknown>;
+  const both = Object.keys(set).filter((k) => k in flags);
+  if (both.length) throw new InvalidArgumentError(`${both.join(", ")} given both as a flag and with --set; use one`);
+  return { ...flags, ...set } as ConfigOverrides;
+}

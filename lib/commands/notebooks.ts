@@ -2,14 +2,15 @@ import type { Command } from "commander";
 import { resolveConfig } from "../config";
 import { runNotebooks } from "../notebooks";
 import { createRun } from "../runs";
-import { overridesFrom, runDirFor, withConfigFlags } from "./flags";
+import { collectSet, overridesWithSet, runDirFor, withConfigFlags } from "./flags";
 
 export function registerNotebooks(program: Command): void {
   withConfigFlags(program.command("notebooks").description("execute every notebook in order through the tslab kernel, into a run folder"))
     .option("--out <dir>", "run folder (default runs/<timestamp>)")
     .option("--force", "overwrite an existing non-empty run folder")
+    .option("--set <key=value>", "set a config field by name, e.g. --set learningRate=0.05 (repeatable)", collectSet)
     .action(async (opts) => {
-      const overrides = overridesFrom(opts);
+      const overrides = overridesWithSet(opts);
       resolveConfig(overrides); // refuse bad values before starting a kernel
       const run = createRun(runDirFor(opts.out), { force: opts.force });
       const started = performance.now();

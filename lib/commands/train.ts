@@ -4,16 +4,17 @@ import type { Command } from "commander";
 import { ConfigError, resolveConfig, type ExperimentConfig } from "../config";
 import { runExperiment } from "../experiment";
 import { createRun, Run } from "../runs";
-import { overridesFrom, runDirFor, withConfigFlags } from "./flags";
+import { collectSet, overridesWithSet, runDirFor, withConfigFlags } from "./flags";
 
 export function registerTrain(program: Command): void {
   withConfigFlags(program.command("train").description("train the tutorial model, evaluate it on the test set, write a run folder"))
     .option("--out <dir>", "run folder (default runs/<timestamp>)")
     .option("--force", "overwrite an existing non-empty run folder")
+    .option("--set <key=value>", "set a config field by name, e.g. --set learningRate=0.05 (repeatable)", collectSet)
     .option("--resume <run>", "continue an interrupted run from its last checkpoint, with that run's config")
     .addHelpText("after", "\nEvery epoch is checkpointed (checkpoints/last.json, best.json by val_loss). Ctrl-C stops after the current batch;\n`train --resume runs/<name>` then finishes with the same result as an uninterrupted run.")
     .action(async (opts) => {
-      const overrides = overridesFrom(opts);
+      const overrides = overridesWithSet(opts);
       if (opts.resume) {
         if (Object.keys(overrides).length > 0 || opts.out) {
           throw new ConfigError(`--resume uses the run's own config.json; drop ${[...Object.keys(overrides), ...(opts.out ? ["out"] : [])].join(", ")}`);

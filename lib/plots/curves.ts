@@ -11,6 +11,12 @@ export interface LearningCurvesOptions {
   firstEpoch?: number;
   /** y axis range; default [0, 1] as in `plt.gca().set_ylim(0, 1)`. */
   yRange?: [number, number];
+  /**
+   * Draw the training metrics (keys without "val_") half an epoch to the left. Keras reports them as the mean
+   * over the epoch's batches, measured while the weights were still changing, so they describe the middle of the
+   * epoch; validation metrics are measured at its end. Shifted, the two curves compare like for like. Default false.
+   */
+  shiftTraining?: boolean;
 }
 
 /**
@@ -30,17 +36,19 @@ export function learningCurvesFigure(history: Record<string, ArrayLike<number>>,
       throw new FigureError(`history.${key} must be an array of per-epoch values, got ${JSON.stringify(values)}`);
     }
     const y = Array.from(values, Number);
+    const shift = opts.shiftTraining && !key.startsWith("val_") ? -0.5 : 0;
     return {
       type: "scatter",
       mode: "lines",
       name: key,
-      x: y.map((_, e) => first + e),
+      x: y.map((_, e) => first + e + shift),
+      customdata: y.map((_, e) => first + e),
       y,
       line: { color: TAB10[i % TAB10.length], width: 1.5 },
-      hovertemplate: `${key}, epoch %{x}: %{y:.4f}<extra></extra>`,
+      hovertemplate: `${key}, epoch %{customdata}: %{y:.4f}<extra></extra>`,
     };
   });
-  const title = opts.title ?? "Learning curves";
+  const title = opts.title ?? (opts.shiftTraining ? "Learning curves (training shifted by half an epoch)" : "Learning curves");
   const gridColor = "#b0b0b0"; // matplotlib's grid colour
   const layout = baseLayout(8 * PX_PER_INCH, 5 * PX_PER_INCH, {
     showlegend: true,

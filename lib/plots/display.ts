@@ -1,11 +1,16 @@
 import { dirname, join } from "node:path";
 import type { Display } from "tslab";
 import type { Figure } from "./figure";
-import { findTslabJupyterModule, renderFigure, type RenderOptions } from "./render";
+import { escapeForScript, findTslabJupyterModule, plotlyJs, renderFigure, type RenderOptions } from "./render";
 
 export interface ShowInlineOptions extends Pick<RenderOptions, "width" | "height" | "scale"> {
-  /** "png" (default) or "svg". */
-  format?: "png" | "svg";
+  /**
+   * "png" (default), "svg", or "html" for an interactive plotly figure (zoom, hover). The first "html" figure of a
+   * kernel session also sends plotly.js (~4.7 MB) once, as its own output; later ones send only their data.
+   */
+  format?: "png" | "svg" | "html";
+  /** With "html": send plotly.js again, e.g. after clearing the output that carried it. Default: only the first time. */
+  includePlotly?: boolean;
 }
 
 /**
@@ -39,21 +44,43 @@ export async function showInline(fig: Figure, opts: ShowInlineOptions = {}): Pro
     }
     return;
   }
-  if (opts.format === "svg") {
+  if (opts.format === "html") {
+    if (!plotlySent || opts.includePlotly) {
+      display.html(plotlyBundleHtml());
+      plotlySent = true;
+    }
+    display.html(inlineFigureHtml(fig, opts));
+  } else if (opts.format === "svg") {
     display.svg(await renderFigure(fig, { ...opts, format: "svg" }));
   } else {
     display.png(await renderFigure(fig, { ...opts, format: "png", scale: opts.scale ?? 1 }));
   }
 }
 
+let plotlySent = false;
+let figureCount = 0;
+
 /**
- * Opens the figure in a browser window through nodeplotlib, which starts a local web server and the
- * desktop's browser. Needs a desktop session, and nodeplotlib's page loads plotly.js from a CDN, so
- * offline the window stays blank; use saveFig(fig, name, { format: "html" }) there instead.
+ * plotly.js as one notebook output. Outputs are re-rendered in order when a saved notebook is opened, so this one
+ * runs before the figures below it that need window.Plotly. The guard skips it when the page has plotly already.
  */
-export function show(fig: Figure): void {
-  // Loaded on demand: nodeplotlib pulls in a NestJS server that plain rendering never needs.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { plot } = require("nodeplotlib") as typeof import("nodeplotlib");
-  plot(fig.data, fig.layout);
+function plotlyBundleHtml(): string {
+  return `<script type="text/javascript">if (!window.Plotly) {\n${plotlyJs()}\n}</script>`;
 }
+
+/** A div and a script that draws the figure with the page's plotly.js, or says how to get it if it is missing. */
+export function inlineFigureHtml(fig: Figure, opts: Pick<RenderOptions, "width" | "height"> = {}): string {
+  const id = `fashion-ann-figure-${process.pid}-${++figureCount}-${Date.now().toString(36)}`;
+  const layout = { ...fig.layout, ...(opts.width && { width: opts.width }), ...(opts.height && { height: opts.height }) };
+  const missing = "plotly.js is not loaded on this page: run the cell again with showInline(fig, { format: &quot;html&quot;, includePlotly: true })";
+  return [
+    `<div id="${id}" style="width:${layout.width ?? 700}px;height:${layout.height ?? 500}px"></div>`,
+    '<script type="text/javascript">(function () {',
+    `  var el = document.getElementById("${id}");`,
+    `  if (!window.Plotly) { el.style.height = "auto"; el.innerHTML = "${missing}"; return; }`,
+    `  window.Plotly.newPlot(el, ${escapeForScript(JSON.stringify(fig.data))}, ${escapeForScript(JSON.stringify(layout))}, { displaylogo: false });`,
+    "})();</script>",
+  ].join("\n");
+}
+
+export { show } from "./window";

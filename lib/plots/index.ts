@@ -4,8 +4,12 @@ export { imageFigure, imageGridFigure, type ImageFigureOptions, type ImageBatch,
 export { learningCurvesFigure, type LearningCurvesOptions } from "./curves";
 export { architectureFigure, type LayerInfo, type ArchitectureOptions } from "./architecture";
 export { predictionsFigure, type PredictionsOptions } from "./predictions";
+export { confusionMatrixFigure, BLUES_COLORSCALE, type ConfusionMatrixFigureOptions } from "./confusion";
+export { misclassifiedFigure, selectImages, type MisclassifiedCase, type MisclassifiedOptions } from "./misclassified";
+export { classScoresFigure, type ClassScoreRow, type ClassScoresOptions } from "./scores";
 export {
-  renderFigure, saveFig, closeRenderer, figureHtml, rendererStats, setRendererIdleClose, chromiumPath, inTslabKernel,
-  RenderError, SAVE_PNG_SCALE, type RenderFormat, type RenderOptions, type SaveFigOptions,
+  renderFigure, saveFig, closeRenderer, figureHtml, htmlToPdf, rendererStats, setRendererIdleClose, chromiumPath, inTslabKernel,
+  RenderError, SAVE_PNG_SCALE, type RenderFormat, type RenderOptions, type SaveFigOptions, type PdfOptions,
 } from "./render";
-export { showInline, show, type ShowInlineOptions } from "./display";
+export { showInline, show, inlineFigureHtml, type ShowInlineOptions } from "./display";
+export { offlineIndexHtml, WINDOW_PLOTLY_ROUTE } from "./window";

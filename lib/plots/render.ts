@@ -4,10 +4,10 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import type { Figure } from "./figure";
 
-export type RenderFormat = "png" | "svg" | "html";
+export type RenderFormat = "png" | "svg" | "html" | "pdf";
 
 export interface RenderOptions {
-  /** Output kind: PNG bytes, SVG text, or a self-contained HTML page (no browser needed). Default "png". */
+  /** Output kind: PNG bytes, SVG text, a self-contained HTML page (no browser needed), or a one-page vector PDF. Default "png". */
   format?: RenderFormat;
   /** Image width in CSS pixels; default the figure's layout.width (else 700). */
   width?: number;
@@ -46,7 +46,8 @@ const CHROMIUM_ARGS = [
 export const SAVE_PNG_SCALE = 3;
 
 let plotlySource: string | undefined;
-function plotlyJs(): string {
+/** The plotly.js bundle's source text (read once). */
+export function plotlyJs(): string {
   // The minified bundle is self-contained: pages get it inline so rendering never touches the network.
   plotlySource ??= readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8");
   return plotlySource;
@@ -142,6 +143,67 @@ function getPage(renderer: Renderer): Promise<Page> {
   return renderer.page;
 }
 
+/**
+ * Runs `fn` on a new page of the shared browser (for work that replaces a page's content, such as printing a
+ * PDF, which must not disturb the page that renders images) and closes the page afterwards.
+ */
+async function withOwnPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
+  const once = async (): Promise<T> => {
+    const page = await (await getRenderer()).browser.newPage();
+    try {
+      await page.route(/^(https?|wss?|ftp):/, (route) => route.abort());
+      return await fn(page);
+    } finally {
+      await page.close().catch(() => undefined);
+    }
+  };
+  clearTimeout(idleTimer);
+  inFlight++;
+  try {
+    try {
+      return await once();
+    } catch (err) {
+      if (!isBrowserGone(err)) throw err;
+      await closeRenderer();
+      return await once();
+    }
+  } finally {
+    inFlight--;
+    scheduleIdleClose();
+  }
+}
+
+export interface PdfOptions {
+  /** Paper size such as "A4" or "Letter"; ignored when width and height are given. Default "A4". */
+  paper?: "A4" | "A3" | "Letter" | "Legal";
+  /** Page width and height in CSS pixels (96 per inch), for a page the size of a figure. */
+  width?: number;
+  height?: number;
+  /** Page margin, CSS length; default "0" for a figure-sized page, "15mm" for paper. */
+  margin?: string;
+}
+
+/**
+ * Prints an HTML document to PDF with the shared headless Chromium (`page.pdf`): text stays text and SVG stays
+ * vector. The document must be self-contained; the page has no network. Used for figure PDFs and run reports.
+ */
+export async function htmlToPdf(html: string, opts: PdfOptions = {}): Promise<Buffer> {
+  const sized = opts.width !== undefined || opts.height !== undefined;
+  const margin = opts.margin ?? (sized ? "0" : "15mm");
+  return withOwnPage(async (page) => {
+    await page.setContent(html, { waitUntil: "load" });
+    const pdf = await page.pdf({
+      printBackground: true,
+      ...(sized
+        ? { width: `${positive(opts.width, 700, "width")}px`, height: `${positive(opts.height, 500, "height")}px`, pageRanges: "1" }
+        : { format: opts.paper ?? "A4" }),
+      margin: { top: margin, right: margin, bottom: margin, left: margin },
+    });
+    stats.renders++;
+    return Buffer.from(pdf);
+  });
+}
+
 /** Closes the shared browser if one is running; the next render starts a new one. Call it at the end of a script. */
 export async function closeRenderer(): Promise<void> {
   clearTimeout(idleTimer);
@@ -205,7 +267,8 @@ function positive(value: number | undefined, fallback: number, what: string): nu
   return v;
 }
 
-function escapeForScript(json: string): string {
+/** JSON made safe to paste inside an inline <script>. */
+export function escapeForScript(json: string): string {
   // "</script>" inside a string would end the inline script early.
   return json.replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
@@ -231,10 +294,10 @@ export function figureHtml(fig: Figure, opts: Pick<RenderOptions, "width" | "hei
 
 /**
  * Renders a figure in the shared headless Chromium (launched on first use, reused after).
- * PNG is returned as bytes, SVG and HTML as text. Sizes are CSS pixels; PNG size is width*scale x height*scale.
+ * PNG and PDF are returned as bytes, SVG and HTML as text. Sizes are CSS pixels; PNG size is width*scale x height*scale.
  */
 export function renderFigure(fig: Figure, opts: RenderOptions & { format: "svg" | "html" }): Promise<string>;
-export function renderFigure(fig: Figure, opts?: RenderOptions & { format?: "png" }): Promise<Buffer>;
+export function renderFigure(fig: Figure, opts?: RenderOptions & { format?: "png" | "pdf" }): Promise<Buffer>;
 export function renderFigure(fig: Figure, opts?: RenderOptions): Promise<Buffer | string>;
 export async function renderFigure(fig: Figure, opts: RenderOptions = {}): Promise<Buffer | string> {
   const format = opts.format ?? "png";
@@ -242,16 +305,21 @@ export async function renderFigure(fig: Figure, opts: RenderOptions = {}): Promi
     throw new RenderError("renderFigure expects a figure { data: [...], layout: {...} }, e.g. from imageGridFigure()");
   }
   if (format === "html") return figureHtml(fig, opts);
-  if (format !== "png" && format !== "svg") {
-    throw new RenderError(`format must be "png", "svg" or "html", got ${JSON.stringify(format)}`);
+  if (format !== "png" && format !== "svg" && format !== "pdf") {
+    throw new RenderError(`format must be "png", "svg", "html" or "pdf", got ${JSON.stringify(format)}`);
   }
   const req: ImageRequest = {
-    format,
+    format: format === "pdf" ? "svg" : format,
     width: positive(opts.width, fig.layout.width ?? 700, "width"),
     height: positive(opts.height, fig.layout.height ?? 500, "height"),
     scale: positive(opts.scale, 1, "scale"),
   };
   const data = await toImage(fig, req);
+  if (format === "pdf") {
+    // The SVG on a page of exactly the figure's size: a vector PDF that LaTeX and slides scale without blur.
+    const page = `<!DOCTYPE html><html><head><meta charset="utf-8"><style>html,body{margin:0}svg{display:block}</style></head><body>${data}</body></html>`;
+    return htmlToPdf(page, { width: req.width, height: req.height });
+  }
   return format === "png" ? Buffer.from(data, "base64") : data;
 }
 

@@ -1,0 +1,105 @@
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { DEFAULT_SYSTEM_DIRS, FASHION_MNIST_FILES } from "../data";
+import { seededRandom, shuffledIndices } from "../random";
+import { projectPath } from "../runs";
+import { BenchError, type RawRun } from "./report";
+
+/** Debian's python3-torch is built for the system interpreter, not whatever `python3` comes first on PATH. */
+export const PEER_PYTHON = "/usr/bin/python3";
+export const PEER_SCRIPT = "bench/pytorch_peer.py";
+/** Threads for the peer: the 2 cores of the machines this was tuned on; tfjs-wasm runs 1 thread in Node. */
+export const PEER_THREADS = 2;
+
+export interface PeerOptions {
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  validationSize: number;
+  hiddenUnits: number[];
+  learningRate: number;
+  dataDir: string;
+  /** Training images: the Fashion-MNIST training set minus the validation images. */
+  samples: number;
+}
+
+/**
+ * The batch order train() uses, epoch after epoch: one seeded stream, one Fisher-Yates shuffle per
+ * epoch (lib/train.ts draws them the same way), so the peer sees the very same batches.
+ * @returns uint32 indices into the training rows, epochs x samples, row-major
+ */
+export function shuffleOrders(samples: number, epochs: number, seed: number): Uint32Array {
+  const random = seededRandom(seed);
+  const out = new Uint32Array(samples * epochs);
+  for (let e = 0; e < epochs; e++) out.set(shuffledIndices(samples, random), e * samples);
+  return out;
+}
+
+/** Little-endian bytes whatever the host's byte order, as the Python side reads them ("<u4"). */
+export function uint32LE(values: Uint32Array): Buffer {
+  const buf = Buffer.alloc(values.length * 4);
+  for (let i = 0; i < values.length; i++) buf.writeUInt32LE(values[i]!, i * 4);
+  return buf;
+}
+
+/** Why the peer cannot run, or undefined if `import torch` works. */
+export function peerUnavailable(python = PEER_PYTHON): string | undefined {
+  if (!fs.existsSync(python)) return `${python} not found (apt-get install python3-torch)`;
+  const r = spawnSync(python, ["-c", "import torch, numpy"], { encoding: "utf8" });
+  if (r.status !== 0) return `${python}: import torch failed (${(r.stderr || r.error?.message || "").trim().split("\n").pop()}); apt-get install python3-torch`;
+  return undefined;
+}
+
+/** Runs bench/pytorch_peer.py on the same data and batch order; progress passes through to stderr. */
+export async function runPytorchPeer(o: PeerOptions): Promise<RawRun> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-bench-"));
+  try {
+    const orderFile = path.join(tmp, "order.u32");
+    fs.writeFileSync(orderFile, uint32LE(shuffleOrders(o.samples, o.epochs, o.seed)));
+    const spec = {
+      order_file: orderFile,
+      data_dirs: [projectPath(o.dataDir), ...DEFAULT_SYSTEM_DIRS],
+      files: FASHION_MNIST_FILES,
+      epochs: o.epochs,
+      batch_size: o.batchSize,
+      validation_size: o.validationSize,
+      hidden_units: o.hiddenUnits,
+      learning_rate: o.learningRate,
+      seed: o.seed,
+      threads: PEER_THREADS,
+    };
+    const stdout = await runCapturing(PEER_PYTHON, [projectPath(PEER_SCRIPT), JSON.stringify(spec)], { ...process.env, OMP_WAIT_POLICY: "PASSIVE" });
+    return parsePeerOutput(stdout);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The peer's last stdout line is its RawRun JSON. */
+export function parsePeerOutput(stdout: string): RawRun {
+  const last = stdout.trim().split("\n").pop() ?? "";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(last);
+  } catch {
+    throw new BenchError(`${PEER_SCRIPT}: expected a JSON line on stdout, got ${JSON.stringify(last.slice(0, 200))}`);
+  }
+  const run = parsed as RawRun;
+  if (run?.backend !== "pytorch" || !Array.isArray(run.epochs)) throw new BenchError(`${PEER_SCRIPT}: expected {"backend": "pytorch", "epochs": [...]}, got ${last.slice(0, 200)}`);
+  return run;
+}
+
+function runCapturing(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      if (code === 0) resolve(out);
+      else reject(new BenchError(`${path.basename(args[0]!)} exited with ${signal ?? `code ${code}`}`));
+    });
+  });
+}
