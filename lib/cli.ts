@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { registerBench } from "./commands/bench";
+import { registerCompare } from "./commands/compare";
+import { registerEvaluate } from "./commands/evaluate";
 import { registerNotebooks } from "./commands/notebooks";
+import { registerPredict } from "./commands/predict";
+import { registerSweep } from "./commands/sweep";
 import { registerTrain } from "./commands/train";
 import { ConfigError } from "./config";
 import { TrainingInterrupted } from "./experiment";
@@ -13,7 +17,11 @@ export function buildCli(): Command {
     .description("Fashion-MNIST MLP (Géron, ch. 10) on TensorFlow.js: train, run the notebooks")
     .showHelpAfterError("(run with --help for usage)");
   registerTrain(program);
+  registerEvaluate(program);
+  registerPredict(program);
   registerNotebooks(program);
+  registerCompare(program);
+  registerSweep(program);
   registerBench(program);
   return program;
 }

@@ -10,6 +10,7 @@ export * from "./progress";
 export * from "./history";
 export * from "./evaluate";
 export * from "./predict";
+export * from "./metrics";
 export * from "./runs";
 export * from "./experiment";
 export * from "./checkpoint";

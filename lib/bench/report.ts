@@ -185,7 +185,7 @@ export function leakNote(r: BenchResult): string {
 /** The table as printed on stdout. */
 export function formatTable(report: Pick<BenchReport, "results" | "skipped">): string {
   return table(tableRows(report), {
-    columns: { 1: { alignment: "right" }, 2: { alignment: "right" }, 3: { alignment: "right" }, 4: { alignment: "right" }, 5: { alignment: "right" }, 6: { width: 44, wrapWord: true } },
+    columns: { 0: { width: 20, wrapWord: true }, 1: { alignment: "right" }, 2: { alignment: "right" }, 3: { alignment: "right" }, 4: { alignment: "right" }, 5: { alignment: "right" }, 6: { width: 40, wrapWord: true } },
     drawHorizontalLine: (line, rowCount) => line === 0 || line === 1 || line === rowCount,
   });
 }
