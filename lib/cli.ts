@@ -4,6 +4,7 @@ import { registerBench } from "./commands/bench";
 import { registerCompare } from "./commands/compare";
 import { registerEvaluate } from "./commands/evaluate";
 import { registerNotebooks } from "./commands/notebooks";
+import { registerReport } from "./commands/report";
 import { registerPredict } from "./commands/predict";
 import { registerSweep } from "./commands/sweep";
 import { registerTrain } from "./commands/train";
@@ -23,6 +24,7 @@ export function buildCli(): Command {
   registerCompare(program);
   registerSweep(program);
   registerBench(program);
+  registerReport(program);
   return program;
 }
 

@@ -60,7 +60,13 @@ export function comparisonTable(summaries: RunSummary[]): dfd.DataFrame {
   columns.best_epoch = summaries.map((s) => s.bestEpoch);
   columns.test_accuracy = summaries.map((s) => (s.testAccuracy === undefined ? "-" : round(s.testAccuracy)));
   columns.seconds = summaries.map((s) => (s.seconds === undefined ? "-" : Math.round(s.seconds)));
-  return new dfd.DataFrame(columns, { config: { tableMaxRow: Math.max(summaries.length, 10), tableMaxColInConsole: 20 } });
+  // danfojs cuts every cell at 16 characters; size each column to its longest value instead.
+  const widths = Object.fromEntries(
+    Object.entries(columns).map(([name, values], i) => [i + 1, { width: Math.min(40, Math.max(name.length, ...values.map((v) => String(v).length))) }]),
+  );
+  return new dfd.DataFrame(columns, {
+    config: { tableMaxRow: Math.max(summaries.length, 10), tableMaxColInConsole: 20, tableDisplayConfig: { columns: { 0: { width: 3 }, ...widths } } },
+  });
 }
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
@@ -85,11 +91,27 @@ export function compareCurvesFigure(summaries: RunSummary[]): Figure {
       title: { text: "Validation curves by run" },
       width: 900,
       height: 520,
-      xaxis: { title: { text: "epoch" }, showgrid: true },
+      xaxis: { title: { text: "epoch" }, showgrid: true, dtick: Math.max(...summaries.map((s) => s.history.epoch.length)) <= 10 ? 1 : undefined },
       yaxis: { range: [0, 1], showgrid: true },
       legend: { font: { size: 10 } },
       paper_bgcolor: "white",
       plot_bgcolor: "white",
     },
   };
+}
+
+/** Run folders under `root` (and one level of sweep folders) that hold a history, newest first. */
+export function listRuns(root: string): string[] {
+  if (!fs.existsSync(root)) return [];
+  const found: string[] = [];
+  const visit = (dir: string, depth: number) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const sub = path.join(dir, entry.name);
+      if (fs.existsSync(path.join(sub, "history.csv")) && fs.existsSync(path.join(sub, "config.json"))) found.push(sub);
+      else if (depth > 0) visit(sub, depth - 1);
+    }
+  };
+  visit(root, 1);
+  return found.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
 }

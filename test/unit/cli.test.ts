@@ -1,0 +1,135 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PNG } from "pngjs";
+import { describe, expect, it } from "vitest";
+import { changedFields, comparisonTable, summarizeRuns } from "../../lib/compare";
+import { collectSet, overridesWithSet } from "../../lib/commands/flags";
+import { collectGrid, combinationName, gridCombinations } from "../../lib/commands/sweep";
+import { buildCli } from "../../lib/cli";
+import { resolveConfig } from "../../lib/config";
+import { historyToCsv } from "../../lib/history";
+import { loadImagePng } from "../../lib/image-input";
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-cli-"));
+
+describe("--set key=value", () => {
+  it("parses JSON values and keeps strings", () => {
+    let acc = collectSet("epochs=5");
+    acc = collectSet("hiddenUnits=[100,50]", acc);
+    acc = collectSet("backend=wasm", acc);
+    expect(acc).toEqual({ epochs: 5, hiddenUnits: [100, 50], backend: "wasm" });
+  });
+  it.each(["epochs", "=5", ""])("refuses %j naming the expected form", (bad) => {
+    expect(() => collectSet(bad)).toThrow(/--set expects key=value \(e.g. --set learningRate=0.05\)/);
+  });
+  it("refuses a field given both as a flag and with --set", () => {
+    expect(() => overridesWithSet({ epochs: 3, set: { epochs: 4 } })).toThrow(/epochs given both as a flag and with --set/);
+  });
+  it("unknown --set keys are refused by resolveConfig with the allowed list", () => {
+    expect(() => resolveConfig(overridesWithSet({ set: collectSet("epoch=3") }))).toThrow(/unknown config field "epoch"; allowed: epochs/);
+  });
+});
+
+describe("sweep grid", () => {
+  it("expands the product of the grids, last field fastest", () => {
+    const grid = collectGrid("batchSize=32,128", collectGrid("learningRate=0.003,0.01"));
+    expect(gridCombinations(grid)).toEqual([
+      { learningRate: 0.003, batchSize: 32 },
+      { learningRate: 0.003, batchSize: 128 },
+      { learningRate: 0.01, batchSize: 32 },
+      { learningRate: 0.01, batchSize: 128 },
+    ]);
+  });
+  it("splits arrays on ';'", () => {
+    expect(collectGrid("hiddenUnits=[300,100];[100]")).toEqual({ hiddenUnits: [[300, 100], [100]] });
+    expect(combinationName({ hiddenUnits: [300, 100], learningRate: 0.01 })).toBe("hiddenUnits-300x100_learningRate-0.01");
+  });
+  it.each([
+    ["learningrate=0.1", /--grid learningrate: not a config field; allowed: epochs, batchSize/],
+    ["learningRate", /--grid expects field=v1,v2,...(.|\n)*got "learningRate"/],
+    ["epochs=1,,2", /--grid epochs: empty value in "1,,2"/],
+  ])("refuses %j", (bad, message) => {
+    expect(() => collectGrid(bad)).toThrow(message);
+  });
+});
+
+describe("the command line", () => {
+  const parse = async (...args: string[]) => {
+    const program = buildCli().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    program.commands.forEach((c) => c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} }));
+    await program.parseAsync(["node", "fashion-ann", ...args]);
+  };
+  it.each([
+    [["train", "--epochs", "x"], /--epochs expects an integer, got "x"/],
+    [["train", "--frobnicate"], /unknown option '--frobnicate'/],
+    [["train", "--backend", "tpu"], /Allowed choices are auto, tensorflow, wasm, cpu/],
+    [["sweep", "--grid", "nope=1"], /--grid nope: not a config field/],
+    [["sweep", "--grid", "epochs=1", "--parallel", "0"], /--parallel expects a positive integer, got "0"/],
+    [["predict"], /missing required argument 'run'/],
+    [["compare"], /missing required argument 'runs'/],
+    [["bogus"], /unknown command 'bogus'/],
+  ])("%j is refused with a message naming it", async (args, message) => {
+    await expect(parse(...args)).rejects.toThrow(message);
+  });
+  it("every command has --help", () => {
+    for (const c of buildCli().commands) expect(c.helpInformation()).toMatch(/-h, --help/);
+  });
+});
+
+describe("compare", () => {
+  function fakeRun(dir: string, lr: number, valAcc: number[], test: number) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(resolveConfig({ learningRate: lr, epochs: valAcc.length })));
+    const history = { epoch: valAcc.map((_, i) => i), history: { loss: valAcc.map(() => 0.5), accuracy: valAcc, val_loss: valAcc.map(() => 0.4), val_accuracy: valAcc }, params: { epochs: 0, steps: 0, batchSize: 0, samples: 0 } };
+    fs.writeFileSync(path.join(dir, "history.csv"), historyToCsv(history));
+    fs.writeFileSync(path.join(dir, "history.json"), JSON.stringify({ ...history, seconds: 12.4 }));
+    fs.writeFileSync(path.join(dir, "metrics.json"), JSON.stringify({ test_loss: 0.3, test_accuracy: test }));
+  }
+  it("finds the changed hyperparameters and each run's best epoch", () => {
+    const root = tmp();
+    fakeRun(path.join(root, "a"), 0.01, [0.8, 0.85, 0.84], 0.83);
+    fakeRun(path.join(root, "b"), 0.03, [0.82, 0.81, 0.86], 0.85);
+    const s = summarizeRuns([path.join(root, "a"), path.join(root, "b")]);
+    expect(changedFields(s)).toEqual(["learningRate"]);
+    expect(s.map((r) => [r.bestValAccuracy, r.bestEpoch, r.testAccuracy, r.seconds])).toEqual([[0.85, 2, 0.83, 12.4], [0.86, 3, 0.85, 12.4]]);
+    const table = comparisonTable(s).toString();
+    expect(table).toMatch(/learningRate/);
+    expect(table).toMatch(/│ a +│ 0.01 +│ 3 +│ 0.85 +│ 2 +│ 0.83 +│ 12 +║/);
+  });
+  it("a folder that is not a run is named in the error", () => {
+    expect(() => summarizeRuns([tmp()])).toThrow(/no config.json; expected a run folder/);
+  });
+});
+
+describe("predict image input", () => {
+  function png(width: number, height: number, pixel: (i: number) => [number, number, number, number]): string {
+    const p = new PNG({ width, height });
+    for (let i = 0; i < width * height; i++) p.data.set(pixel(i), 4 * i);
+    const file = path.join(tmp(), "img.png");
+    fs.writeFileSync(file, PNG.sync.write(p));
+    return file;
+  }
+  it("reads a 28x28 grayscale PNG as 0..1 without conversions", () => {
+    const img = loadImagePng(png(28, 28, (i) => (i === 400 ? [255, 255, 255, 255] : [0, 0, 0, 255])));
+    expect(img.conversions).toEqual([]);
+    expect(img.pixels[400]).toBe(1);
+    expect(img.pixels[0]).toBe(0);
+  });
+  it("inverts a dark-on-light drawing and says so", () => {
+    const img = loadImagePng(png(28, 28, (i) => (i === 400 ? [0, 0, 0, 255] : [255, 255, 255, 255])));
+    expect(img.conversions.join()).toMatch(/inverted \(light background/);
+    expect(img.pixels[400]).toBe(1);
+  });
+  it("converts colour to grayscale and says so", () => {
+    expect(loadImagePng(png(28, 28, () => [200, 10, 10, 255])).conversions).toContain("converted colour to grayscale");
+  });
+  it("refuses other sizes with the size it got and expected", () => {
+    expect(() => loadImagePng(png(32, 28, () => [0, 0, 0, 255]))).toThrow(/32x28 pixels, expected 28x28 like Fashion-MNIST/);
+  });
+  it("refuses a file that is not a PNG", () => {
+    const f = path.join(tmp(), "x.png");
+    fs.writeFileSync(f, "hello");
+    expect(() => loadImagePng(f)).toThrow(/x.png: cannot read as PNG .*expected a 28x28 grayscale PNG/);
+  });
+});
