@@ -16,12 +16,15 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-nb-")), "run");
   let stdout = "";
 
-  it("`fashion-ann notebooks --epochs 1` executes all seven without a cell error", () => {
+  const expected = fs.readdirSync(path.join(root, "notebooks")).filter((f) => /^\d\d_.*\.ipynb$/.test(f)).sort();
+
+  it("`fashion-ann notebooks --epochs 1` executes every notebook without a cell error", () => {
     const r = spawnSync(process.execPath, [cli, "notebooks", "--epochs", "1", "--out", out], { cwd: root, encoding: "utf8" });
     stdout = r.stdout;
     expect(r.stderr + r.stdout).not.toMatch(/NotebookError|failed/i);
     expect(r.status).toBe(0);
-    expect(stdout).toMatch(/executed 7 notebooks/);
+    expect(expected.length).toBeGreaterThanOrEqual(7);
+    expect(stdout).toMatch(new RegExp(`executed ${expected.length} notebooks`));
   });
 
   const outputs = (name: string): Output[] => {
@@ -31,10 +34,7 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
   const all = (name: string) => outputs(name).map(text).join("\n");
 
   it("writes executed notebooks with the tutorial's outputs", () => {
-    expect(fs.readdirSync(path.join(out, "notebooks")).sort()).toEqual([
-      "01_load_and_inspect.ipynb", "02_explore_and_plot.ipynb", "03_build_model.ipynb", "04_train.ipynb",
-      "05_learning_curves.ipynb", "06_evaluate.ipynb", "07_predict.ipynb",
-    ]);
+    expect(fs.readdirSync(path.join(out, "notebooks")).sort()).toEqual(expected);
     for (const name of fs.readdirSync(path.join(out, "notebooks"))) {
       const errors = outputs(name).filter((o) => o.output_type === "error" || o.name === "stderr");
       expect(errors, name).toEqual([]);
@@ -56,9 +56,10 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
     expect(images("03_build_model.ipynb")).toBe(1);
     expect(images("05_learning_curves.ipynb")).toBe(1);
     expect(images("07_predict.ipynb")).toBe(1);
-    expect(fs.readdirSync(path.join(out, "figures")).sort()).toEqual([
-      "fashion_mnist_images_plot.png", "fashion_mnist_plot.png", "first_image.png", "keras_learning_curves_plot.png", "my_fashion_mnist_model.png",
-    ]);
+    const figures = fs.readdirSync(path.join(out, "figures"));
+    for (const f of ["fashion_mnist_images_plot.png", "fashion_mnist_plot.png", "first_image.png", "keras_learning_curves_plot.png", "my_fashion_mnist_model.png"]) {
+      expect(figures).toContain(f);
+    }
   });
 
   it("leaves the trained model, history and metrics in the run folder", () => {
