@@ -139,13 +139,15 @@ def main():
         })
         log(f"epoch {epoch + 1}/{epochs} {end - begin:.2f} s, val_accuracy {val_acc:.4f}")
 
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
         "backend": "pytorch",
         "batch_size": bs,
         "samples": samples,
         "steps": steps,
         "epochs": records,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "note": f"torch {torch.__version__}, {torch.get_num_threads()} threads, same batch order",
     }))
 

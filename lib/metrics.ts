@@ -159,7 +159,15 @@ export function classificationReportDataFrame(report: ClassificationReport, deci
     "f1-score": rows.map(([, s]) => round(s.f1)),
     support: rows.map(([, s]) => s.support),
   };
-  return new (danfo().DataFrame)(data, { index: rows.map(([name]) => name), config: { tableMaxRow: rows.length } });
+  const index = rows.map(([name]) => name);
+  return new (danfo().DataFrame)(data, { index, config: { tableMaxRow: rows.length, tableDisplayConfig: columnWidths([...index, ""], 4) } });
+}
+
+/** danfojs prints the index 10 characters wide, wrapping "T-shirt/top"; widen it to the longest label, narrow the numbers. */
+function columnWidths(indexLabels: readonly string[], nColumns: number, width = 9): { columns: Record<number, { width: number }> } {
+  const columns: Record<number, { width: number }> = { 0: { width: Math.max(...indexLabels.map((l) => l.length), 5) } };
+  for (let c = 1; c <= nColumns; c++) columns[c] = { width };
+  return { columns };
 }
 
 /** sklearn's printed classification_report: fixed-width text, one line per class, then accuracy and the averages. */
@@ -220,7 +228,12 @@ export function confusedPairsDataFrame(pairs: readonly ConfusedPair[], decimals 
       count: pairs.map((p) => p.count),
       rate: pairs.map((p) => Number(p.rate.toFixed(decimals))),
     },
-    { config: { tableMaxRow: Math.max(pairs.length, 10) } },
+    {
+      config: {
+        tableMaxRow: Math.max(pairs.length, 10),
+        tableDisplayConfig: { columns: { 0: { width: 3 }, 1: { width: 12 }, 2: { width: 12 }, 3: { width: 6 }, 4: { width: 6 } } },
+      },
+    },
   );
 }
 

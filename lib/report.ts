@@ -79,7 +79,7 @@ export interface ReportOptions {
   pdf?: boolean;
   /** How many misclassified images to show; default 24. */
   misclassified?: number;
-  /** How many test images to show with their predicted probabilities; default 6. */
+  /** How many test images to show with their predicted probabilities; default 4. */
   samples?: number;
   /** Progress lines; default console.log. */
   log?: (line: string) => void;
@@ -137,11 +137,11 @@ const CSS = `
 body{font-family:"DejaVu Sans",Arial,sans-serif;font-size:14px;color:#222;max-width:1000px;margin:24px auto;padding:0 16px;line-height:1.4}
 h1{font-size:24px;margin-bottom:4px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:2px;margin-top:28px;break-after:avoid}
 .sub{color:#666;margin-top:0}
-table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 10px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:8px 0;break-inside:avoid}th,td{padding:3px 10px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 table.num td{text-align:right}table.num td.l{text-align:left}table.num thead th{text-align:right}table.num thead th:first-child{text-align:left}
 tr.sep th,tr.sep td{border-top:1px solid #999}
 table.kv th{color:#555;font-weight:normal;white-space:nowrap}table.kv td{font-family:"DejaVu Sans Mono",monospace;font-size:12px;word-break:break-all}
-pre{background:#f6f6f6;padding:8px;font-size:11px;overflow-x:auto}
+pre{background:#f6f6f6;padding:8px;font-size:11px;overflow-x:auto;break-inside:avoid}
 figure{margin:8px 0;break-inside:avoid}img{max-width:100%;height:auto}
 .headline{font-size:16px}.headline b{font-size:20px}
 .cols{display:flex;gap:24px;flex-wrap:wrap}.note{color:#666;font-size:12px}
@@ -171,7 +171,7 @@ export async function writeRunReport(runDir: string, opts: ReportOptions = {}): 
   log(`predicted ${test.y.data.length} test images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   const history = fs.existsSync(run.file("history.csv")) ? run.loadHistory() : undefined;
-  const nSamples = Math.min(opts.samples ?? 6, test.y.data.length);
+  const nSamples = Math.min(opts.samples ?? 4, test.y.data.length);
   const sampleIdx = Array.from({ length: nSamples }, (_, i) => i);
   const errorFigs = errorAnalysisFigures(analysis, test.x);
   const figs = {

@@ -8,7 +8,7 @@ import { writeFileAtomic } from "../atomic";
 import { resolveConfig } from "../config";
 import type { MeasureSpec } from "./measure";
 import { peerUnavailable, runPytorchPeer } from "./peer";
-import { BENCH_BACKENDS, BenchError, reportJson, summarizeRun, withRatios, type BenchBackend, type BenchReport, type BenchResult, type BenchSkip, type RawRun } from "./report";
+import { BENCH_BACKENDS, BenchError, otherLoad, reportJson, summarizeRun, withRatios, type BenchBackend, type BenchReport, type BenchResult, type BenchSkip, type RawRun } from "./report";
 import type { WorkerReply } from "./worker";
 
 export * from "./report";
@@ -19,7 +19,7 @@ export interface BenchOptions {
   epochs?: number;
   /** Mini-batch size for every backend and the peer (default 32, the tutorial's). */
   batchSize?: number;
-  /** Which rows, in order (default BENCH_BACKENDS). */
+  /** Which rows, in order (default BENCH_BACKENDS; EXTRA_BENCH_BACKENDS only when named). */
   backends?: readonly BenchBackend[];
   /** The cpu backend (~160 s an epoch) times this many batches of one epoch and extrapolates (default 200). */
   cpuBatches?: number;
@@ -53,12 +53,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       continue;
     }
     log(`${backend}: starting`);
+    const before = machineSnapshot();
     try {
       const raw =
         backend === "pytorch"
           ? await runPytorchPeer({ ...config, samples: FASHION_MNIST_TRAIN_IMAGES - config.validationSize })
           : await runChild({ backend, epochs: config.epochs, batchSize: config.batchSize, seed: config.seed, dataDir: config.dataDir, ...(backend === "cpu" ? { maxBatches: cpuBatches } : {}) });
-      results.push(summarizeRun(raw));
+      results.push(summarizeRun(raw, conditionsSince(before, raw.cpu_seconds)));
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       log(`${backend}: failed, ${reason}`);
@@ -88,6 +89,37 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   return report;
 }
 
+interface MachineSnapshot {
+  wall: number;
+  /** Busy CPU seconds of the whole machine since boot; undefined off Linux. */
+  busy: number | undefined;
+  /** This (parent) process's CPU seconds. */
+  own: number;
+}
+
+// USER_HZ: /proc/stat counts in 1/100 s on every Linux architecture node runs on.
+const TICKS_PER_SECOND = 100;
+
+function machineSnapshot(): MachineSnapshot {
+  const cpu = process.cpuUsage();
+  let busy: number | undefined;
+  try {
+    // cpu  user nice system idle iowait irq softirq steal ...: everything but idle and iowait is busy.
+    const fields = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    busy = fields.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0) / TICKS_PER_SECOND;
+  } catch {
+    busy = undefined;
+  }
+  return { wall: performance.now() / 1000, busy, own: (cpu.user + cpu.system) / 1e6 };
+}
+
+/** How busy the rest of the machine was while one child ran (its own CPU time and ours excluded). */
+function conditionsSince(before: MachineSnapshot, childCpuSeconds: number | undefined): { otherLoad?: number } {
+  const now = machineSnapshot();
+  if (before.busy === undefined || now.busy === undefined || childCpuSeconds === undefined) return {};
+  return { otherLoad: otherLoad(now.busy - before.busy, childCpuSeconds + (now.own - before.own), now.wall - before.wall) };
+}
+
 /** Why a backend cannot run here, without starting it; undefined if it can be tried. */
 function unavailable(backend: BenchBackend): string | undefined {
   if (backend === "pytorch") return peerUnavailable();
@@ -105,7 +137,7 @@ function unavailable(backend: BenchBackend): string | undefined {
 function runChild(spec: MeasureSpec): Promise<RawRun> {
   const script = path.join(__dirname, "worker.js");
   if (!fs.existsSync(script)) throw new BenchError(`${script} not found; run \`npm run build\` first`);
-  const env: NodeJS.ProcessEnv = { ...process.env, FASHION_ANN_BACKEND: spec.backend === "wasm-stock" ? "wasm" : spec.backend };
+  const env: NodeJS.ProcessEnv = { ...process.env, FASHION_ANN_BACKEND: spec.backend.startsWith("wasm") ? "wasm" : spec.backend };
   // The baseline is tfjs as shipped; every other row gets the project's kernels whatever the caller's env says.
   if (spec.backend === "wasm-stock") env.FASHION_ANN_STOCK_KERNELS = "1";
   else delete env.FASHION_ANN_STOCK_KERNELS;

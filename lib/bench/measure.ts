@@ -3,12 +3,13 @@ import { formatBackend, initBackend } from "../backend";
 import { resolveConfig, type BackendName } from "../config";
 import { loadData } from "../experiment";
 import { createModel } from "../model";
+import { enableWasmThreads } from "../wasm-threads";
 import { evaluateArrays, train, type Logs, type TrainCallbacks } from "../train";
 import { BenchError, extrapolateEpoch, type EpochRecord, type RawRun } from "./report";
 
 /** What a benchmark child runs: one tfjs backend (or the stock-fit baseline), sent by the parent over IPC. */
 export interface MeasureSpec {
-  backend: "tensorflow" | "wasm" | "wasm-stock" | "cpu";
+  backend: "tensorflow" | "wasm" | "wasm-stock" | "wasm-threads" | "cpu";
   epochs: number;
   batchSize: number;
   seed: number;
@@ -18,6 +19,8 @@ export interface MeasureSpec {
 }
 
 const MB = 1024 * 1024;
+// One per core of the 2-core machines this was tuned on; PyTorch's peer uses the same.
+const WASM_THREADS = 2;
 
 /**
  * Trains the tutorial model on the real data in this process and times each epoch. The fast paths
@@ -25,8 +28,9 @@ const MB = 1024 * 1024;
  * kernels (the parent sets FASHION_ANN_STOCK_KERNELS=1 for that child).
  */
 export async function measureBackend(spec: MeasureSpec, log: (line: string) => void = (l) => process.stderr.write(l + "\n")): Promise<RawRun> {
-  const tfBackend: BackendName = spec.backend === "wasm-stock" ? "wasm" : spec.backend;
+  const tfBackend: BackendName = spec.backend === "wasm-stock" || spec.backend === "wasm-threads" ? "wasm" : spec.backend;
   const config = resolveConfig({ epochs: spec.epochs, batchSize: spec.batchSize, seed: spec.seed, dataDir: spec.dataDir, backend: tfBackend });
+  if (spec.backend === "wasm-threads") await enableWasmThreads(WASM_THREADS);
   const info = await initBackend(config.backend);
   log(`${spec.backend}: ${formatBackend(info)}`);
   const data = await loadData(config);
@@ -48,7 +52,7 @@ export async function measureBackend(spec: MeasureSpec, log: (line: string) => v
   }
   model.dispose();
   const threads = info.name === "wasm" ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}` : "";
-  const how = spec.backend === "wasm-stock" ? "stock kernels + model.fit (its own Math.random shuffle)" : spec.backend === "wasm" ? "fast kernels + train()" : "train()";
+  const how = spec.backend === "wasm-stock" ? "stock kernels + model.fit (its own Math.random shuffle)" : spec.backend.startsWith("wasm") ? "fast kernels + train()" : "train()";
   return {
     backend: spec.backend,
     batch_size: config.batchSize,
@@ -56,6 +60,7 @@ export async function measureBackend(spec: MeasureSpec, log: (line: string) => v
     steps,
     epochs: clock.records,
     peak_rss_mb: (process.resourceUsage().maxRSS * 1024) / MB,
+    cpu_seconds: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e6,
     ...(clock.extrapolating ? { batches_timed: spec.maxBatches } : {}),
     note: `${how}${info.name === "wasm" ? ` (SIMD ${info.simd ? "on" : "off"}${threads})` : ""}`,
   };

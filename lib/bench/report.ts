@@ -1,8 +1,11 @@
 import { table } from "table";
 
-/** What `fashion-ann bench` can time: the tfjs backends, the stock-fit baseline on wasm, and the PyTorch peer. */
+/** What `fashion-ann bench` times by default: the tfjs backends, the stock-fit baseline on wasm, and the PyTorch peer. */
 export const BENCH_BACKENDS = ["tensorflow", "wasm", "wasm-stock", "cpu", "pytorch"] as const;
-export type BenchBackend = (typeof BENCH_BACKENDS)[number];
+/** Levers measured on request: the fast wasm path with 2 XNNPACK threads (lib/wasm-threads.ts). */
+export const EXTRA_BENCH_BACKENDS = ["wasm-threads"] as const;
+export type BenchBackend = (typeof BENCH_BACKENDS)[number] | (typeof EXTRA_BENCH_BACKENDS)[number];
+const ALL_BACKENDS: readonly string[] = [...BENCH_BACKENDS, ...EXTRA_BENCH_BACKENDS];
 
 /** One timed epoch, as a benchmark child (node or Python) reports it. Seconds are wall-clock. */
 export interface EpochRecord {
@@ -31,6 +34,8 @@ export interface RawRun {
   peak_rss_mb: number;
   /** Set when only this many batches were timed and the epoch was extrapolated. */
   batches_timed?: number;
+  /** User + system CPU seconds of the child over its whole life (all its threads). */
+  cpu_seconds?: number;
   /** Free text for the table's notes column, e.g. "SIMD on, 1 thread" or "torch 1.13, 2 threads". */
   note?: string;
 }
@@ -58,6 +63,8 @@ export interface BenchResult {
   tensors_last: number | null;
   rss_mb_epoch1: number;
   rss_mb_last: number;
+  /** Cores' worth of CPU other processes used while this row ran (null where /proc/stat is absent). */
+  other_load: number | null;
   notes: string;
 }
 
@@ -84,10 +91,10 @@ export function parseBackendList(value: string): BenchBackend[] {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
-  if (names.length === 0) throw new BenchError(`--backends expects a comma-separated list of ${BENCH_BACKENDS.join(", ")}, got "${value}"`);
-  const unknown = names.filter((n) => !(BENCH_BACKENDS as readonly string[]).includes(n));
+  if (names.length === 0) throw new BenchError(`--backends expects a comma-separated list of ${ALL_BACKENDS.join(", ")}, got "${value}"`);
+  const unknown = names.filter((n) => !ALL_BACKENDS.includes(n));
   if (unknown.length) {
-    throw new BenchError(`--backends: unknown backend ${unknown.map((n) => `"${n}"`).join(", ")}; expected some of ${BENCH_BACKENDS.join(", ")}`);
+    throw new BenchError(`--backends: unknown backend ${unknown.map((n) => `"${n}"`).join(", ")}; expected some of ${ALL_BACKENDS.join(", ")}`);
   }
   return [...new Set(names as BenchBackend[])];
 }
@@ -117,8 +124,20 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+// Other processes using this much of a core on average make the row's times suspect; the note says so.
+const BUSY_LOAD = 0.15;
+
+/**
+ * Average cores other processes kept busy during a row: the machine's busy CPU seconds (from
+ * /proc/stat) minus the row's own, over the wall time. Timings on a shared machine need this beside them.
+ */
+export function otherLoad(machineBusySeconds: number, ownCpuSeconds: number, wallSeconds: number): number {
+  if (!(wallSeconds > 0)) throw new BenchError(`wall time must be positive, got ${wallSeconds}`);
+  return Math.max(0, machineBusySeconds - ownCpuSeconds) / wallSeconds;
+}
+
 /** One row from a child's raw report; the ratio is filled in by `withRatios` once every row is in. */
-export function summarizeRun(raw: RawRun): BenchResult {
+export function summarizeRun(raw: RawRun, conditions: { otherLoad?: number } = {}): BenchResult {
   if (raw.epochs.length === 0) throw new BenchError(`${raw.backend}: the child reported no epochs`);
   const first = raw.epochs[0]!;
   const last = raw.epochs[raw.epochs.length - 1]!;
@@ -126,6 +145,7 @@ export function summarizeRun(raw: RawRun): BenchResult {
   const extrapolated = raw.batches_timed !== undefined;
   const notes = [extrapolated ? `val_accuracy after ${raw.batches_timed} batches only` : `median of ${raw.epochs.length} epoch${raw.epochs.length === 1 ? "" : "s"}`];
   if (raw.note) notes.push(raw.note);
+  if (conditions.otherLoad !== undefined && conditions.otherLoad >= BUSY_LOAD) notes.push(`machine busy: other processes used ${conditions.otherLoad.toFixed(1)} cores`);
   return {
     backend: raw.backend,
     batch_size: raw.batch_size,
@@ -143,6 +163,7 @@ export function summarizeRun(raw: RawRun): BenchResult {
     tensors_last: last.tensors,
     rss_mb_epoch1: first.rss_mb,
     rss_mb_last: last.rss_mb,
+    other_load: conditions.otherLoad ?? null,
     notes: notes.join("; "),
   };
 }

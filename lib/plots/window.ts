@@ -106,7 +106,10 @@ export function show(fig: { data: unknown[]; layout: unknown }): Promise<string>
   // Loaded on demand: nodeplotlib starts a NestJS server that the other ways of showing a figure never need.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { plot } = require("nodeplotlib") as typeof import("nodeplotlib");
-  plot(fig.data as Parameters<typeof plot>[0], fig.layout as Parameters<typeof plot>[1], { displaylogo: false });
+  // nodeplotlib draws each figure in a card with autosize on; a fixed width would overflow the card, so the
+  // window's figure takes the card's width and keeps its designed height.
+  const { width: _width, ...layout } = fig.layout as Record<string, unknown>;
+  plot(fig.data as Parameters<typeof plot>[0], layout as Parameters<typeof plot>[1], { displaylogo: false });
   if (!hasDesktop() && !process.env.NODEPLOTLIB_PORT) {
     void url.then((u) => console.warn(`show: no desktop session (DISPLAY is unset), so no window opened; open ${u} in a browser, or use saveFig(fig, name, { format: "html" })`));
   }

@@ -1,15 +1,21 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createServer, type AddressInfo } from "node:net";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { jupyterEnv } from "../../lib/notebooks";
 import { PNG } from "pngjs";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   architectureFigure,
   chromiumPath,
+  classScoresFigure,
   closeRenderer,
+  confusionMatrixFigure,
+  misclassifiedFigure,
   imageFigure,
   imageGridFigure,
   learningCurvesFigure,
@@ -17,8 +23,10 @@ import {
   renderFigure,
   rendererStats,
   saveFig,
+  selectImages,
   type Figure,
 } from "../../lib/plots";
+import { classificationReport, confusionMatrix, misclassified } from "../../lib/metrics";
 
 // Renders the tutorial's figures from the real Fashion-MNIST images with the real Chromium, and shows
 // one inline in a real tslab notebook run by nbconvert.
@@ -51,6 +59,10 @@ const layers = [
   { name: "dense_2", type: "Dense", outputShape: [null, 10], params: 1_010 },
 ];
 const probabilities = [0, 1, 2].map((i) => NAMES.map((_, k) => (k === labels[i] ? 0.91 : 0.01)));
+// A made-up classifier for the error-analysis figures: right on 3 of 4 images, else the next class, sure of itself.
+const guesses = Array.from({ length: 40 }, (_, i) => NAMES.map((_, k) => (k === (i % 4 === 3 ? (labels[i] + 1) % 10 : labels[i]) ? 0.82 : 0.02)));
+const confusion = confusionMatrix(labels, guesses.map((row) => row.indexOf(Math.max(...row))), NAMES);
+const wrong = misclassified(guesses, labels);
 
 const figures: Record<string, Figure> = {
   image: imageFigure(imageAt(0), { title: titles[0] }),
@@ -59,6 +71,11 @@ const figures: Record<string, Figure> = {
   architecture: architectureFigure(layers),
   predictions: predictionsFigure([imageAt(0), imageAt(1), imageAt(2)], titles.slice(0, 3)),
   predictionsWithBars: predictionsFigure([imageAt(0), imageAt(1), imageAt(2)], titles.slice(0, 3), probabilities),
+  curvesShifted: learningCurvesFigure(history, { shiftTraining: true }),
+  confusion: confusionMatrixFigure(confusion.counts),
+  confusionNormalized: confusionMatrixFigure(confusion.counts, { normalize: "true" }),
+  classScores: classScoresFigure(classificationReport(confusion).classes),
+  misclassified: misclassifiedFigure(selectImages({ data: images, shape: [40, 28, 28] }, wrong.map((w) => w.index)), wrong),
 };
 
 function decode(png: Buffer): PNG {
@@ -100,6 +117,24 @@ describe("rendering in the shared headless Chromium", () => {
     times.push(`${kind} ${Math.round(performance.now() - start)}`);
     expect([img.width, img.height]).toEqual([fig.layout.width, fig.layout.height]);
     expect(greyVariance(img)).toBeGreaterThan(0);
+  });
+
+  it.each(Object.keys(figures))("renders the %s figure to SVG of its layout size", async (kind) => {
+    const fig = figures[kind];
+    const svg = await renderFigure(fig, { format: "svg" });
+    expect(svg).toMatch(new RegExp(`^<svg[^>]+width="${fig.layout.width}" height="${fig.layout.height}"`));
+  });
+
+  it("writes every class name and count into the confusion matrix SVG", async () => {
+    const svg = await renderFigure(figures.confusion, { format: "svg" });
+    for (const name of NAMES) expect(svg).toContain(`>${name}</text>`);
+    const diagonal = confusion.counts.map((row, i) => row[i]).filter((c) => c > 0);
+    for (const c of diagonal) expect(svg).toMatch(new RegExp(`>${c}</text>`));
+  });
+
+  it("titles the misclassified gallery with predicted and true class names", async () => {
+    const svg = await renderFigure(figures.misclassified, { format: "svg" });
+    for (const w of wrong) expect(svg).toContain(`true: ${NAMES[w.trueClass]}`);
   });
 
   it("reuses the browser and its page for a second render", async () => {
@@ -193,6 +228,25 @@ describe("saveFig", () => {
   });
 });
 
+describe("saveFig to PDF", () => {
+  it("writes a one-page vector PDF the size of the figure (CSS px at 96 dpi -> 0.75 pt)", async () => {
+    const file = await saveFig(figures.confusion, "confusion", { dir: tmp, format: "pdf" });
+    const pdf = readFileSync(file);
+    expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
+    const boxes = pdf.toString("latin1").match(/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/g) ?? [];
+    expect(boxes).toHaveLength(1);
+    const [, w, h] = /([\d.]+) ([\d.]+)\s*\]$/.exec(boxes[0])!.map(Number);
+    // Chromium rounds the paper size to its own units, within a point.
+    expect(Math.abs(w - figures.confusion.layout.width! * 0.75)).toBeLessThan(1.5);
+    expect(Math.abs(h - figures.confusion.layout.height! * 0.75)).toBeLessThan(1.5);
+  });
+
+  it("honours width and height for a PDF", async () => {
+    const pdf = await renderFigure(figures.curves, { format: "pdf", width: 400, height: 200 });
+    expect(pdf.toString("latin1")).toMatch(/MediaBox\s*\[\s*0 0 300 150(\.\d+)?\s*\]/);
+  });
+});
+
 describe("from the built library (dist/)", () => {
   beforeAll(() => {
     // Notebooks and scripts load dist/, so build it; other modules' type errors don't stop tsc emitting.
@@ -242,3 +296,133 @@ describe("from the built library (dist/)", () => {
     expect(outputs.filter((o) => o.output_type === "execute_result")).toEqual([]);
   });
 });
+
+describe("show(fig): nodeplotlib's window, offline", () => {
+  it("serves a page that draws the figure without the network, and the script exits once the window closes", async () => {
+    const script = `
+      const p = require(${JSON.stringify(join(ROOT, "dist/lib/plots/index.js"))});
+      p.show(p.confusionMatrixFigure([[5, 1], [2, 7]], { classNames: ["Shirt", "Coat"] })).then((url) => console.log("URL " + url));`;
+    // NODEPLOTLIB_PORT=0: any free port, and nodeplotlib does not try to open a desktop browser.
+    const child = spawn(process.execPath, ["-e", script], { env: { ...process.env, NODEPLOTLIB_PORT: "0" } });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+    const browser = await chromium.launch({ executablePath: chromiumPath(), args: ["--no-sandbox", "--disable-gpu"] });
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/URL (\S+)/.test(out)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`show() printed no URL:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const url = /URL (\S+)/.exec(out)![1];
+      const page = await browser.newPage();
+      const remote: string[] = [];
+      await page.route(/^https?:\/\/(?!localhost[:/])/, (route) => {
+        remote.push(route.request().url());
+        return route.abort();
+      });
+      await page.goto(url);
+      const plot = page.locator(".js-plotly-plot").first();
+      await plot.waitFor({ timeout: 30_000 });
+      expect(await page.locator(".js-plotly-plot text", { hasText: "Shirt" }).count()).toBeGreaterThan(0);
+      expect(greyVariance(decode(await plot.screenshot()))).toBeGreaterThan(0);
+      expect(remote).toEqual([]);
+      await page.close();
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running"), 30_000))]);
+      expect(code, out).toBe(0);
+    } finally {
+      child.kill();
+      await browser.close();
+    }
+  });
+});
+
+describe("showInline(fig, { format: \"html\" }) in a real notebook", () => {
+  const dir = mkdtempSync(join(tmp, "nb-html-"));
+  const cell = (id: string, source: string) => ({ cell_type: "code", execution_count: null, id, metadata: {}, outputs: [], source });
+  const nb = {
+    cells: [
+      cell("imports", 'import { learningCurvesFigure, confusionMatrixFigure, showInline } from "fashion-ann";'),
+      cell("first", 'await showInline(learningCurvesFigure({ loss: [0.7, 0.5, 0.4], val_loss: [0.6, 0.5, 0.45] }), { format: "html" });'),
+      cell("second", 'await showInline(confusionMatrixFigure([[5, 1], [2, 7]], { classNames: ["Shirt", "Coat"] }), { format: "html" });'),
+    ],
+    metadata: { kernelspec: { display_name: "TypeScript", language: "typescript", name: "tslab" } },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+  beforeAll(() => {
+    symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+    writeFileSync(join(dir, "html.ipynb"), JSON.stringify(nb));
+  });
+
+  it("sends plotly.js once per kernel session and only data with each figure", () => {
+    const run = spawnSync(
+      "/usr/bin/python3",
+      ["-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=tslab", "--output", "out.ipynb", "html.ipynb"],
+      { cwd: dir, encoding: "utf8", env: { ...process.env, JUPYTER_PATH: join(ROOT, ".jupyter/share/jupyter") }, timeout: 300_000 },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(readFileSync(join(dir, "out.ipynb"), "utf8"));
+    const htmlOf = (i: number): string[] =>
+      out.cells[i].outputs.filter((o: any) => o.output_type === "display_data").map((o: any) => [o.data["text/html"]].flat().join(""));
+    const [bundle, first] = htmlOf(1);
+    expect(htmlOf(1)).toHaveLength(2);
+    expect(bundle.length).toBeGreaterThan(1_000_000);
+    expect(bundle).toContain("window.Plotly");
+    expect(first.length).toBeLessThan(20_000);
+    expect(htmlOf(2)).toHaveLength(1);
+    expect(htmlOf(2)[0].length).toBeLessThan(20_000);
+    expect(htmlOf(2)[0]).toContain("window.Plotly.newPlot(");
+  });
+
+  it("draws both interactive figures in the Jupyter Notebook page", async () => {
+    const port = await freePort();
+    const token = randomBytes(16).toString("hex");
+    const args = [
+      ...["-m", "jupyter", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0"],
+      `--NotebookApp.token=${token}`, `--notebook-dir=${dir}`, "--NotebookNotary.db_file=:memory:",
+      ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
+    ];
+    const env = { ...jupyterEnv(ROOT), JUPYTER_CONFIG_DIR: join(dir, "config"), JUPYTER_RUNTIME_DIR: join(dir, "runtime") };
+    const server = spawn("/usr/bin/python3", args, { cwd: dir, env, stdio: "ignore", detached: true });
+    const browser = await chromium.launch({ executablePath: chromiumPath(), args: ["--no-sandbox", "--disable-gpu"] });
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!(await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`).then((r) => r.ok, () => false))) {
+        if (Date.now() > deadline) throw new Error("jupyter notebook did not start");
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+      await page.goto(`http://127.0.0.1:${port}/notebooks/html.ipynb?token=${token}`);
+      await page.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 120_000 });
+      await page.evaluate(() => (window as any).Jupyter.notebook.set_autosave_interval(0));
+      await page.evaluate(() => (window as any).Jupyter.notebook.execute_all_cells());
+      await page.waitForFunction(() => document.querySelectorAll(".output_subarea .js-plotly-plot").length >= 2, undefined, { timeout: 300_000 });
+      await page.screenshot({ path: join(tmpdir(), "fashion-ann-inline-html.png"), fullPage: true });
+      expect(await page.locator(".output_subarea .js-plotly-plot").count()).toBe(2);
+      expect(await page.locator(".output_subarea", { hasText: "plotly.js is not loaded" }).count()).toBe(0);
+      expect(await page.locator(".output_subarea .js-plotly-plot text", { hasText: "Coat" }).count()).toBeGreaterThan(0);
+    } finally {
+      await browser.close();
+      await fetch(`http://127.0.0.1:${port}/api/shutdown?token=${token}`, { method: "POST" }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 1000));
+      try {
+        process.kill(-server.pid!, "SIGTERM");
+      } catch {
+        // already gone after /api/shutdown
+      }
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => res(port));
+    });
+  });
+}

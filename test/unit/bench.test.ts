@@ -6,6 +6,7 @@ import {
   extrapolateEpoch,
   formatTable,
   median,
+  otherLoad,
   parseBackendList,
   parsePeerOutput,
   reportJson,
@@ -33,7 +34,7 @@ describe("parseBackendList", () => {
   });
 
   it("rejects an unknown name, naming it and the allowed ones", () => {
-    expect(() => parseBackendList("wasm,webgl")).toThrow(/unknown backend "webgl"; expected some of tensorflow, wasm, wasm-stock, cpu, pytorch/);
+    expect(() => parseBackendList("wasm,webgl")).toThrow(/unknown backend "webgl"; expected some of tensorflow, wasm, wasm-stock, cpu, pytorch, wasm-threads/);
   });
 
   it("rejects an empty list", () => {
@@ -79,6 +80,14 @@ describe("extrapolateEpoch", () => {
   });
 });
 
+describe("otherLoad", () => {
+  it("is the machine's busy seconds minus our own, per wall second, never negative", () => {
+    expect(otherLoad(30, 20, 10)).toBe(1);
+    expect(otherLoad(19, 20, 10)).toBe(0);
+    expect(() => otherLoad(1, 1, 0)).toThrow(/wall time must be positive, got 0/);
+  });
+});
+
 describe("median", () => {
   it("of an odd and an even count", () => {
     expect(median([5, 1, 3])).toBe(3);
@@ -105,6 +114,14 @@ describe("summarizeRun and withRatios", () => {
     expect(r.extrapolated).toBe(true);
     expect(r.batches_timed).toBe(200);
     expect(r.notes).toMatch(/val_accuracy after 200 batches only/);
+  });
+
+  it("notes a busy machine when other processes used 0.15 cores or more, and records the load", () => {
+    const busy = summarizeRun(raw("wasm", [5]), { otherLoad: 0.8 });
+    expect(busy.other_load).toBe(0.8);
+    expect(busy.notes).toMatch(/machine busy: other processes used 0\.8 cores/);
+    expect(summarizeRun(raw("wasm", [5]), { otherLoad: 0.05 }).notes).not.toMatch(/busy/);
+    expect(summarizeRun(raw("wasm", [5])).other_load).toBeNull();
   });
 
   it("refuses a run with no epochs", () => {
@@ -173,6 +190,7 @@ describe("the PyTorch peer's inputs and output", () => {
   });
 });
 
-it("BENCH_BACKENDS lists the stock baseline and the peer", () => {
+it("BENCH_BACKENDS lists the stock baseline and the peer; wasm-threads only on request", () => {
   expect(BENCH_BACKENDS).toEqual(["tensorflow", "wasm", "wasm-stock", "cpu", "pytorch"]);
+  expect(parseBackendList("wasm-threads,wasm")).toEqual(["wasm-threads", "wasm"]);
 });

@@ -308,7 +308,7 @@ describe("rendering without a browser", () => {
   });
 
   it("rejects an unknown format", async () => {
-    await expect(renderFigure(fig, { format: "jpeg" as never })).rejects.toThrow(/format must be "png", "svg" or "html", got "jpeg"/);
+    await expect(renderFigure(fig, { format: "jpeg" as never })).rejects.toThrow(/format must be "png", "svg", "html" or "pdf", got "jpeg"/);
   });
 
   it("rejects a scale of 0", async () => {
