@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ExperimentConfig } from "./config";
 import { kerasProgress, type ProgressMode } from "./progress";
+import { onInterrupt } from "./interrupt";
 import { seededRandom, shuffledIndices } from "./random";
 
 /** Images (any trailing shape, e.g. [n, 28, 28], values 0..1) with their class indices. */
@@ -36,7 +37,6 @@ export class TrainingError extends Error {
   }
 }
 
-const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 const YIELD_EVERY_MS = 100;
 
 /** Keras-style callbacks; each may be async. Set `model.stopTraining = true` to stop after the current batch. */
@@ -93,12 +93,13 @@ export async function train(
   const started = performance.now();
   model.stopTraining = false;
   const stopOnSignal = options.stopOnSignal ?? true;
-  const onSignal = () => {
-    model.stopTraining = true;
-  };
   // Ctrl-C in a terminal and Jupyter's interrupt button both send SIGINT: finish the batch, keep the last
   // completed epoch, return. (An interrupted `await` in tslab would otherwise leave training running.)
-  if (stopOnSignal) for (const sig of SIGNALS) process.on(sig, onSignal);
+  const release = stopOnSignal
+    ? await onInterrupt(() => {
+        model.stopTraining = true;
+      })
+    : () => {};
   try {
     for (const cb of callbacks) await cb.onTrainBegin?.(params);
     for (let epoch = initialEpoch; epoch < config.epochs && !model.stopTraining; epoch++) {
@@ -147,7 +148,7 @@ export async function train(
     history.seconds = (options.initialHistory?.seconds ?? 0) + (performance.now() - started) / 1000;
     for (const cb of callbacks) await cb.onTrainEnd?.(history);
   } finally {
-    if (stopOnSignal) for (const sig of SIGNALS) process.off(sig, onSignal);
+    release();
   }
   return history;
 }

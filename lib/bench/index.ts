@@ -142,7 +142,7 @@ function runChild(spec: MeasureSpec): Promise<RawRun> {
   if (spec.backend === "wasm-stock") env.FASHION_ANN_STOCK_KERNELS = "1";
   else delete env.FASHION_ANN_STOCK_KERNELS;
   return new Promise((resolve, reject) => {
-    const child = fork(script, [], { env, stdio: ["ignore", "pipe", "inherit", "ipc"] });
+    const child = fork(script, [], { env, execArgv: ["--expose-gc"], stdio: ["ignore", "pipe", "inherit", "ipc"] });
     child.stdout!.pipe(process.stderr, { end: false });
     let reply: WorkerReply | undefined;
     child.on("message", (m: WorkerReply) => (reply = m));

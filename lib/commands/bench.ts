@@ -25,10 +25,10 @@ export function registerBench(program: Command): void {
   program
     .command("bench")
     .description("time an epoch of the tutorial model on each backend and on the PyTorch peer; print a table (stdout), progress on stderr")
-    .option("--epochs <n>", "timed epochs per backend (default 1)", integerAtLeast("--epochs", 1), 1)
-    .option("--batch-size <n>", "mini-batch size (default 32)", integerAtLeast("--batch-size", 1), 32)
+    .option("--epochs <n>", "timed epochs per backend", integerAtLeast("--epochs", 1), 1)
+    .option("--batch-size <n>", "mini-batch size", integerAtLeast("--batch-size", 1), 32)
     .option("--backends <list>", `comma-separated, in order (default ${BENCH_BACKENDS.join(",")}; also ${EXTRA_BENCH_BACKENDS.join(",")}: 2 wasm threads)`, backendList)
-    .option("--cpu-batches <n>", `cpu backend: time this many batches and extrapolate the epoch (default ${DEFAULT_CPU_BATCHES})`, integerAtLeast("--cpu-batches", 2), DEFAULT_CPU_BATCHES)
+    .option("--cpu-batches <n>", "cpu backend: time this many batches and extrapolate the epoch", integerAtLeast("--cpu-batches", 2), DEFAULT_CPU_BATCHES)
     .option("--seed <n>", "seed for weights and batch order (default 42)", integerAtLeast("--seed", 0))
     .option("--data-dir <dir>", "dataset cache folder, relative to the project (default data)")
     .option("--json <file>", "also write the results as JSON")

@@ -1,0 +1,37 @@
+import { inTslabKernel } from "./plots/render";
+
+/*
+ * Ctrl-C in a terminal and Jupyter's interrupt button both send SIGINT. Training registers a stop
+ * function here; the signal stops every active training after its current batch.
+ *
+ * tslab runs each cell's synchronous part under vm's breakOnSigint watchdog, which takes over the native
+ * SIGINT handler while it runs: a listener added during that part leaves the kernel to be killed by the
+ * next interrupt, and removing the last listener later resets SIGINT to its default (kill) as well.
+ * So the listener is added once, after yielding out of the cell's synchronous part, and is never removed.
+ */
+
+const active = new Set<() => void>();
+let installed = false;
+
+function handle(signal: NodeJS.Signals): void {
+  if (active.size > 0) {
+    for (const stop of active) stop();
+    return;
+  }
+  // Nothing to stop: behave as if we had not listened (a kernel ignores it, a script exits).
+  if (!inTslabKernel()) process.exit(signal === "SIGINT" ? 130 : 143);
+}
+
+/** Calls `stop` on SIGINT/SIGTERM until the returned function is called. */
+export async function onInterrupt(stop: () => void): Promise<() => void> {
+  if (!installed) {
+    await new Promise((resolve) => setImmediate(resolve));
+    process.on("SIGINT", handle);
+    process.on("SIGTERM", handle);
+    installed = true;
+  }
+  active.add(stop);
+  return () => {
+    active.delete(stop);
+  };
+}
