@@ -17,6 +17,7 @@ export * from "./experiment";
 export * from "./checkpoint";
 export * from "./compare";
 export * from "./image-input";
+export * from "./bench";
 export * from "./notebooks";
 export * from "./plots";
 export { writeFileAtomic } from "./atomic";
