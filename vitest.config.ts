@@ -7,14 +7,14 @@ export default defineConfig({
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], testTimeout: 30_000 },
       },
       {
-        // End-to-end: the real dataset, Jupyter kernel and browser; run one file at a time
-        // because the machine has two cores and each file trains or drives a browser.
+        // End-to-end: the real dataset, Jupyter kernel and browser. package.json runs this project with
+        // --no-file-parallelism (a root-only option): one file at a time, since each trains or drives a
+        // browser and the machine has two cores.
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           testTimeout: 20 * 60_000,
           hookTimeout: 10 * 60_000,
-          fileParallelism: false,
         },
       },
     ],

@@ -37,8 +37,9 @@ export async function main(argv = process.argv): Promise<number> {
     // Library errors carry the sentence a user needs; anything else keeps its stack for a bug report.
     const known = !(e instanceof TypeError || e instanceof ReferenceError || e instanceof SyntaxError) && e.name !== "Error";
     console.error(`fashion-ann: ${known ? e.message : (e.stack ?? String(e))}`);
-    // 130 = interrupted by Ctrl-C, as shells report it.
-    return e instanceof ConfigError ? 2 : e instanceof TrainingInterrupted ? 130 : 1;
+    // 130 / 143 = stopped by SIGINT (Ctrl-C) / SIGTERM, as shells report a process killed by that signal.
+    if (e instanceof TrainingInterrupted) return e.signal === "SIGTERM" ? 143 : 130;
+    return e instanceof ConfigError ? 2 : 1;
   } finally {
     await closeRenderer();
   }

@@ -11,6 +11,8 @@ import { projectPath, type Run } from "./runs";
 import { layerTable, modelSummary } from "./summary";
 import { train, TrainingError, type History } from "./train";
 import { checkpointCallback, earlyStopping, loadCheckpoint } from "./checkpoint";
+import { lastInterruptSignal } from "./interrupt";
+import { acquireRunLock } from "./lock";
 
 /** Loads Fashion-MNIST from config.dataDir (or the Debian package, or the download) and splits it as the tutorial does. */
 export async function loadData(config: Pick<ExperimentConfig, "dataDir" | "validationSize">): Promise<FashionMnistSplits> {
@@ -45,6 +47,13 @@ export interface ExperimentResult {
 /** Training stopped by Ctrl-C / SIGTERM / Jupyter's interrupt; the last completed epoch is checkpointed. */
 export class TrainingInterrupted extends Error {
   override name = "TrainingInterrupted";
+  constructor(
+    message: string,
+    /** The signal that stopped it (undefined: a callback set model.stopTraining). */
+    readonly signal?: NodeJS.Signals,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -57,6 +66,20 @@ export async function runExperiment(
   config: ExperimentConfig,
   run: Run,
   options: { log?: (s: string) => void; progress?: ProgressMode; resume?: boolean } = {},
+): Promise<ExperimentResult> {
+  // One writer per run folder: a second train or --resume on it would interleave checkpoints and files.
+  const lock = acquireRunLock(run.dir, { log: options.log ?? console.log });
+  try {
+    return await runLocked(config, run, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(
+  config: ExperimentConfig,
+  run: Run,
+  options: { log?: (s: string) => void; progress?: ProgressMode; resume?: boolean },
 ): Promise<ExperimentResult> {
   const log = options.log ?? console.log;
   const backend = await initBackend(config.backend);
@@ -91,8 +114,10 @@ export async function runExperiment(
   }
   run.saveHistory(history);
   if (history.stopped && !stopper?.stopped()) {
+    const signal = lastInterruptSignal();
     throw new TrainingInterrupted(
-      `training interrupted after epoch ${history.epoch.length}/${config.epochs}; checkpoint kept. Resume with: fashion-ann train --resume ${run.dir}`,
+      `training interrupted${signal ? ` by ${signal}` : ""} after epoch ${history.epoch.length}/${config.epochs}; checkpoint kept. Resume with: fashion-ann train --resume ${run.dir}`,
+      signal,
     );
   }
   if (stopper?.stopped()) log(`early stopping: best val_loss at epoch ${stopper.bestEpoch()! + 1}; its weights restored`);

@@ -21,3 +21,4 @@ export * from "./bench";
 export * from "./notebooks";
 export * from "./plots";
 export { writeFileAtomic } from "./atomic";
+export * from "./lock";

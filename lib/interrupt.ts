@@ -12,14 +12,21 @@ import { inTslabKernel } from "./plots/render";
 
 const active = new Set<() => void>();
 let installed = false;
+let last: NodeJS.Signals | undefined;
+
+/** The signal that last stopped training, so the CLI can exit 130 (SIGINT) or 143 (SIGTERM) as shells expect. */
+export function lastInterruptSignal(): NodeJS.Signals | undefined {
+  return last;
+}
 
 function handle(signal: NodeJS.Signals): void {
   if (active.size > 0) {
+    last = signal;
     for (const stop of active) stop();
     return;
   }
-  // Nothing to stop: behave as if we had not listened (a kernel ignores it, a script exits).
-  if (!inTslabKernel()) process.exit(signal === "SIGINT" ? 130 : 143);
+  // Nothing to stop: behave as if we had not listened (a kernel ignores SIGINT, anything ends on SIGTERM).
+  if (signal === "SIGTERM" || !inTslabKernel()) process.exit(signal === "SIGINT" ? 130 : 143);
 }
 
 /** Calls `stop` on SIGINT/SIGTERM until the returned function is called. */
@@ -30,6 +37,8 @@ export async function onInterrupt(stop: () => void): Promise<() => void> {
     process.on("SIGTERM", handle);
     installed = true;
   }
+  // A new training starts with no signal seen (a kernel may have been interrupted before).
+  if (active.size === 0) last = undefined;
   active.add(stop);
   return () => {
     active.delete(stop);

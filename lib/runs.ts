@@ -7,6 +7,7 @@ import type { BackendInfo } from "./backend";
 import { resolveConfig, type ExperimentConfig } from "./config";
 import { compileModel } from "./model";
 import { historyToCsv, loadHistory } from "./history";
+import { assertRunNotLocked, LOCK_NAME } from "./lock";
 import type { History } from "./train";
 
 /** The project root (where package.json is): relative data and run paths resolve against it, so notebooks (cwd notebooks/) and the CLI agree. */
@@ -88,10 +89,14 @@ export function defaultRunName(now = new Date()): string {
   return `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
 }
 
-/** Creates a new run folder; an existing non-empty one is refused unless `force`. */
+/**
+ * Creates a new run folder; an existing non-empty one is refused unless `force`, and one another live
+ * process is writing (its `.lock`) is refused even with `force`.
+ */
 export function createRun(dir: string, options: { force?: boolean } = {}): Run {
   const abs = path.resolve(dir);
-  if (fs.existsSync(abs) && fs.readdirSync(abs).length > 0 && !options.force) {
+  assertRunNotLocked(abs);
+  if (fs.existsSync(abs) && fs.readdirSync(abs).some((f) => f !== LOCK_NAME) && !options.force) {
     throw new RunError(`run folder ${abs} already exists and is not empty; choose another --out or pass --force to overwrite`);
   }
   fs.mkdirSync(abs, { recursive: true });
@@ -101,9 +106,12 @@ export function createRun(dir: string, options: { force?: boolean } = {}): Run {
 /**
  * Opens a run folder, creating it if missing (notebooks share one folder, each adding its results).
  * A relative path is relative to the working directory: the notebooks' "../runs/interactive" from notebooks/.
+ * Refused while another live process (e.g. `fashion-ann train`) holds the folder's lock; a stale lock or this
+ * process's own does not block, so cells can be re-run.
  */
 export function openRun(dir: string): Run {
   const abs = path.resolve(dir);
+  assertRunNotLocked(abs);
   fs.mkdirSync(abs, { recursive: true });
   return new Run(abs);
 }

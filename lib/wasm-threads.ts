@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { writeFileAtomic } from "./atomic";
 
 /*
  * Multi-threaded wasm in Node (tfjs 4.22), measured in ../shared/notes/wasm-speed.md item 5.
@@ -83,7 +84,7 @@ function patchDuring(o: { mainScript: string; workerScript: string; cores: numbe
     const text = texts.get(obj);
     if (text === undefined || !text.includes(WORKER_MARKER)) return originalCreate(obj);
     if (!text.includes(WORKER_BLOB_IMPORT)) throw new WasmThreadsError("tfjs-backend-wasm's worker script has changed; cannot load it from a file");
-    fs.writeFileSync(o.workerScript, text.replace(WORKER_BLOB_IMPORT, `importScripts(${JSON.stringify(o.mainScript)})`));
+    writeFileAtomic(o.workerScript, text.replace(WORKER_BLOB_IMPORT, `importScripts(${JSON.stringify(o.mainScript)})`));
     return o.workerScript;
   };
   const cpus = originalCpus();

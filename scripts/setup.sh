@@ -15,7 +15,7 @@ say() { printf 'setup: %s\n' "$*"; }
 # --- 1. Debian packages ------------------------------------------------------------------
 apt_packages=(
   jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-ipykernel
-  dataset-fashion-mnist chromium python3-torch libopenblas0-pthread
+  dataset-fashion-mnist chromium python3-torch libopenblas0-pthread poppler-utils
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { writeFileAtomic } from "../atomic";
 import { DEFAULT_SYSTEM_DIRS, FASHION_MNIST_FILES } from "../data";
 import { seededRandom, shuffledIndices } from "../random";
 import { projectPath } from "../runs";
@@ -57,7 +58,7 @@ export async function runPytorchPeer(o: PeerOptions): Promise<RawRun> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-bench-"));
   try {
     const orderFile = path.join(tmp, "order.u32");
-    fs.writeFileSync(orderFile, uint32LE(shuffleOrders(o.samples, o.epochs, o.seed)));
+    writeFileAtomic(orderFile, uint32LE(shuffleOrders(o.samples, o.epochs, o.seed)));
     const spec = {
       order_file: orderFile,
       data_dirs: [projectPath(o.dataDir), ...DEFAULT_SYSTEM_DIRS],

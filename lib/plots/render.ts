@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
+import { writeFileAtomic } from "../atomic";
 import type { Figure } from "./figure";
 
 export type RenderFormat = "png" | "svg" | "html" | "pdf";
@@ -344,14 +344,6 @@ export async function saveFig(fig: Figure, name: string, opts: SaveFigOptions = 
   }
   const file = resolve(opts.dir ?? "figures", name.endsWith(`.${format}`) ? name : `${name}.${format}`);
   const content = await renderFigure(fig, { ...opts, format, scale: opts.scale ?? (format === "png" ? SAVE_PNG_SCALE : 1) });
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    await writeFile(tmp, content);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(file, content);
   return file;
 }

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
+import { run as runChild } from "./spawn";
 import { randomBytes } from "node:crypto";
 import { createServer, type AddressInfo } from "node:net";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -61,7 +62,7 @@ const layers = [
 const probabilities = [0, 1, 2].map((i) => NAMES.map((_, k) => (k === labels[i] ? 0.91 : 0.01)));
 // A made-up classifier for the error-analysis figures: right on 3 of 4 images, else the next class, sure of itself.
 const guesses = Array.from({ length: 40 }, (_, i) => NAMES.map((_, k) => (k === (i % 4 === 3 ? (labels[i] + 1) % 10 : labels[i]) ? 0.82 : 0.02)));
-const confusion = confusionMatrix(labels, guesses.map((row) => row.indexOf(Math.max(...row))), NAMES);
+const confusion = confusionMatrix(labels, guesses.map((row: number[]) => row.indexOf(Math.max(...row))), NAMES);
 const wrong = misclassified(guesses, labels);
 
 const figures: Record<string, Figure> = {
@@ -235,7 +236,7 @@ describe("saveFig to PDF", () => {
     expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
     const boxes = pdf.toString("latin1").match(/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/g) ?? [];
     expect(boxes).toHaveLength(1);
-    const [, w, h] = /([\d.]+) ([\d.]+)\s*\]$/.exec(boxes[0])!.map(Number);
+    const [, w, h] = /([\d.]+) ([\d.]+)\s*\]$/.exec(boxes[0]!)!.map(Number);
     // Chromium rounds the paper size to its own units, within a point.
     expect(Math.abs(w - figures.confusion.layout.width! * 0.75)).toBeLessThan(1.5);
     expect(Math.abs(h - figures.confusion.layout.height! * 0.75)).toBeLessThan(1.5);
@@ -249,22 +250,21 @@ describe("saveFig to PDF", () => {
 
 describe("from the built library (dist/)", () => {
   beforeAll(() => {
-    // Notebooks and scripts load dist/, so build it; other modules' type errors don't stop tsc emitting.
-    spawnSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, "tsconfig.json")], { cwd: ROOT });
+    // Notebooks and scripts load dist/ (npm test builds it first).
     expect(existsSync(join(ROOT, "dist/lib/plots/index.js")), "dist/lib/plots/index.js after npm run build").toBe(true);
   });
 
-  it("lets a Node script that rendered a figure exit by itself", () => {
+  it("lets a Node script that rendered a figure exit by itself", async () => {
     const script = `
       const p = require(${JSON.stringify(join(ROOT, "dist/lib/plots/index.js"))});
       p.renderFigure(p.imageFigure(new Uint8Array(784).fill(200))).then((png) => console.log("png bytes", png.length));`;
-    const run = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 120_000 });
+    const run = await runChild(process.execPath, ["-e", script], { timeout: 120_000 });
     expect(run.signal, `stderr: ${run.stderr}`).toBeNull();
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/png bytes \d+/);
   });
 
-  it("shows a figure inline as an image/png output in a tslab notebook", () => {
+  it("shows a figure inline as an image/png output in a tslab notebook", async () => {
     const dir = mkdtempSync(join(tmp, "nb-"));
     // tslab resolves imports from the notebook's folder; the link makes "fashion-ann" resolve as in notebooks/.
     symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
@@ -279,10 +279,10 @@ describe("from the built library (dist/)", () => {
       nbformat_minor: 5,
     };
     writeFileSync(join(dir, "inline.ipynb"), JSON.stringify(nb));
-    const run = spawnSync(
+    const run = await runChild(
       "/usr/bin/python3",
       ["-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=tslab", "--output", "out.ipynb", "inline.ipynb"],
-      { cwd: dir, encoding: "utf8", env: { ...process.env, JUPYTER_PATH: join(ROOT, ".jupyter/share/jupyter") }, timeout: 300_000 },
+      { cwd: dir, env: { ...process.env, JUPYTER_PATH: join(ROOT, ".jupyter/share/jupyter") }, timeout: 300_000 },
     );
     expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(readFileSync(join(dir, "out.ipynb"), "utf8"));
@@ -356,11 +356,11 @@ describe("showInline(fig, { format: \"html\" }) in a real notebook", () => {
     writeFileSync(join(dir, "html.ipynb"), JSON.stringify(nb));
   });
 
-  it("sends plotly.js once per kernel session and only data with each figure", () => {
-    const run = spawnSync(
+  it("sends plotly.js once per kernel session and only data with each figure", async () => {
+    const run = await runChild(
       "/usr/bin/python3",
       ["-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=tslab", "--output", "out.ipynb", "html.ipynb"],
-      { cwd: dir, encoding: "utf8", env: { ...process.env, JUPYTER_PATH: join(ROOT, ".jupyter/share/jupyter") }, timeout: 300_000 },
+      { cwd: dir, env: { ...process.env, JUPYTER_PATH: join(ROOT, ".jupyter/share/jupyter") }, timeout: 300_000 },
     );
     expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(readFileSync(join(dir, "out.ipynb"), "utf8"));

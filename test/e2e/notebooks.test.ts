@@ -1,11 +1,10 @@
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCli } from "./spawn";
 
 const root = path.resolve(__dirname, "..", "..");
-const cli = path.join(root, "dist", "lib", "cli.js");
 
 interface Output { output_type: string; name?: string; text?: string | string[]; data?: Record<string, unknown> }
 interface Notebook { cells: { cell_type: string; source: string | string[]; outputs?: Output[] }[] }
@@ -18,8 +17,8 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
 
   const expected = fs.readdirSync(path.join(root, "notebooks")).filter((f) => /^\d\d_.*\.ipynb$/.test(f)).sort();
 
-  it("`fashion-ann notebooks --epochs 1` executes every notebook without a cell error", () => {
-    const r = spawnSync(process.execPath, [cli, "notebooks", "--epochs", "1", "--out", out], { cwd: root, encoding: "utf8" });
+  it("`fashion-ann notebooks --epochs 1` executes every notebook without a cell error", async () => {
+    const r = await runCli(["notebooks", "--epochs", "1", "--out", out]);
     stdout = r.stdout;
     expect(r.stderr + r.stdout).not.toMatch(/NotebookError|failed/i);
     expect(r.status).toBe(0);

@@ -1,18 +1,19 @@
-import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCli } from "./spawn";
 
-const root = path.resolve(__dirname, "..", "..");
-const cli = path.join(root, "dist", "lib", "cli.js");
 
 describe("fashion-ann train (real data, real backend)", () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-train-"));
   const run = path.join(out, "run");
 
-  it("trains 2 epochs to a sane test accuracy and writes the run folder", () => {
-    const stdout = execFileSync(process.execPath, [cli, "train", "--epochs", "2", "--out", run], { cwd: root, encoding: "utf8" });
+  it("trains 2 epochs to a sane test accuracy and writes the run folder", async () => {
+    const r = await runCli(["train", "--epochs", "2", "--out", run]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const stdout = r.stdout;
     expect(stdout).toMatch(/^backend: (tensorflow|wasm \(SIMD on, \d+ threads?\)|cpu), tfjs 4\.22\.0/m);
     expect(stdout).toMatch(/^Epoch 2\/2$/m);
     expect(stdout).toMatch(/Total params: 266,610/);
@@ -37,8 +38,8 @@ describe("fashion-ann train (real data, real backend)", () => {
     ]);
   });
 
-  it("refuses to overwrite the existing run folder, exit code 1, reason on stderr", () => {
-    const r = spawnSync(process.execPath, [cli, "train", "--epochs", "1", "--out", run], { cwd: root, encoding: "utf8" });
+  it("refuses to overwrite the existing run folder, exit code 1, reason on stderr", async () => {
+    const r = await runCli(["train", "--epochs", "1", "--out", run]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/run folder .* already exists and is not empty; choose another --out or pass --force/);
   });
@@ -50,8 +51,8 @@ describe("fashion-ann train (real data, real backend)", () => {
     [["--learning-rate", "-1"], /learningRate: .*>0.*got -1/, 2],
     [["--backend", "gpu"], /Allowed choices are auto, tensorflow, wasm, cpu/, 1],
     [["--nope"], /unknown option '--nope'/, 1],
-  ])("rejects %j with a message naming it", (args, message, code) => {
-    const r = spawnSync(process.execPath, [cli, "train", ...args, "--out", path.join(out, "never")], { cwd: root, encoding: "utf8" });
+  ])("rejects %j with a message naming it", async (args, message, code) => {
+    const r = await runCli(["train", ...args, "--out", path.join(out, "never")]);
     expect(r.status).toBe(code);
     expect(r.stderr).toMatch(message);
     expect(fs.existsSync(path.join(out, "never"))).toBe(false);

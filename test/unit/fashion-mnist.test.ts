@@ -57,7 +57,7 @@ function fakeFetch(requests: string[], override: Record<string, () => Response |
     if (override[name]) return override[name]();
     const body = GZ[name];
     if (!body) return new Response("not found", { status: 404, statusText: "Not Found" });
-    return new Response(body, { headers: { "content-length": String(body.length) } });
+    return new Response(new Uint8Array(body), { headers: { "content-length": String(body.length) } });
   }) as typeof fetch;
 }
 
@@ -199,7 +199,7 @@ describe("loadFashionMnist", () => {
   });
 
   it("leaves no partial file when the body is shorter than its Content-Length", async () => {
-    const short = (): Response => new Response(GZ["tl.gz"].subarray(0, 10), { headers: { "content-length": String(GZ["tl.gz"].length) } });
+    const short = (): Response => new Response(new Uint8Array(GZ["tl.gz"].subarray(0, 10)), { headers: { "content-length": String(GZ["tl.gz"].length) } });
     const load = loadFashionMnist(options({ fetch: fakeFetch([], { "tl.gz": short }) }));
     await expect(load).rejects.toThrow(new RegExp(`connection closed after 10 of ${GZ["tl.gz"].length} bytes`));
     expect(readdirSync(dataDir)).toEqual([]);

@@ -37,7 +37,7 @@ describe("createModel", () => {
     expect(Array.from(b!.dataSync()).every((v) => v === 0)).toBe(true);
     // Glorot uniform: |w| <= sqrt(6 / (fan_in + fan_out))
     const limit = Math.sqrt(6 / (784 + 300));
-    expect(w!.dataSync().reduce((m, v) => Math.max(m, Math.abs(v)), 0)).toBeLessThanOrEqual(limit);
+    expect(Array.from(w!.dataSync()).reduce((m, v) => Math.max(m, Math.abs(v)), 0)).toBeLessThanOrEqual(limit);
     model.dispose();
   });
 

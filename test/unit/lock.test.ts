@@ -1,0 +1,127 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { acquireRunLock, isProcessAlive, LOCK_NAME, processStartTicks, readLock, RunLockError, type LockHolder } from "../../lib/lock";
+import { createRun, openRun } from "../../lib/runs";
+
+const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-lock-"));
+const writeLock = (dir: string, h: Partial<LockHolder>): void =>
+  fs.writeFileSync(path.join(dir, LOCK_NAME), JSON.stringify({ host: os.hostname(), started: "2026-01-01T00:00:00.000Z", command: "node cli.js train", ...h }));
+
+/** A pid that certainly ran and has exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ["-e", "0"]);
+  expect(isProcessAlive(r.pid!)).toBe(false);
+  return r.pid!;
+}
+
+let other: ChildProcess;
+beforeAll(() => {
+  // Another live process on this host, standing in for a second `fashion-ann train`.
+  other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+});
+afterAll(() => {
+  other.kill("SIGKILL");
+});
+
+describe("acquireRunLock", () => {
+  it("writes .lock with this pid, host and start time, and release removes it", () => {
+    const dir = tmp();
+    const lock = acquireRunLock(dir);
+    const h = readLock(dir)!;
+    expect(h.pid).toBe(process.pid);
+    expect(h.host).toBe(os.hostname());
+    expect(Date.parse(h.started)).not.toBeNaN();
+    lock.release();
+    expect(fs.existsSync(path.join(dir, LOCK_NAME))).toBe(false);
+  });
+
+  it("is re-entrant in one process: the lock stays until the outer release", () => {
+    const dir = tmp();
+    const outer = acquireRunLock(dir);
+    const inner = acquireRunLock(dir);
+    inner.release();
+    inner.release(); // idempotent: must not release the outer one
+    expect(readLock(dir)?.pid).toBe(process.pid);
+    outer.release();
+    expect(readLock(dir)).toBeUndefined();
+  });
+
+  it("refuses a folder another live process holds, naming the folder and its pid, and leaves its lock alone", () => {
+    const dir = tmp();
+    writeLock(dir, { pid: other.pid!, procStart: processStartTicks(other.pid!) });
+    const before = fs.readFileSync(path.join(dir, LOCK_NAME), "utf8");
+    expect(() => acquireRunLock(dir)).toThrow(RunLockError);
+    expect(() => acquireRunLock(dir)).toThrow(
+      new RegExp(`^run folder ${dir} is in use by pid ${other.pid} on ${os.hostname()} \\(node cli\\.js train\\), since 2026-01-01T00:00:00\\.000Z; wait for it to finish or stop it \\(kill ${other.pid}\\)`),
+    );
+    expect(fs.readFileSync(path.join(dir, LOCK_NAME), "utf8")).toBe(before);
+  });
+
+  it("takes over a stale lock whose pid no longer runs, saying so", () => {
+    const dir = tmp();
+    const pid = deadPid();
+    writeLock(dir, { pid });
+    const lines: string[] = [];
+    const lock = acquireRunLock(dir, { log: (m) => lines.push(m) });
+    expect(lines).toEqual([`${dir}: taking over a stale lock of pid ${pid} (node cli.js train, since 2026-01-01T00:00:00.000Z); that process no longer runs.`]);
+    expect(readLock(dir)?.pid).toBe(process.pid);
+    lock.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it.runIf(processStartTicks(process.pid) !== undefined)("takes over a lock whose pid now belongs to another process (start time differs)", () => {
+    const dir = tmp();
+    writeLock(dir, { pid: other.pid!, procStart: "1" });
+    const lines: string[] = [];
+    acquireRunLock(dir, { log: (m) => lines.push(m) }).release();
+    expect(lines[0]).toMatch(new RegExp(`taking over a stale lock of pid ${other.pid}`));
+  });
+
+  it("refuses a lock from another host, saying its liveness cannot be checked and which file to delete", () => {
+    const dir = tmp();
+    writeLock(dir, { pid: 1234, host: "elsewhere.example" });
+    expect(() => acquireRunLock(dir)).toThrow(
+      new RegExp(`run folder ${dir} is locked by pid 1234 on elsewhere\\.example .*another machine.*If it does not, delete ${path.join(dir, LOCK_NAME)}`),
+    );
+  });
+
+  it("refuses an unreadable lock file, quoting it and saying to delete it", () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, LOCK_NAME), "garbage");
+    expect(() => acquireRunLock(dir)).toThrow(/\.lock is not a lock this program wrote \("garbage"\); if no other process is using .*, delete it/);
+  });
+});
+
+describe("createRun and openRun respect the lock", () => {
+  it("createRun refuses a folder another live process writes, even with force", () => {
+    const dir = tmp();
+    writeLock(dir, { pid: other.pid! });
+    expect(() => createRun(dir, { force: true })).toThrow(new RegExp(`run folder ${dir} is in use by pid ${other.pid}`));
+  });
+
+  it("createRun treats a folder holding only a stale lock as empty", () => {
+    const dir = tmp();
+    writeLock(dir, { pid: deadPid() });
+    expect(createRun(dir).dir).toBe(dir);
+  });
+
+  it("openRun refuses a folder another live process writes", () => {
+    const dir = tmp();
+    writeLock(dir, { pid: other.pid! });
+    expect(() => openRun(dir)).toThrow(new RegExp(`run folder ${dir} is in use by pid ${other.pid}`));
+  });
+
+  it("openRun is not blocked by a stale lock or by this process's own (re-running notebook cells)", () => {
+    const stale = tmp();
+    writeLock(stale, { pid: deadPid() });
+    expect(openRun(stale).dir).toBe(stale);
+    const own = tmp();
+    const lock = acquireRunLock(own);
+    expect(openRun(own).dir).toBe(own);
+    expect(openRun(own).dir).toBe(own);
+    lock.release();
+  });
+});
