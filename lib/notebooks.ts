@@ -21,6 +21,7 @@ import * as path from "node:path";
 import * as readline from "node:readline";
 
 import { resolveConfig, type ConfigOverrides } from "./config";
+import { projectRoot } from "./paths";
 
 /** Jupyter runs on Debian's Python, which has nbclient and the notebook server; a venv or pyenv python may not. */
 export const SYSTEM_PYTHON = "/usr/bin/python3";
@@ -74,15 +75,6 @@ export class NotebookError extends Error {
     readonly outputPath?: string,
   ) {
     super(message);
-  }
-}
-
-/** The project folder: the nearest folder above this module whose package.json is fashion-ann's (works from lib/ and dist/lib/). */
-export function projectRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const pkg = path.join(dir, "package.json");
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, "utf8")) as { name?: string }).name === "fashion-ann") return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no fashion-ann package.json above ${__dirname}; is the module installed inside the project?`);
   }
 }
 

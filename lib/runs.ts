@@ -6,16 +6,12 @@ import { writeFileAtomic } from "./atomic";
 import type { BackendInfo } from "./backend";
 import { resolveConfig, type ExperimentConfig } from "./config";
 import { compileModel } from "./model";
+import { projectRoot } from "./paths";
 import { historyToCsv, loadHistory } from "./history";
 import { assertRunNotLocked, LOCK_NAME } from "./lock";
 import type { History } from "./train";
 
-/** The project root (where package.json is): relative data and run paths resolve against it, so notebooks (cwd notebooks/) and the CLI agree. */
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
-
-export function projectPath(p: string): string {
-  return path.resolve(PROJECT_ROOT, p);
-}
+export { projectPath, projectRoot } from "./paths";
 
 export class RunError extends Error {
   override name = "RunError";
@@ -124,7 +120,7 @@ export function environment(backend: BackendInfo): Record<string, unknown> {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    versions: { tfjs: tf.version.tfjs, fashionAnn: require(path.join(PROJECT_ROOT, "package.json")).version },
+    versions: { tfjs: tf.version.tfjs, fashionAnn: require(path.join(projectRoot(), "package.json")).version },
     date: new Date().toISOString(),
   };
 }

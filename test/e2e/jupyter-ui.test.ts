@@ -12,7 +12,8 @@ import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { jupyterEnv, KERNEL_ERROR_PATTERN, projectRoot, SYSTEM_PYTHON } from "../../lib/notebooks";
+import { jupyterEnv, KERNEL_ERROR_PATTERN, SYSTEM_PYTHON } from "../../lib/notebooks";
+import { projectRoot } from "../../lib/paths";
 
 const SCREENSHOT = "/tmp/fashion-ann-jupyter-ui.png";
 const CHROMIUM = "/usr/bin/chromium";

@@ -2,6 +2,7 @@ import { inspect } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { NDArray, NDArrayError } from "../../lib/ndarray";
+import { seededRandom } from "../../lib/random";
 
 // The expected texts at the bottom were produced by real numpy from exactly the values the
 // generators below make (written to a file once, read with np.frombuffer); tests never run python.
@@ -11,17 +12,8 @@ beforeAll(async () => {
 });
 
 // BEGIN generators
-/** mulberry32: integer-only PRNG, so the values are identical on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (lib/random.ts): integer-only, so the values are identical on every machine. */
+const prng = seededRandom;
 
 /** Glorot-uniform-like 784x300 weights, like the tutorial's first Dense kernel. */
 function glorotKernel(): Float32Array {
