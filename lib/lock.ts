@@ -48,31 +48,41 @@ export function lockFileOf(dir: string): string {
   return path.join(path.resolve(dir), LOCK_NAME);
 }
 
-/** True if a process with this pid exists (on this host). EPERM means it exists but belongs to someone else. */
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** Field 22 of /proc/<pid>/stat, or undefined where there is no /proc. */
-export function processStartTicks(pid: number): string | undefined {
+/** Fields 3 onwards of /proc/<pid>/stat (state first), or undefined where there is no /proc or no such process. */
+function procStat(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) is in parentheses and may hold spaces: split after its closing one.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
 }
 
+/**
+ * True if a process with this pid runs (on this host). EPERM means it exists but belongs to someone
+ * else. A zombie (killed, not yet reaped by its parent) still answers kill(pid, 0) but runs no more.
+ */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  const state = procStat(pid)?.[0];
+  return state !== "Z" && state !== "X";
+}
+
+/** The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined without /proc. */
+export function processStartTicks(pid: number): string | undefined {
+  return procStat(pid)?.[19];
+}
+
 function currentHolder(): LockHolder {
-  const [exe, ...args] = process.argv;
-  const shown = args.map((a) => (path.isAbsolute(a) ? path.relative(process.cwd(), a) || a : a));
+  // The script as a path relative to the working directory (`node dist/lib/cli.js train ...`); the rest as typed.
+  const [exe, script, ...args] = process.argv;
+  const shown = [...(script ? [path.isAbsolute(script) ? path.relative(process.cwd(), script) || script : script] : []), ...args];
   return {
     pid: process.pid,
     host: os.hostname(),

@@ -309,7 +309,8 @@ async function obtainFile(spec: DatasetFileSpec, ctx: LoadContext): Promise<{ by
       [
         `Fashion-MNIST file ${spec.name} is not available. Looked in:`,
         ...looked.map((l) => `  - ${l}`),
-        `and ${reason}.`,
+        // A reason ending in a question ("...renamed to .gz?") keeps its "?" instead of gaining a ".".
+        `and ${reason}${reason.endsWith("?") ? "" : "."}`,
         `Get the files one of two ways:`,
         `  1. apt-get install dataset-fashion-mnist   (installs them into ${DEFAULT_SYSTEM_DIRS[0]})`,
         `  2. download the four files from ${ctx.baseUrl} into ${ctx.dataDir}/`,

@@ -72,6 +72,24 @@ describe("acquireRunLock", () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
+  it.runIf(processStartTicks(process.pid) !== undefined)("takes over a lock whose holder is a zombie (killed, not yet reaped by its parent)", async () => {
+    // `sleep 0` exits at once; its parent exec()s into `sleep 30`, which never reaps it.
+    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once("data", (d: Buffer) => resolve(d.toString()))));
+      for (let i = 0; i < 100 && fs.readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]![0] !== "Z"; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(() => process.kill(zombie, 0)).not.toThrow();
+      expect(isProcessAlive(zombie)).toBe(false);
+      const dir = tmp();
+      writeLock(dir, { pid: zombie });
+      const lines: string[] = [];
+      acquireRunLock(dir, { log: (m) => lines.push(m) }).release();
+      expect(lines[0]).toMatch(new RegExp(`taking over a stale lock of pid ${zombie}`));
+    } finally {
+      parent.kill("SIGKILL");
+    }
+  });
+
   it.runIf(processStartTicks(process.pid) !== undefined)("takes over a lock whose pid now belongs to another process (start time differs)", () => {
     const dir = tmp();
     writeLock(dir, { pid: other.pid!, procStart: "1" });

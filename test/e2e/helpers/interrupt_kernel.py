@@ -79,6 +79,8 @@ def main():
         result["train"] = execute(kc, cells["train"], MARKER_TIMEOUT_SEC, cells["marker"], interrupt)
         result["interrupted"] = "t" in interrupted_at
         result["alive_after_stop"] = km.is_alive()
+        # After a failed cell tslab aborts whatever arrives within 200 ms (as IPython's stop_on_error does).
+        time.sleep(0.5)
         result["probe1"] = execute(kc, cells["probe"], 60)
         time.sleep(SETTLE_SEC)
         result["probe2"] = execute(kc, cells["probe"], 60)

@@ -1,0 +1,168 @@
+// Stopping training for real: Jupyter's interrupt button on a tslab kernel, and SIGTERM to the CLI.
+// "Stopped" means the cell (or process) returns, the last completed epoch is checkpointed, and no
+// batch runs afterwards: an interrupted `await` alone would leave training going in the background.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { jupyterEnv, SYSTEM_PYTHON } from "../../lib/notebooks";
+import { CLI as cli, ROOT as root, run as runChild, runCli } from "./spawn";
+
+const helper = path.join(__dirname, "helpers", "interrupt_kernel.py");
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-interrupt-"));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface CellResult {
+  status: string | null;
+  idle: boolean;
+  output: string;
+  timed_out: boolean;
+}
+interface KernelReport {
+  setup: CellResult;
+  train: CellResult;
+  interrupted: boolean;
+  alive_after_stop: boolean;
+  probe1: CellResult;
+  probe2: CellResult;
+  probe3: CellResult;
+  alive_at_end: boolean;
+}
+
+const counters = (cell: CellResult): { batches: number; epochs: number; ended: string } => JSON.parse(/\{"batches".*\}/.exec(cell.output)![0]);
+
+describe("Jupyter interrupt on a tslab kernel training the tutorial model", () => {
+  let report: KernelReport;
+  let runDir: string;
+
+  beforeAll(async () => {
+    runDir = path.join(tmp, "kernel-run");
+    const cells = {
+      setup: [
+        `import { resolveConfig, openRun, initBackend, loadData, createModel, train, checkpointCallback } from "fashion-ann";`,
+        `const config = resolveConfig({ epochs: 1000 });`,
+        `const run = openRun(${JSON.stringify(runDir)});`,
+        `await initBackend(config.backend);`,
+        `const data = await loadData(config);`,
+        `const model = createModel(config);`,
+        `let batches = 0;`,
+        `let epochs = 0;`,
+        `let ended = "running";`,
+        `console.log("ready");`,
+      ].join("\n"),
+      // The notebook-04 cell, plus counters. The marker goes out after 2 whole epochs.
+      train: [
+        `const history = await train(model, { train: data.train, valid: data.valid }, config, {`,
+        `  progress: "none",`,
+        `  callbacks: [checkpointCallback(model, run.checkpointsDir), {`,
+        `    onBatchEnd: () => { batches++; },`,
+        `    onEpochEnd: () => { if (++epochs === 2) console.log("TWO_EPOCHS_DONE"); },`,
+        `    onTrainEnd: (h) => { ended = \`stopped=\${h.stopped} epochs=\${h.epoch.length}\`; },`,
+        `  }],`,
+        `});`,
+      ].join("\n"),
+      // Not `{ batches, epochs }`: tslab does not rewrite shorthand properties naming an earlier cell's variables.
+      // It first waits (bounded) for train() to return: the batch under way when the signal came may still finish.
+      probe: [
+        `for (let i = 0; i < 300 && ended === "running"; i++) await new Promise((r) => setTimeout(r, 100));`,
+        `console.log(JSON.stringify({ batches: batches, epochs: epochs, ended: ended }));`,
+      ].join("\n"),
+      marker: "TWO_EPOCHS_DONE",
+    };
+    const r = await runChild(SYSTEM_PYTHON, [helper, path.join(root, "notebooks"), JSON.stringify(cells)], { env: jupyterEnv(root), timeout: 15 * 60_000 });
+    if (r.status !== 0) throw new Error(`interrupt_kernel.py exited ${r.status}:\n${r.stderr}`);
+    report = JSON.parse(r.stdout.trim().split("\n").pop()!) as KernelReport;
+  });
+
+  it("the training cell ends at once with tslab's interrupt error, and train() itself ends stopped", () => {
+    expect(report.setup.output).toContain("ready");
+    expect(report.interrupted).toBe(true);
+    // tslab rejects the cell's await on SIGINT; our listener stops the training behind it after its batch.
+    expect(report.train.timed_out).toBe(false);
+    expect(report.train.status).toBe("error");
+    expect(report.train.output).toMatch(/^TWO_EPOCHS_DONE\nError: Interrupted asynchronously/);
+    expect(counters(report.probe1).ended).toMatch(/^stopped=true epochs=\d+$/);
+  });
+
+  it("the kernel is still alive and runs cells, also after a second interrupt while idle", () => {
+    expect(report.alive_after_stop).toBe(true);
+    for (const probe of [report.probe1, report.probe2, report.probe3]) {
+      expect(probe.status).toBe("ok");
+      expect(probe.output).toMatch(/\{"batches":\d+,"epochs":\d+,"ended":"[^"]+"\}/);
+    }
+    expect(report.alive_at_end).toBe(true);
+  });
+
+  it("no batch runs after the stop: the counters are the same 3 s and an idle interrupt later", () => {
+    const first = counters(report.probe1);
+    expect(first.epochs).toBeGreaterThanOrEqual(2);
+    expect(first.batches).toBeGreaterThan(first.epochs * 1719 - 1);
+    expect(counters(report.probe2)).toEqual(first);
+    expect(counters(report.probe3)).toEqual(first);
+    // The history train() returned has the whole epochs only; the one cut short is discarded.
+    expect(first.ended).toBe(`stopped=true epochs=${first.epochs}`);
+  });
+
+  it("the last whole epoch is checkpointed in the run folder", () => {
+    const last = JSON.parse(fs.readFileSync(path.join(runDir, "checkpoints", "last.json"), "utf8")) as { epoch: number; dir: string };
+    expect(last.epoch + 1).toBe(counters(report.probe1).epochs);
+    expect(fs.existsSync(path.join(runDir, "checkpoints", last.dir, "model.json"))).toBe(true);
+  });
+});
+
+/** Starts `fashion-ann train`, collecting its output; resolves `seen(re)` once stdout matches. */
+function startTrain(args: string[]): { child: ReturnType<typeof spawn>; out: () => string; err: () => string; seen: (re: RegExp) => Promise<void>; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [cli, "train", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters.filter((w) => w.re.test(out))) w.resolve();
+  });
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const seen = (re: RegExp): Promise<void> =>
+    re.test(out)
+      ? Promise.resolve()
+      : Promise.race([
+          new Promise<void>((resolve) => waiters.push({ re, resolve })),
+          exit.then(() => {
+            throw new Error(`train exited before printing ${re}:\n${out}\n${err}`);
+          }),
+        ]);
+  return { child, out: () => out, err: () => err, seen, exit };
+}
+
+describe("SIGTERM to fashion-ann train", () => {
+  it("stops after the current batch with exit code 143, keeps the checkpoint, and --resume finishes the run", async () => {
+    const run = path.join(tmp, "sigterm-run");
+    const t = startTrain(["--epochs", "30", "--hidden", "8", "--batch-size", "256", "--out", run]);
+    await t.seen(/^Epoch 3\/30$/m);
+    t.child.kill("SIGTERM");
+    const code = await t.exit;
+    expect(code).toBe(143);
+    expect(t.err()).toMatch(new RegExp(`training interrupted by SIGTERM after epoch (\\d+)/30; checkpoint kept\\. Resume with: fashion-ann train --resume ${run}`));
+    const done = Number(/after epoch (\d+)\/30/.exec(t.err())![1]);
+    expect(done).toBeGreaterThanOrEqual(2);
+    const last = JSON.parse(fs.readFileSync(path.join(run, "checkpoints", "last.json"), "utf8")) as { epoch: number; dir: string };
+    expect(last.epoch + 1).toBe(done);
+    expect(fs.existsSync(path.join(run, "checkpoints", last.dir, "weights.bin"))).toBe(true);
+    // Left on disk: no lock, no final model (the run is not finished), no temp files.
+    expect(fs.existsSync(path.join(run, ".lock"))).toBe(false);
+    expect(fs.existsSync(path.join(run, "model"))).toBe(false);
+    expect(fs.readdirSync(run).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+
+    const resumed = await runCli(["train", "--resume", run]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(new RegExp(`resuming ${run} after epoch ${done}/30`));
+    expect(fs.readFileSync(path.join(run, "history.csv"), "utf8").trim().split("\n")).toHaveLength(31);
+    expect(JSON.parse(fs.readFileSync(path.join(run, "metrics.json"), "utf8")).test_accuracy).toBeGreaterThan(0.7);
+  });
+});

@@ -1,0 +1,83 @@
+// Two real `fashion-ann train` processes on one run folder: the second is refused (even with --force,
+// even as --resume) naming the folder and the first one's pid; after the first is SIGKILLed its lock
+// is stale, and `train --resume` takes it over, says so, and carries on from the checkpoint.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { CLI as cli, ROOT as root, runCli } from "./spawn";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-lock-e2e-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Starts `fashion-ann train`; `seen(re)` resolves once stdout matches (rejects if it exits first). */
+function startTrain(args: string[]) {
+  const child = spawn(process.execPath, [cli, "train", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters.filter((w) => w.re.test(out))) w.resolve();
+  });
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const seen = (re: RegExp): Promise<void> =>
+    re.test(out)
+      ? Promise.resolve()
+      : Promise.race([
+          new Promise<void>((resolve) => waiters.push({ re, resolve })),
+          exit.then(() => {
+            throw new Error(`train exited before printing ${re}:\n${out}\n${err}`);
+          }),
+        ]);
+  return { child, out: () => out, err: () => err, seen, exit };
+}
+
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+describe("run-folder lock between two fashion-ann train processes", () => {
+  it("refuses the second writer, then lets --resume take over the lock of a SIGKILLed first one", async () => {
+    const run = path.join(tmp, "shared");
+    const first = startTrain(["--epochs", "200", "--hidden", "8", "--batch-size", "256", "--out", run]);
+    try {
+      await first.seen(/^Epoch 2\/200$/m);
+      const lock = JSON.parse(fs.readFileSync(path.join(run, ".lock"), "utf8"));
+      expect(lock).toMatchObject({ pid: first.child.pid, host: os.hostname() });
+      expect(lock.command).toMatch(/^node dist\/lib\/cli\.js train --epochs 200 /);
+      const inUse = new RegExp(
+        `^fashion-ann: run folder ${escape(run)} is in use by pid ${first.child.pid} on ${escape(os.hostname())} \\(node dist/lib/cli\\.js train --epochs 200 .*\\), since \\S+; wait for it to finish or stop it \\(kill ${first.child.pid}\\)`,
+        "m",
+      );
+      const config = fs.readFileSync(path.join(run, "config.json"), "utf8");
+
+      const second = await runCli(["train", "--epochs", "1", "--force", "--out", run]);
+      expect(second.status).toBe(1);
+      expect(second.stderr).toMatch(inUse);
+      const resume = await runCli(["train", "--resume", run]);
+      expect(resume.status).toBe(1);
+      expect(resume.stderr).toMatch(inUse);
+      // Neither touched the first one's files.
+      expect(fs.readFileSync(path.join(run, "config.json"), "utf8")).toBe(config);
+    } finally {
+      first.child.kill("SIGKILL");
+    }
+    await first.exit;
+    // SIGKILL runs no exit handler: the lock stays behind, naming a dead pid.
+    expect(JSON.parse(fs.readFileSync(path.join(run, ".lock"), "utf8")).pid).toBe(first.child.pid);
+    const done = (JSON.parse(fs.readFileSync(path.join(run, "checkpoints", "last.json"), "utf8")) as { epoch: number }).epoch + 1;
+
+    const resumed = startTrain(["--resume", run]);
+    await resumed.seen(new RegExp(`^resuming ${escape(run)} after epoch ${done}/200$`, "m"));
+    expect(resumed.out()).toMatch(
+      new RegExp(`^${escape(run)}: taking over a stale lock of pid ${first.child.pid} \\(node dist/lib/cli\\.js train --epochs 200 .*\\); that process no longer runs\\.$`, "m"),
+    );
+    expect(JSON.parse(fs.readFileSync(path.join(run, ".lock"), "utf8")).pid).toBe(resumed.child.pid);
+    await resumed.seen(new RegExp(`^Epoch ${done + 2}/200$`, "m"));
+    resumed.child.kill("SIGTERM");
+    expect(await resumed.exit).toBe(143);
+    // A clean stop releases the lock.
+    expect(fs.existsSync(path.join(run, ".lock"))).toBe(false);
+  });
+});
