@@ -6,6 +6,7 @@ import { writeFileAtomic } from "./atomic";
 import type { BackendInfo } from "./backend";
 import { resolveConfig, type ExperimentConfig } from "./config";
 import { compileModel } from "./model";
+import { isProcessAlive } from "./lock";
 import { projectRoot } from "./paths";
 import { historyToCsv, loadHistory } from "./history";
 import { assertRunNotLocked, LOCK_NAME } from "./lock";
@@ -95,6 +96,10 @@ export function createRun(dir: string, options: { force?: boolean } = {}): Run {
   if (fs.existsSync(abs) && fs.readdirSync(abs).some((f) => f !== LOCK_NAME) && !options.force) {
     throw new RunError(`run folder ${abs} already exists and is not empty; choose another --out or pass --force to overwrite`);
   }
+  // --force means a fresh run: nothing of the old one (checkpoints, model, figures) may leak into it.
+  if (options.force && fs.existsSync(abs)) {
+    for (const f of fs.readdirSync(abs)) if (f !== LOCK_NAME) fs.rmSync(path.join(abs, f), { recursive: true, force: true });
+  }
   fs.mkdirSync(abs, { recursive: true });
   return new Run(abs);
 }
@@ -125,8 +130,38 @@ export function environment(backend: BackendInfo): Record<string, unknown> {
   };
 }
 
-/** Saves in TensorFlow.js's layers format (model.json + weights.bin), loadable by tf.loadLayersModel. */
+/**
+ * Saves in TensorFlow.js's layers format (model.json + weights.bin), loadable by tf.loadLayersModel.
+ * Both files go into a temp folder that then replaces `dir`, so a kill leaves the previous complete model
+ * (or, for an instant, none), never new weights beside an old model.json.
+ */
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
+  const parent = path.dirname(path.resolve(dir));
+  const base = path.basename(dir);
+  const tmp = path.join(parent, `.${base}.${process.pid}.${Date.now()}.tmp`);
+  fs.mkdirSync(parent, { recursive: true });
+  removeStaleModelTemps(parent, base);
+  try {
+    await writeModelFiles(model, tmp);
+    const old = path.join(parent, `.${base}.${process.pid}.${Date.now()}.old`);
+    if (fs.existsSync(dir)) fs.renameSync(dir, old);
+    fs.renameSync(tmp, dir);
+    fs.rmSync(old, { recursive: true, force: true });
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Temp folders of a save that was killed (their pid no longer runs) are debris; clear them. */
+function removeStaleModelTemps(parent: string, base: string): void {
+  const pattern = new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(\\d+)\\.\\d+\\.(tmp|old)$`);
+  for (const name of fs.readdirSync(parent)) {
+    const m = pattern.exec(name);
+    if (m && Number(m[1]) !== process.pid && !isProcessAlive(Number(m[1]))) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+  }
+}
+
+async function writeModelFiles(model: tf.LayersModel, dir: string): Promise<void> {
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weights = new Uint8Array(artifacts.weightData as ArrayBuffer);

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ExperimentConfig } from "./config";
 import { kerasProgress, type ProgressMode } from "./progress";
-import { onInterrupt } from "./interrupt";
+import { lastInterruptSignal, onInterrupt } from "./interrupt";
 import { seededRandom, shuffledIndices } from "./random";
 
 /** Images (any trailing shape, e.g. [n, 28, 28], values 0..1) with their class indices. */
@@ -145,6 +145,11 @@ export async function train(
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
     }
     history.stopped = model.stopTraining && history.epoch.length < config.epochs;
+    const signal = lastInterruptSignal();
+    if (history.stopped && signal && options.progress !== "none") {
+      // In a notebook this is the line under tslab's "Interrupted asynchronously": training really stopped.
+      console.log(`Training stopped by ${signal} after epoch ${history.epoch.length}/${config.epochs}; the completed epochs are kept.`);
+    }
     history.seconds = (options.initialHistory?.seconds ?? 0) + (performance.now() - started) / 1000;
     for (const cb of callbacks) await cb.onTrainEnd?.(history);
   } finally {

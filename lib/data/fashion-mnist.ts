@@ -288,7 +288,7 @@ async function obtainFile(spec: DatasetFileSpec, ctx: LoadContext): Promise<{ by
       if (!(err instanceof DatasetError)) throw err;
       if (isCache) {
         const removed = await fsp.rm(file, { force: true }).then(
-          () => "Deleted it; fetching it again.",
+          () => "Deleted it; looking for a good copy elsewhere.",
           (rmErr: unknown) => `Could not delete it (${describeError(rmErr)}); trying the next place.`,
         );
         looked.push(`${file}: invalid${removed.startsWith("Deleted") ? ", deleted" : ""}`);

@@ -63,7 +63,7 @@ describe("a cached Fashion-MNIST file damaged by hand", () => {
     const raw = await load(dir, log);
 
     expect(raw.trainImages.shape).toEqual([60000, 28, 28]);
-    expect(log[0]).toMatch(new RegExp(`^${file}: corrupt gzip data \\(zlib: [^)]+\\)\\. Deleted it; fetching it again\\.$`));
+    expect(log[0]).toMatch(new RegExp(`^${file}: corrupt gzip data \\(zlib: [^)]+\\)\\. Deleted it; looking for a good copy elsewhere\\.$`));
     expect(log[1]).toBe(`Downloading ${baseUrl}train-images-idx3-ubyte.gz to ${file}`);
     expect(log).toHaveLength(2);
     expect(requests).toEqual(["train-images-idx3-ubyte.gz"]);
@@ -84,7 +84,7 @@ describe("a cached Fashion-MNIST file damaged by hand", () => {
     await load(dir, log);
 
     expect(log[0]).toMatch(
-      new RegExp(`^${file}: sha256 [0-9a-f]{64} \\(decompressed\\), expected ${FASHION_MNIST_FILES.testImages.sha256}\\. Deleted it; fetching it again\\.$`),
+      new RegExp(`^${file}: sha256 [0-9a-f]{64} \\(decompressed\\), expected ${FASHION_MNIST_FILES.testImages.sha256}\\. Deleted it; looking for a good copy elsewhere\\.$`),
     );
     expect(requests).toEqual(["t10k-images-idx3-ubyte.gz"]);
   });
@@ -112,7 +112,7 @@ describe("a cached Fashion-MNIST file damaged by hand", () => {
           `  2. download the four files from ${baseUrl} into ${dir}/`,
         ].join("\n"),
       );
-      expect(log[0]).toMatch(new RegExp(`^${file}: gzip data is truncated after 1000 bytes .*Incomplete download\\? Deleted it; fetching it again\\.$`));
+      expect(log[0]).toMatch(new RegExp(`^${file}: gzip data is truncated after 1000 bytes .*Incomplete download\\? Deleted it; looking for a good copy elsewhere\\.$`));
       expect(requests).toEqual(["t10k-labels-idx1-ubyte.gz"]);
       expect(fs.readdirSync(dir).sort()).toEqual(names.filter((n) => n !== "t10k-labels-idx1-ubyte.gz").sort());
     } finally {
@@ -129,7 +129,7 @@ describe("a cached Fashion-MNIST file damaged by hand", () => {
     const run = path.join(tmp, "cli-run");
     const r = await runCli(["train", "--epochs", "1", "--hidden", "8", "--batch-size", "256", "--data-dir", dir, "--out", run]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`^${file}: corrupt gzip data \\(zlib: incorrect data check\\)\\. Deleted it; fetching it again\\.$`, "m"));
+    expect(r.stderr).toMatch(new RegExp(`^${file}: corrupt gzip data \\(zlib: incorrect data check\\)\\. Deleted it; looking for a good copy elsewhere\\.$`, "m"));
     expect(fs.existsSync(file)).toBe(false);
     expect(JSON.parse(fs.readFileSync(path.join(run, "metrics.json"), "utf8")).test_accuracy).toBeGreaterThan(0.2); // well above chance (0.1): the real labels were loaded
   });

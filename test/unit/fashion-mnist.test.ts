@@ -136,7 +136,7 @@ describe("loadFashionMnist", () => {
     expect(requests).toEqual([BASE_URL + "el.gz"]);
     expect(Array.from(raw.testLabels.data)).toEqual([1, 2]);
     expect(readFileSync(path.join(dataDir, "el.gz"))).toEqual(GZ["el.gz"]);
-    expect(logs.join("\n")).toMatch(/cache[/\\]el\.gz: sha256 [0-9a-f]{64} \(decompressed\), expected [0-9a-f]{64}\. Deleted it; fetching it again\./);
+    expect(logs.join("\n")).toMatch(/cache[/\\]el\.gz: sha256 [0-9a-f]{64} \(decompressed\), expected [0-9a-f]{64}\. Deleted it; looking for a good copy elsewhere\./);
   });
 
   it("deletes a truncated cache file and downloads it", async () => {
