@@ -189,7 +189,8 @@ type Step = (xb: tf.Tensor, yb: tf.Tensor) => { loss: number; correct: number };
 function trainStep(model: tf.LayersModel): Step {
   if (!model.optimizer) throw new Error("train: the model is not compiled; call compileModel(model, learningRate) first");
   const optimizer = model.optimizer;
-  const lossFn = compiledLoss(model);
+  const compiled = compiledLoss(model);
+  const lossFn = compiledLossName(model) === "sparseCategoricalCrossentropy" ? sparseCrossEntropy : (y: tf.Tensor, p: tf.Tensor) => tf.mean(compiled(y, p)) as tf.Scalar;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   return (xb, yb) => {
     let correct: tf.Tensor | undefined;
@@ -197,7 +198,7 @@ function trainStep(model: tf.LayersModel): Step {
       () => {
         const probs = model.apply(xb, { training: true }) as tf.Tensor;
         correct = tf.keep(countCorrect(probs, yb));
-        return tf.mean(lossFn(yb, probs)) as tf.Scalar;
+        return lossFn(yb, probs);
       },
       true,
       vars,
@@ -208,11 +209,44 @@ function trainStep(model: tf.LayersModel): Step {
   };
 }
 
-/** The loss given to compile(); a Sequential keeps it on its inner LayersModel. */
+// Keras's epsilon: probabilities are clipped to [EPSILON, 1 - EPSILON] before the log.
+const EPSILON = 1e-7;
+
+/**
+ * Mean sparse categorical cross-entropy of softmax outputs, -mean(log(clip(p[y]))), the value Keras
+ * computes, with its gradient written out: -1/(N·p[y]) at the true class, 0 elsewhere. Through the
+ * softmax that is (p - onehot)/N, as Keras's; tfjs's generic loss gets there through a dozen small
+ * kernels (normalise, clip with its compare/select gradient, log, sums) that cost more than the
+ * arithmetic at batch 32. Validation and evaluate() keep the compiled loss.
+ */
+export const sparseCrossEntropy = (labels: tf.Tensor, probs: tf.Tensor): tf.Scalar =>
+  tf.customGrad(((p: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
+    const onehot = tf.oneHot(tf.cast(y, "int32"), p.shape[p.shape.length - 1]!);
+    const picked = tf.clipByValue(tf.sum(tf.mul(p, onehot), -1), EPSILON, 1 - EPSILON);
+    save([picked, onehot]);
+    return {
+      value: tf.neg(tf.mean(tf.log(picked))) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [pk, oh] = saved as [tf.Tensor, tf.Tensor];
+        const scale = tf.div(tf.neg(dy), tf.mul(pk, pk.shape[0]!));
+        return [tf.mul(oh, tf.expandDims(scale, -1)), tf.zerosLike(y)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0])(probs, labels) as tf.Scalar;
+
+/** Sequential delegates compile() to a private inner LayersModel, which holds the loss. */
+function compiledModel(model: tf.LayersModel): tf.LayersModel {
+  return model instanceof tf.Sequential ? (model as unknown as { model: tf.LayersModel }).model : model;
+}
+
+/** The loss name given to compile() ("sparseCategoricalCrossentropy"), if it was given by name. */
+function compiledLossName(model: tf.LayersModel): unknown {
+  return compiledModel(model).loss;
+}
+
+/** The loss function given to compile(). */
 function compiledLoss(model: tf.LayersModel): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor {
-  // Sequential delegates compile() to a private inner LayersModel.
-  const compiled = model instanceof tf.Sequential ? (model as unknown as { model: tf.LayersModel }).model : model;
-  const fn = compiled.lossFunctions?.[0];
+  const fn = compiledModel(model).lossFunctions?.[0];
   if (!fn) throw new Error("the model is not compiled; call compileModel(model, learningRate) first");
   return fn;
 }

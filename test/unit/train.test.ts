@@ -129,3 +129,26 @@ describe("history CSV", () => {
     expect(() => historyFromCsv("a,b\n1,2\n", "runs/x/history.csv")).toThrow(/runs\/x\/history.csv: expected a header starting with "epoch,"/);
   });
 });
+
+describe("sparseCrossEntropy (the training step's loss)", () => {
+  it("has the compiled Keras loss's value and gradients", async () => {
+    const { sparseCrossEntropy } = await import("../../lib/train");
+    const model = createModel(tiny);
+    const inner = (model as unknown as { model: tf.LayersModel }).model;
+    const keras = inner.lossFunctions[0]!;
+    const { x, y } = synthetic(16, 4);
+    const xb = tf.tensor(x.data, [16, 28, 28]);
+    const yb = tf.tensor1d(Float32Array.from(y.data as Uint8Array));
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const probs = () => model.apply(xb, { training: true }) as tf.Tensor;
+    const ours = tf.variableGrads(() => sparseCrossEntropy(yb, probs()), vars);
+    const theirs = tf.variableGrads(() => tf.mean(keras(yb, probs())) as tf.Scalar, vars);
+    expect(ours.value.dataSync()[0]).toBeCloseTo(theirs.value.dataSync()[0]!, 5);
+    for (const name of Object.keys(theirs.grads)) {
+      const a = ours.grads[name]!.dataSync();
+      const b = theirs.grads[name]!.dataSync();
+      b.forEach((v, i) => expect(a[i]).toBeCloseTo(v, 5));
+    }
+    model.dispose();
+  });
+});
