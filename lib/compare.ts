@@ -100,8 +100,9 @@ export function compareCurvesFigure(summaries: RunSummary[]): Figure {
   };
 }
 
-/** Run folders under `root` (and one level of sweep folders) that hold a history, newest first. */
-export function listRuns(root: string): string[] {
+/** Run folders (absolute paths) under `root` and one level of sweep folders that hold a history, newest first. */
+export function listRuns(dir: string): string[] {
+  const root = path.resolve(dir);
   if (!fs.existsSync(root)) return [];
   const found: string[] = [];
   const visit = (dir: string, depth: number) => {

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
-import { changedFields, comparisonTable, summarizeRuns } from "../../lib/compare";
+import { changedFields, comparisonTable, listRuns, summarizeRuns } from "../../lib/compare";
 import { collectSet, overridesWithSet } from "../../lib/commands/flags";
 import { collectGrid, combinationName, gridCombinations } from "../../lib/commands/sweep";
 import { buildCli } from "../../lib/cli";
@@ -97,6 +97,15 @@ describe("compare", () => {
     expect(table).toMatch(/learningRate/);
     expect(table).toMatch(/│ a +│ 0.01 +│ 3 +│ 0.85 +│ 2 +│ 0.83 +│ 12 +║/);
   });
+  it("listRuns finds runs and sweep members as absolute paths", () => {
+    const root = tmp();
+    fakeRun(path.join(root, "a"), 0.01, [0.8], 0.8);
+    fakeRun(path.join(root, "sweep", "b"), 0.03, [0.8], 0.8);
+    fs.mkdirSync(path.join(root, "empty"));
+    const rel = path.relative(process.cwd(), root);
+    expect(listRuns(rel).sort()).toEqual([path.join(root, "a"), path.join(root, "sweep", "b")]);
+  });
+
   it("a folder that is not a run is named in the error", () => {
     expect(() => summarizeRuns([tmp()])).toThrow(/no config.json; expected a run folder/);
   });
