@@ -1,14 +1,13 @@
 // Stopping training for real: Jupyter's interrupt button on a tslab kernel, and SIGTERM to the CLI.
 // "Stopped" means the cell (or process) returns, the last completed epoch is checkpointed, and no
 // batch runs afterwards: an interrupted `await` alone would leave training going in the background.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { jupyterEnv, SYSTEM_PYTHON } from "../../lib/notebooks";
-import { CLI as cli, ROOT as root, run as runChild, runCli } from "./spawn";
+import { ROOT as root, run as runChild, runCli, startTrain } from "./spawn";
 
 const helper = path.join(__dirname, "helpers", "interrupt_kernel.py");
 
@@ -116,29 +115,6 @@ describe("Jupyter interrupt on a tslab kernel training the tutorial model", () =
   });
 });
 
-/** Starts `fashion-ann train`, collecting its output; resolves `seen(re)` once stdout matches. */
-function startTrain(args: string[]): { child: ReturnType<typeof spawn>; out: () => string; err: () => string; seen: (re: RegExp) => Promise<void>; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [cli, "train", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  const waiters: { re: RegExp; resolve: () => void }[] = [];
-  child.stdout!.on("data", (d: Buffer) => {
-    out += d.toString();
-    for (const w of waiters.filter((w) => w.re.test(out))) w.resolve();
-  });
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const seen = (re: RegExp): Promise<void> =>
-    re.test(out)
-      ? Promise.resolve()
-      : Promise.race([
-          new Promise<void>((resolve) => waiters.push({ re, resolve })),
-          exit.then(() => {
-            throw new Error(`train exited before printing ${re}:\n${out}\n${err}`);
-          }),
-        ]);
-  return { child, out: () => out, err: () => err, seen, exit };
-}
 
 describe("SIGTERM to fashion-ann train", () => {
   it("stops after the current batch with exit code 143, keeps the checkpoint, and --resume finishes the run", async () => {

@@ -2,15 +2,13 @@ import { spawnSync } from "node:child_process";
 import { runCli } from "./spawn";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumPath } from "../../lib/plots";
 
 // `fashion-ann report` on a real (tiny, one-epoch) run folder trained on the real dataset.
 
-const ROOT = resolve(__dirname, "../..");
-const CLI = join(ROOT, "dist/lib/cli.js");
 const NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 const tmp = mkdtempSync(join(tmpdir(), "fashion-ann-report-"));
 const runDir = join(tmp, "run");

@@ -1,39 +1,15 @@
 // Two real `fashion-ann train` processes on one run folder: the second is refused (even with --force,
 // even as --resume) naming the folder and the first one's pid; after the first is SIGKILLed its lock
 // is stale, and `train --resume` takes it over, says so, and carries on from the checkpoint.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI as cli, ROOT as root, runCli } from "./spawn";
+import { runCli, startTrain } from "./spawn";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-lock-e2e-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** Starts `fashion-ann train`; `seen(re)` resolves once stdout matches (rejects if it exits first). */
-function startTrain(args: string[]) {
-  const child = spawn(process.execPath, [cli, "train", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  const waiters: { re: RegExp; resolve: () => void }[] = [];
-  child.stdout!.on("data", (d: Buffer) => {
-    out += d.toString();
-    for (const w of waiters.filter((w) => w.re.test(out))) w.resolve();
-  });
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const seen = (re: RegExp): Promise<void> =>
-    re.test(out)
-      ? Promise.resolve()
-      : Promise.race([
-          new Promise<void>((resolve) => waiters.push({ re, resolve })),
-          exit.then(() => {
-            throw new Error(`train exited before printing ${re}:\n${out}\n${err}`);
-          }),
-        ]);
-  return { child, out: () => out, err: () => err, seen, exit };
-}
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 

@@ -35,3 +35,27 @@ export function run(command: string, args: string[], options: SpawnOptions & { t
 export function runCli(args: string[], options: SpawnOptions & { timeout?: number } = {}): Promise<Finished> {
   return run(process.execPath, [CLI, ...args], options);
 }
+
+/** Starts `fashion-ann train` in the background; `seen(re)` resolves once stdout matches (rejects if it exits first). */
+export function startTrain(args: string[]) {
+  const child = spawn(process.execPath, [CLI, "train", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters.filter((w) => w.re.test(out))) w.resolve();
+  });
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const seen = (re: RegExp): Promise<void> =>
+    re.test(out)
+      ? Promise.resolve()
+      : Promise.race([
+          new Promise<void>((resolve) => waiters.push({ re, resolve })),
+          exit.then(() => {
+            throw new Error(`train exited before printing ${re}:\n${out}\n${err}`);
+          }),
+        ]);
+  return { child, out: () => out, err: () => err, seen, exit };
+}
