@@ -129,6 +129,26 @@ export function imageTrace(img: GreyImage, xRef = "x", yRef = "y"): Plot {
   } as Plot;
 }
 
+/**
+ * Adds image `i` of a multi-image figure: its own hidden, square-pixel axes placed in `box` (pixels of a
+ * width x height figure) and its heatmap trace. Grid, predictions and misclassified figures share it.
+ */
+export function addImageSubplot(
+  layout: Record<string, unknown>,
+  data: Plot[],
+  img: GreyImage,
+  i: number,
+  box: PixelBox,
+  width: number,
+  height: number,
+): void {
+  const names = axisNames(i);
+  const axes = imageAxes(img, names.xRef, toDomain(box, width, height));
+  layout[names.xKey] = { ...axes.x, anchor: names.yRef };
+  layout[names.yKey] = { ...axes.y, anchor: names.xRef };
+  data.push(imageTrace(img, names.xRef, names.yRef));
+}
+
 /** The x and y axes of an image subplot: hidden, one unit per pixel, row 0 at the top, square pixels. */
 export function imageAxes(img: GreyImage, xRef: string, domain?: { x: [number, number]; y: [number, number] }): {
   x: Record<string, unknown>;
@@ -201,11 +221,7 @@ export function imageGridFigure(images: ImageInput, titles: readonly string[], n
   const data: Plot[] = [];
   const annotations: Record<string, unknown>[] = [];
   shown.forEach((img, i) => {
-    const names = axisNames(i);
-    const axes = imageAxes(img, names.xRef, toDomain(boxes[i], width, height));
-    layout[names.xKey] = { ...axes.x, anchor: names.yRef };
-    layout[names.yKey] = { ...axes.y, anchor: names.xRef };
-    data.push(imageTrace(img, names.xRef, names.yRef));
+    addImageSubplot(layout, data, img, i, boxes[i], width, height);
     annotations.push(titleAnnotation(titles[i], boxes[i], width, height));
   });
   layout.annotations = annotations;

@@ -1,7 +1,7 @@
 import type { Layout, Plot } from "nodeplotlib";
-import { axisNames, baseLayout, FASHION_CLASS_NAMES, FigureError, PX_PER_INCH, positiveInt, type Figure } from "./figure";
-import { imageAxes, imageTrace, titleAnnotation, toGreyImages, type ImageBatch, type ImageInput } from "./images";
-import { NO_MARGIN, squareCells, toDomain } from "./layout-grid";
+import { baseLayout, FASHION_CLASS_NAMES, FigureError, PX_PER_INCH, positiveInt, type Figure } from "./figure";
+import { addImageSubplot, titleAnnotation, toGreyImages, type ImageBatch, type ImageInput } from "./images";
+import { NO_MARGIN, squareCells } from "./layout-grid";
 
 /** One wrong prediction to draw; `misclassified(...)` from the metrics module returns these. */
 export interface MisclassifiedCase {
@@ -72,11 +72,7 @@ export function misclassifiedFigure(images: ImageInput, cases: readonly Misclass
   }
   imgs.forEach((img, i) => {
     const c = cases[i]!;
-    const ax = axisNames(i);
-    const axes = imageAxes(img, ax.xRef, toDomain(boxes[i]!, width, height));
-    layout[ax.xKey] = { ...axes.x, anchor: ax.yRef };
-    layout[ax.yKey] = { ...axes.y, anchor: ax.xRef };
-    data.push(imageTrace(img, ax.xRef, ax.yRef));
+    addImageSubplot(layout, data, img, i, boxes[i]!, width, height);
     const label = `<span style="color:${RED}">${nameOf(c.predictedClass, "predictedClass")} ${c.probability.toFixed(2)}</span><br>true: ${nameOf(c.trueClass, "trueClass")}`;
     annotations.push({ ...titleAnnotation(label, boxes[i]!, width, height, 2), font: { size: 11 } });
   });

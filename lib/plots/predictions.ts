@@ -1,6 +1,6 @@
 import type { Layout, Plot } from "nodeplotlib";
 import { axisNames, baseLayout, FASHION_CLASS_NAMES, FigureError, PX_PER_INCH, type Figure } from "./figure";
-import { imageAxes, imageTrace, titleAnnotation, toGreyImages, type ImageInput } from "./images";
+import { addImageSubplot, titleAnnotation, toGreyImages, type ImageInput } from "./images";
 import { NO_MARGIN, squareCells, toDomain, type PixelBox } from "./layout-grid";
 
 export interface PredictionsOptions {
@@ -64,11 +64,7 @@ export function predictionsFigure(
   const data: Plot[] = [];
   const annotations: Record<string, unknown>[] = [];
   imgs.forEach((img, i) => {
-    const names = axisNames(i);
-    const axes = imageAxes(img, names.xRef, toDomain(imageBoxes[i], width, height));
-    layout[names.xKey] = { ...axes.x, anchor: names.yRef };
-    layout[names.yKey] = { ...axes.y, anchor: names.xRef };
-    data.push(imageTrace(img, names.xRef, names.yRef));
+    addImageSubplot(layout, data, img, i, imageBoxes[i], width, height);
     const wrong = opts.trueNames !== undefined && opts.trueNames[i] !== predictedNames[i];
     const title = titleAnnotation(wrong ? `${predictedNames[i]} (true: ${opts.trueNames?.[i]})` : predictedNames[i], imageBoxes[i], width, height);
     if (wrong) title.font = { size: 12, color: "#d62728" };

@@ -248,6 +248,15 @@ describe("saveFig to PDF", () => {
   });
 });
 
+/** Executes `file` in `dir` through the project's tslab kernel with nbconvert, writing out.ipynb beside it. */
+function executeNotebook(dir: string, file: string) {
+  return runChild(
+    "/usr/bin/python3",
+    ["-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=tslab", "--output", "out.ipynb", file],
+    { cwd: dir, env: { ...process.env, JUPYTER_PATH: join(ROOT, ".jupyter/share/jupyter") }, timeout: 300_000 },
+  );
+}
+
 describe("from the built library (dist/)", () => {
   beforeAll(() => {
     // Notebooks and scripts load dist/ (npm test builds it first).
@@ -279,11 +288,7 @@ describe("from the built library (dist/)", () => {
       nbformat_minor: 5,
     };
     writeFileSync(join(dir, "inline.ipynb"), JSON.stringify(nb));
-    const run = await runChild(
-      "/usr/bin/python3",
-      ["-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=tslab", "--output", "out.ipynb", "inline.ipynb"],
-      { cwd: dir, env: { ...process.env, JUPYTER_PATH: join(ROOT, ".jupyter/share/jupyter") }, timeout: 300_000 },
-    );
+    const run = await executeNotebook(dir, "inline.ipynb");
     expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(readFileSync(join(dir, "out.ipynb"), "utf8"));
     const outputs: { output_type: string; data?: Record<string, string> }[] = out.cells[1].outputs;
@@ -357,11 +362,7 @@ describe("showInline(fig, { format: \"html\" }) in a real notebook", () => {
   });
 
   it("sends plotly.js once per kernel session and only data with each figure", async () => {
-    const run = await runChild(
-      "/usr/bin/python3",
-      ["-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=tslab", "--output", "out.ipynb", "html.ipynb"],
-      { cwd: dir, env: { ...process.env, JUPYTER_PATH: join(ROOT, ".jupyter/share/jupyter") }, timeout: 300_000 },
-    );
+    const run = await executeNotebook(dir, "html.ipynb");
     expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(readFileSync(join(dir, "out.ipynb"), "utf8"));
     const htmlOf = (i: number): string[] =>
