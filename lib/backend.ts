@@ -1,14 +1,18 @@
+import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
-import { BACKENDS, type BackendName } from "./config";
+import { BACKENDS, type BackendName, type ExperimentConfig } from "./config";
 import { installWasmMatMulKernels } from "./wasm-kernels";
+import { enableWasmThreads } from "./wasm-threads";
 
 /** What the process trains on; recorded with every run. */
 export interface BackendInfo {
   name: BackendName;
   /** wasm only: whether the SIMD binary is in use. */
   simd?: boolean;
-  /** wasm only: worker threads (1 in Node: tfjs turns wasm threads off there). */
+  /** wasm only: XNNPACK threads (tfjs turns them off in Node; lib/wasm-threads.ts turns them back on). */
   threads?: number;
+  /** wasm only: why fewer threads run than were asked for. */
+  threadsNote?: string;
   tfjsVersion: string;
   /** Why each preferred backend before this one was skipped. */
   skipped: { name: BackendName; reason: string }[];
@@ -19,20 +23,50 @@ export class BackendError extends Error {
 }
 
 const ENV_VAR = "FASHION_ANN_BACKEND";
+const THREADS_VAR = "FASHION_ANN_THREADS";
+// "auto" threads: one per core up to this; measured on 2-core machines only.
+const MAX_AUTO_THREADS = 2;
+
+/** What initBackend takes: a backend name, or the config's backend and threads. */
+export type BackendChoice = string | Partial<Pick<ExperimentConfig, "backend" | "threads">>;
 
 // Registration is a side effect of requiring the package, so each loader is a
 // lazy require: a missing tfjs-node must not break `import "fashion-ann"`.
-const loaders: Record<BackendName, () => Promise<void>> = {
+const loaders: Record<BackendName, (threads: number) => Promise<string | undefined>> = {
   tensorflow: async () => {
     require("@tensorflow/tfjs-node");
+    return undefined;
   },
-  wasm: async () => {
+  wasm: async (threads) => {
     require("@tensorflow/tfjs-backend-wasm");
+    const note = threads > 1 ? await startWasmThreads(threads) : undefined;
     if (process.env.FASHION_ANN_STOCK_KERNELS !== "1") installWasmMatMulKernels();
+    return note;
   },
   // @tensorflow/tfjs registers the pure-JS cpu backend itself.
-  cpu: async () => {},
+  cpu: async () => undefined,
 };
+
+/** Starts the threaded wasm binary; if that fails, leaves tfjs to start its single-threaded one and says why. */
+async function startWasmThreads(threads: number): Promise<string | undefined> {
+  try {
+    const got = await enableWasmThreads(threads);
+    return got < threads ? `${threads} threads asked, the backend started ${got}` : undefined;
+  } catch (err) {
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    return `${threads} threads failed (${firstLine(err)}); running on 1`;
+  }
+}
+
+/** The thread count for the wasm backend: FASHION_ANN_THREADS, else the choice, else one per core up to 2. */
+export function wasmThreads(choice: number | "auto" | undefined): number {
+  const env = process.env[THREADS_VAR];
+  if (env !== undefined && env !== "") {
+    if (env !== "auto" && !/^[1-9]\d*$/.test(env)) throw new BackendError(`${THREADS_VAR}=${env} is not a thread count; expected a positive integer or auto`);
+    choice = env === "auto" ? "auto" : Number(env);
+  }
+  return choice === undefined || choice === "auto" ? Math.min(MAX_AUTO_THREADS, os.availableParallelism()) : choice;
+}
 
 let current: BackendInfo | undefined;
 
@@ -44,12 +78,13 @@ function requested(preference: string | undefined): BackendName[] {
   throw new BackendError(`${from} is not a backend; expected one of auto, ${BACKENDS.join(", ")}`);
 }
 
-async function describe(name: BackendName, skipped: BackendInfo["skipped"]): Promise<BackendInfo> {
+async function describe(name: BackendName, skipped: BackendInfo["skipped"], threadsNote: string | undefined): Promise<BackendInfo> {
   const info: BackendInfo = { name, tfjsVersion: tf.version.tfjs, skipped };
   if (name === "wasm") {
     const wasm = require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm");
     info.simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
     info.threads = wasm.getThreadsCount();
+    if (threadsNote) info.threadsNote = threadsNote;
   }
   return info;
 }
@@ -57,18 +92,21 @@ async function describe(name: BackendName, skipped: BackendInfo["skipped"]): Pro
 /**
  * Selects the fastest backend that loads: tfjs-node, else wasm, else the pure-JS cpu.
  * `FASHION_ANN_BACKEND` (or the config's `backend`) forces one; a forced backend that
- * fails to load is an error rather than a silent fallback.
+ * fails to load is an error rather than a silent fallback. The wasm backend runs the
+ * config's `threads` (FASHION_ANN_THREADS overrides); they are fixed once it has started.
  */
-export async function initBackend(preference?: string): Promise<BackendInfo> {
-  const candidates = requested(preference);
+export async function initBackend(choice?: BackendChoice): Promise<BackendInfo> {
+  const { backend, threads } = typeof choice === "string" || choice === undefined ? { backend: choice, threads: undefined } : choice;
+  const candidates = requested(backend);
+  const threadCount = wasmThreads(threads);
   if (current && candidates.includes(current.name) && tf.getBackend() === current.name) return current;
   const skipped: BackendInfo["skipped"] = [];
   for (const name of candidates) {
     try {
-      await loaders[name]();
+      const threadsNote = await loaders[name](threadCount);
       if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend("${name}") returned false`);
       await tf.ready();
-      current = await describe(name, skipped);
+      current = await describe(name, skipped, threadsNote);
       return current;
     } catch (err) {
       skipped.push({ name, reason: firstLine(err) });
@@ -84,9 +122,10 @@ export function backendInfo(): BackendInfo | undefined {
   return current;
 }
 
-/** One line for logs and notebook headers, e.g. `backend: wasm (SIMD on, 1 thread), tfjs 4.22.0`. */
+/** One line for logs and notebook headers, e.g. `backend: wasm (SIMD on, 2 threads), tfjs 4.22.0`. */
 export function formatBackend(info: BackendInfo): string {
-  const extra = info.name === "wasm" ? ` (SIMD ${info.simd ? "on" : "off"}, ${info.threads} thread${info.threads === 1 ? "" : "s"})` : "";
+  const extra =
+    info.name === "wasm" ? ` (SIMD ${info.simd ? "on" : "off"}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${info.threadsNote ? `: ${info.threadsNote}` : ""})` : "";
   const skipped = info.skipped.length ? `; skipped ${info.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}` : "";
   return `backend: ${info.name}${extra}, tfjs ${info.tfjsVersion}${skipped}`;
 }

@@ -31,6 +31,14 @@ export const ExperimentConfig = z
     patience: z.number().int().min(1).nullable().default(null),
     /** "auto" = tfjs-node if it loads, else wasm, else cpu. FASHION_ANN_BACKEND overrides. */
     backend: z.enum(["auto", ...BACKENDS]).default("auto"),
+    /**
+     * wasm backend: XNNPACK threads for the matrix products. "auto" = one per core, at most 2 (the
+     * machines this was measured on have 2; results are identical to 1 thread). Use 1 when other work
+     * shares the cores. FASHION_ANN_THREADS overrides.
+     */
+    threads: z
+      .union([z.literal("auto"), z.number().int().min(1).max(64)], { error: 'expected "auto" or a whole number of threads from 1 to 64' })
+      .default("auto"),
   })
   .strict();
 

@@ -82,7 +82,7 @@ async function runLocked(
   options: { log?: (s: string) => void; progress?: ProgressMode; resume?: boolean },
 ): Promise<ExperimentResult> {
   const log = options.log ?? console.log;
-  const backend = await initBackend(config.backend);
+  const backend = await initBackend(config);
   log(formatBackend(backend));
   log(`config: ${JSON.stringify(config)}`);
   if (!options.resume) run.saveConfig(config);

@@ -159,7 +159,7 @@ export async function writeRunReport(runDir: string, opts: ReportOptions = {}): 
   const run = new Run(path.resolve(runDir));
   if (!fs.existsSync(run.dir)) throw new RunError(`run folder ${run.dir} does not exist; pass a folder written by \`fashion-ann train\` or the notebooks`);
   const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
-  const backend = await initBackend(config.backend);
+  const backend = await initBackend(config);
   log(formatBackend(backend));
   const model = await run.loadModel();
   const data = await loadData(config);

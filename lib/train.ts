@@ -3,6 +3,7 @@ import type { ExperimentConfig } from "./config";
 import { kerasProgress, type ProgressMode } from "./progress";
 import { lastInterruptSignal, onInterrupt } from "./interrupt";
 import { seededRandom, shuffledIndices } from "./random";
+import { compiledLoss, countCorrect, trainStep } from "./train-step";
 
 /** Images (any trailing shape, e.g. [n, 28, 28], values 0..1) with their class indices. */
 export interface LabeledImages {
@@ -112,7 +113,9 @@ export async function train(
       for (let b = 0; b < steps && !model.stopTraining; b++) {
         const start = b * config.batchSize;
         const idx = order.subarray(start, Math.min(start + config.batchSize, samples));
-        const result = step(gatherRows(x.data, rowSize, idx, x.shape), gatherLabels(y.data, idx));
+        const xb = gatherRows(x.data, rowSize, idx, x.shape);
+        const result = step(xb, gatherLabels(y.data, idx));
+        xb.dispose();
         if (!Number.isFinite(result.loss)) {
           throw new TrainingError(
             `loss became ${result.loss} at epoch ${epoch + 1}, batch ${b + 1}/${steps}: training diverged ` +
@@ -183,78 +186,6 @@ export function evaluateArrays(model: tf.LayersModel, set: LabeledImages): { los
   return { loss: lossSum / n, accuracy: correct / n };
 }
 
-type Step = (xb: tf.Tensor, yb: tf.Tensor) => { loss: number; correct: number };
-
-/** One SGD step on the model's own variables: forward, the compiled loss, gradients, optimizer update. */
-function trainStep(model: tf.LayersModel): Step {
-  if (!model.optimizer) throw new Error("train: the model is not compiled; call compileModel(model, learningRate) first");
-  const optimizer = model.optimizer;
-  const compiled = compiledLoss(model);
-  const lossFn = compiledLossName(model) === "sparseCategoricalCrossentropy" ? sparseCrossEntropy : (y: tf.Tensor, p: tf.Tensor) => tf.mean(compiled(y, p)) as tf.Scalar;
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  return (xb, yb) => {
-    let correct: tf.Tensor | undefined;
-    const loss = optimizer.minimize(
-      () => {
-        const probs = model.apply(xb, { training: true }) as tf.Tensor;
-        correct = tf.keep(countCorrect(probs, yb));
-        return lossFn(yb, probs);
-      },
-      true,
-      vars,
-    )!;
-    const out = { loss: loss.dataSync()[0]!, correct: correct!.dataSync()[0]! };
-    tf.dispose([loss, correct!, xb, yb]);
-    return out;
-  };
-}
-
-// Keras's epsilon: probabilities are clipped to [EPSILON, 1 - EPSILON] before the log.
-const EPSILON = 1e-7;
-
-/**
- * Mean sparse categorical cross-entropy of softmax outputs, -mean(log(clip(p[y]))), the value Keras
- * computes, with its gradient written out: -1/(N·p[y]) at the true class, 0 elsewhere. Through the
- * softmax that is (p - onehot)/N, as Keras's; tfjs's generic loss gets there through a dozen small
- * kernels (normalise, clip with its compare/select gradient, log, sums) that cost more than the
- * arithmetic at batch 32. Validation and evaluate() keep the compiled loss.
- */
-export const sparseCrossEntropy = (labels: tf.Tensor, probs: tf.Tensor): tf.Scalar =>
-  tf.customGrad(((p: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
-    const onehot = tf.oneHot(tf.cast(y, "int32"), p.shape[p.shape.length - 1]!);
-    const picked = tf.clipByValue(tf.sum(tf.mul(p, onehot), -1), EPSILON, 1 - EPSILON);
-    save([picked, onehot]);
-    return {
-      value: tf.neg(tf.mean(tf.log(picked))) as tf.Scalar,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [pk, oh] = saved as [tf.Tensor, tf.Tensor];
-        const scale = tf.div(tf.neg(dy), tf.mul(pk, pk.shape[0]!));
-        return [tf.mul(oh, tf.expandDims(scale, -1)), tf.zerosLike(y)];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0])(probs, labels) as tf.Scalar;
-
-/** Sequential delegates compile() to a private inner LayersModel, which holds the loss. */
-function compiledModel(model: tf.LayersModel): tf.LayersModel {
-  return model instanceof tf.Sequential ? (model as unknown as { model: tf.LayersModel }).model : model;
-}
-
-/** The loss name given to compile() ("sparseCategoricalCrossentropy"), if it was given by name. */
-function compiledLossName(model: tf.LayersModel): unknown {
-  return compiledModel(model).loss;
-}
-
-/** The loss function given to compile(). */
-function compiledLoss(model: tf.LayersModel): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor {
-  const fn = compiledModel(model).lossFunctions?.[0];
-  if (!fn) throw new Error("the model is not compiled; call compileModel(model, learningRate) first");
-  return fn;
-}
-
-function countCorrect(probs: tf.Tensor, labels: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.cast(labels, "int32")), "float32")));
-}
-
 function gatherRows(data: Float32Array, rowSize: number, idx: Uint32Array, shape: readonly number[]): tf.Tensor {
   const out = new Float32Array(idx.length * rowSize);
   for (let i = 0; i < idx.length; i++) {
@@ -264,8 +195,8 @@ function gatherRows(data: Float32Array, rowSize: number, idx: Uint32Array, shape
   return tf.tensor(out, [idx.length, ...shape.slice(1)]);
 }
 
-function gatherLabels(labels: ArrayLike<number>, idx: Uint32Array): tf.Tensor {
+function gatherLabels(labels: ArrayLike<number>, idx: Uint32Array): Float32Array {
   const out = new Float32Array(idx.length);
   for (let i = 0; i < idx.length; i++) out[i] = labels[idx[i]!]!;
-  return tf.tensor1d(out, "float32");
+  return out;
 }

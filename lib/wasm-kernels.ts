@@ -15,7 +15,7 @@ type Backend = { disposeData(dataId: object): void };
 type KernelFn = (args: { inputs: Record<string, TensorInfo | undefined>; backend: Backend; attrs: Record<string, unknown> }) => TensorInfo;
 
 // Swap operands when the right-hand side is this many times bigger: its re-packing then dominates.
-const SWAP_RATIO = 4;
+const SWAP_RATIO = 2;
 // Activations of _FusedMatMul that map to a plain unary kernel after the swapped product.
 const UNARY_ACTIVATIONS: Record<string, string> = { relu: "Relu", relu6: "Relu6", sigmoid: "Sigmoid", elu: "Elu" };
 
@@ -115,8 +115,13 @@ function size(t: TensorInfo): number {
   return t.shape.reduce((p, d) => p * d, 1);
 }
 
+// tf.fused.matMul hands the kernel [1, m, k] x [1, k, n]; a batch of one is a plain matrix product.
+function isMatrix(t: TensorInfo): boolean {
+  return t.shape.length === 2 || (t.shape.length === 3 && t.shape[0] === 1);
+}
+
 function shouldSwap(a: TensorInfo, b: TensorInfo): boolean {
-  return a.shape.length === 2 && b.shape.length === 2 && size(b) > SWAP_RATIO * size(a);
+  return isMatrix(a) && isMatrix(b) && size(b) > SWAP_RATIO * size(a);
 }
 
 function pushed(temps: TensorInfo[], t: TensorInfo): TensorInfo {

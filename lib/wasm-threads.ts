@@ -58,10 +58,23 @@ export async function enableWasmThreads(threads: number): Promise<number> {
     restore();
   }
   const got = wasm.getThreadsCount();
+  unrefThreadWorkers();
   if (!fs.existsSync(workerScript)) {
     throw new WasmThreadsError(`the wasm backend started without loading its threaded script (threads: ${got}); tfjs's wasm loader has changed`);
   }
   return got;
+}
+
+/**
+ * XNNPACK's pool threads live as long as the process, and Emscripten keeps a Node Worker ref'd while
+ * its thread runs, so a script that has finished would never exit. The pool threads only wait for
+ * work the main thread hands them, so they must not keep the process alive.
+ */
+function unrefThreadWorkers(): void {
+  const module = (tf.backend() as unknown as { wasm?: { PThread?: { runningWorkers?: Array<{ unref?: () => void }> } } }).wasm;
+  const workers = module?.PThread?.runningWorkers;
+  if (!workers) throw new WasmThreadsError("the wasm backend does not expose its pthread workers; tfjs's wasm loader has changed");
+  for (const worker of workers) worker.unref?.();
 }
 
 /** Installs the three init-time patches; returns the function that undoes them. */

@@ -19,7 +19,7 @@ export interface BenchOptions {
   epochs?: number;
   /** Mini-batch size for every backend and the peer (default 32, the tutorial's). */
   batchSize?: number;
-  /** Which rows, in order (default BENCH_BACKENDS; EXTRA_BENCH_BACKENDS only when named). */
+  /** Which rows, in order (default BENCH_BACKENDS). */
   backends?: readonly BenchBackend[];
   /** The cpu backend (~160 s an epoch) times this many batches of one epoch and extrapolates (default 200). */
   cpuBatches?: number;
@@ -141,6 +141,8 @@ function runChild(spec: MeasureSpec): Promise<RawRun> {
   // The baseline is tfjs as shipped; every other row gets the project's kernels whatever the caller's env says.
   if (spec.backend === "wasm-stock") env.FASHION_ANN_STOCK_KERNELS = "1";
   else delete env.FASHION_ANN_STOCK_KERNELS;
+  // The baseline is tfjs's single-threaded wasm, and wasm-1thread isolates what the threads add.
+  if (spec.backend === "wasm-stock" || spec.backend === "wasm-1thread") env.FASHION_ANN_THREADS = "1";
   return new Promise((resolve, reject) => {
     const child = fork(script, [], { env, execArgv: ["--expose-gc"], stdio: ["ignore", "pipe", "inherit", "ipc"] });
     child.stdout!.pipe(process.stderr, { end: false });

@@ -3,13 +3,12 @@ import { formatBackend, initBackend } from "../backend";
 import { resolveConfig, type BackendName } from "../config";
 import { loadData } from "../experiment";
 import { createModel } from "../model";
-import { enableWasmThreads } from "../wasm-threads";
 import { evaluateArrays, train, type Logs, type TrainCallbacks } from "../train";
 import { BenchError, extrapolateEpoch, type EpochRecord, type RawRun } from "./report";
 
 /** What a benchmark child runs: one tfjs backend (or the stock-fit baseline), sent by the parent over IPC. */
 export interface MeasureSpec {
-  backend: "tensorflow" | "wasm" | "wasm-stock" | "wasm-threads" | "cpu";
+  backend: "tensorflow" | "wasm" | "wasm-1thread" | "wasm-stock" | "cpu";
   epochs: number;
   batchSize: number;
   seed: number;
@@ -19,8 +18,6 @@ export interface MeasureSpec {
 }
 
 const MB = 1024 * 1024;
-// One per core of the 2-core machines this was tuned on; PyTorch's peer uses the same.
-const WASM_THREADS = 2;
 
 /**
  * Trains the tutorial model on the real data in this process and times each epoch. The fast paths
@@ -28,10 +25,9 @@ const WASM_THREADS = 2;
  * kernels (the parent sets FASHION_ANN_STOCK_KERNELS=1 for that child).
  */
 export async function measureBackend(spec: MeasureSpec, log: (line: string) => void = (l) => process.stderr.write(l + "\n")): Promise<RawRun> {
-  const tfBackend: BackendName = spec.backend === "wasm-stock" || spec.backend === "wasm-threads" ? "wasm" : spec.backend;
+  const tfBackend: BackendName = spec.backend.startsWith("wasm") ? "wasm" : (spec.backend as BackendName);
   const config = resolveConfig({ epochs: spec.epochs, batchSize: spec.batchSize, seed: spec.seed, dataDir: spec.dataDir, backend: tfBackend });
-  if (spec.backend === "wasm-threads") await enableWasmThreads(WASM_THREADS);
-  const info = await initBackend(config.backend);
+  const info = await initBackend(config);
   log(`${spec.backend}: ${formatBackend(info)}`);
   const data = await loadData(config);
   const model = createModel(config);
@@ -51,7 +47,7 @@ export async function measureBackend(spec: MeasureSpec, log: (line: string) => v
     }
   }
   model.dispose();
-  const threads = info.name === "wasm" ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}` : "";
+  const threads = info.name === "wasm" ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}${info.threadsNote ? `: ${info.threadsNote}` : ""}` : "";
   const how = spec.backend === "wasm-stock" ? "stock kernels + model.fit (its own Math.random shuffle)" : spec.backend.startsWith("wasm") ? "fast kernels + train()" : "train()";
   return {
     backend: spec.backend,

@@ -11,7 +11,7 @@ import { BenchError, type RawRun } from "./report";
 /** Debian's python3-torch is built for the system interpreter, not whatever `python3` comes first on PATH. */
 export const PEER_PYTHON = "/usr/bin/python3";
 export const PEER_SCRIPT = "bench/pytorch_peer.py";
-/** Threads for the peer: the 2 cores of the machines this was tuned on; tfjs-wasm runs 1 thread in Node. */
+/** Threads for the peer: the 2 cores of the machines this was tuned on, as many as the wasm row's auto threads use. */
 export const PEER_THREADS = 2;
 
 export interface PeerOptions {

@@ -1,11 +1,12 @@
 import { table } from "table";
 
-/** What `fashion-ann bench` times by default: the tfjs backends, the stock-fit baseline on wasm, and the PyTorch peer. */
-export const BENCH_BACKENDS = ["tensorflow", "wasm", "wasm-stock", "cpu", "pytorch"] as const;
-/** Levers measured on request: the fast wasm path with 2 XNNPACK threads (lib/wasm-threads.ts). */
-export const EXTRA_BENCH_BACKENDS = ["wasm-threads"] as const;
-export type BenchBackend = (typeof BENCH_BACKENDS)[number] | (typeof EXTRA_BENCH_BACKENDS)[number];
-const ALL_BACKENDS: readonly string[] = [...BENCH_BACKENDS, ...EXTRA_BENCH_BACKENDS];
+/**
+ * What `fashion-ann bench` times: the tfjs backends (wasm as the default path runs it, threads included),
+ * the fast wasm path on one thread, the stock-fit baseline on wasm, and the PyTorch peer.
+ */
+export const BENCH_BACKENDS = ["tensorflow", "wasm", "wasm-1thread", "wasm-stock", "cpu", "pytorch"] as const;
+export type BenchBackend = (typeof BENCH_BACKENDS)[number];
+const ALL_BACKENDS: readonly string[] = BENCH_BACKENDS;
 
 /** One timed epoch, as a benchmark child (node or Python) reports it. Seconds are wall-clock. */
 export interface EpochRecord {

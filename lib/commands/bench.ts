@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { BENCH_BACKENDS, BenchError, EXTRA_BENCH_BACKENDS, DEFAULT_CPU_BATCHES, formatTable, parseBackendList, runBench, type BenchBackend } from "../bench";
+import { BENCH_BACKENDS, BenchError, DEFAULT_CPU_BATCHES, formatTable, parseBackendList, runBench, type BenchBackend } from "../bench";
 import { integer } from "./flags";
 
 /** A flag's integer parser with a lower bound, so `--epochs 0` is refused before any child starts. */
@@ -27,7 +27,7 @@ export function registerBench(program: Command): void {
     .description("time an epoch of the tutorial model on each backend and on the PyTorch peer; print a table (stdout), progress on stderr")
     .option("--epochs <n>", "timed epochs per backend", integerAtLeast("--epochs", 1), 1)
     .option("--batch-size <n>", "mini-batch size", integerAtLeast("--batch-size", 1), 32)
-    .option("--backends <list>", `comma-separated, in order (default ${BENCH_BACKENDS.join(",")}; also ${EXTRA_BENCH_BACKENDS.join(",")}: 2 wasm threads)`, backendList)
+    .option("--backends <list>", `comma-separated, in order (default ${BENCH_BACKENDS.join(",")}; wasm-1thread and wasm-stock run 1 wasm thread)`, backendList)
     .option("--cpu-batches <n>", "cpu backend: time this many batches and extrapolate the epoch", integerAtLeast("--cpu-batches", 2), DEFAULT_CPU_BATCHES)
     .option("--seed <n>", "seed for weights and batch order (default 42)", integerAtLeast("--seed", 0))
     .option("--data-dir <dir>", "dataset cache folder, relative to the project (default data)")

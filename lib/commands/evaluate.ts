@@ -14,7 +14,7 @@ export function registerEvaluate(program: Command): void {
     .action(async (dir: string) => {
       const run = new Run(path.resolve(dir));
       const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
-      const backend = await initBackend(config.backend);
+      const backend = await initBackend(config);
       console.log(formatBackend(backend));
       const model = await run.loadModel();
       const { test } = await loadData(config);

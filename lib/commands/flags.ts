@@ -37,7 +37,14 @@ export function withConfigFlags(cmd: Command): Command {
     .option("--seed <n>", "seed for weights and shuffling (default 42)", integer("--seed"))
     .option("--patience <n>", "early stopping: epochs without a better val_loss before stopping, restoring the best weights (default off)", integer("--patience"))
     .option("--data-dir <dir>", "dataset cache folder, relative to the project (default data)")
-    .addOption(new Option("--backend <name>", "tfjs backend (default auto: tensorflow, else wasm, else cpu)").choices(["auto", "tensorflow", "wasm", "cpu"]));
+    .addOption(new Option("--backend <name>", "tfjs backend (default auto: tensorflow, else wasm, else cpu)").choices(["auto", "tensorflow", "wasm", "cpu"]))
+    .option("--threads <n>", "wasm backend threads, or auto (default auto: one per core, at most 2)", threadCount);
+}
+
+function threadCount(value: string): number | "auto" {
+  if (value.trim() === "auto") return "auto";
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError(`--threads expects a positive integer or auto, got "${value}"`);
+  return Number(value);
 }
 
 export function overridesFrom(opts: Record<string, unknown>): ConfigOverrides {
@@ -51,6 +58,7 @@ export function overridesFrom(opts: Record<string, unknown>): ConfigOverrides {
     dataDir: "dataDir",
     patience: "patience",
     backend: "backend",
+    threads: "threads",
   };
   const out: Record<string, unknown> = {};
   for (const [flag, field] of Object.entries(map)) if (opts[flag] !== undefined) out[field] = opts[flag];

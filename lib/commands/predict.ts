@@ -24,7 +24,7 @@ export function registerPredict(program: Command): void {
       if (images.length === 0 && !opts.testIndex?.length) throw new RunError("predict needs PNG files or --test-index N; see fashion-ann predict --help");
       const run = new Run(path.resolve(dir));
       const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
-      await initBackend(config.backend);
+      await initBackend(config);
       const model = await run.loadModel();
       const names: string[] = [];
       const pixels: Float32Array[] = [];

@@ -72,6 +72,8 @@ export function registerSweep(program: Command): void {
     .option("--out <dir>", "sweep folder holding one run folder per combination (default runs/sweep-<timestamp>)")
     .action(async (opts: { grid: Grid; parallel: number; out?: string } & Record<string, unknown>) => {
       const base = overridesWithSet(opts) as Record<string, unknown>;
+      // Parallel runs already fill the cores; wasm threads on top would make them wait on each other.
+      if (opts.parallel > 1 && base.threads === undefined) base.threads = 1;
       const combos = gridCombinations(opts.grid);
       // Validate every combination before training any of them.
       combos.forEach((c) => resolveConfig({ ...base, ...c }));

@@ -47,7 +47,7 @@ describe("Jupyter interrupt on a tslab kernel training the tutorial model", () =
         `import { resolveConfig, openRun, initBackend, loadData, createModel, train, checkpointCallback } from "fashion-ann";`,
         `const config = resolveConfig({ epochs: 1000 });`,
         `const run = openRun(${JSON.stringify(runDir)});`,
-        `await initBackend(config.backend);`,
+        `await initBackend(config);`,
         `const data = await loadData(config);`,
         `const model = createModel(config);`,
         `let batches = 0;`,

@@ -34,7 +34,7 @@ describe("parseBackendList", () => {
   });
 
   it("rejects an unknown name, naming it and the allowed ones", () => {
-    expect(() => parseBackendList("wasm,webgl")).toThrow(/unknown backend "webgl"; expected some of tensorflow, wasm, wasm-stock, cpu, pytorch, wasm-threads/);
+    expect(() => parseBackendList("wasm,webgl")).toThrow(/unknown backend "webgl"; expected some of tensorflow, wasm, wasm-1thread, wasm-stock, cpu, pytorch/);
   });
 
   it("rejects an empty list", () => {
@@ -190,7 +190,7 @@ describe("the PyTorch peer's inputs and output", () => {
   });
 });
 
-it("BENCH_BACKENDS lists the stock baseline and the peer; wasm-threads only on request", () => {
-  expect(BENCH_BACKENDS).toEqual(["tensorflow", "wasm", "wasm-stock", "cpu", "pytorch"]);
-  expect(parseBackendList("wasm-threads,wasm")).toEqual(["wasm-threads", "wasm"]);
+it("BENCH_BACKENDS lists the default path, its one-thread variant, the stock baseline and the peer", () => {
+  expect(BENCH_BACKENDS).toEqual(["tensorflow", "wasm", "wasm-1thread", "wasm-stock", "cpu", "pytorch"]);
+  expect(parseBackendList("wasm-1thread,wasm")).toEqual(["wasm-1thread", "wasm"]);
 });

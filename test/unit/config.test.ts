@@ -13,6 +13,7 @@ describe("resolveConfig", () => {
       dataDir: "data",
       patience: null,
       backend: "auto",
+      threads: "auto",
     });
   });
 
@@ -31,6 +32,8 @@ describe("resolveConfig", () => {
     [{ hiddenUnits: [300, 0] }, /^hiddenUnits\[1\]: .*>=1.*got 0/],
     [{ hiddenUnits: [] }, /^hiddenUnits: .*got \[\]/],
     [{ backend: "gpu" }, /^backend: .*"auto"\|"tensorflow"\|"wasm"\|"cpu".*got "gpu"/],
+    [{ threads: 0 }, /^threads: Too small: expected number to be >=1, got 0/],
+    [{ threads: "two" }, /^threads: .*"auto".*got "two"/],
     [{ validationSize: 60000 }, /^validationSize: .*<=59999.*got 60000/],
     [{ batchSize: 55001 }, /^batchSize: must be at most the 55000 training images left after validation, got 55001/],
     [{ foo: 1 }, /unknown config field "foo"; allowed: epochs, batchSize/],

@@ -130,9 +130,75 @@ describe("history CSV", () => {
   });
 });
 
+describe("the written-out Dense step", () => {
+  const weightsOf = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+
+  /** Two identical models, one step each on the same batch: the written-out step and tf.variableGrads. */
+  async function bothSteps(hiddenUnits: number[], batch: number) {
+    const { denseStack, denseStep, genericStep } = await import("../../lib/train-step");
+    const { x, y } = synthetic(batch, 5);
+    const xb = tf.tensor(x.data, [batch, 28, 28]);
+    const labels = Float32Array.from(y.data as Uint8Array);
+    const [fast, slow] = [createModel({ ...tiny, hiddenUnits }), createModel({ ...tiny, hiddenUnits })];
+    const stack = denseStack(fast);
+    expect(stack?.map((l) => l.activation)).toEqual([...hiddenUnits.map(() => "relu"), "softmax"]);
+    const step = denseStep(stack!, fast.optimizer!);
+    const ours = step(xb, labels);
+    const theirs = genericStep(slow, slow.optimizer!)(xb, labels);
+    const result = { ours, theirs, fast: weightsOf(fast), slow: weightsOf(slow), tensors: [tf.memory().numTensors, 0] };
+    step(xb, labels);
+    result.tensors[1] = tf.memory().numTensors;
+    tf.dispose([xb]);
+    fast.dispose();
+    slow.dispose();
+    return result;
+  }
+
+  it("gives the loss, accuracy and updated weights of tf.variableGrads through the compiled loss", async () => {
+    const { ours, theirs, fast, slow, tensors } = await bothSteps([8, 6], 12);
+    expect(ours.loss).toBeCloseTo(theirs.loss, 5);
+    expect(ours.correct).toBe(theirs.correct);
+    expect(fast.length).toBe(6);
+    fast.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(slow[i]![j]!, 6)));
+    // The step really moved the weights (an update of zero would also "match").
+    const untrained = createModel({ ...tiny, hiddenUnits: [8, 6] });
+    const initial = weightsOf(untrained);
+    untrained.dispose();
+    expect(fast[0]!.some((v, j) => Math.abs(v - initial[0]![j]!) > 1e-6)).toBe(true);
+    // A second step leaves no tensors behind.
+    expect(tensors[1]).toBe(tensors[0]);
+  });
+
+  it("is used only for Flatten/Dense stacks with a softmax output and sparse cross-entropy", async () => {
+    const { denseStack } = await import("../../lib/train-step");
+    const tutorial = createModel(tiny);
+    expect(denseStack(tutorial)).not.toBeNull();
+
+    const withDropout = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: "relu" }), tf.layers.dropout({ rate: 0.5 }), tf.layers.dense({ units: 2, activation: "softmax" })] });
+    withDropout.compile({ loss: "sparseCategoricalCrossentropy", optimizer: "sgd" });
+    const tanh = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: "tanh" }), tf.layers.dense({ units: 2, activation: "softmax" })] });
+    tanh.compile({ loss: "sparseCategoricalCrossentropy", optimizer: "sgd" });
+    const mse = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2, activation: "softmax" })] });
+    mse.compile({ loss: "meanSquaredError", optimizer: "sgd" });
+    const frozen = createModel(tiny);
+    frozen.layers[1]!.trainable = false;
+    frozen.compile({ loss: "sparseCategoricalCrossentropy", optimizer: "sgd" });
+    for (const m of [withDropout, tanh, mse, frozen]) expect(denseStack(m)).toBeNull();
+    for (const m of [tutorial, withDropout, tanh, mse, frozen]) m.dispose();
+  });
+
+  it("a model outside the Dense stack still trains, through the generic step", async () => {
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28] }), tf.layers.dense({ units: 8, activation: "tanh" }), tf.layers.dense({ units: 10, activation: "softmax" })] });
+    model.compile({ loss: "sparseCategoricalCrossentropy", optimizer: tf.train.sgd(0.05) });
+    const h = await train(model, { train: synthetic(64, 1) }, { epochs: 3, batchSize: 16, seed: 1 }, { progress: "none" });
+    expect(h.history.loss![2]!).toBeLessThan(h.history.loss![0]!);
+    model.dispose();
+  });
+});
+
 describe("sparseCrossEntropy (the training step's loss)", () => {
   it("has the compiled Keras loss's value and gradients", async () => {
-    const { sparseCrossEntropy } = await import("../../lib/train");
+    const { sparseCrossEntropy } = await import("../../lib/train-step");
     const model = createModel(tiny);
     const inner = (model as unknown as { model: tf.LayersModel }).model;
     const keras = inner.lossFunctions[0]!;

@@ -1,6 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../lib/backend";
+import { createModel } from "../../lib/model";
+import { trainStep } from "../../lib/train-step";
 
 // The patched wasm matmuls must agree with the pure-JS cpu backend's for every transpose combination,
 // in both routes (direct, and swapped when the right-hand side is much bigger).
@@ -65,6 +67,26 @@ describe("wasm matmul kernels", () => {
       });
     const want = onBackend("cpu", compute);
     compute().forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 4));
+  });
+
+  it("a training step of a Dense stack (swapped forward, transposed backward) matches the cpu backend", () => {
+    const steps = () => {
+      const model = createModel({ hiddenUnits: [40, 12], learningRate: 0.1, seed: 3 });
+      const step = trainStep(model);
+      const xb = tf.tensor(values([6, 28, 28], 8).map(Math.abs), [6, 28, 28]);
+      const results = [0, 1].map(() => step(xb, Float32Array.from([0, 1, 2, 3, 4, 5])));
+      const weights = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+      xb.dispose();
+      model.dispose();
+      return { results, weights };
+    };
+    const want = onBackend("cpu", steps);
+    const got = steps();
+    got.results.forEach((r, i) => {
+      expect(r.loss).toBeCloseTo(want.results[i]!.loss, 4);
+      expect(r.correct).toBe(want.results[i]!.correct);
+    });
+    got.weights.forEach((v, i) => expect(v).toBeCloseTo(want.weights[i]!, 4));
   });
 
   it("disposes its temporaries", () => {
