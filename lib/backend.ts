@@ -2,6 +2,7 @@ import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { BACKENDS, type BackendName, type ExperimentConfig } from "./config";
 import { installWasmMatMulKernels } from "./wasm-kernels";
+import { busyCoresNow } from "./machine";
 import { enableWasmThreads } from "./wasm-threads";
 
 /** What the process trains on; recorded with every run. */
@@ -32,14 +33,15 @@ export type BackendChoice = string | Partial<Pick<ExperimentConfig, "backend" | 
 
 // Registration is a side effect of requiring the package, so each loader is a
 // lazy require: a missing tfjs-node must not break `import "fashion-ann"`.
-const loaders: Record<BackendName, (threads: number) => Promise<string | undefined>> = {
+const loaders: Record<BackendName, (threads: ThreadChoice) => Promise<string | undefined>> = {
   tensorflow: async () => {
     require("@tensorflow/tfjs-node");
     return undefined;
   },
-  wasm: async (threads) => {
+  wasm: async (choice) => {
     require("@tensorflow/tfjs-backend-wasm");
-    const note = threads > 1 ? await startWasmThreads(threads) : undefined;
+    const { threads, note: why } = choice.auto ? await autoThreads(choice.threads) : { threads: choice.threads, note: undefined };
+    const note = threads > 1 ? await startWasmThreads(threads) : why;
     if (process.env.FASHION_ANN_STOCK_KERNELS !== "1") installWasmMatMulKernels();
     return note;
   },
@@ -58,14 +60,42 @@ async function startWasmThreads(threads: number): Promise<string | undefined> {
   }
 }
 
+/** Threads asked for; `auto` ones may come down if other processes keep the cores busy. */
+export interface ThreadChoice {
+  threads: number;
+  auto: boolean;
+}
+
 /** The thread count for the wasm backend: FASHION_ANN_THREADS, else the choice, else one per core up to 2. */
-export function wasmThreads(choice: number | "auto" | undefined): number {
+export function wasmThreads(choice: number | "auto" | undefined): ThreadChoice {
   const env = process.env[THREADS_VAR];
   if (env !== undefined && env !== "") {
     if (env !== "auto" && !/^[1-9]\d*$/.test(env)) throw new BackendError(`${THREADS_VAR}=${env} is not a thread count; expected a positive integer or auto`);
     choice = env === "auto" ? "auto" : Number(env);
   }
-  return choice === undefined || choice === "auto" ? Math.min(MAX_AUTO_THREADS, os.availableParallelism()) : choice;
+  if (choice === undefined || choice === "auto") return { threads: Math.min(MAX_AUTO_THREADS, os.availableParallelism()), auto: true };
+  return { threads: choice, auto: false };
+}
+
+// Other processes using this much of a core leave the pool's second thread waiting for its core.
+const BUSY_CORE = 0.5;
+
+/**
+ * XNNPACK splits every product evenly and waits for the slowest thread, so a thread sharing its core
+ * with another busy process stalls the step (measured here with one other busy process on 2 cores:
+ * 4.2 ms a step on 2 threads against 1.3 on 1). Auto threads take only the cores that are free now.
+ */
+export async function autoThreads(
+  wanted: number,
+  busyCores: () => Promise<number | undefined> = busyCoresNow,
+  cores: number = os.availableParallelism(),
+): Promise<{ threads: number; note?: string }> {
+  if (wanted <= 1) return { threads: wanted };
+  const busy = await busyCores();
+  if (busy === undefined) return { threads: wanted };
+  const free = Math.max(1, Math.min(wanted, Math.floor(cores - busy + (1 - BUSY_CORE))));
+  if (free >= wanted) return { threads: wanted };
+  return { threads: free, note: `other processes kept ${busy.toFixed(1)} of ${cores} cores busy at start; threads: ${wanted} (or FASHION_ANN_THREADS=${wanted}) forces ${wanted}` };
 }
 
 let current: BackendInfo | undefined;

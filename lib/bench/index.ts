@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { writeFileAtomic } from "../atomic";
+import { machineBusySeconds, ownCpuSeconds } from "../machine";
 import { resolveConfig } from "../config";
 import type { MeasureSpec } from "./measure";
 import { peerUnavailable, runPytorchPeer } from "./peer";
@@ -97,20 +98,8 @@ interface MachineSnapshot {
   own: number;
 }
 
-// USER_HZ: /proc/stat counts in 1/100 s on every Linux architecture node runs on.
-const TICKS_PER_SECOND = 100;
-
 function machineSnapshot(): MachineSnapshot {
-  const cpu = process.cpuUsage();
-  let busy: number | undefined;
-  try {
-    // cpu  user nice system idle iowait irq softirq steal ...: everything but idle and iowait is busy.
-    const fields = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-    busy = fields.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0) / TICKS_PER_SECOND;
-  } catch {
-    busy = undefined;
-  }
-  return { wall: performance.now() / 1000, busy, own: (cpu.user + cpu.system) / 1e6 };
+  return { wall: performance.now() / 1000, busy: machineBusySeconds(), own: ownCpuSeconds() };
 }
 
 /** How busy the rest of the machine was while one child ran (its own CPU time and ours excluded). */

@@ -1,6 +1,6 @@
 import * as os from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
-import { BackendError, formatBackend, wasmThreads } from "../../lib/backend";
+import { autoThreads, BackendError, formatBackend, wasmThreads } from "../../lib/backend";
 
 describe("wasmThreads", () => {
   const saved = process.env.FASHION_ANN_THREADS;
@@ -11,22 +11,41 @@ describe("wasmThreads", () => {
 
   it("auto is one per core, at most 2; a number is taken as it is", () => {
     delete process.env.FASHION_ANN_THREADS;
-    expect(wasmThreads("auto")).toBe(Math.min(2, os.availableParallelism()));
-    expect(wasmThreads(undefined)).toBe(wasmThreads("auto"));
-    expect(wasmThreads(3)).toBe(3);
+    expect(wasmThreads("auto")).toEqual({ threads: Math.min(2, os.availableParallelism()), auto: true });
+    expect(wasmThreads(undefined)).toEqual(wasmThreads("auto"));
+    expect(wasmThreads(3)).toEqual({ threads: 3, auto: false });
   });
 
   it("FASHION_ANN_THREADS overrides the config", () => {
     process.env.FASHION_ANN_THREADS = "1";
-    expect(wasmThreads(4)).toBe(1);
+    expect(wasmThreads(4)).toEqual({ threads: 1, auto: false });
     process.env.FASHION_ANN_THREADS = "auto";
-    expect(wasmThreads(4)).toBe(Math.min(2, os.availableParallelism()));
+    expect(wasmThreads(4)).toEqual({ threads: Math.min(2, os.availableParallelism()), auto: true });
   });
 
   it.each(["0", "two", "1.5", "-2"])("refuses FASHION_ANN_THREADS=%s, naming the variable and what it expects", (value) => {
     process.env.FASHION_ANN_THREADS = value;
     expect(() => wasmThreads("auto")).toThrow(BackendError);
     expect(() => wasmThreads("auto")).toThrow(`FASHION_ANN_THREADS=${value} is not a thread count; expected a positive integer or auto`);
+  });
+});
+
+describe("autoThreads", () => {
+  const busy = (cores: number | undefined) => async () => cores;
+
+  it("keeps the threads when the cores are free, or when /proc/stat cannot tell", async () => {
+    expect(await autoThreads(2, busy(0.1), 2)).toEqual({ threads: 2 });
+    expect(await autoThreads(2, busy(undefined), 2)).toEqual({ threads: 2 });
+    expect(await autoThreads(2, busy(5.2), 8)).toEqual({ threads: 2 });
+  });
+
+  it("takes only the free cores when other processes keep them busy, and says so", async () => {
+    const r = await autoThreads(2, busy(1.0), 2);
+    expect(r.threads).toBe(1);
+    expect(r.note).toBe("other processes kept 1.0 of 2 cores busy at start; threads: 2 (or FASHION_ANN_THREADS=2) forces 2");
+    expect((await autoThreads(2, busy(0.6), 2)).threads).toBe(1);
+    expect((await autoThreads(2, busy(3.0), 2)).threads).toBe(1);
+    expect((await autoThreads(2, busy(6.7), 8)).threads).toBe(1);
   });
 });
 
