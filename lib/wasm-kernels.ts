@@ -14,7 +14,7 @@ type TensorInfo = tf.TensorInfo;
 type Backend = { disposeData(dataId: object): void };
 type KernelFn = (args: { inputs: Record<string, TensorInfo | undefined>; backend: Backend; attrs: Record<string, unknown> }) => TensorInfo;
 
-// Swap operands when the right-hand side is this many times bigger: its re-packing then dominates.
+// Swap operands when the right-hand side is this many times bigger than the rest: its re-packing then dominates.
 const SWAP_RATIO = 2;
 // Activations of _FusedMatMul that map to a plain unary kernel after the swapped product.
 const UNARY_ACTIVATIONS: Record<string, string> = { relu: "Relu", relu6: "Relu6", sigmoid: "Sigmoid", elu: "Elu" };
@@ -51,7 +51,7 @@ export function installWasmMatMulKernels(): void {
     };
     const mm = (l: TensorInfo, r: TensorInfo) => matMul({ inputs: { a: l, b: r }, backend, attrs: { transposeA: false, transposeB: false } });
     try {
-      if (!shouldSwap(a, b)) return mm(transposeA ? T(a) : a, transposeB ? T(b) : b);
+      if (!shouldSwap(a, b, transposeA, transposeB)) return mm(transposeA ? T(a) : a, transposeB ? T(b) : b);
       // C = op(A)·op(B) = (op(B)ᵀ·op(A)ᵀ)ᵀ, and op(X)ᵀ is X itself when X was to be transposed.
       return transposeLast2(pushed(temps, mm(transposeB ? b : T(b), transposeA ? a : T(a))), backend);
     } finally {
@@ -82,7 +82,7 @@ export function installWasmMatMulKernels(): void {
       const { a, b, bias } = inputs as Record<string, TensorInfo>;
       const activation = String(attrs.activation ?? "linear");
       const plain = activation === "linear" || activation in UNARY_ACTIVATIONS;
-      if (!shouldSwap(a!, b!) || !plain || inputs.preluActivationWeights) {
+      if (!shouldSwap(a!, b!, Boolean(attrs.transposeA), Boolean(attrs.transposeB)) || !plain || inputs.preluActivationWeights) {
         if (!attrs.transposeA && !attrs.transposeB) return fusedMatMul(args);
         // Transpose explicitly so the fused kernel (bias + activation in one pass) takes XNNPACK's path.
         const ta = attrs.transposeA ? transposeLast2(a!, backend) : a!;
@@ -120,8 +120,16 @@ function isMatrix(t: TensorInfo): boolean {
   return t.shape.length === 2 || (t.shape.length === 3 && t.shape[0] === 1);
 }
 
-function shouldSwap(a: TensorInfo, b: TensorInfo): boolean {
-  return isMatrix(a) && isMatrix(b) && size(b) > SWAP_RATIO * size(a);
+/**
+ * Swapping costs transposes of both operands and of the result; not swapping costs packing the right-hand
+ * side. Swap only when that side is much bigger than all three: the forward X·W, not a weight gradient
+ * whose result is the big matrix.
+ */
+function shouldSwap(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): boolean {
+  if (!isMatrix(a) || !isMatrix(b)) return false;
+  const rows = a.shape[a.shape.length - (transposeA ? 1 : 2)]!;
+  const cols = b.shape[b.shape.length - (transposeB ? 2 : 1)]!;
+  return size(b) > SWAP_RATIO * (size(a) + rows * cols);
 }
 
 function pushed(temps: TensorInfo[], t: TensorInfo): TensorInfo {
