@@ -50,6 +50,8 @@ export function kerasProgress(mode?: ProgressMode, write: (s: string) => void = 
     onEpochBegin: (epoch) => {
       write(`Epoch ${epoch + 1}/${params.epochs}\n`);
       epochStart = performance.now();
+      // Keras's bar starts each epoch without metrics; the last epoch's would read as this one's.
+      lastLogs = {};
       if (resolved === "bar") {
         bar = new SingleBar({
           format: (_opts, state) => {
