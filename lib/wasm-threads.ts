@@ -28,9 +28,9 @@ const WORKER_MARKER = "ENVIRONMENT_IS_PTHREAD";
 const WORKER_BLOB_IMPORT = "var objectUrl=URL.createObjectURL(e.data.urlOrBlob);importScripts(objectUrl);URL.revokeObjectURL(objectUrl)";
 
 /**
- * Starts the wasm backend with `threads` XNNPACK threads (1 = tfjs's default in Node). Call it
- * before `initBackend("wasm")`, which then finds the backend ready and installs the project's
- * kernels on it. Costs ~80 MB and a fraction of a second at start.
+ * Starts the wasm backend with `threads` XNNPACK threads (1 = tfjs's default in Node). initBackend
+ * calls it for the config's `threads` before installing the project's kernels. Costs ~70 MB and
+ * ~0.1 s at start.
  * @returns the thread count the backend reports
  * @throws WasmThreadsError if the wasm backend already runs, or this tfjs version's scripts differ
  */
