@@ -4,8 +4,8 @@ import * as tf from "@tensorflow/tfjs";
  * One optimizer step on a batch: forward, loss, gradients, the model's own optimizer.
  * For the tutorial's kind of model (Flatten, then Dense layers, softmax output, sparse cross-entropy)
  * the backward pass is written out: about 30 kernels a step instead of the ~100 that tf.variableGrads
- * records (reshapes, identities, casts, the loss's normalise/clip/log chain), and the loss and
- * accuracy come from the 32x10 probabilities in JS. Any other model takes the generic path.
+ * records (reshapes, identities, casts, the loss's normalise/clip/log chain), and the softmax, loss and
+ * accuracy come from the 32x10 logits in JS. Any other model takes the generic path.
  */
 
 /** Mean loss of the batch and how many of its predictions were right. */
@@ -62,13 +62,18 @@ export function denseStack(model: tf.LayersModel): DenseLayer[] | null {
 /**
  * Forward through the stack, then Keras's sparse cross-entropy gradient (p - onehot)/n through the
  * softmax, then each layer's dW = inputᵀ·dz, db = Σdz, and dz·Wᵀ masked by relu' for the layer below.
+ * The softmax runs in JS on the [n, k] logits the loss reads anyway. For plain SGD the loss gradient is
+ * scaled by -learningRate at the top, so every gradient below arrives as its update: one add a variable
+ * instead of the optimizer's multiply and add over the whole weight matrix.
  */
 export function denseStep(stack: DenseLayer[], optimizer: tf.Optimizer): Step {
+  const variables = new Map(stack.flatMap((l) => (l.bias ? [l.kernel, l.bias] : [l.kernel])).map((v) => [v.name, v]));
+  const sgd = optimizer.getClassName() === "SGD" ? (optimizer as unknown as PlainSgd) : null;
   return (xb, labels) => {
     let result: StepResult = { loss: NaN, correct: 0 };
     tf.tidy(() => {
       const n = xb.shape[0]!;
-      // inputs[i] is layer i's input; the last entry is the softmax output.
+      // inputs[i] is layer i's input; the last entry is the logits.
       const inputs: tf.Tensor2D[] = [tf.reshape(xb, [n, -1])];
       for (const layer of stack) {
         const z = tf.fused.matMul({
@@ -77,12 +82,12 @@ export function denseStep(stack: DenseLayer[], optimizer: tf.Optimizer): Step {
           bias: layer.bias ?? undefined,
           activation: layer.activation === "relu" ? "relu" : "linear",
         }) as tf.Tensor2D;
-        inputs.push(layer.activation === "softmax" ? (tf.softmax(z) as tf.Tensor2D) : z);
+        inputs.push(z);
       }
-      const probs = inputs.pop()!;
-      const { loss, correct, gradient } = crossEntropyOfProbs(probs.dataSync() as Float32Array, labels);
+      const logits = inputs.pop()!;
+      const { loss, correct, gradient } = softmaxCrossEntropy(logits.dataSync() as Float32Array, labels, sgd ? -sgd.learningRate : 1);
       result = { loss, correct };
-      let dz: tf.Tensor2D = tf.tensor2d(gradient, probs.shape);
+      let dz: tf.Tensor2D = tf.tensor2d(gradient, logits.shape);
       const grads: tf.NamedTensorMap = {};
       for (let i = stack.length - 1; i >= 0; i--) {
         const layer = stack[i]!;
@@ -92,33 +97,43 @@ export function denseStep(stack: DenseLayer[], optimizer: tf.Optimizer): Step {
         dz = tf.matMul(dz, layer.kernel as tf.Tensor2D, false, true);
         if (stack[i - 1]!.activation === "relu") dz = tf.mul(dz, tf.step(inputs[i]!));
       }
-      optimizer.applyGradients(grads);
+      if (!sgd) return optimizer.applyGradients(grads);
+      for (const [name, update] of Object.entries(grads)) variables.get(name)!.assign(tf.add(variables.get(name)!, update));
+      sgd.incrementIterations();
     });
     return result;
   };
 }
 
+/** tf.train.sgd's optimizer: W ← W - learningRate·g, and its iteration count (both protected in tfjs's types). */
+interface PlainSgd {
+  learningRate: number;
+  incrementIterations(): void;
+}
+
 /**
- * Keras's sparse categorical cross-entropy and accuracy of softmax outputs `probs` ([n, k], row-major)
- * for class indices `labels`, and the loss's gradient with respect to the softmax's input, (p - onehot)/n.
+ * Keras's sparse categorical cross-entropy and accuracy of softmax(`logits`) ([n, k], row-major) for class
+ * indices `labels`, and `scale` times the loss's gradient with respect to the logits, (p - onehot)/n.
+ * Probabilities are clipped to [1e-7, 1 - 1e-7] before the log, as Keras does.
  */
-export function crossEntropyOfProbs(probs: Float32Array, labels: ArrayLike<number>): { loss: number; correct: number; gradient: Float32Array } {
+export function softmaxCrossEntropy(logits: Float32Array, labels: ArrayLike<number>, scale = 1): { loss: number; correct: number; gradient: Float32Array } {
   const n = labels.length;
-  const k = probs.length / n;
-  const gradient = new Float32Array(probs.length);
+  const k = logits.length / n;
+  const gradient = new Float32Array(logits.length);
   let loss = 0;
   let correct = 0;
   for (let i = 0; i < n; i++) {
     const row = i * k;
     const y = labels[i]!;
     let best = 0;
-    for (let j = 0; j < k; j++) {
-      gradient[row + j] = probs[row + j]! / n;
-      if (probs[row + j]! > probs[row + best]!) best = j;
-    }
-    gradient[row + y] = gradient[row + y]! - 1 / n;
+    for (let j = 1; j < k; j++) if (logits[row + j]! > logits[row + best]!) best = j;
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += Math.exp(logits[row + j]! - logits[row + best]!);
+    for (let j = 0; j < k; j++) gradient[row + j] = (scale * Math.exp(logits[row + j]! - logits[row + best]!)) / sum / n;
+    gradient[row + y] = gradient[row + y]! - scale / n;
     if (best === y) correct++;
-    loss -= Math.log(Math.min(Math.max(probs[row + y]!, EPSILON), 1 - EPSILON));
+    const py = Math.exp(logits[row + y]! - logits[row + best]!) / sum;
+    loss -= Math.log(Math.min(Math.max(py, EPSILON), 1 - EPSILON));
   }
   return { loss: loss / n, correct, gradient };
 }

@@ -134,18 +134,20 @@ describe("the written-out Dense step", () => {
   const weightsOf = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
 
   /** Two identical models, one step each on the same batch: the written-out step and tf.variableGrads. */
-  async function bothSteps(hiddenUnits: number[], batch: number) {
+  async function bothSteps(hiddenUnits: number[], batch: number, optimizer?: () => tf.Optimizer) {
     const { denseStack, denseStep, genericStep } = await import("../../lib/train-step");
     const { x, y } = synthetic(batch, 5);
     const xb = tf.tensor(x.data, [batch, 28, 28]);
     const labels = Float32Array.from(y.data as Uint8Array);
     const [fast, slow] = [createModel({ ...tiny, hiddenUnits }), createModel({ ...tiny, hiddenUnits })];
+    if (optimizer) for (const m of [fast, slow]) m.compile({ loss: "sparseCategoricalCrossentropy", optimizer: optimizer() });
     const stack = denseStack(fast);
     expect(stack?.map((l) => l.activation)).toEqual([...hiddenUnits.map(() => "relu"), "softmax"]);
     const step = denseStep(stack!, fast.optimizer!);
     const ours = step(xb, labels);
     const theirs = genericStep(slow, slow.optimizer!)(xb, labels);
-    const result = { ours, theirs, fast: weightsOf(fast), slow: weightsOf(slow), tensors: [tf.memory().numTensors, 0] };
+    const iterations = [fast, slow].map((m) => (m.optimizer as unknown as { iterations: number }).iterations);
+    const result = { ours, theirs, iterations, fast: weightsOf(fast), slow: weightsOf(slow), tensors: [tf.memory().numTensors, 0] };
     step(xb, labels);
     result.tensors[1] = tf.memory().numTensors;
     tf.dispose([xb]);
@@ -155,9 +157,10 @@ describe("the written-out Dense step", () => {
   }
 
   it("gives the loss, accuracy and updated weights of tf.variableGrads through the compiled loss", async () => {
-    const { ours, theirs, fast, slow, tensors } = await bothSteps([8, 6], 12);
+    const { ours, theirs, fast, slow, tensors, iterations } = await bothSteps([8, 6], 12);
     expect(ours.loss).toBeCloseTo(theirs.loss, 5);
     expect(ours.correct).toBe(theirs.correct);
+    expect(iterations).toEqual([1, 1]);
     expect(fast.length).toBe(6);
     fast.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(slow[i]![j]!, 6)));
     // The step really moved the weights (an update of zero would also "match").
@@ -167,6 +170,15 @@ describe("the written-out Dense step", () => {
     expect(fast[0]!.some((v, j) => Math.abs(v - initial[0]![j]!) > 1e-6)).toBe(true);
     // A second step leaves no tensors behind.
     expect(tensors[1]).toBe(tensors[0]);
+  });
+
+  it.each([
+    ["momentum", () => tf.train.momentum(0.05, 0.9)],
+    ["adam", () => tf.train.adam(0.01)],
+  ])("with %s, goes through the optimizer and matches tf.variableGrads", async (_name, optimizer) => {
+    const { ours, theirs, fast, slow } = await bothSteps([8], 10, optimizer);
+    expect(ours.loss).toBeCloseTo(theirs.loss, 5);
+    fast.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(slow[i]![j]!, 6)));
   });
 
   it("is used only for Flatten/Dense stacks with a softmax output and sparse cross-entropy", async () => {
