@@ -133,7 +133,7 @@ function runChild(spec: MeasureSpec): Promise<RawRun> {
   // The baseline is tfjs's single-threaded wasm, and wasm-1thread isolates what the threads add.
   if (spec.backend === "wasm-stock" || spec.backend === "wasm-1thread") env.FASHION_ANN_THREADS = "1";
   return new Promise((resolve, reject) => {
-    const child = fork(script, [], { env, execArgv: ["--expose-gc"], stdio: ["ignore", "pipe", "inherit", "ipc"] });
+    const child = fork(script, [], { env, stdio: ["ignore", "pipe", "inherit", "ipc"] });
     child.stdout!.pipe(process.stderr, { end: false });
     let reply: WorkerReply | undefined;
     child.on("message", (m: WorkerReply) => (reply = m));
