@@ -154,10 +154,14 @@ export function backendInfo(): BackendInfo | undefined {
 
 /** One line for logs and notebook headers, e.g. `backend: wasm (SIMD on, 2 threads), tfjs 4.22.0`. */
 export function formatBackend(info: BackendInfo): string {
-  const extra =
-    info.name === "wasm" ? ` (SIMD ${info.simd ? "on" : "off"}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${info.threadsNote ? `: ${info.threadsNote}` : ""})` : "";
+  const extra = info.name === "wasm" ? ` (${wasmDetails(info)})` : "";
   const skipped = info.skipped.length ? `; skipped ${info.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}` : "";
   return `backend: ${info.name}${extra}, tfjs ${info.tfjsVersion}${skipped}`;
+}
+
+/** The wasm backend's build and threads, e.g. `SIMD on, 2 threads`, with why fewer threads run if they do. */
+export function wasmDetails(info: BackendInfo): string {
+  return `SIMD ${info.simd ? "on" : "off"}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${info.threadsNote ? `: ${info.threadsNote}` : ""}`;
 }
 
 function firstLine(err: unknown): string {

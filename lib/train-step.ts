@@ -120,6 +120,8 @@ export function softmaxCrossEntropy(logits: Float32Array, labels: ArrayLike<numb
   const n = labels.length;
   const k = logits.length / n;
   const gradient = new Float32Array(logits.length);
+  // exp(z - max) of one row, computed once per class and kept in double precision.
+  const exps = new Float64Array(k);
   let loss = 0;
   let correct = 0;
   for (let i = 0; i < n; i++) {
@@ -128,11 +130,11 @@ export function softmaxCrossEntropy(logits: Float32Array, labels: ArrayLike<numb
     let best = 0;
     for (let j = 1; j < k; j++) if (logits[row + j]! > logits[row + best]!) best = j;
     let sum = 0;
-    for (let j = 0; j < k; j++) sum += Math.exp(logits[row + j]! - logits[row + best]!);
-    for (let j = 0; j < k; j++) gradient[row + j] = (scale * Math.exp(logits[row + j]! - logits[row + best]!)) / sum / n;
+    for (let j = 0; j < k; j++) sum += exps[j] = Math.exp(logits[row + j]! - logits[row + best]!);
+    const py = exps[y]! / sum;
+    for (let j = 0; j < k; j++) gradient[row + j] = (scale * exps[j]!) / sum / n;
     gradient[row + y] = gradient[row + y]! - scale / n;
     if (best === y) correct++;
-    const py = Math.exp(logits[row + y]! - logits[row + best]!) / sum;
     loss -= Math.log(Math.min(Math.max(py, EPSILON), 1 - EPSILON));
   }
   return { loss: loss / n, correct, gradient };

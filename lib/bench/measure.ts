@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { formatBackend, initBackend } from "../backend";
+import { formatBackend, initBackend, wasmDetails } from "../backend";
 import { resolveConfig, type BackendName } from "../config";
 import { loadData } from "../experiment";
 import { createModel } from "../model";
@@ -47,7 +47,6 @@ export async function measureBackend(spec: MeasureSpec, log: (line: string) => v
     }
   }
   model.dispose();
-  const threads = info.name === "wasm" ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}${info.threadsNote ? `: ${info.threadsNote}` : ""}` : "";
   const how = spec.backend === "wasm-stock" ? "stock kernels + model.fit (its own Math.random shuffle)" : spec.backend.startsWith("wasm") ? "fast kernels + train()" : "train()";
   return {
     backend: spec.backend,
@@ -58,7 +57,7 @@ export async function measureBackend(spec: MeasureSpec, log: (line: string) => v
     peak_rss_mb: (process.resourceUsage().maxRSS * 1024) / MB,
     cpu_seconds: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e6,
     ...(clock.extrapolating ? { batches_timed: spec.maxBatches } : {}),
-    note: `${how}${info.name === "wasm" ? ` (SIMD ${info.simd ? "on" : "off"}${threads})` : ""}`,
+    note: `${how}${info.name === "wasm" ? ` (${wasmDetails(info)})` : ""}`,
   };
 }
 
