@@ -4,6 +4,10 @@ import { z } from "zod";
 export const BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
+// One sentence for every way a thread count can be wrong (zod would say "too small" for 0).
+const THREADS_EXPECTED = 'expected "auto" or a whole number of threads from 1 to 64';
+const threadsCount = z.number().int(THREADS_EXPECTED).min(1, THREADS_EXPECTED).max(64, THREADS_EXPECTED);
+
 /**
  * Every setting of an experiment, with the tutorial's values as defaults so that
  * `resolveConfig()` reproduces Géron's chapter 10 run.
@@ -21,24 +25,32 @@ export const ExperimentConfig = z
     /** The first N training images are held out for validation, as in the book. */
     validationSize: z.number().int().min(1).max(59_999).default(5000),
     /** Seeds weight initialisation and the per-epoch shuffle, so runs repeat exactly. */
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
-    /** Where the four Fashion-MNIST .gz files are cached (relative to the working directory). */
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42),
+    /** Where the four Fashion-MNIST .gz files are cached; a relative path is relative to the project folder, not the working directory. */
     dataDir: z.string().min(1).default("data"),
     /**
      * Early stopping: stop after this many epochs without a better val_loss and restore the best
      * weights. null (the tutorial) trains all epochs.
      */
     patience: z.number().int().min(1).nullable().default(null),
-    /** "auto" = tfjs-node if it loads, else wasm, else cpu. FASHION_ANN_BACKEND overrides. */
+    /** "auto" = tfjs-node if it loads, else wasm, else cpu. FASHION_ANN_BACKEND overrides (see ENVIRONMENT). */
     backend: z.enum(["auto", ...BACKENDS]).default("auto"),
     /**
      * wasm backend: XNNPACK threads for the matrix products. "auto" = one per core, at most 2 (the
      * machines this was measured on have 2; results are identical to 1 thread). Use 1 when other work
      * shares the cores. FASHION_ANN_THREADS overrides.
      */
-    threads: z
-      .union([z.literal("auto"), z.number().int().min(1).max(64)], { error: 'expected "auto" or a whole number of threads from 1 to 64' })
-      .default("auto"),
+    threads: z.union([z.literal("auto"), threadsCount], { error: THREADS_EXPECTED }).default("auto"),
+    /**
+     * wasm backend: tfjs's own matrix-product kernels instead of the project's faster ones. Only the
+     * benchmark's baseline row wants this; FASHION_ANN_STOCK_KERNELS=1 sets it.
+     */
+    stockKernels: z.boolean().default(false),
   })
   .strict();
 
@@ -50,21 +62,60 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, input: unknown, fromEnv: Record<string, unknown> = {}): string {
   const path = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
   if (issue.code === "unrecognized_keys") {
     const allowed = Object.keys(ExperimentConfig.shape).join(", ");
     return `unknown config field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed: ${allowed}`;
   }
   const got = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], input);
-  return `${path || "config"}: ${issue.message}, got ${JSON.stringify(got)}`;
+  const variable = Object.entries(ENVIRONMENT).find(([, field]) => field === issue.path[0] && field in fromEnv)?.[0];
+  return `${variable ? `${variable} (config ${path})` : path || "config"}: ${issue.message}, got ${JSON.stringify(got)}`;
 }
 
-/** Resolves overrides against the tutorial defaults; throws ConfigError naming every bad field. */
-export function resolveConfig(overrides: ConfigOverrides = {}): ExperimentConfig {
-  const result = ExperimentConfig.safeParse(overrides);
+/**
+ * The environment variables that override config fields. They are read here and nowhere else, and folded
+ * into the resolved config, so the config.json a run saves says what really ran.
+ */
+export const ENVIRONMENT = {
+  FASHION_ANN_BACKEND: "backend",
+  FASHION_ANN_THREADS: "threads",
+  FASHION_ANN_STOCK_KERNELS: "stockKernels",
+} as const satisfies Record<string, keyof ExperimentConfig>;
+
+/** The overrides that the environment sets, as config values (strings that look like numbers become numbers). */
+export function environmentOverrides(env: NodeJS.ProcessEnv = process.env): Partial<Record<keyof ExperimentConfig, unknown>> {
+  const out: Partial<Record<keyof ExperimentConfig, unknown>> = {};
+  for (const [name, field] of Object.entries(ENVIRONMENT)) {
+    const value = env[name];
+    if (value === undefined || value === "") continue;
+    if (field === "stockKernels")
+      out[field] = value === "1" || value === "true" ? true : value === "0" || value === "false" ? false : value;
+    else out[field] = /^\d+$/.test(value) ? Number(value) : value;
+  }
+  return out;
+}
+
+/** The environment a child process gets: this process's, with `extra` on top (children read their own config). */
+export function childEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}
+
+/** Chromium for rendering figures: Debian's, or FASHION_ANN_CHROMIUM. Not an experiment setting, so not a config field. */
+export function chromiumExecutable(env: NodeJS.ProcessEnv = process.env): string {
+  return env.FASHION_ANN_CHROMIUM || "/usr/bin/chromium";
+}
+
+/**
+ * Resolves overrides against the tutorial defaults, then the environment (ENVIRONMENT) on top; throws
+ * ConfigError naming every bad field (or variable) with its value and what is allowed.
+ */
+export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): ExperimentConfig {
+  const fromEnv = environmentOverrides(env);
+  const input = { ...overrides, ...fromEnv };
+  const result = ExperimentConfig.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => describeIssue(i, overrides)).join("\n"));
+    throw new ConfigError(result.error.issues.map((i) => describeIssue(i, input, fromEnv)).join("\n"));
   }
   const config = result.data;
   if (config.batchSize > 60_000 - config.validationSize) {

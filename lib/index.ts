@@ -1,24 +1,73 @@
-// The one public entry point: notebooks, the CLI and tests import from "fashion-ann" (this file).
-export * from "./config";
-export * from "./backend";
-export * from "./data";
-export * from "./ndarray";
-export * from "./model";
-export * from "./summary";
-export * from "./train";
-export * from "./progress";
-export * from "./history";
-export * from "./evaluate";
-export * from "./predict";
-export * from "./metrics";
-export * from "./report";
-export * from "./runs";
-export * from "./experiment";
-export * from "./checkpoint";
-export * from "./compare";
-export * from "./image-input";
-export * from "./bench";
-export * from "./notebooks";
-export * from "./plots";
-export { writeFileAtomic } from "./atomic";
-export * from "./lock";
+/*
+ * "fashion-ann": what notebooks and scripts import. Each group below is one step of the tutorial's story.
+ * Internals (kernels, locks, atomic writes, bench plumbing) stay importable by their path inside lib/
+ * for tests, and are not part of this surface.
+ */
+
+// The one config: the tutorial's defaults, overridden by notebooks, the CLI, tests and the bench alike.
+export { BACKENDS, type BackendName, type ConfigOverrides, ConfigError, ExperimentConfig, resolveConfig } from "./config";
+
+// The TensorFlow.js backend this process trains on.
+export { BackendError, type BackendInfo, formatBackend, initBackend } from "./engine/backend";
+
+// Data: Fashion-MNIST as numpy-like arrays, the validation split, PNG input for predictions.
+export {
+  CLASS_NAMES,
+  type FashionMnistRaw,
+  type FashionMnistSplits,
+  type LabeledSet,
+  type LoadFashionMnistOptions,
+  loadFashionMnist,
+  splitAndScale,
+} from "./data/fashion-mnist";
+export { DatasetError } from "./data/idx";
+export { ImageInputError, type LoadedImage, loadImagePng } from "./data/png-input";
+export { NDArray, NDArrayError } from "./format/ndarray";
+
+// The model: Keras's Sequential MLP, its summary and its files.
+export { compileModel, createModel, IMAGE_SHAPE, NUM_CLASSES } from "./model/factory";
+export { layerTable, modelSummary } from "./model/summary";
+export { loadModel, ModelFileError, saveModel } from "./model/files";
+
+// Training: model.fit's loop, its callbacks and History.
+export { type LabeledImages, type TrainOptions, TrainingError, train } from "./train/fit";
+export type { History, Logs, TrainCallbacks } from "./train/callbacks/callback";
+export { checkpointCallback, earlyStopping, loadCheckpoint } from "./train/callbacks/checkpoint";
+export { kerasProgress, type ProgressMode } from "./train/callbacks/progress";
+
+// Results: evaluation, predictions, error analysis, the history as a table.
+export { evaluate, type TestMetrics } from "./results/evaluate";
+export { classNamesOf, predictClasses, predictProba, roundProbabilities } from "./results/predict";
+export {
+  classificationReport,
+  classificationReportDataFrame,
+  confusedPairsDataFrame,
+  confusionMatrix,
+  misclassified,
+  mostConfusedPairs,
+} from "./results/metrics";
+export { historyToDataFrame, printHistory } from "./results/history";
+
+// Runs: the folder a run writes, whole experiments, comparisons, reports, notebooks.
+export { createRun, openRun, projectPath, Run, RunError } from "./runs/run";
+export { loadData, runExperiment, TrainingInterrupted } from "./runs/experiment";
+export { compareCurvesFigure, comparisonTable, listRuns, summarizeRuns } from "./runs/compare";
+export { analyseErrors, writeRunReport } from "./runs/report";
+export { runNotebooks } from "./runs/notebooks";
+
+// Figures: pure plotly specs (data -> { data, layout }) and the three ways to show one.
+export { type Figure, FigureError } from "./figures/figure";
+export { imageFigure, imageGridFigure } from "./figures/images";
+export { learningCurvesFigure } from "./figures/curves";
+export { architectureFigure } from "./figures/architecture";
+export { predictionsFigure } from "./figures/predictions";
+export { confusionMatrixFigure } from "./figures/confusion";
+export { misclassifiedFigure, selectImages } from "./figures/misclassified";
+export { classScoresFigure } from "./figures/scores";
+export { showInline } from "./figures/render/inline";
+export { show } from "./figures/render/window";
+export { closeRenderer, saveFig } from "./figures/render/chromium";
+
+// The benchmark: seconds per epoch per backend against PyTorch.
+export { runBench } from "./bench/run";
+export { formatTable } from "./bench/report";

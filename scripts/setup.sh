@@ -52,6 +52,15 @@ else
   say "node_modules up to date"
 fi
 
+# Notebooks import the library as "fashion-ann". tslab type-checks with Node10 module resolution, which
+# finds packages only in node_modules (not through package.json "exports" self-references), so the
+# project is linked there under its own name, as `npm link` would, without listing itself as a dependency.
+if [[ "$(readlink node_modules/fashion-ann 2>/dev/null)" != ".." ]]; then
+  rm -rf node_modules/fashion-ann
+  ln -s .. node_modules/fashion-ann
+  say "linked node_modules/fashion-ann -> . (for notebooks)"
+fi
+
 # --- 3. build ----------------------------------------------------------------------------
 # tsc writes dist/ even when it reports errors, so only a separate stamp, touched after a clean
 # build, tells that dist/ matches the sources.

@@ -1,9 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
-import { formatBackend, initBackend, wasmDetails } from "../backend";
+import { formatBackend, initBackend, wasmDetails } from "../engine/backend";
 import { resolveConfig, type BackendName } from "../config";
-import { loadData } from "../experiment";
-import { createModel } from "../model";
-import { evaluateArrays, train, type Logs, type TrainCallbacks } from "../train";
+import { loadData } from "../runs/experiment";
+import { createModel } from "../model/factory";
+import { evaluateArrays, train } from "../train/fit";
+import type { Logs, TrainCallbacks } from "../train/callbacks/callback";
 import { BenchError, extrapolateEpoch, type EpochRecord, type RawRun } from "./report";
 
 /** What a benchmark child runs: one tfjs backend (or the stock-fit baseline), sent by the parent over IPC. */
@@ -24,9 +25,18 @@ const MB = 1024 * 1024;
  * use the project's own `train()`; "wasm-stock" is the baseline, tfjs's own `model.fit` on the stock
  * kernels (the parent sets FASHION_ANN_STOCK_KERNELS=1 for that child).
  */
-export async function measureBackend(spec: MeasureSpec, log: (line: string) => void = (l) => process.stderr.write(l + "\n")): Promise<RawRun> {
+export async function measureBackend(
+  spec: MeasureSpec,
+  log: (line: string) => void = (l) => process.stderr.write(l + "\n"),
+): Promise<RawRun> {
   const tfBackend: BackendName = spec.backend.startsWith("wasm") ? "wasm" : (spec.backend as BackendName);
-  const config = resolveConfig({ epochs: spec.epochs, batchSize: spec.batchSize, seed: spec.seed, dataDir: spec.dataDir, backend: tfBackend });
+  const config = resolveConfig({
+    epochs: spec.epochs,
+    batchSize: spec.batchSize,
+    seed: spec.seed,
+    dataDir: spec.dataDir,
+    backend: tfBackend,
+  });
   const info = await initBackend(config);
   log(`${spec.backend}: ${formatBackend(info)}`);
   const data = await loadData(config);
@@ -40,14 +50,22 @@ export async function measureBackend(spec: MeasureSpec, log: (line: string) => v
     await train(model, data, config, { progress: "none", callbacks: clock.callbacks(model) });
     // train() drops an epoch stopped part-way (no validation, no onEpochEnd): validate it here, with train()'s own evaluator.
     if (clock.extrapolating && clock.records.length === 0) {
-      clock.epochEnd(0, (() => {
-        const v = evaluateArrays(model, data.valid);
-        return { val_loss: v.loss, val_accuracy: v.accuracy };
-      })());
+      clock.epochEnd(
+        0,
+        (() => {
+          const v = evaluateArrays(model, data.valid);
+          return { val_loss: v.loss, val_accuracy: v.accuracy };
+        })(),
+      );
     }
   }
   model.dispose();
-  const how = spec.backend === "wasm-stock" ? "stock kernels + model.fit (its own Math.random shuffle)" : spec.backend.startsWith("wasm") ? "fast kernels + train()" : "train()";
+  const how =
+    spec.backend === "wasm-stock"
+      ? "stock kernels + model.fit (its own Math.random shuffle)"
+      : spec.backend.startsWith("wasm")
+        ? "fast kernels + train()"
+        : "train()";
   return {
     backend: spec.backend,
     batch_size: config.batchSize,
@@ -105,15 +123,30 @@ class EpochClock {
   epochEnd(epoch: number, logs: Logs): void {
     const end = performance.now();
     const valAccuracy = logs.val_accuracy ?? logs.val_acc;
-    if (valAccuracy === undefined || logs.val_loss === undefined) throw new BenchError(`${this.spec.backend}: epoch ${epoch + 1} logged no validation metrics (${Object.keys(logs).join(", ")})`);
+    if (valAccuracy === undefined || logs.val_loss === undefined)
+      throw new BenchError(`${this.spec.backend}: epoch ${epoch + 1} logged no validation metrics (${Object.keys(logs).join(", ")})`);
     const s = (t: number): number => (t - this.begin) / 1000;
     const times = this.extrapolating
-      ? extrapolateEpoch({ steps: this.steps, batchesTimed: this.batches, firstBatchEnd: s(this.firstBatchEnd), lastBatchEnd: s(this.lastBatchEnd), validationSeconds: s(end) - s(this.lastBatchEnd) })
+      ? extrapolateEpoch({
+          steps: this.steps,
+          batchesTimed: this.batches,
+          firstBatchEnd: s(this.firstBatchEnd),
+          lastBatchEnd: s(this.lastBatchEnd),
+          validationSeconds: s(end) - s(this.lastBatchEnd),
+        })
       : { seconds: s(end), train_seconds: s(this.lastBatchEnd) };
     // No forced gc() here to flatten RSS's sawtooth: after a full collection the following epoch ran
     // 15-25% slower (measured), which no user's run pays. Live tensors are the exact leak count.
-    this.records.push({ ...times, val_accuracy: valAccuracy, val_loss: logs.val_loss, tensors: tf.memory().numTensors, rss_mb: process.memoryUsage().rss / MB });
-    this.log(`${this.spec.backend}: epoch ${epoch + 1}/${this.spec.epochs} ${times.seconds.toFixed(2)} s${this.extrapolating ? " (extrapolated)" : ""}, val_accuracy ${valAccuracy.toFixed(4)}`);
+    this.records.push({
+      ...times,
+      val_accuracy: valAccuracy,
+      val_loss: logs.val_loss,
+      tensors: tf.memory().numTensors,
+      rss_mb: process.memoryUsage().rss / MB,
+    });
+    this.log(
+      `${this.spec.backend}: epoch ${epoch + 1}/${this.spec.epochs} ${times.seconds.toFixed(2)} s${this.extrapolating ? " (extrapolated)" : ""}, val_accuracy ${valAccuracy.toFixed(4)}`,
+    );
   }
 }
 
@@ -124,7 +157,10 @@ async function stockFit(
   config: { epochs: number; batchSize: number },
   callbacks: TrainCallbacks,
 ): Promise<void> {
-  const tensors = (set: typeof data.train): [tf.Tensor, tf.Tensor] => [tf.tensor(set.x.data, [...set.x.shape]), tf.tensor1d(Float32Array.from(set.y.data), "float32")];
+  const tensors = (set: typeof data.train): [tf.Tensor, tf.Tensor] => [
+    tf.tensor(set.x.data, [...set.x.shape]),
+    tf.tensor1d(Float32Array.from(set.y.data), "float32"),
+  ];
   const [x, y] = tensors(data.train);
   const [xv, yv] = tensors(data.valid);
   try {
@@ -144,3 +180,6 @@ async function stockFit(
     tf.dispose([x, y, xv, yv]);
   }
 }
+
+/** What a bench worker process sends back to the parent over IPC. */
+export type WorkerReply = { result: RawRun } | { error: string };

@@ -2,11 +2,12 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { writeFileAtomic } from "../atomic";
-import { DEFAULT_SYSTEM_DIRS, FASHION_MNIST_FILES } from "../data";
-import { seededRandom, shuffledIndices } from "../random";
-import { projectPath } from "../runs";
+import { writeFileAtomic } from "../io/atomic";
+import { DEFAULT_SYSTEM_DIRS, FASHION_MNIST_FILES } from "../data/fashion-mnist";
+import { seededRandom, shuffledIndices } from "../train/shuffle";
+import { projectPath } from "../io/paths";
 import { BenchError, type RawRun } from "./report";
+import { childEnvironment } from "../config";
 
 /** Debian's python3-torch is built for the system interpreter, not whatever `python3` comes first on PATH. */
 export const PEER_PYTHON = "/usr/bin/python3";
@@ -49,7 +50,8 @@ export function uint32LE(values: Uint32Array): Buffer {
 export function peerUnavailable(python = PEER_PYTHON): string | undefined {
   if (!fs.existsSync(python)) return `${python} not found (apt-get install python3-torch)`;
   const r = spawnSync(python, ["-c", "import torch, numpy"], { encoding: "utf8" });
-  if (r.status !== 0) return `${python}: import torch failed (${(r.stderr || r.error?.message || "").trim().split("\n").pop()}); apt-get install python3-torch`;
+  if (r.status !== 0)
+    return `${python}: import torch failed (${(r.stderr || r.error?.message || "").trim().split("\n").pop()}); apt-get install python3-torch`;
   return undefined;
 }
 
@@ -71,7 +73,11 @@ export async function runPytorchPeer(o: PeerOptions): Promise<RawRun> {
       seed: o.seed,
       threads: PEER_THREADS,
     };
-    const stdout = await runCapturing(PEER_PYTHON, [projectPath(PEER_SCRIPT), JSON.stringify(spec)], { ...process.env, OMP_WAIT_POLICY: "PASSIVE" });
+    const stdout = await runCapturing(
+      PEER_PYTHON,
+      [projectPath(PEER_SCRIPT), JSON.stringify(spec)],
+      childEnvironment({ OMP_WAIT_POLICY: "PASSIVE" }),
+    );
     return parsePeerOutput(stdout);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -88,7 +94,8 @@ export function parsePeerOutput(stdout: string): RawRun {
     throw new BenchError(`${PEER_SCRIPT}: expected a JSON line on stdout, got ${JSON.stringify(last.slice(0, 200))}`);
   }
   const run = parsed as RawRun;
-  if (run?.backend !== "pytorch" || !Array.isArray(run.epochs)) throw new BenchError(`${PEER_SCRIPT}: expected {"backend": "pytorch", "epochs": [...]}, got ${last.slice(0, 200)}`);
+  if (run?.backend !== "pytorch" || !Array.isArray(run.epochs))
+    throw new BenchError(`${PEER_SCRIPT}: expected {"backend": "pytorch", "epochs": [...]}, got ${last.slice(0, 200)}`);
   return run;
 }
 

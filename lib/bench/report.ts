@@ -95,7 +95,9 @@ export function parseBackendList(value: string): BenchBackend[] {
   if (names.length === 0) throw new BenchError(`--backends expects a comma-separated list of ${ALL_BACKENDS.join(", ")}, got "${value}"`);
   const unknown = names.filter((n) => !ALL_BACKENDS.includes(n));
   if (unknown.length) {
-    throw new BenchError(`--backends: unknown backend ${unknown.map((n) => `"${n}"`).join(", ")}; expected some of ${ALL_BACKENDS.join(", ")}`);
+    throw new BenchError(
+      `--backends: unknown backend ${unknown.map((n) => `"${n}"`).join(", ")}; expected some of ${ALL_BACKENDS.join(", ")}`,
+    );
   }
   return [...new Set(names as BenchBackend[])];
 }
@@ -106,7 +108,13 @@ export function parseBackendList(value: string): BenchBackend[] {
  * which always runs in full.
  * @param firstBatchEnd, lastBatchEnd seconds since the epoch began, at the end of batch 1 and batch N
  */
-export function extrapolateEpoch(o: { steps: number; batchesTimed: number; firstBatchEnd: number; lastBatchEnd: number; validationSeconds: number }): {
+export function extrapolateEpoch(o: {
+  steps: number;
+  batchesTimed: number;
+  firstBatchEnd: number;
+  lastBatchEnd: number;
+  validationSeconds: number;
+}): {
   train_seconds: number;
   seconds: number;
 } {
@@ -144,9 +152,14 @@ export function summarizeRun(raw: RawRun, conditions: { otherLoad?: number } = {
   const last = raw.epochs[raw.epochs.length - 1]!;
   const trainSeconds = median(raw.epochs.map((e) => e.train_seconds));
   const extrapolated = raw.batches_timed !== undefined;
-  const notes = [extrapolated ? `val_accuracy after ${raw.batches_timed} batches only` : `median of ${raw.epochs.length} epoch${raw.epochs.length === 1 ? "" : "s"}`];
+  const notes = [
+    extrapolated
+      ? `val_accuracy after ${raw.batches_timed} batches only`
+      : `median of ${raw.epochs.length} epoch${raw.epochs.length === 1 ? "" : "s"}`,
+  ];
   if (raw.note) notes.push(raw.note);
-  if (conditions.otherLoad !== undefined && conditions.otherLoad >= BUSY_LOAD) notes.push(`machine busy: other processes used ${conditions.otherLoad.toFixed(1)} cores`);
+  if (conditions.otherLoad !== undefined && conditions.otherLoad >= BUSY_LOAD)
+    notes.push(`machine busy: other processes used ${conditions.otherLoad.toFixed(1)} cores`);
   return {
     backend: raw.backend,
     batch_size: raw.batch_size,
@@ -207,7 +220,15 @@ export function leakNote(r: BenchResult): string {
 /** The table as printed on stdout. */
 export function formatTable(report: Pick<BenchReport, "results" | "skipped">): string {
   return table(tableRows(report), {
-    columns: { 0: { width: 20, wrapWord: true }, 1: { alignment: "right" }, 2: { alignment: "right" }, 3: { alignment: "right" }, 4: { alignment: "right" }, 5: { alignment: "right" }, 6: { width: 40, wrapWord: true } },
+    columns: {
+      0: { width: 20, wrapWord: true },
+      1: { alignment: "right" },
+      2: { alignment: "right" },
+      3: { alignment: "right" },
+      4: { alignment: "right" },
+      5: { alignment: "right" },
+      6: { width: 40, wrapWord: true },
+    },
     drawHorizontalLine: (line, rowCount) => line === 0 || line === 1 || line === rowCount,
   });
 }

@@ -12,7 +12,7 @@ import * as fsp from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import { Presets, SingleBar } from "cli-progress";
-import { NDArray } from "../ndarray";
+import { NDArray } from "../format/ndarray";
 import { DatasetError, gunzip, parseIdxImages, parseIdxLabels } from "./idx";
 
 /** Class names in label order: label 0 is "T-shirt/top", label 9 is "Ankle boot". */
@@ -205,7 +205,9 @@ async function streamToFile(url: string, file: FileHandle, name: string, ctx: Lo
       try {
         chunk = await reader.read();
       } catch (err) {
-        throw new DownloadError(`connection lost after ${received} bytes: ${describeError(controller.signal.reason ?? err)}`, { cause: err });
+        throw new DownloadError(`connection lost after ${received} bytes: ${describeError(controller.signal.reason ?? err)}`, {
+          cause: err,
+        });
       }
       if (chunk.done) break;
       arm();
@@ -304,7 +306,10 @@ async function obtainFile(spec: DatasetFileSpec, ctx: LoadContext): Promise<{ by
     return { bytes: await download(spec, ctx), source: cachePath };
   } catch (err) {
     if (!(err instanceof DatasetError || err instanceof DownloadError)) throw err;
-    const reason = (err instanceof DownloadError ? `downloading ${ctx.baseUrl + spec.name} failed: ${err.message}` : err.message).replace(/\.$/, "");
+    const reason = (err instanceof DownloadError ? `downloading ${ctx.baseUrl + spec.name} failed: ${err.message}` : err.message).replace(
+      /\.$/,
+      "",
+    );
     throw new DatasetError(
       [
         `Fashion-MNIST file ${spec.name} is not available. Looked in:`,
@@ -390,7 +395,9 @@ export async function loadFashionMnist(options: LoadFashionMnistOptions): Promis
 
 function checkSameCount(images: NDArray<Uint8Array>, labels: NDArray<Uint8Array>, imagesName: string, labelsName: string): void {
   if (images.shape[0] !== labels.shape[0]) {
-    throw new DatasetError(`${imagesName} has ${images.shape[0]} images but ${labelsName} has ${labels.shape[0]} labels; expected the same count.`);
+    throw new DatasetError(
+      `${imagesName} has ${images.shape[0]} images but ${labelsName} has ${labels.shape[0]} labels; expected the same count.`,
+    );
   }
 }
 

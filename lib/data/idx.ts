@@ -11,7 +11,7 @@
  * label file (ubyte, 1 dimension) and 2051 for an image file (ubyte, 3 dimensions).
  */
 import { gunzipSync } from "node:zlib";
-import { NDArray } from "../ndarray";
+import { NDArray } from "../format/ndarray";
 
 /** Magic number of an IDX label file: unsigned bytes, 1 dimension (count). */
 export const IDX_LABELS_MAGIC = 2049;
@@ -41,8 +41,7 @@ export interface ParseIdxOptions {
   numClasses?: number;
 }
 
-const describeKind = (magic: number): string =>
-  magic === IDX_IMAGES_MAGIC ? "images" : magic === IDX_LABELS_MAGIC ? "labels" : "unknown";
+const describeKind = (magic: number): string => (magic === IDX_IMAGES_MAGIC ? "images" : magic === IDX_LABELS_MAGIC ? "labels" : "unknown");
 
 /**
  * Reads the header of an IDX buffer and checks it against the expected magic number before
@@ -52,17 +51,22 @@ function readHeader(buf: Uint8Array, source: string, expectedMagic: number): { d
   const expectedKind = describeKind(expectedMagic);
   const expectedDims = expectedMagic & 0xff;
   if (buf.length < 4) {
-    throw new DatasetError(`${source}: ${buf.length} bytes, too short for an IDX header (expected at least ${4 + 4 * expectedDims}). Truncated file?`);
+    throw new DatasetError(
+      `${source}: ${buf.length} bytes, too short for an IDX header (expected at least ${4 + 4 * expectedDims}). Truncated file?`,
+    );
   }
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const magic = view.getUint32(0, false);
   if (magic !== expectedMagic) {
     const swapped =
-      (magic === IDX_LABELS_MAGIC || magic === IDX_IMAGES_MAGIC) ? ` This is ${magic === IDX_IMAGES_MAGIC ? "an image" : "a label"} file. Labels and images swapped?` : "";
+      magic === IDX_LABELS_MAGIC || magic === IDX_IMAGES_MAGIC
+        ? ` This is ${magic === IDX_IMAGES_MAGIC ? "an image" : "a label"} file. Labels and images swapped?`
+        : "";
     let detail = "";
     if (!swapped) {
       if (buf[0] !== 0 || buf[1] !== 0) detail = " Not an IDX file (first two bytes must be zero); still gzipped?";
-      else if (buf[2] !== IDX_TYPE_UBYTE) detail = ` Element type 0x${buf[2].toString(16).padStart(2, "0")}, expected 0x08 (unsigned byte).`;
+      else if (buf[2] !== IDX_TYPE_UBYTE)
+        detail = ` Element type 0x${buf[2].toString(16).padStart(2, "0")}, expected 0x08 (unsigned byte).`;
       else detail = ` ${buf[3]} dimensions, expected ${expectedDims}.`;
     }
     throw new DatasetError(`${source}: magic ${magic}, expected ${expectedMagic} (${expectedKind}).${swapped || detail}`);

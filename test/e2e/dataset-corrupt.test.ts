@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { DatasetError, FASHION_MNIST_FILES, loadFashionMnist } from "../../lib/data";
+import { DatasetError } from "../../lib/data/idx";
+import { FASHION_MNIST_FILES, loadFashionMnist } from "../../lib/data/fashion-mnist";
 import { runCli } from "./spawn";
 
 const SYSTEM = "/usr/share/datasets/fashion-mnist";
@@ -48,7 +49,8 @@ function cacheCopy(name: string): string {
   return dir;
 }
 
-const load = (dataDir: string, log: string[]) => loadFashionMnist({ dataDir, systemDirs: [], baseUrl, onProgress: undefined, log: (m) => log.push(m) });
+const load = (dataDir: string, log: string[]) =>
+  loadFashionMnist({ dataDir, systemDirs: [], baseUrl, onProgress: undefined, log: (m) => log.push(m) });
 
 describe("a cached Fashion-MNIST file damaged by hand", () => {
   it("one flipped byte in the middle of train-images .gz: zlib's check fails, the file is deleted and downloaded once", async () => {
@@ -63,7 +65,9 @@ describe("a cached Fashion-MNIST file damaged by hand", () => {
     const raw = await load(dir, log);
 
     expect(raw.trainImages.shape).toEqual([60000, 28, 28]);
-    expect(log[0]).toMatch(new RegExp(`^${file}: corrupt gzip data \\(zlib: [^)]+\\)\\. Deleted it; looking for a good copy elsewhere\\.$`));
+    expect(log[0]).toMatch(
+      new RegExp(`^${file}: corrupt gzip data \\(zlib: [^)]+\\)\\. Deleted it; looking for a good copy elsewhere\\.$`),
+    );
     expect(log[1]).toBe(`Downloading ${baseUrl}train-images-idx3-ubyte.gz to ${file}`);
     expect(log).toHaveLength(2);
     expect(requests).toEqual(["train-images-idx3-ubyte.gz"]);
@@ -84,7 +88,9 @@ describe("a cached Fashion-MNIST file damaged by hand", () => {
     await load(dir, log);
 
     expect(log[0]).toMatch(
-      new RegExp(`^${file}: sha256 [0-9a-f]{64} \\(decompressed\\), expected ${FASHION_MNIST_FILES.testImages.sha256}\\. Deleted it; looking for a good copy elsewhere\\.$`),
+      new RegExp(
+        `^${file}: sha256 [0-9a-f]{64} \\(decompressed\\), expected ${FASHION_MNIST_FILES.testImages.sha256}\\. Deleted it; looking for a good copy elsewhere\\.$`,
+      ),
     );
     expect(requests).toEqual(["t10k-images-idx3-ubyte.gz"]);
   });
@@ -112,7 +118,11 @@ describe("a cached Fashion-MNIST file damaged by hand", () => {
           `  2. download the four files from ${baseUrl} into ${dir}/`,
         ].join("\n"),
       );
-      expect(log[0]).toMatch(new RegExp(`^${file}: gzip data is truncated after 1000 bytes .*Incomplete download\\? Deleted it; looking for a good copy elsewhere\\.$`));
+      expect(log[0]).toMatch(
+        new RegExp(
+          `^${file}: gzip data is truncated after 1000 bytes .*Incomplete download\\? Deleted it; looking for a good copy elsewhere\\.$`,
+        ),
+      );
       expect(requests).toEqual(["t10k-labels-idx1-ubyte.gz"]);
       expect(fs.readdirSync(dir).sort()).toEqual(names.filter((n) => n !== "t10k-labels-idx1-ubyte.gz").sort());
     } finally {
@@ -129,7 +139,9 @@ describe("a cached Fashion-MNIST file damaged by hand", () => {
     const run = path.join(tmp, "cli-run");
     const r = await runCli(["train", "--epochs", "1", "--hidden", "8", "--batch-size", "256", "--data-dir", dir, "--out", run]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`^${file}: corrupt gzip data \\(zlib: incorrect data check\\)\\. Deleted it; looking for a good copy elsewhere\\.$`, "m"));
+    expect(r.stderr).toMatch(
+      new RegExp(`^${file}: corrupt gzip data \\(zlib: incorrect data check\\)\\. Deleted it; looking for a good copy elsewhere\\.$`, "m"),
+    );
     expect(fs.existsSync(file)).toBe(false);
     expect(JSON.parse(fs.readFileSync(path.join(run, "metrics.json"), "utf8")).test_accuracy).toBeGreaterThan(0.2); // well above chance (0.1): the real labels were loaded
   });

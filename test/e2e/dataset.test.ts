@@ -6,11 +6,10 @@ import {
   FASHION_MNIST_FILES,
   type FashionMnistPart,
   type FashionMnistRaw,
-  IDX_IMAGES_MAGIC,
-  IDX_LABELS_MAGIC,
   loadFashionMnist,
   splitAndScale,
-} from "../../lib";
+} from "../../lib/data/fashion-mnist";
+import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from "../../lib/data/idx";
 
 let raw: FashionMnistRaw;
 
@@ -56,7 +55,11 @@ describe("loadFashionMnist on the real files", () => {
   });
 
   it("has 6000 training and 1000 test images of each class", () => {
-    const counts = (labels: Uint8Array): number[] => labels.reduce((c, l) => (c[l]++, c), new Array<number>(10).fill(0));
+    const counts = (labels: Uint8Array): number[] =>
+      labels.reduce((c, l) => {
+        c[l]!++;
+        return c;
+      }, new Array<number>(10).fill(0));
     expect(counts(raw.trainLabels.data)).toEqual(new Array(10).fill(6000));
     expect(counts(raw.testLabels.data)).toEqual(new Array(10).fill(1000));
   });

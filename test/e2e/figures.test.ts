@@ -6,28 +6,21 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { jupyterEnv } from "../../lib/notebooks";
+import { jupyterEnv } from "../../lib/runs/notebooks";
 import { PNG } from "pngjs";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  architectureFigure,
-  chromiumPath,
-  classScoresFigure,
-  closeRenderer,
-  confusionMatrixFigure,
-  misclassifiedFigure,
-  imageFigure,
-  imageGridFigure,
-  learningCurvesFigure,
-  predictionsFigure,
-  renderFigure,
-  rendererStats,
-  saveFig,
-  selectImages,
-  type Figure,
-} from "../../lib/plots";
-import { classificationReport, confusionMatrix, misclassified } from "../../lib/metrics";
+import { architectureFigure } from "../../lib/figures/architecture";
+import { chromiumPath, closeRenderer, rendererStats, saveFig } from "../../lib/figures/render/chromium";
+import { classScoresFigure } from "../../lib/figures/scores";
+import { confusionMatrixFigure } from "../../lib/figures/confusion";
+import { misclassifiedFigure, selectImages } from "../../lib/figures/misclassified";
+import { imageFigure, imageGridFigure } from "../../lib/figures/images";
+import { learningCurvesFigure } from "../../lib/figures/curves";
+import { predictionsFigure } from "../../lib/figures/predictions";
+import { renderFigure } from "../../lib/figures/render/chromium";
+import type { Figure } from "../../lib/figures/figure";
+import { classificationReport, confusionMatrix, misclassified } from "../../lib/results/metrics";
 
 // Renders the tutorial's figures from the real Fashion-MNIST images with the real Chromium, and shows
 // one inline in a real tslab notebook run by nbconvert.
@@ -61,8 +54,14 @@ const layers = [
 ];
 const probabilities = [0, 1, 2].map((i) => NAMES.map((_, k) => (k === labels[i] ? 0.91 : 0.01)));
 // A made-up classifier for the error-analysis figures: right on 3 of 4 images, else the next class, sure of itself.
-const guesses = Array.from({ length: 40 }, (_, i) => NAMES.map((_, k) => (k === (i % 4 === 3 ? (labels[i] + 1) % 10 : labels[i]) ? 0.82 : 0.02)));
-const confusion = confusionMatrix(labels, guesses.map((row: number[]) => row.indexOf(Math.max(...row))), NAMES);
+const guesses = Array.from({ length: 40 }, (_, i) =>
+  NAMES.map((_, k) => (k === (i % 4 === 3 ? (labels[i] + 1) % 10 : labels[i]) ? 0.82 : 0.02)),
+);
+const confusion = confusionMatrix(
+  labels,
+  guesses.map((row: number[]) => row.indexOf(Math.max(...row))),
+  NAMES,
+);
 const wrong = misclassified(guesses, labels);
 
 const figures: Record<string, Figure> = {
@@ -76,7 +75,13 @@ const figures: Record<string, Figure> = {
   confusion: confusionMatrixFigure(confusion.counts),
   confusionNormalized: confusionMatrixFigure(confusion.counts, { normalize: "true" }),
   classScores: classScoresFigure(classificationReport(confusion).classes),
-  misclassified: misclassifiedFigure(selectImages({ data: images, shape: [40, 28, 28] }, wrong.map((w) => w.index)), wrong),
+  misclassified: misclassifiedFigure(
+    selectImages(
+      { data: images, shape: [40, 28, 28] },
+      wrong.map((w) => w.index),
+    ),
+    wrong,
+  ),
 };
 
 function decode(png: Buffer): PNG {
@@ -176,7 +181,10 @@ describe("rendering in the shared headless Chromium", () => {
     const before = rendererStats().launches;
     // Playwright starts Chromium as a direct child of this process.
     const ps = spawnSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" });
-    const pids = ps.stdout.split("\n").filter((l) => /chrom/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
+    const pids = ps.stdout
+      .split("\n")
+      .filter((l) => /chrom/.test(l))
+      .map((l) => Number(l.trim().split(/\s+/)[0]));
     expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) process.kill(pid, "SIGKILL");
     const img = decode(await renderFigure(figures.curves));
@@ -252,7 +260,18 @@ describe("saveFig to PDF", () => {
 function executeNotebook(dir: string, file: string) {
   return runChild(
     "/usr/bin/python3",
-    ["-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=tslab", "--output", "out.ipynb", file],
+    [
+      "-m",
+      "jupyter",
+      "nbconvert",
+      "--to",
+      "notebook",
+      "--execute",
+      "--ExecutePreprocessor.kernel_name=tslab",
+      "--output",
+      "out.ipynb",
+      file,
+    ],
     { cwd: dir, env: { ...process.env, JUPYTER_PATH: join(ROOT, ".jupyter/share/jupyter") }, timeout: 300_000 },
   );
 }
@@ -260,12 +279,12 @@ function executeNotebook(dir: string, file: string) {
 describe("from the built library (dist/)", () => {
   beforeAll(() => {
     // Notebooks and scripts load dist/ (npm test builds it first).
-    expect(existsSync(join(ROOT, "dist/lib/plots/index.js")), "dist/lib/plots/index.js after npm run build").toBe(true);
+    expect(existsSync(join(ROOT, "dist/lib/index.js")), "dist/lib/index.js after npm run build").toBe(true);
   });
 
   it("lets a Node script that rendered a figure exit by itself", async () => {
     const script = `
-      const p = require(${JSON.stringify(join(ROOT, "dist/lib/plots/index.js"))});
+      const p = { ...require(${JSON.stringify(join(ROOT, "dist/lib/index.js"))}), ...require(${JSON.stringify(join(ROOT, "dist/lib/figures/render/chromium.js"))}) };
       p.renderFigure(p.imageFigure(new Uint8Array(784).fill(200))).then((png) => console.log("png bytes", png.length));`;
     const run = await runChild(process.execPath, ["-e", script], { timeout: 120_000 });
     expect(run.signal, `stderr: ${run.stderr}`).toBeNull();
@@ -277,11 +296,20 @@ describe("from the built library (dist/)", () => {
     const dir = mkdtempSync(join(tmp, "nb-"));
     // tslab resolves imports from the notebook's folder; the link makes "fashion-ann" resolve as in notebooks/.
     symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-    const cell = (source: string) => ({ cell_type: "code", execution_count: null, id: `c${source.length}`, metadata: {}, outputs: [], source });
+    const cell = (source: string) => ({
+      cell_type: "code",
+      execution_count: null,
+      id: `c${source.length}`,
+      metadata: {},
+      outputs: [],
+      source,
+    });
     const nb = {
       cells: [
         cell('import { imageGridFigure, showInline } from "fashion-ann";'),
-        cell("const px = Array.from({ length: 784 }, (_, i) => (i % 28) * 9);\nawait showInline(imageGridFigure([px, px], [\"Sneaker\", \"Bag\"], 1, 2));"),
+        cell(
+          'const px = Array.from({ length: 784 }, (_, i) => (i % 28) * 9);\nawait showInline(imageGridFigure([px, px], ["Sneaker", "Bag"], 1, 2));',
+        ),
       ],
       metadata: { kernelspec: { display_name: "TypeScript", language: "typescript", name: "tslab" } },
       nbformat: 4,
@@ -305,7 +333,7 @@ describe("from the built library (dist/)", () => {
 describe("show(fig): nodeplotlib's window, offline", () => {
   it("serves a page that draws the figure without the network, and the script exits once the window closes", async () => {
     const script = `
-      const p = require(${JSON.stringify(join(ROOT, "dist/lib/plots/index.js"))});
+      const p = require(${JSON.stringify(join(ROOT, "dist/lib/index.js"))});
       p.show(p.confusionMatrixFigure([[5, 1], [2, 7]], { classNames: ["Shirt", "Coat"] })).then((url) => console.log("URL " + url));`;
     // NODEPLOTLIB_PORT=0: any free port, and nodeplotlib does not try to open a desktop browser.
     const child = spawn(process.execPath, ["-e", script], { env: { ...process.env, NODEPLOTLIB_PORT: "0" } });
@@ -343,7 +371,7 @@ describe("show(fig): nodeplotlib's window, offline", () => {
   });
 });
 
-describe("showInline(fig, { format: \"html\" }) in a real notebook", () => {
+describe('showInline(fig, { format: "html" }) in a real notebook', () => {
   const dir = mkdtempSync(join(tmp, "nb-html-"));
   const cell = (id: string, source: string) => ({ cell_type: "code", execution_count: null, id, metadata: {}, outputs: [], source });
   const nb = {
@@ -382,7 +410,9 @@ describe("showInline(fig, { format: \"html\" }) in a real notebook", () => {
     const token = randomBytes(16).toString("hex");
     const args = [
       ...["-m", "jupyter", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0"],
-      `--NotebookApp.token=${token}`, `--notebook-dir=${dir}`, "--NotebookNotary.db_file=:memory:",
+      `--NotebookApp.token=${token}`,
+      `--notebook-dir=${dir}`,
+      "--NotebookNotary.db_file=:memory:",
       ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
     ];
     const env = { ...jupyterEnv(ROOT), JUPYTER_CONFIG_DIR: join(dir, "config"), JUPYTER_RUNTIME_DIR: join(dir, "runtime") };
@@ -390,7 +420,12 @@ describe("showInline(fig, { format: \"html\" }) in a real notebook", () => {
     const browser = await chromium.launch({ executablePath: chromiumPath(), args: ["--no-sandbox", "--disable-gpu"] });
     try {
       const deadline = Date.now() + 60_000;
-      while (!(await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`).then((r) => r.ok, () => false))) {
+      while (
+        !(await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
         if (Date.now() > deadline) throw new Error("jupyter notebook did not start");
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -399,7 +434,9 @@ describe("showInline(fig, { format: \"html\" }) in a real notebook", () => {
       await page.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 120_000 });
       await page.evaluate(() => (window as any).Jupyter.notebook.set_autosave_interval(0));
       await page.evaluate(() => (window as any).Jupyter.notebook.execute_all_cells());
-      await page.waitForFunction(() => document.querySelectorAll(".output_subarea .js-plotly-plot").length >= 2, undefined, { timeout: 300_000 });
+      await page.waitForFunction(() => document.querySelectorAll(".output_subarea .js-plotly-plot").length >= 2, undefined, {
+        timeout: 300_000,
+      });
       await page.screenshot({ path: join(tmpdir(), "fashion-ann-inline-html.png"), fullPage: true });
       expect(await page.locator(".output_subarea .js-plotly-plot").count()).toBe(2);
       expect(await page.locator(".output_subarea", { hasText: "plotly.js is not loaded" }).count()).toBe(0);

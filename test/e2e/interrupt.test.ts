@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { jupyterEnv, SYSTEM_PYTHON } from "../../lib/notebooks";
+import { jupyterEnv, SYSTEM_PYTHON } from "../../lib/runs/notebooks";
 import { ROOT as root, run as runChild, runCli, startTrain } from "./spawn";
 
 const helper = path.join(__dirname, "helpers", "interrupt_kernel.py");
@@ -34,7 +34,8 @@ interface KernelReport {
   alive_at_end: boolean;
 }
 
-const counters = (cell: CellResult): { batches: number; epochs: number; ended: string } => JSON.parse(/\{"batches".*\}/.exec(cell.output)![0]);
+const counters = (cell: CellResult): { batches: number; epochs: number; ended: string } =>
+  JSON.parse(/\{"batches".*\}/.exec(cell.output)![0]);
 
 describe("Jupyter interrupt on a tslab kernel training the tutorial model", () => {
   let report: KernelReport;
@@ -74,7 +75,10 @@ describe("Jupyter interrupt on a tslab kernel training the tutorial model", () =
       ].join("\n"),
       marker: "TWO_EPOCHS_DONE",
     };
-    const r = await runChild(SYSTEM_PYTHON, [helper, path.join(root, "notebooks"), JSON.stringify(cells)], { env: jupyterEnv(root), timeout: 15 * 60_000 });
+    const r = await runChild(SYSTEM_PYTHON, [helper, path.join(root, "notebooks"), JSON.stringify(cells)], {
+      env: jupyterEnv(root),
+      timeout: 15 * 60_000,
+    });
     if (r.status !== 0) throw new Error(`interrupt_kernel.py exited ${r.status}:\n${r.stderr}`);
     report = JSON.parse(r.stdout.trim().split("\n").pop()!) as KernelReport;
   });
@@ -115,7 +119,6 @@ describe("Jupyter interrupt on a tslab kernel training the tutorial model", () =
   });
 });
 
-
 describe("SIGTERM to fashion-ann train", () => {
   it("stops after the current batch with exit code 143, keeps the checkpoint, and --resume finishes the run", async () => {
     const run = path.join(tmp, "sigterm-run");
@@ -124,7 +127,11 @@ describe("SIGTERM to fashion-ann train", () => {
     t.child.kill("SIGTERM");
     const code = await t.exit;
     expect(code).toBe(143);
-    expect(t.err()).toMatch(new RegExp(`training interrupted by SIGTERM after epoch (\\d+)/30; checkpoint kept\\. Resume with: fashion-ann train --resume ${run}`));
+    expect(t.err()).toMatch(
+      new RegExp(
+        `training interrupted by SIGTERM after epoch (\\d+)/30; checkpoint kept\\. Resume with: fashion-ann train --resume ${run}`,
+      ),
+    );
     const done = Number(/after epoch (\d+)\/30/.exec(t.err())![1]);
     expect(done).toBeGreaterThanOrEqual(2);
     const last = JSON.parse(fs.readFileSync(path.join(run, "checkpoints", "last.json"), "utf8")) as { epoch: number; dir: string };

@@ -12,8 +12,8 @@ import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { jupyterEnv, KERNEL_ERROR_PATTERN, SYSTEM_PYTHON } from "../../lib/notebooks";
-import { projectRoot } from "../../lib/paths";
+import { jupyterEnv, KERNEL_ERROR_PATTERN, SYSTEM_PYTHON } from "../../lib/runs/notebooks";
+import { projectRoot } from "../../lib/io/paths";
 
 const SCREENSHOT = "/tmp/fashion-ann-jupyter-ui.png";
 const CHROMIUM = "/usr/bin/chromium";
@@ -80,7 +80,15 @@ describe("Jupyter Notebook UI runs notebook 01 with the project's tslab kernel",
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
   });
@@ -100,7 +108,10 @@ describe("Jupyter Notebook UI runs notebook 01 with the project's tslab kernel",
     const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (server!.exitCode !== null) throw new Error(`jupyter notebook exited with ${server!.exitCode}:\n${serverLog}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -151,7 +162,11 @@ describe("Jupyter Notebook UI runs notebook 01 with the project's tslab kernel",
       (window as any).Jupyter.notebook
         .get_cells()
         .filter((c: any) => c.cell_type === "code" && c.get_text().trim() !== "")
-        .map((c: any) => ({ prompt: c.input_prompt_number ?? null, firstLine: c.get_text().split("\n")[0], outputs: c.output_area.outputs })),
+        .map((c: any) => ({
+          prompt: c.input_prompt_number ?? null,
+          firstLine: c.get_text().split("\n")[0],
+          outputs: c.output_area.outputs,
+        })),
     );
     expect(cells.length).toBeGreaterThan(0);
     const notRun = cells.filter((c) => typeof c.prompt !== "number").map((c) => `${JSON.stringify(c.firstLine)} (In [${c.prompt ?? " "}])`);
@@ -162,7 +177,10 @@ describe("Jupyter Notebook UI runs notebook 01 with the project's tslab kernel",
     );
     expect(errors, "cells showing errors").toEqual([]);
     expect(notRun, "code cells that did not run").toEqual([]);
-    expect(cells.some((c) => c.outputs.length > 0), "no cell showed any output").toBe(true);
+    expect(
+      cells.some((c) => c.outputs.length > 0),
+      "no cell showed any output",
+    ).toBe(true);
     // And the page really rendered them, not only the notebook model.
     expect(await page.locator(".output_area .output_subarea").count()).toBeGreaterThan(0);
     expect(await page.locator(".output_area .output_error").count()).toBe(0);

@@ -8,11 +8,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { writeFileAtomic } from "../../lib/atomic";
-import { loadCheckpoint, readPointer } from "../../lib/checkpoint";
-import { initBackend } from "../../lib/backend";
-import { seededRandom } from "../../lib/random";
-import { loadModel } from "../../lib/runs";
+import { writeFileAtomic } from "../../lib/io/atomic";
+import { loadCheckpoint, readPointer } from "../../lib/train/callbacks/checkpoint";
+import { initBackend } from "../../lib/engine/backend";
+import { seededRandom } from "../../lib/train/shuffle";
+import { loadModel } from "../../lib/model/files";
 import { ROOT as root } from "./spawn";
 
 const dist = path.join(root, "dist", "lib");
@@ -55,7 +55,9 @@ function killAfter(script: string, arg: string, delayMs: number): Promise<void> 
     let err = "";
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     child.stdout.once("data", () => setTimeout(() => child.kill("SIGKILL"), delayMs));
-    child.on("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`writer exited ${code} before the kill:\n${err}`))));
+    child.on("exit", (code, signal) =>
+      signal === "SIGKILL" ? resolve() : reject(new Error(`writer exited ${code} before the kill:\n${err}`)),
+    );
   });
 }
 
@@ -109,7 +111,10 @@ describe("SIGKILL during writes", () => {
       if (fs.existsSync(ckpt)) {
         // Besides the pointed-at epoch folders, only hidden temp files and half-saved model folders of the
         // killed process may remain (the next save clears those of dead processes).
-        for (const f of debris(ckpt, fs.readdirSync(ckpt).filter((f) => /^(last|best)\.json$|^epoch-\d+$/.test(f)))) {
+        for (const f of debris(
+          ckpt,
+          fs.readdirSync(ckpt).filter((f) => /^(last|best)\.json$|^epoch-\d+$/.test(f)),
+        )) {
           expect(f).toMatch(/\.json\.\d+\.\d+\.tmp$|^\.epoch-\d+\.\d+\.\d+\.(tmp|old)$/);
         }
       }

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { listNotebooks, NotebookError, runNotebooks } from "../../lib/notebooks";
+import { listNotebooks, NotebookError, runNotebooks } from "../../lib/runs/notebooks";
 
 const fixtures = path.resolve(__dirname, "../fixtures");
 const okDir = path.join(fixtures, "notebooks-ok");
@@ -43,7 +43,12 @@ describe("runNotebooks on probe notebooks", () => {
   it("injects overrides {epochs: 2, hiddenUnits: [8]} and runDir, runs 01 then 02, writes both to runDir/notebooks", async () => {
     const runDir = path.join(tmp, "ok");
     const lines: string[] = [];
-    const result = await runNotebooks({ notebooksDir: okDir, runDir, overrides: { epochs: 2, hiddenUnits: [8] }, log: (l) => lines.push(l) });
+    const result = await runNotebooks({
+      notebooksDir: okDir,
+      runDir,
+      overrides: { epochs: 2, hiddenUnits: [8] },
+      log: (l) => lines.push(l),
+    });
 
     expect(result.notebooks).toEqual([path.join(runDir, "notebooks", "01_probe.ipynb"), path.join(runDir, "notebooks", "02_second.ipynb")]);
     const cells = readCells(result.notebooks[0]!);
@@ -69,7 +74,9 @@ describe("runNotebooks on probe notebooks", () => {
 
   it("fails on a type error (tslab reports it only on stderr), naming notebook, cell 5 and its first line", async () => {
     const err = await failureOf("01");
-    expect(err.message).toMatch(/^01_type_error\.ipynb: cell 5\/6 \("const epochs: number = \\"thirty\\";"\):\n1:7 - Type 'string' is not assignable to type 'number'/);
+    expect(err.message).toMatch(
+      /^01_type_error\.ipynb: cell 5\/6 \("const epochs: number = \\"thirty\\";"\):\n1:7 - Type 'string' is not assignable to type 'number'/,
+    );
     expect(err.cell).toBe(5);
     // The partly executed notebook is kept for reading, and nothing after the failing cell ran.
     const cells = readCells(err.outputPath!);
@@ -79,13 +86,17 @@ describe("runNotebooks on probe notebooks", () => {
 
   it("fails on an exception thrown inside an awaited async function, with its message", async () => {
     const err = await failureOf("02");
-    expect(err.message).toMatch(/^02_async_throw\.ipynb: cell 4\/5 \("async function trainBriefly\(\): Promise<number> \{"\):\nError: loss became NaN at step 3/);
+    expect(err.message).toMatch(
+      /^02_async_throw\.ipynb: cell 4\/5 \("async function trainBriefly\(\): Promise<number> \{"\):\nError: loss became NaN at step 3/,
+    );
     expect(err.detail).not.toMatch(/node_modules\/tslab/);
   });
 
   it("fails on a rejection of an un-awaited promise that tslab answers with status ok", async () => {
     const err = await failureOf("03");
-    expect(err.message).toMatch(/^03_unawaited_rejection\.ipynb: cell \d\/5 [\s\S]*UnhandledPromiseRejection: Error: forgotten promise failed/);
+    expect(err.message).toMatch(
+      /^03_unawaited_rejection\.ipynb: cell \d\/5 [\s\S]*UnhandledPromiseRejection: Error: forgotten promise failed/,
+    );
   });
 
   it("fails when the kernel dies (process.exit in cell 4)", async () => {

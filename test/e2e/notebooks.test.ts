@@ -6,16 +6,26 @@ import { runCli } from "./spawn";
 
 const root = path.resolve(__dirname, "..", "..");
 
-interface Output { output_type: string; name?: string; text?: string | string[]; data?: Record<string, unknown> }
-interface Notebook { cells: { cell_type: string; source: string | string[]; outputs?: Output[] }[] }
+interface Output {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+}
+interface Notebook {
+  cells: { cell_type: string; source: string | string[]; outputs?: Output[] }[];
+}
 
-const text = (o: Output) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "") + JSON.stringify(o.data?.["text/plain"] ?? "");
+const text = (o: Output) => (Array.isArray(o.text) ? o.text.join("") : (o.text ?? "")) + JSON.stringify(o.data?.["text/plain"] ?? "");
 
 describe("the notebooks, executed headlessly through the tslab kernel (npm start's path)", () => {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-nb-")), "run");
   let stdout = "";
 
-  const expected = fs.readdirSync(path.join(root, "notebooks")).filter((f) => /^\d\d_.*\.ipynb$/.test(f)).sort();
+  const expected = fs
+    .readdirSync(path.join(root, "notebooks"))
+    .filter((f) => /^\d\d_.*\.ipynb$/.test(f))
+    .sort();
 
   it("`fashion-ann notebooks --epochs 1` executes every notebook without a cell error", async () => {
     const r = await runCli(["notebooks", "--epochs", "1", "--out", out]);
@@ -44,7 +54,9 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
     expect(all("01_load_and_inspect.ipynb")).toMatch(/"epochs": 1|epochs: 1/);
     expect(all("03_build_model.ipynb")).toMatch(/Total params: 266,610/);
     expect(all("03_build_model.ipynb")).toMatch(/array\(\[\[.*\.\.\..*dtype=float32\)/s);
-    expect(all("04_train.ipynb")).toMatch(/Epoch 1\/1\n1719\/1719 - \d+s - loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+/);
+    expect(all("04_train.ipynb")).toMatch(
+      /Epoch 1\/1\n1719\/1719 - \d+s - loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+/,
+    );
     expect(all("06_evaluate.ipynb")).toMatch(/test_accuracy/);
     expect(all("07_predict.ipynb")).toMatch(/Ankle boot/);
   });
@@ -56,7 +68,13 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
     expect(images("05_learning_curves.ipynb")).toBe(1);
     expect(images("07_predict.ipynb")).toBe(1);
     const figures = fs.readdirSync(path.join(out, "figures"));
-    for (const f of ["fashion_mnist_images_plot.png", "fashion_mnist_plot.png", "first_image.png", "keras_learning_curves_plot.png", "my_fashion_mnist_model.png"]) {
+    for (const f of [
+      "fashion_mnist_images_plot.png",
+      "fashion_mnist_plot.png",
+      "first_image.png",
+      "keras_learning_curves_plot.png",
+      "my_fashion_mnist_model.png",
+    ]) {
       expect(figures).toContain(f);
     }
   });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromiumPath } from "../../lib/plots";
+import { chromiumPath } from "../../lib/figures/render/chromium";
 
 // `fashion-ann report` on a real (tiny, one-epoch) run folder trained on the real dataset.
 
@@ -45,7 +45,18 @@ describe("fashion-ann report <run>", () => {
   });
 
   it("has every section of the report", () => {
-    for (const heading of ["Config", "Test metrics", "Environment", "Model", "Learning curves", "Confusion matrix", "Per-class scores", "Most confused classes", "Sample predictions", "Misclassified examples"]) {
+    for (const heading of [
+      "Config",
+      "Test metrics",
+      "Environment",
+      "Model",
+      "Learning curves",
+      "Confusion matrix",
+      "Per-class scores",
+      "Most confused classes",
+      "Sample predictions",
+      "Misclassified examples",
+    ]) {
       expect(html).toContain(`<h2>${heading}</h2>`);
     }
     expect(html).toMatch(/Test accuracy <b>\d+\.\d\d %<\/b>/);

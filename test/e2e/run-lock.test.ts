@@ -10,8 +10,7 @@ import { runCli, startTrain } from "./spawn";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-lock-e2e-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe("run-folder lock between two fashion-ann train processes", () => {
   it("refuses the second writer, then lets --resume take over the lock of a SIGKILLed first one", async () => {
@@ -21,9 +20,9 @@ describe("run-folder lock between two fashion-ann train processes", () => {
       await first.seen(/^Epoch 2\/200$/m);
       const lock = JSON.parse(fs.readFileSync(path.join(run, ".lock"), "utf8"));
       expect(lock).toMatchObject({ pid: first.child.pid, host: os.hostname() });
-      expect(lock.command).toMatch(/^node dist\/lib\/cli\.js train --epochs 200 /);
+      expect(lock.command).toMatch(/^node dist\/lib\/cli\/main\.js train --epochs 200 /);
       const inUse = new RegExp(
-        `^fashion-ann: run folder ${escape(run)} is in use by pid ${first.child.pid} on ${escape(os.hostname())} \\(node dist/lib/cli\\.js train --epochs 200 .*\\), since \\S+; wait for it to finish or stop it \\(kill ${first.child.pid}\\)`,
+        `^fashion-ann: run folder ${escapeRegExp(run)} is in use by pid ${first.child.pid} on ${escapeRegExp(os.hostname())} \\(node dist/lib/cli/main\\.js train --epochs 200 .*\\), since \\S+; wait for it to finish or stop it \\(kill ${first.child.pid}\\)`,
         "m",
       );
       const config = fs.readFileSync(path.join(run, "config.json"), "utf8");
@@ -45,9 +44,12 @@ describe("run-folder lock between two fashion-ann train processes", () => {
     const done = (JSON.parse(fs.readFileSync(path.join(run, "checkpoints", "last.json"), "utf8")) as { epoch: number }).epoch + 1;
 
     const resumed = startTrain(["--resume", run]);
-    await resumed.seen(new RegExp(`^resuming ${escape(run)} after epoch ${done}/200$`, "m"));
+    await resumed.seen(new RegExp(`^resuming ${escapeRegExp(run)} after epoch ${done}/200$`, "m"));
     expect(resumed.out()).toMatch(
-      new RegExp(`^${escape(run)}: taking over a stale lock of pid ${first.child.pid} \\(node dist/lib/cli\\.js train --epochs 200 .*\\); that process no longer runs\\.$`, "m"),
+      new RegExp(
+        `^${escapeRegExp(run)}: taking over a stale lock of pid ${first.child.pid} \\(node dist/lib/cli/main\\.js train --epochs 200 .*\\); that process no longer runs\\.$`,
+        "m",
+      ),
     );
     expect(JSON.parse(fs.readFileSync(path.join(run, ".lock"), "utf8")).pid).toBe(resumed.child.pid);
     await resumed.seen(new RegExp(`^Epoch ${done + 2}/200$`, "m"));

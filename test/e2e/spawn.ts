@@ -2,7 +2,7 @@ import { spawn, type SpawnOptions } from "node:child_process";
 import * as path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
-export const CLI = path.join(ROOT, "dist", "lib", "cli.js");
+export const CLI = path.join(ROOT, "dist", "lib", "cli", "main.js");
 
 export interface Finished {
   status: number | null;
@@ -31,7 +31,7 @@ export function run(command: string, args: string[], options: SpawnOptions & { t
   });
 }
 
-/** `node dist/lib/cli.js ...args` */
+/** `node dist/lib/cli/main.js ...args` */
 export function runCli(args: string[], options: SpawnOptions & { timeout?: number } = {}): Promise<Finished> {
   return run(process.execPath, [CLI, ...args], options);
 }

@@ -4,7 +4,6 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./spawn";
 
-
 describe("fashion-ann train (real data, real backend)", () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-train-"));
   const run = path.join(out, "run");

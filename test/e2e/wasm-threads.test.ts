@@ -21,7 +21,10 @@ describe("wasm threads (real data)", () => {
   it("2 threads train to exactly the history of 1 thread, and the script exits by itself", async () => {
     const results = [];
     for (const threads of [2, 1]) {
-      const r = await run(process.execPath, ["-e", script(threads)], { timeout: 120_000, env: { ...process.env, FASHION_ANN_THREADS: "" } });
+      const r = await run(process.execPath, ["-e", script(threads)], {
+        timeout: 120_000,
+        env: { ...process.env, FASHION_ANN_THREADS: "" },
+      });
       expect(r.signal, `${threads} thread(s): killed after 120 s, so the process did not exit; stderr: ${r.stderr}`).toBeNull();
       expect(r.status, r.stderr).toBe(0);
       results.push(JSON.parse(r.stdout.trim().split("\n").pop()!) as { backend: string; history: Record<string, number[]> });

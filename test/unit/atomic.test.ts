@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { writeFileAtomic } from "../../lib/atomic";
+import { writeFileAtomic } from "../../lib/io/atomic";
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-atomic-"));
 
@@ -25,7 +25,9 @@ describe("writeFileAtomic", () => {
       const leftovers = [`.a.json.${dead}.1700000000000.tmp`, `.a.json.${live.pid}.1700000000000.tmp`, `.b.json.${dead}.1700000000000.tmp`];
       for (const f of leftovers) fs.writeFileSync(path.join(dir, f), "half");
       writeFileAtomic(path.join(dir, "a.json"), "{}");
-      expect(fs.readdirSync(dir).sort()).toEqual([`.a.json.${live.pid}.1700000000000.tmp`, `.b.json.${dead}.1700000000000.tmp`, "a.json"].sort());
+      expect(fs.readdirSync(dir).sort()).toEqual(
+        [`.a.json.${live.pid}.1700000000000.tmp`, `.b.json.${dead}.1700000000000.tmp`, "a.json"].sort(),
+      );
     } finally {
       live.kill("SIGKILL");
     }

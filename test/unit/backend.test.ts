@@ -1,32 +1,12 @@
 import * as os from "node:os";
-import { afterEach, describe, expect, it } from "vitest";
-import { autoThreads, BackendError, formatBackend, wasmThreads } from "../../lib/backend";
+import { describe, expect, it } from "vitest";
+import { autoThreads, formatBackend, wasmThreads } from "../../lib/engine/backend";
 
 describe("wasmThreads", () => {
-  const saved = process.env.FASHION_ANN_THREADS;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.FASHION_ANN_THREADS;
-    else process.env.FASHION_ANN_THREADS = saved;
-  });
-
   it("auto is one per core, at most 2; a number is taken as it is", () => {
-    delete process.env.FASHION_ANN_THREADS;
     expect(wasmThreads("auto")).toEqual({ threads: Math.min(2, os.availableParallelism()), auto: true });
     expect(wasmThreads(undefined)).toEqual(wasmThreads("auto"));
     expect(wasmThreads(3)).toEqual({ threads: 3, auto: false });
-  });
-
-  it("FASHION_ANN_THREADS overrides the config", () => {
-    process.env.FASHION_ANN_THREADS = "1";
-    expect(wasmThreads(4)).toEqual({ threads: 1, auto: false });
-    process.env.FASHION_ANN_THREADS = "auto";
-    expect(wasmThreads(4)).toEqual({ threads: Math.min(2, os.availableParallelism()), auto: true });
-  });
-
-  it.each(["0", "two", "1.5", "-2"])("refuses FASHION_ANN_THREADS=%s, naming the variable and what it expects", (value) => {
-    process.env.FASHION_ANN_THREADS = value;
-    expect(() => wasmThreads("auto")).toThrow(BackendError);
-    expect(() => wasmThreads("auto")).toThrow(`FASHION_ANN_THREADS=${value} is not a thread count; expected a positive integer or auto`);
   });
 });
 
@@ -50,7 +30,14 @@ describe("autoThreads", () => {
 });
 
 it("formatBackend shows the threads and why fewer run than asked", () => {
-  const info = { name: "wasm" as const, simd: true, threads: 1, threadsNote: "2 threads failed (boom); running on 1", tfjsVersion: "4.22.0", skipped: [] };
+  const info = {
+    name: "wasm" as const,
+    simd: true,
+    threads: 1,
+    threadsNote: "2 threads failed (boom); running on 1",
+    tfjsVersion: "4.22.0",
+    skipped: [],
+  };
   expect(formatBackend(info)).toBe("backend: wasm (SIMD on, 1 thread: 2 threads failed (boom); running on 1), tfjs 4.22.0");
   expect(formatBackend({ ...info, threads: 2, threadsNote: undefined })).toBe("backend: wasm (SIMD on, 2 threads), tfjs 4.22.0");
 });

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { backendList, integerAtLeast, registerBench } from "../../lib/commands/bench";
+import { backendList, integerAtLeast, registerBench } from "../../lib/cli/commands/bench";
 import {
   BENCH_BACKENDS,
   extrapolateEpoch,
@@ -8,17 +8,15 @@ import {
   median,
   otherLoad,
   parseBackendList,
-  parsePeerOutput,
   reportJson,
-  shuffleOrders,
   summarizeRun,
   tableRows,
-  uint32LE,
   withRatios,
   type EpochRecord,
   type RawRun,
-} from "../../lib/bench";
-import { seededRandom, shuffledIndices } from "../../lib/random";
+} from "../../lib/bench/report";
+import { parsePeerOutput, shuffleOrders, uint32LE } from "../../lib/bench/peer";
+import { seededRandom, shuffledIndices } from "../../lib/train/shuffle";
 
 function epoch(seconds: number, extra: Partial<EpochRecord> = {}): EpochRecord {
   return { seconds, train_seconds: seconds - 0.5, val_accuracy: 0.8, val_loss: 0.5, tensors: 7, rss_mb: 400, ...extra };
@@ -34,7 +32,9 @@ describe("parseBackendList", () => {
   });
 
   it("rejects an unknown name, naming it and the allowed ones", () => {
-    expect(() => parseBackendList("wasm,webgl")).toThrow(/unknown backend "webgl"; expected some of tensorflow, wasm, wasm-1thread, wasm-stock, cpu, pytorch/);
+    expect(() => parseBackendList("wasm,webgl")).toThrow(
+      /unknown backend "webgl"; expected some of tensorflow, wasm, wasm-1thread, wasm-stock, cpu, pytorch/,
+    );
   });
 
   it("rejects an empty list", () => {
@@ -51,13 +51,17 @@ describe("bench option parsers", () => {
   });
 
   it("backendList turns a bad name into commander's InvalidArgumentError", () => {
-    expect(() => backendList("gpu")).toThrow(expect.objectContaining({ code: "commander.invalidArgument", message: expect.stringMatching(/unknown backend "gpu"/) }));
+    expect(() => backendList("gpu")).toThrow(
+      expect.objectContaining({ code: "commander.invalidArgument", message: expect.stringMatching(/unknown backend "gpu"/) }),
+    );
   });
 
   it("the bench command refuses --cpu-batches 1 before running anything", async () => {
     const program = new Command().exitOverride().configureOutput({ writeErr: () => {} });
     registerBench(program);
-    await expect(program.parseAsync(["node", "cli", "bench", "--cpu-batches", "1"])).rejects.toThrow(/--cpu-batches must be at least 2, got 1/);
+    await expect(program.parseAsync(["node", "cli", "bench", "--cpu-batches", "1"])).rejects.toThrow(
+      /--cpu-batches must be at least 2, got 1/,
+    );
   });
 
   it("the bench command refuses --backends wasm,foo", async () => {
@@ -76,7 +80,9 @@ describe("extrapolateEpoch", () => {
   });
 
   it("needs at least 2 timed batches", () => {
-    expect(() => extrapolateEpoch({ steps: 10, batchesTimed: 1, firstBatchEnd: 1, lastBatchEnd: 1, validationSeconds: 0 })).toThrow(/at least 2 timed batches.*got 1/);
+    expect(() => extrapolateEpoch({ steps: 10, batchesTimed: 1, firstBatchEnd: 1, lastBatchEnd: 1, validationSeconds: 0 })).toThrow(
+      /at least 2 timed batches.*got 1/,
+    );
   });
 });
 
@@ -140,7 +146,11 @@ describe("summarizeRun and withRatios", () => {
 
 describe("report output", () => {
   const report = {
-    results: withRatios([summarizeRun(raw("wasm", [5, 4])), summarizeRun(raw("cpu", [160], { batches_timed: 200 })), summarizeRun(raw("pytorch", [2, 2]))]),
+    results: withRatios([
+      summarizeRun(raw("wasm", [5, 4])),
+      summarizeRun(raw("cpu", [160], { batches_timed: 200 })),
+      summarizeRun(raw("pytorch", [2, 2])),
+    ]),
     skipped: [{ backend: "tensorflow" as const, reason: "@tensorflow/tfjs-node is not installed" }],
     environment: { epochs: 2 },
   };
@@ -148,7 +158,20 @@ describe("report output", () => {
   it("JSON has a results array with the documented fields per row", () => {
     const json = JSON.parse(reportJson(report));
     expect(json.results).toHaveLength(3);
-    for (const key of ["backend", "batch_size", "seconds_per_epoch", "samples_per_second", "val_accuracy", "peak_rss_mb", "ratio_to_pytorch", "extrapolated", "tensors_epoch1", "tensors_last", "rss_mb_epoch1", "rss_mb_last"]) {
+    for (const key of [
+      "backend",
+      "batch_size",
+      "seconds_per_epoch",
+      "samples_per_second",
+      "val_accuracy",
+      "peak_rss_mb",
+      "ratio_to_pytorch",
+      "extrapolated",
+      "tensors_epoch1",
+      "tensors_last",
+      "rss_mb_epoch1",
+      "rss_mb_last",
+    ]) {
       expect(json.results[0]).toHaveProperty(key);
     }
     expect(json.results[0]).toMatchObject({ backend: "wasm", seconds_per_epoch: 4.5, ratio_to_pytorch: 2.25 });

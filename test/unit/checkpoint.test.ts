@@ -3,10 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkpointCallback, earlyStopping, loadCheckpoint, readPointer } from "../../lib/checkpoint";
-import { createModel } from "../../lib/model";
-import { seededRandom } from "../../lib/random";
-import { train, TrainingError, type LabeledImages } from "../../lib/train";
+import { checkpointCallback, earlyStopping, loadCheckpoint, readPointer } from "../../lib/train/callbacks/checkpoint";
+import { createModel } from "../../lib/model/factory";
+import { seededRandom } from "../../lib/train/shuffle";
+import { train, TrainingError, type LabeledImages } from "../../lib/train/fit";
 
 function synthetic(n: number, seed: number): LabeledImages {
   const random = seededRandom(seed);
@@ -36,7 +36,11 @@ describe("checkpoints and resume", () => {
 
     const dir = tmp();
     const first = createModel(tiny);
-    const stopAfterSecond = { onEpochEnd: (e: number) => { if (e === 1) first.stopTraining = true; } };
+    const stopAfterSecond = {
+      onEpochEnd: (e: number) => {
+        if (e === 1) first.stopTraining = true;
+      },
+    };
     const partial = await train(first, data, cfg, { progress: "none", callbacks: [checkpointCallback(first, dir), stopAfterSecond] });
     expect(partial.epoch).toEqual([0, 1]);
     expect(partial.stopped).toBe(true);
@@ -44,7 +48,11 @@ describe("checkpoints and resume", () => {
     const { model: resumed, pointer } = await loadCheckpoint(dir, "last", tiny.learningRate);
     expect(pointer.epoch).toBe(1);
     const initialHistory = { ...pointer.history, params: full.params };
-    const rest = await train(resumed, data, cfg, { progress: "none", initialHistory, callbacks: checkpointCallback(resumed, dir, initialHistory) });
+    const rest = await train(resumed, data, cfg, {
+      progress: "none",
+      initialHistory,
+      callbacks: checkpointCallback(resumed, dir, initialHistory),
+    });
 
     expect(rest.epoch).toEqual([0, 1, 2, 3]);
     expect(rest.history).toEqual(full.history);
@@ -71,7 +79,11 @@ describe("early stopping", () => {
     const model = createModel({ ...tiny, learningRate: 5 }); // a step this large makes val_loss bounce
     const seen: tf.Tensor[][] = [];
     const stopper = earlyStopping(model, 2);
-    const record = { onEpochEnd: () => { seen.push(model.getWeights().map((w) => w.clone())); } };
+    const record = {
+      onEpochEnd: () => {
+        seen.push(model.getWeights().map((w) => w.clone()));
+      },
+    };
     const h = await train(model, data, { ...cfg, epochs: 30 }, { progress: "none", callbacks: [stopper, record] });
     const losses = h.history.val_loss!;
     const best = losses.indexOf(Math.min(...losses));
@@ -87,6 +99,8 @@ describe("divergence", () => {
     const model = createModel({ ...tiny, learningRate: 1e30 });
     await expect(train(model, data, { ...cfg, epochs: 20 }, { progress: "none" })).rejects.toThrow(TrainingError);
     const again = createModel({ ...tiny, learningRate: 1e30 });
-    await expect(train(again, data, { ...cfg, epochs: 20 }, { progress: "none" })).rejects.toThrow(/loss became (NaN|Infinity) at epoch \d+, batch \d+\/3: training diverged/);
+    await expect(train(again, data, { ...cfg, epochs: 20 }, { progress: "none" })).rejects.toThrow(
+      /loss became (NaN|Infinity) at epoch \d+, batch \d+\/3: training diverged/,
+    );
   });
 });

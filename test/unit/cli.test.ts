@@ -3,13 +3,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
-import { changedFields, comparisonTable, listRuns, summarizeRuns } from "../../lib/compare";
-import { collectSet, overridesWithSet } from "../../lib/commands/flags";
-import { collectGrid, combinationName, gridCombinations } from "../../lib/commands/sweep";
-import { buildCli } from "../../lib/cli";
+import { changedFields, comparisonTable, listRuns, summarizeRuns } from "../../lib/runs/compare";
+import { collectSet, overridesWithSet } from "../../lib/cli/flags";
+import { collectGrid, combinationName, gridCombinations } from "../../lib/cli/commands/sweep";
+import { buildCli } from "../../lib/cli/main";
 import { resolveConfig } from "../../lib/config";
-import { historyToCsv } from "../../lib/history";
-import { loadImagePng } from "../../lib/image-input";
+import { historyToCsv } from "../../lib/results/history";
+import { loadImagePng } from "../../lib/data/png-input";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-cli-"));
 
@@ -56,7 +56,9 @@ describe("sweep grid", () => {
 
 describe("the command line", () => {
   const parse = async (...args: string[]) => {
-    const program = buildCli().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    const program = buildCli()
+      .exitOverride()
+      .configureOutput({ writeErr: () => {}, writeOut: () => {} });
     program.commands.forEach((c) => c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} }));
     await program.parseAsync(["node", "fashion-ann", ...args]);
   };
@@ -81,7 +83,11 @@ describe("compare", () => {
   function fakeRun(dir: string, lr: number, valAcc: number[], test: number) {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(resolveConfig({ learningRate: lr, epochs: valAcc.length })));
-    const history = { epoch: valAcc.map((_, i) => i), history: { loss: valAcc.map(() => 0.5), accuracy: valAcc, val_loss: valAcc.map(() => 0.4), val_accuracy: valAcc }, params: { epochs: 0, steps: 0, batchSize: 0, samples: 0 } };
+    const history = {
+      epoch: valAcc.map((_, i) => i),
+      history: { loss: valAcc.map(() => 0.5), accuracy: valAcc, val_loss: valAcc.map(() => 0.4), val_accuracy: valAcc },
+      params: { epochs: 0, steps: 0, batchSize: 0, samples: 0 },
+    };
     fs.writeFileSync(path.join(dir, "history.csv"), historyToCsv(history));
     fs.writeFileSync(path.join(dir, "history.json"), JSON.stringify({ ...history, seconds: 12.4 }));
     fs.writeFileSync(path.join(dir, "metrics.json"), JSON.stringify({ test_loss: 0.3, test_accuracy: test }));
@@ -92,7 +98,10 @@ describe("compare", () => {
     fakeRun(path.join(root, "b"), 0.03, [0.82, 0.81, 0.86], 0.85);
     const s = summarizeRuns([path.join(root, "a"), path.join(root, "b")]);
     expect(changedFields(s)).toEqual(["learningRate"]);
-    expect(s.map((r) => [r.bestValAccuracy, r.bestEpoch, r.testAccuracy, r.seconds])).toEqual([[0.85, 2, 0.83, 12.4], [0.86, 3, 0.85, 12.4]]);
+    expect(s.map((r) => [r.bestValAccuracy, r.bestEpoch, r.testAccuracy, r.seconds])).toEqual([
+      [0.85, 2, 0.83, 12.4],
+      [0.86, 3, 0.85, 12.4],
+    ]);
     const table = comparisonTable(s).toString();
     expect(table).toMatch(/learningRate/);
     expect(table).toMatch(/│ a +│ 0.01 +│ 3 +│ 0.85 +│ 2 +│ 0.83 +│ 12 +║/);

@@ -3,7 +3,7 @@ import { ConfigError, resolveConfig } from "../../lib/config";
 
 describe("resolveConfig", () => {
   it("defaults are the tutorial's", () => {
-    expect(resolveConfig()).toEqual({
+    expect(resolveConfig({}, {})).toEqual({
       epochs: 30,
       batchSize: 32,
       hiddenUnits: [300, 100],
@@ -14,6 +14,7 @@ describe("resolveConfig", () => {
       patience: null,
       backend: "auto",
       threads: "auto",
+      stockKernels: false,
     });
   });
 
@@ -32,7 +33,7 @@ describe("resolveConfig", () => {
     [{ hiddenUnits: [300, 0] }, /^hiddenUnits\[1\]: .*>=1.*got 0/],
     [{ hiddenUnits: [] }, /^hiddenUnits: .*got \[\]/],
     [{ backend: "gpu" }, /^backend: .*"auto"\|"tensorflow"\|"wasm"\|"cpu".*got "gpu"/],
-    [{ threads: 0 }, /^threads: Too small: expected number to be >=1, got 0/],
+    [{ threads: 0 }, /^threads: expected "auto" or a whole number of threads from 1 to 64, got 0/],
     [{ threads: "two" }, /^threads: .*"auto".*got "two"/],
     [{ validationSize: 60000 }, /^validationSize: .*<=59999.*got 60000/],
     [{ batchSize: 55001 }, /^batchSize: must be at most the 55000 training images left after validation, got 55001/],
@@ -40,5 +41,31 @@ describe("resolveConfig", () => {
   ])("refuses %j naming the field, the value and what is allowed", (overrides, message) => {
     expect(() => resolveConfig(overrides as never)).toThrow(ConfigError);
     expect(() => resolveConfig(overrides as never)).toThrow(message);
+  });
+});
+
+describe("the environment, folded into the config", () => {
+  it("FASHION_ANN_BACKEND, FASHION_ANN_THREADS and FASHION_ANN_STOCK_KERNELS override the overrides", () => {
+    const env = { FASHION_ANN_BACKEND: "wasm", FASHION_ANN_THREADS: "1", FASHION_ANN_STOCK_KERNELS: "1" };
+    const c = resolveConfig({ backend: "cpu", threads: 4 }, env);
+    expect([c.backend, c.threads, c.stockKernels]).toEqual(["wasm", 1, true]);
+    expect(resolveConfig({ threads: 4 }, { FASHION_ANN_THREADS: "auto" }).threads).toBe("auto");
+  });
+
+  it("an empty variable counts as unset", () => {
+    expect(resolveConfig({ backend: "cpu" }, { FASHION_ANN_BACKEND: "" }).backend).toBe("cpu");
+  });
+
+  it.each(["0", "two", "1.5", "-2"])("refuses FASHION_ANN_THREADS=%s, naming the variable and what it expects", (value) => {
+    expect(() => resolveConfig({}, { FASHION_ANN_THREADS: value })).toThrow(ConfigError);
+    expect(() => resolveConfig({}, { FASHION_ANN_THREADS: value })).toThrow(
+      /^FASHION_ANN_THREADS \(config threads\): expected "auto" or a whole number of threads from 1 to 64, got /,
+    );
+  });
+
+  it("refuses an unknown FASHION_ANN_BACKEND, naming the variable and the backends", () => {
+    expect(() => resolveConfig({}, { FASHION_ANN_BACKEND: "gpu" })).toThrow(
+      /^FASHION_ANN_BACKEND \(config backend\): .*"auto".*"wasm".*got "gpu"/,
+    );
   });
 });

@@ -7,16 +7,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   CLASS_NAMES,
   createProgressBar,
-  DatasetError,
   type DatasetFileSpec,
   type DownloadProgress,
   type FashionMnistPart,
-  IDX_IMAGES_MAGIC,
-  IDX_LABELS_MAGIC,
   loadFashionMnist,
   type LoadFashionMnistOptions,
   splitAndScale,
-} from "../../lib/data";
+} from "../../lib/data/fashion-mnist";
+import { DatasetError, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from "../../lib/data/idx";
 
 // A tiny Fashion-MNIST: 3 training and 2 test images of 2x2, with labels.
 function idx(magic: number, dims: number[], body: number[]): Buffer {
@@ -136,7 +134,9 @@ describe("loadFashionMnist", () => {
     expect(requests).toEqual([BASE_URL + "el.gz"]);
     expect(Array.from(raw.testLabels.data)).toEqual([1, 2]);
     expect(readFileSync(path.join(dataDir, "el.gz"))).toEqual(GZ["el.gz"]);
-    expect(logs.join("\n")).toMatch(/cache[/\\]el\.gz: sha256 [0-9a-f]{64} \(decompressed\), expected [0-9a-f]{64}\. Deleted it; looking for a good copy elsewhere\./);
+    expect(logs.join("\n")).toMatch(
+      /cache[/\\]el\.gz: sha256 [0-9a-f]{64} \(decompressed\), expected [0-9a-f]{64}\. Deleted it; looking for a good copy elsewhere\./,
+    );
   });
 
   it("deletes a truncated cache file and downloads it", async () => {
@@ -153,7 +153,9 @@ describe("loadFashionMnist", () => {
     writeFileSync(path.join(dataDir, "el.gz"), WRONG);
     const requests: string[] = [];
     const load = loadFashionMnist(options({ fetch: fakeFetch(requests, { "el.gz": () => new Response(WRONG) }) }));
-    await expect(load).rejects.toThrow(/http:\/\/test\.invalid\/ds\/el\.gz: sha256 [0-9a-f]{64} \(decompressed\), expected [0-9a-f]{64}\.\n/);
+    await expect(load).rejects.toThrow(
+      /http:\/\/test\.invalid\/ds\/el\.gz: sha256 [0-9a-f]{64} \(decompressed\), expected [0-9a-f]{64}\.\n/,
+    );
     await expect(load).rejects.toThrow(/cache[/\\]el\.gz: invalid, deleted/);
     expect(requests).toEqual([BASE_URL + "el.gz"]);
     expect(readdirSync(dataDir)).not.toContain("el.gz");
@@ -168,7 +170,9 @@ describe("loadFashionMnist", () => {
     expect(requests).toEqual([BASE_URL + "ti.gz"]);
     expect(raw.trainImages.shape).toEqual([3, 2, 2]);
     expect(readFileSync(path.join(sysDir, "ti.gz"))).toEqual(WRONG);
-    expect(logs.join("\n")).toMatch(/system[/\\]ti\.gz: sha256 [0-9a-f]{64} \(decompressed\), expected [0-9a-f]{64}\. Skipping it \(left in place/);
+    expect(logs.join("\n")).toMatch(
+      /system[/\\]ti\.gz: sha256 [0-9a-f]{64} \(decompressed\), expected [0-9a-f]{64}\. Skipping it \(left in place/,
+    );
   });
 
   it("tries the next system folder after a bad one", async () => {
@@ -194,12 +198,15 @@ describe("loadFashionMnist", () => {
       return new Response(stream, { headers: { "content-length": String(body.length) } });
     };
     const load = loadFashionMnist(options({ fetch: fakeFetch([], { "ti.gz": dropping }) }));
-    await expect(load).rejects.toThrow(/downloading http:\/\/test\.invalid\/ds\/ti\.gz failed: connection lost after 10 bytes: socket hang up/);
+    await expect(load).rejects.toThrow(
+      /downloading http:\/\/test\.invalid\/ds\/ti\.gz failed: connection lost after 10 bytes: socket hang up/,
+    );
     expect(readdirSync(dataDir).sort()).toEqual(["tl.gz"]);
   });
 
   it("leaves no partial file when the body is shorter than its Content-Length", async () => {
-    const short = (): Response => new Response(new Uint8Array(GZ["tl.gz"].subarray(0, 10)), { headers: { "content-length": String(GZ["tl.gz"].length) } });
+    const short = (): Response =>
+      new Response(new Uint8Array(GZ["tl.gz"].subarray(0, 10)), { headers: { "content-length": String(GZ["tl.gz"].length) } });
     const load = loadFashionMnist(options({ fetch: fakeFetch([], { "tl.gz": short }) }));
     await expect(load).rejects.toThrow(new RegExp(`connection closed after 10 of ${GZ["tl.gz"].length} bytes`));
     expect(readdirSync(dataDir)).toEqual([]);
@@ -238,7 +245,9 @@ describe("loadFashionMnist", () => {
   });
 
   it("reports an HTTP 404 with the status", async () => {
-    const load = loadFashionMnist(options({ fetch: fakeFetch([], { "tl.gz": () => new Response("", { status: 404, statusText: "Not Found" }) }) }));
+    const load = loadFashionMnist(
+      options({ fetch: fakeFetch([], { "tl.gz": () => new Response("", { status: 404, statusText: "Not Found" }) }) }),
+    );
     await expect(load).rejects.toThrow(/tl\.gz failed: HTTP 404 Not Found/);
   });
 
@@ -246,7 +255,9 @@ describe("loadFashionMnist", () => {
     const blocker = path.join(tmp, "a-file");
     writeFileSync(blocker, "");
     const load = loadFashionMnist(options({ dataDir: path.join(blocker, "cache"), fetch: fakeFetch([]) }));
-    await expect(load).rejects.toThrow(/cannot write to the cache folder .*a-file[/\\]cache \((ENOTDIR|EEXIST)[^)]*\); make it writable or pass another dataDir/);
+    await expect(load).rejects.toThrow(
+      /cannot write to the cache folder .*a-file[/\\]cache \((ENOTDIR|EEXIST)[^)]*\); make it writable or pass another dataDir/,
+    );
     await expect(load).rejects.toThrow(/apt-get install dataset-fashion-mnist/);
   });
 
@@ -289,7 +300,10 @@ describe("createProgressBar", () => {
     const tty = Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, {
       isTTY: true,
       columns: 100,
-      write: (s: string) => ((out += s), true),
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
       cursorTo: () => true,
       clearLine: () => true,
       moveCursor: () => true,

@@ -5,7 +5,7 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { DatasetError, gunzip, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdxImages, parseIdxLabels } from "../../lib/data/idx";
-import { seededRandom } from "../../lib/random";
+import { seededRandom } from "../../lib/train/shuffle";
 
 type Rng = () => number;
 const int = (rng: Rng, n: number): number => Math.floor(rng() * n);
@@ -27,7 +27,12 @@ const randomBytes = (rng: Rng, n: number): Uint8Array => Uint8Array.from({ lengt
 /** A well-formed file of a few tiny images or labels, the starting point of most mutations. */
 function validFile(rng: Rng, kind: "images" | "labels", size: number, classes: number): Uint8Array {
   const count = int(rng, 6);
-  if (kind === "labels") return idx(IDX_LABELS_MAGIC, [count], Uint8Array.from({ length: count }, () => int(rng, classes)));
+  if (kind === "labels")
+    return idx(
+      IDX_LABELS_MAGIC,
+      [count],
+      Uint8Array.from({ length: count }, () => int(rng, classes)),
+    );
   return idx(IDX_IMAGES_MAGIC, [count, size, size], randomBytes(rng, count * size * size));
 }
 
@@ -53,7 +58,9 @@ function mutate(rng: Rng, input: Uint8Array): Uint8Array {
       if (buf.length >= 4) buf[2 + int(rng, 2)] = int(rng, 256);
       return buf;
     case 5: // pure noise, sometimes with a valid magic
-      return rng() < 0.5 ? randomBytes(rng, int(rng, 64)) : idx(pick(rng, [IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC]), [], randomBytes(rng, int(rng, 64)));
+      return rng() < 0.5
+        ? randomBytes(rng, int(rng, 64))
+        : idx(pick(rng, [IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC]), [], randomBytes(rng, int(rng, 64)));
     case 6: // a label value out of range (labels) or garbage pixels (images: still valid)
       if (buf.length > 8) buf[8 + int(rng, buf.length - 8)] = 10 + int(rng, 246);
       return buf;
@@ -63,12 +70,17 @@ function mutate(rng: Rng, input: Uint8Array): Uint8Array {
 }
 
 /** The oracle: a valid result or a DatasetError whose message starts with the file name. */
-function expectValidOrDatasetError(fn: () => { data: Uint8Array; shape: number[] }, input: Uint8Array, check: (out: { data: Uint8Array; shape: number[] }) => void): "ok" | "error" {
+function expectValidOrDatasetError(
+  fn: () => { data: Uint8Array; shape: number[] },
+  input: Uint8Array,
+  check: (out: { data: Uint8Array; shape: number[] }) => void,
+): "ok" | "error" {
   let out: { data: Uint8Array; shape: number[] };
   try {
     out = fn();
   } catch (err) {
-    if (!(err instanceof DatasetError)) throw new Error(`non-DatasetError ${String(err)} for input ${Buffer.from(input).toString("hex").slice(0, 200)}`);
+    if (!(err instanceof DatasetError))
+      throw new Error(`non-DatasetError ${String(err)} for input ${Buffer.from(input).toString("hex").slice(0, 200)}`);
     expect(err.message.startsWith("fuzz.bin: ")).toBe(true);
     return "error";
   }
@@ -88,11 +100,15 @@ describe("IDX parser under seeded fuzzing", () => {
       const base = validFile(rng, rng() < 0.8 ? "images" : "labels", size, 10);
       const input = rng() < 0.9 ? mutate(rng, base) : base;
       outcomes[
-        expectValidOrDatasetError(() => parseIdxImages(input, "fuzz.bin", { imageSize: size }), input, (out) => {
-          expect(out.shape).toHaveLength(3);
-          expect(out.shape.slice(1)).toEqual([size, size]);
-          expect(out.data.length).toBe(input.length - 16);
-        })
+        expectValidOrDatasetError(
+          () => parseIdxImages(input, "fuzz.bin", { imageSize: size }),
+          input,
+          (out) => {
+            expect(out.shape).toHaveLength(3);
+            expect(out.shape.slice(1)).toEqual([size, size]);
+            expect(out.data.length).toBe(input.length - 16);
+          },
+        )
       ]++;
     }
     // Both branches exercised, or the fuzzer tests nothing.
@@ -108,10 +124,14 @@ describe("IDX parser under seeded fuzzing", () => {
       const base = validFile(rng, rng() < 0.8 ? "labels" : "images", 2, classes);
       const input = rng() < 0.9 ? mutate(rng, base) : base;
       outcomes[
-        expectValidOrDatasetError(() => parseIdxLabels(input, "fuzz.bin", { numClasses: classes }), input, (out) => {
-          expect(out.shape).toEqual([input.length - 8]);
-          expect(out.data.every((l) => l < classes)).toBe(true);
-        })
+        expectValidOrDatasetError(
+          () => parseIdxLabels(input, "fuzz.bin", { numClasses: classes }),
+          input,
+          (out) => {
+            expect(out.shape).toEqual([input.length - 8]);
+            expect(out.data.every((l) => l < classes)).toBe(true);
+          },
+        )
       ]++;
     }
     expect(outcomes.ok).toBeGreaterThan(50);
@@ -122,7 +142,9 @@ describe("IDX parser under seeded fuzzing", () => {
     for (const count of NASTY_UINT32) {
       const input = idx(IDX_IMAGES_MAGIC, [count, 2, 2], new Uint8Array(8));
       if (count === 2) continue; // the one consistent header
-      expect(() => parseIdxImages(input, "fuzz.bin", { imageSize: 2 })).toThrow(/^fuzz\.bin: header declares \d+ x 2 x 2 pixels = \d+ data bytes, file has 8/);
+      expect(() => parseIdxImages(input, "fuzz.bin", { imageSize: 2 })).toThrow(
+        /^fuzz\.bin: header declares \d+ x 2 x 2 pixels = \d+ data bytes, file has 8/,
+      );
     }
   });
 });
@@ -151,8 +173,11 @@ describe("gunzip under seeded fuzzing", () => {
         }
         outcomes.ok++;
       } catch (err) {
-        if (!(err instanceof DatasetError)) throw new Error(`non-DatasetError ${String(err)} for ${Buffer.from(input).toString("hex").slice(0, 200)}`);
-        expect((err as Error).message).toMatch(/^fuzz\.gz: (not a gzip file|gzip data is truncated|corrupt gzip data|decompresses to more than)/);
+        if (!(err instanceof DatasetError))
+          throw new Error(`non-DatasetError ${String(err)} for ${Buffer.from(input).toString("hex").slice(0, 200)}`);
+        expect((err as Error).message).toMatch(
+          /^fuzz\.gz: (not a gzip file|gzip data is truncated|corrupt gzip data|decompresses to more than)/,
+        );
         outcomes.error++;
       }
     }

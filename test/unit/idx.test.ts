@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { NDArray } from "../../lib/ndarray";
+import { NDArray } from "../../lib/format/ndarray";
 import { DatasetError, gunzip, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdxImages, parseIdxLabels } from "../../lib/data/idx";
 
 /** Builds an IDX buffer: big-endian magic, dims, then the bytes. */
@@ -72,7 +72,9 @@ describe("parseIdxImages", () => {
 
   it("rejects an absurd image count (2^32-1) from the header alone, without allocating", () => {
     const buf = idx(IDX_IMAGES_MAGIC, [0xffffffff, 2, 2], PIXELS);
-    expect(() => parseIdxImages(buf, "imgs", tiny)).toThrow(/header declares 4294967295 x 2 x 2 pixels = 17179869180 data bytes, file has 12/);
+    expect(() => parseIdxImages(buf, "imgs", tiny)).toThrow(
+      /header declares 4294967295 x 2 x 2 pixels = 17179869180 data bytes, file has 12/,
+    );
   });
 
   it("returns a view into the buffer rather than a copy", () => {
@@ -102,7 +104,9 @@ describe("parseIdxLabels", () => {
 
   it("honours numClasses=3 (label 4 out of range)", () => {
     expect(() => parseIdxLabels(labels(), "labels", { numClasses: 10 })).not.toThrow();
-    expect(() => parseIdxLabels(idx(IDX_LABELS_MAGIC, [2], [2, 4]), "labels", { numClasses: 3 })).toThrow(/label 4 at index 1, expected 0\.\.2/);
+    expect(() => parseIdxLabels(idx(IDX_LABELS_MAGIC, [2], [2, 4]), "labels", { numClasses: 3 })).toThrow(
+      /label 4 at index 1, expected 0\.\.2/,
+    );
   });
 
   it("rejects an absurd label count without allocating", () => {
@@ -121,7 +125,9 @@ describe("gunzip", () => {
   });
 
   it("rejects data that is not gzip, showing its first bytes", () => {
-    expect(() => gunzip(new TextEncoder().encode("<html>"), "x.gz")).toThrow(/x\.gz: not a gzip file \(starts with 3c 68, expected 1f 8b\)/);
+    expect(() => gunzip(new TextEncoder().encode("<html>"), "x.gz")).toThrow(
+      /x\.gz: not a gzip file \(starts with 3c 68, expected 1f 8b\)/,
+    );
   });
 
   it("rejects an empty file as not gzip", () => {
@@ -130,7 +136,9 @@ describe("gunzip", () => {
 
   it("rejects truncated gzip data", () => {
     const gz = gzipSync(images());
-    expect(() => gunzip(gz.subarray(0, gz.length - 6), "x.gz")).toThrow(/x\.gz: gzip data is truncated after \d+ bytes.*Incomplete download\?/);
+    expect(() => gunzip(gz.subarray(0, gz.length - 6), "x.gz")).toThrow(
+      /x\.gz: gzip data is truncated after \d+ bytes.*Incomplete download\?/,
+    );
   });
 
   it("rejects corrupt gzip data", () => {

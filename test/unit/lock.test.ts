@@ -3,12 +3,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acquireRunLock, isProcessAlive, LOCK_NAME, processStartTicks, readLock, RunLockError, type LockHolder } from "../../lib/lock";
-import { createRun, openRun } from "../../lib/runs";
+import { acquireRunLock, LOCK_NAME, readLock, RunLockError, type LockHolder } from "../../lib/runs/lock";
+import { isProcessAlive, processStartTicks } from "../../lib/io/process";
+import { createRun, openRun } from "../../lib/runs/run";
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-lock-"));
 const writeLock = (dir: string, h: Partial<LockHolder>): void =>
-  fs.writeFileSync(path.join(dir, LOCK_NAME), JSON.stringify({ host: os.hostname(), started: "2026-01-01T00:00:00.000Z", command: "node cli.js train", ...h }));
+  fs.writeFileSync(
+    path.join(dir, LOCK_NAME),
+    JSON.stringify({ host: os.hostname(), started: "2026-01-01T00:00:00.000Z", command: "node cli.js train", ...h }),
+  );
 
 /** A pid that certainly ran and has exited. */
 function deadPid(): number {
@@ -55,7 +59,9 @@ describe("acquireRunLock", () => {
     const before = fs.readFileSync(path.join(dir, LOCK_NAME), "utf8");
     expect(() => acquireRunLock(dir)).toThrow(RunLockError);
     expect(() => acquireRunLock(dir)).toThrow(
-      new RegExp(`^run folder ${dir} is in use by pid ${other.pid} on ${os.hostname()} \\(node cli\\.js train\\), since 2026-01-01T00:00:00\\.000Z; wait for it to finish or stop it \\(kill ${other.pid}\\)`),
+      new RegExp(
+        `^run folder ${dir} is in use by pid ${other.pid} on ${os.hostname()} \\(node cli\\.js train\\), since 2026-01-01T00:00:00\\.000Z; wait for it to finish or stop it \\(kill ${other.pid}\\)`,
+      ),
     );
     expect(fs.readFileSync(path.join(dir, LOCK_NAME), "utf8")).toBe(before);
   });
@@ -66,50 +72,63 @@ describe("acquireRunLock", () => {
     writeLock(dir, { pid });
     const lines: string[] = [];
     const lock = acquireRunLock(dir, { log: (m) => lines.push(m) });
-    expect(lines).toEqual([`${dir}: taking over a stale lock of pid ${pid} (node cli.js train, since 2026-01-01T00:00:00.000Z); that process no longer runs.`]);
+    expect(lines).toEqual([
+      `${dir}: taking over a stale lock of pid ${pid} (node cli.js train, since 2026-01-01T00:00:00.000Z); that process no longer runs.`,
+    ]);
     expect(readLock(dir)?.pid).toBe(process.pid);
     lock.release();
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
-  it.runIf(processStartTicks(process.pid) !== undefined)("takes over a lock whose holder is a zombie (killed, not yet reaped by its parent)", async () => {
-    // `sleep 0` exits at once; its parent exec()s into `sleep 30`, which never reaps it.
-    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
-    try {
-      const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once("data", (d: Buffer) => resolve(d.toString()))));
-      for (let i = 0; i < 100 && fs.readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]![0] !== "Z"; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(() => process.kill(zombie, 0)).not.toThrow();
-      expect(isProcessAlive(zombie)).toBe(false);
+  it.runIf(processStartTicks(process.pid) !== undefined)(
+    "takes over a lock whose holder is a zombie (killed, not yet reaped by its parent)",
+    async () => {
+      // `sleep 0` exits at once; its parent exec()s into `sleep 30`, which never reaps it.
+      const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+      try {
+        const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once("data", (d: Buffer) => resolve(d.toString()))));
+        for (let i = 0; i < 100 && fs.readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]![0] !== "Z"; i++)
+          await new Promise((r) => setTimeout(r, 20));
+        expect(() => process.kill(zombie, 0)).not.toThrow();
+        expect(isProcessAlive(zombie)).toBe(false);
+        const dir = tmp();
+        writeLock(dir, { pid: zombie });
+        const lines: string[] = [];
+        acquireRunLock(dir, { log: (m) => lines.push(m) }).release();
+        expect(lines[0]).toMatch(new RegExp(`taking over a stale lock of pid ${zombie}`));
+      } finally {
+        parent.kill("SIGKILL");
+      }
+    },
+  );
+
+  it.runIf(processStartTicks(process.pid) !== undefined)(
+    "takes over a lock whose pid now belongs to another process (start time differs)",
+    () => {
       const dir = tmp();
-      writeLock(dir, { pid: zombie });
+      writeLock(dir, { pid: other.pid!, procStart: "1" });
       const lines: string[] = [];
       acquireRunLock(dir, { log: (m) => lines.push(m) }).release();
-      expect(lines[0]).toMatch(new RegExp(`taking over a stale lock of pid ${zombie}`));
-    } finally {
-      parent.kill("SIGKILL");
-    }
-  });
-
-  it.runIf(processStartTicks(process.pid) !== undefined)("takes over a lock whose pid now belongs to another process (start time differs)", () => {
-    const dir = tmp();
-    writeLock(dir, { pid: other.pid!, procStart: "1" });
-    const lines: string[] = [];
-    acquireRunLock(dir, { log: (m) => lines.push(m) }).release();
-    expect(lines[0]).toMatch(new RegExp(`taking over a stale lock of pid ${other.pid}`));
-  });
+      expect(lines[0]).toMatch(new RegExp(`taking over a stale lock of pid ${other.pid}`));
+    },
+  );
 
   it("refuses a lock from another host, saying its liveness cannot be checked and which file to delete", () => {
     const dir = tmp();
     writeLock(dir, { pid: 1234, host: "elsewhere.example" });
     expect(() => acquireRunLock(dir)).toThrow(
-      new RegExp(`run folder ${dir} is locked by pid 1234 on elsewhere\\.example .*another machine.*If it does not, delete ${path.join(dir, LOCK_NAME)}`),
+      new RegExp(
+        `run folder ${dir} is locked by pid 1234 on elsewhere\\.example .*another machine.*If it does not, delete ${path.join(dir, LOCK_NAME)}`,
+      ),
     );
   });
 
   it("refuses an unreadable lock file, quoting it and saying to delete it", () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, LOCK_NAME), "garbage");
-    expect(() => acquireRunLock(dir)).toThrow(/\.lock is not a lock this program wrote \("garbage"\); if no other process is using .*, delete it/);
+    expect(() => acquireRunLock(dir)).toThrow(
+      /\.lock is not a lock this program wrote \("garbage"\); if no other process is using .*, delete it/,
+    );
   });
 });
 

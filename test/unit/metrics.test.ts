@@ -9,7 +9,7 @@ import {
   mostConfusedPairs,
   normalizeConfusion,
   perClassScores,
-} from "../../lib/metrics";
+} from "../../lib/results/metrics";
 
 // A 3-class case worked out by hand:
 //   yTrue 0 0 0 0 1 1 2 2 2
@@ -68,7 +68,15 @@ describe("normalizeConfusion", () => {
   });
 
   it("gives zeros, not NaN, for a class with no images", () => {
-    expect(normalizeConfusion([[1, 0], [0, 0]], "true")[1]).toEqual([0, 0]);
+    expect(
+      normalizeConfusion(
+        [
+          [1, 0],
+          [0, 0],
+        ],
+        "true",
+      )[1],
+    ).toEqual([0, 0]);
   });
 
   it("rejects a non-square matrix", () => {

@@ -1,8 +1,8 @@
 import { inspect } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { NDArray, NDArrayError } from "../../lib/ndarray";
-import { seededRandom } from "../../lib/random";
+import { NDArray, NDArrayError } from "../../lib/format/ndarray";
+import { seededRandom } from "../../lib/train/shuffle";
 
 // The expected texts at the bottom were produced by real numpy from exactly the values the
 // generators below make (written to a file once, read with np.frombuffer); tests never run python.
@@ -114,7 +114,10 @@ describe("NDArray repr matches numpy", () => {
 });
 
 describe("NDArray shape and indexing", () => {
-  const a = new NDArray(Int32Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
+  const a = new NDArray(
+    Int32Array.from({ length: 24 }, (_, i) => i),
+    [2, 3, 4],
+  );
 
   it("reports dtype, size, ndim and shape (a JS array)", () => {
     expect([a.dtype, a.size, a.ndim]).toEqual(["int32", 24, 3]);
@@ -168,7 +171,10 @@ describe("NDArray shape and indexing", () => {
 
 describe("NDArray.fromTensor", () => {
   it("copies float32 and int32 tensors with their shapes", async () => {
-    const t = tf.tensor2d([[0.5, -1], [2, 3]]);
+    const t = tf.tensor2d([
+      [0.5, -1],
+      [2, 3],
+    ]);
     const a = NDArray.fromTensor(t);
     expect(a.shape).toEqual([2, 2]);
     expect(a.dtype).toBe("float32");
@@ -442,14 +448,8 @@ const NUMPY: Record<string, { repr: string; str?: string }> = {
     repr: "array([1., 2., 3.], dtype=float32)",
   },
   small2d: {
-    repr: [
-      "array([[ 1.50e+00, -2.25e+00,  3.00e+00],",
-      "       [ 1.00e-01,  1.00e+02, -1.00e-03]], dtype=float32)",
-    ].join("\n"),
-    str: [
-      "[[ 1.50e+00 -2.25e+00  3.00e+00]",
-      " [ 1.00e-01  1.00e+02 -1.00e-03]]",
-    ].join("\n"),
+    repr: ["array([[ 1.50e+00, -2.25e+00,  3.00e+00],", "       [ 1.00e-01,  1.00e+02, -1.00e-03]], dtype=float32)"].join("\n"),
+    str: ["[[ 1.50e+00 -2.25e+00  3.00e+00]", " [ 1.00e-01  1.00e+02 -1.00e-03]]"].join("\n"),
   },
   negatives: {
     repr: "array([ -1.5  ,  -0.333, -12.75 ,  -0.25 ,   7.   ], dtype=float32)",
@@ -477,10 +477,7 @@ const NUMPY: Record<string, { repr: string; str?: string }> = {
     repr: "array([9, 2, 1])",
   },
   ints2d: {
-    repr: [
-      "array([[   -3,    10,   250,     7],",
-      "       [    0, -1000,     1,     2]])",
-    ].join("\n"),
+    repr: ["array([[   -3,    10,   250,     7],", "       [    0, -1000,     1,     2]])"].join("\n"),
   },
   nonfinite: {
     repr: "array([ nan,  inf, -inf,  1.5], dtype=float32)",

@@ -1,18 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  classScoresFigure,
-  confusionMatrixFigure,
-  inlineFigureHtml,
-  learningCurvesFigure,
-  misclassifiedFigure,
-  offlineIndexHtml,
-  rendererStats,
-  selectImages,
-  WINDOW_PLOTLY_ROUTE,
-  type Figure,
-} from "../../lib/plots";
+import { classScoresFigure } from "../../lib/figures/scores";
+import { confusionMatrixFigure } from "../../lib/figures/confusion";
+import { inlineFigureHtml } from "../../lib/figures/render/inline";
+import { learningCurvesFigure } from "../../lib/figures/curves";
+import { misclassifiedFigure, selectImages } from "../../lib/figures/misclassified";
+import { offlineIndexHtml, WINDOW_PLOTLY_ROUTE } from "../../lib/figures/render/window";
+import { rendererStats } from "../../lib/figures/render/chromium";
+import type { Figure } from "../../lib/figures/figure";
 
 // Figure specs of the error-analysis figures, the inline HTML and nodeplotlib's offline page: plain data, no browser.
 
@@ -35,7 +31,11 @@ describe("confusionMatrixFigure", () => {
     expect(t.z).toEqual(COUNTS);
     expect(t.x).toEqual(NAMES);
     expect(t.y).toEqual(NAMES);
-    expect(t.text).toEqual([["2", "1", "1"], ["1", "1", "0"], ["0", "1", "2"]]);
+    expect(t.text).toEqual([
+      ["2", "1", "1"],
+      ["1", "1", "0"],
+      ["0", "1", "2"],
+    ]);
     expect(t.texttemplate).toBe("%{text}");
     expect(layoutOf(fig).title.text).toBe("Confusion matrix");
   });
@@ -70,7 +70,9 @@ describe("confusionMatrixFigure", () => {
   });
 
   it("rejects an unknown normalisation", () => {
-    expect(() => confusionMatrixFigure(COUNTS, { classNames: NAMES, normalize: "rows" as never })).toThrow(/normalize must be "true", "pred" or "all", got "rows"/);
+    expect(() => confusionMatrixFigure(COUNTS, { classNames: NAMES, normalize: "rows" as never })).toThrow(
+      /normalize must be "true", "pred" or "all", got "rows"/,
+    );
   });
 });
 
@@ -108,7 +110,9 @@ describe("misclassifiedFigure and selectImages", () => {
   });
 
   it("rejects a case count that differs from the images", () => {
-    expect(() => misclassifiedFigure(batch, [{ trueClass: 0, predictedClass: 1, probability: 0.9 }])).toThrow(/cases has 1 entries for 3 images/);
+    expect(() => misclassifiedFigure(batch, [{ trueClass: 0, predictedClass: 1, probability: 0.9 }])).toThrow(
+      /cases has 1 entries for 3 images/,
+    );
   });
 
   it("rejects a class index with no name", () => {
@@ -133,7 +137,9 @@ describe("classScoresFigure", () => {
   });
 
   it("rejects a score outside 0..1", () => {
-    expect(() => classScoresFigure([{ className: "a", precision: 1.2, recall: 0.5, f1: 0.5 }])).toThrow(/scores\[0\]\.precision must be a number in 0\.\.1, got 1\.2/);
+    expect(() => classScoresFigure([{ className: "a", precision: 1.2, recall: 0.5, f1: 0.5 }])).toThrow(
+      /scores\[0\]\.precision must be a number in 0\.\.1, got 1\.2/,
+    );
   });
 });
 

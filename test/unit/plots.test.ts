@@ -1,19 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  architectureFigure,
-  figureHtml,
-  imageFigure,
-  imageGridFigure,
-  inTslabKernel,
-  learningCurvesFigure,
-  predictionsFigure,
-  renderFigure,
-  rendererStats,
-  saveFig,
-  showInline,
-  type Figure,
-  type LayerInfo,
-} from "../../lib/plots";
+import { architectureFigure, type LayerInfo } from "../../lib/figures/architecture";
+import { figureHtml, rendererStats, saveFig } from "../../lib/figures/render/chromium";
+import { inTslabKernel } from "../../lib/io/tslab";
+import { imageFigure, imageGridFigure } from "../../lib/figures/images";
+import { learningCurvesFigure } from "../../lib/figures/curves";
+import { predictionsFigure } from "../../lib/figures/predictions";
+import { renderFigure } from "../../lib/figures/render/chromium";
+import { showInline } from "../../lib/figures/render/inline";
+import type { Figure } from "../../lib/figures/figure";
 
 // Everything here is offline and browser-free: figure specs are plain data, and the renderer's
 // argument checks run before any Chromium is launched (asserted via rendererStats at the end).
@@ -46,7 +40,10 @@ describe("imageFigure", () => {
   it("uses the binary colormap (0 white, max black) without a colorbar and hides the axes", () => {
     const fig = imageFigure(rampImage());
     const t = traceOf(fig, 0);
-    expect(t.colorscale).toEqual([[0, "white"], [1, "black"]]);
+    expect(t.colorscale).toEqual([
+      [0, "white"],
+      [1, "black"],
+    ]);
     expect(t.showscale).toBe(false);
     expect(layoutOf(fig).xaxis.visible).toBe(false);
     expect(layoutOf(fig).yaxis.visible).toBe(false);
@@ -77,7 +74,10 @@ describe("imageFigure", () => {
 
   it("accepts a non-square image when given its shape", () => {
     const fig = imageFigure(new Uint8Array(6), { shape: [2, 3] });
-    expect(traceOf(fig, 0).z).toEqual([[0, 0, 0], [0, 0, 0]]);
+    expect(traceOf(fig, 0).z).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
   });
 
   it("rejects 99 pixels without a shape, naming the count and 784", () => {
@@ -122,7 +122,13 @@ describe("imageGridFigure", () => {
     const y11 = layout.yaxis11.domain;
     expect(x2[0]).toBeGreaterThan(x1[1]); // image 2 is right of image 1
     expect(layout.yaxis.domain[0]).toBeGreaterThan(y11[1]); // image 11 (row 2) is below image 1
-    expect(Math.max(...Object.keys(layout).filter((k) => k.startsWith("xaxis")).map((k) => layout[k].domain[1]))).toBeLessThanOrEqual(1);
+    expect(
+      Math.max(
+        ...Object.keys(layout)
+          .filter((k) => k.startsWith("xaxis"))
+          .map((k) => layout[k].domain[1]),
+      ),
+    ).toBeLessThanOrEqual(1);
   });
 
   it("takes one flat batch with shape [n, 28, 28]", () => {
@@ -282,7 +288,9 @@ describe("predictionsFigure", () => {
   });
 
   it("rejects a probability row of the wrong length", () => {
-    expect(() => predictionsFigure(images, predicted, [probs[0], probs[1], [0.5, 0.5]])).toThrow(/probabilities\[2\] has 2 values, expected one per class \(10\)/);
+    expect(() => predictionsFigure(images, predicted, [probs[0], probs[1], [0.5, 0.5]])).toThrow(
+      /probabilities\[2\] has 2 values, expected one per class \(10\)/,
+    );
   });
 });
 
@@ -308,7 +316,9 @@ describe("rendering without a browser", () => {
   });
 
   it("rejects an unknown format", async () => {
-    await expect(renderFigure(fig, { format: "jpeg" as never })).rejects.toThrow(/format must be "png", "svg", "html" or "pdf", got "jpeg"/);
+    await expect(renderFigure(fig, { format: "jpeg" as never })).rejects.toThrow(
+      /format must be "png", "svg", "html" or "pdf", got "jpeg"/,
+    );
   });
 
   it("rejects a scale of 0", async () => {

@@ -3,8 +3,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createModel } from "../../lib/model";
-import { createRun, loadModel, RunError, saveModel } from "../../lib/runs";
+import { createModel } from "../../lib/model/factory";
+import { createRun } from "../../lib/runs/run";
+import { loadModel, ModelFileError, saveModel } from "../../lib/model/files";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -37,7 +38,7 @@ describe("model save/load", () => {
     const dir = tmp();
     await saveModel(createModel({ hiddenUnits: [8], learningRate: 0.01, seed: 3 }), dir);
     fs.writeFileSync(path.join(dir, "model.json"), '{"modelTopology": ');
-    await expect(loadModel(dir)).rejects.toThrow(RunError);
+    await expect(loadModel(dir)).rejects.toThrow(ModelFileError);
     await expect(loadModel(dir)).rejects.toThrow(/model.json is not valid JSON/);
   });
 

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { formatShape, layerTable, modelSummary, SummaryError } from "../../lib/summary";
+import { formatShape, layerTable, modelSummary, SummaryError } from "../../lib/model/summary";
 
 // Expected texts follow Keras 2.11's print_summary (keras/utils/layer_utils.py): every row is
 // padded to 65 columns, so rows end in spaces, and a line of 65 spaces follows each layer.
@@ -120,11 +120,7 @@ describe("modelSummary", () => {
     const model = tutorialModel();
     model.layers[1]!.trainable = false;
     const lines = modelSummary(model).split("\n");
-    expect(lines.slice(-4, -1)).toEqual([
-      "Total params: 266,610",
-      "Trainable params: 31,110",
-      "Non-trainable params: 235,500",
-    ]);
+    expect(lines.slice(-4, -1)).toEqual(["Total params: 266,610", "Trainable params: 31,110", "Non-trainable params: 235,500"]);
     model.dispose();
   });
 
@@ -156,18 +152,10 @@ describe("modelSummary", () => {
     const model = tf.model({ inputs: input, outputs: c, name: "model" });
     const lines = modelSummary(model).split("\n");
     // positions [.33, .55, .67, 1] of 98 -> columns end at 32, 53, 65, 98
-    expect(lines[2]).toBe(
-      " Layer (type)                   Output Shape         Param #     Connected to                     ",
-    );
-    expect(lines[4]).toBe(
-      " input_1 (InputLayer)           [(None, 4)]          0           []                               ",
-    );
-    expect(lines).toContain(
-      " concatenate (Concatenate)      (None, 5)            0           ['dense[0][0]',                  ",
-    );
-    expect(lines).toContain(
-      "                                                                  'dense_1[0][0]']                ",
-    );
+    expect(lines[2]).toBe(" Layer (type)                   Output Shape         Param #     Connected to                     ");
+    expect(lines[4]).toBe(" input_1 (InputLayer)           [(None, 4)]          0           []                               ");
+    expect(lines).toContain(" concatenate (Concatenate)      (None, 5)            0           ['dense[0][0]',                  ");
+    expect(lines).toContain("                                                                  'dense_1[0][0]']                ");
     expect(lines.at(-4)).toBe("Total params: 25");
     model.dispose();
   });

@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createModel } from "../../lib/model";
-import { train, type LabeledImages } from "../../lib/train";
-import { historyFromCsv, historyToCsv } from "../../lib/history";
-import { seededRandom } from "../../lib/random";
+import { createModel } from "../../lib/model/factory";
+import { train, type LabeledImages } from "../../lib/train/fit";
+import { historyFromCsv, historyToCsv } from "../../lib/results/history";
+import { seededRandom } from "../../lib/train/shuffle";
 
 /** n random 28x28 "images" whose label is determined by mean brightness, so a model can learn something. */
 function synthetic(n: number, seed: number): LabeledImages {
@@ -29,7 +29,12 @@ describe("createModel", () => {
     const model = createModel({ hiddenUnits: [300, 100], learningRate: 0.01, seed: 42 });
     expect(model.name).toBe("sequential");
     expect(model.layers.map((l) => l.name)).toEqual(["flatten", "dense", "dense_1", "dense_2"]);
-    expect(model.layers.map((l) => l.outputShape)).toEqual([[null, 784], [null, 300], [null, 100], [null, 10]]);
+    expect(model.layers.map((l) => l.outputShape)).toEqual([
+      [null, 784],
+      [null, 300],
+      [null, 100],
+      [null, 10],
+    ]);
     expect(model.countParams()).toBe(266_610);
     expect(model.getLayer("dense")).toBe(model.layers[1]);
     const [w, b] = model.layers[1]!.getWeights();
@@ -97,10 +102,19 @@ describe("train", () => {
 
   it("stops after the current batch when a callback sets stopTraining", async () => {
     const model = createModel(tiny);
-    const h = await train(model, data, { epochs: 5, batchSize: 16, seed: 1 }, {
-      progress: "none",
-      callbacks: { onEpochEnd: (epoch) => { if (epoch === 1) model.stopTraining = true; } },
-    });
+    const h = await train(
+      model,
+      data,
+      { epochs: 5, batchSize: 16, seed: 1 },
+      {
+        progress: "none",
+        callbacks: {
+          onEpochEnd: (epoch) => {
+            if (epoch === 1) model.stopTraining = true;
+          },
+        },
+      },
+    );
     expect(h.epoch).toEqual([0, 1]);
     model.dispose();
   });
@@ -108,10 +122,17 @@ describe("train", () => {
   it("prints Epoch n/N and one summary line per epoch in epoch mode", async () => {
     const model = createModel(tiny);
     const lines: string[] = [];
-    const { kerasProgress } = await import("../../lib/progress");
-    await train(model, data, { epochs: 2, batchSize: 16, seed: 1 }, { progress: "none", callbacks: kerasProgress("epoch", (s) => lines.push(s)) });
+    const { kerasProgress } = await import("../../lib/train/callbacks/progress");
+    await train(
+      model,
+      data,
+      { epochs: 2, batchSize: 16, seed: 1 },
+      { progress: "none", callbacks: kerasProgress("epoch", (s) => lines.push(s)) },
+    );
     const text = lines.join("");
-    expect(text).toMatch(/^Epoch 1\/2\n4\/4 - \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4} - \d+s\/epoch - \d+(us|ms)\/step\nEpoch 2\/2\n/);
+    expect(text).toMatch(
+      /^Epoch 1\/2\n4\/4 - \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4} - \d+s\/epoch - \d+(us|ms)\/step\nEpoch 2\/2\n/,
+    );
     expect(text.split("\n").filter(Boolean)).toHaveLength(4);
     model.dispose();
   });
@@ -119,14 +140,20 @@ describe("train", () => {
 
 describe("history CSV", () => {
   it("round-trips through historyToCsv / historyFromCsv", () => {
-    const h = { epoch: [0, 1], history: { loss: [0.5, 0.25], accuracy: [0.8, 0.9], val_loss: [0.6, 0.3], val_accuracy: [0.7, 0.85] }, params: { epochs: 2, steps: 1, batchSize: 1, samples: 1 } };
+    const h = {
+      epoch: [0, 1],
+      history: { loss: [0.5, 0.25], accuracy: [0.8, 0.9], val_loss: [0.6, 0.3], val_accuracy: [0.7, 0.85] },
+      params: { epochs: 2, steps: 1, batchSize: 1, samples: 1 },
+    };
     const csv = historyToCsv(h);
     expect(csv.split("\n")[0]).toBe("epoch,loss,accuracy,val_loss,val_accuracy");
     expect(historyFromCsv(csv).history).toEqual(h.history);
   });
 
   it("refuses a CSV without the epoch header, naming the file", () => {
-    expect(() => historyFromCsv("a,b\n1,2\n", "runs/x/history.csv")).toThrow(/runs\/x\/history.csv: expected a header starting with "epoch,"/);
+    expect(() => historyFromCsv("a,b\n1,2\n", "runs/x/history.csv")).toThrow(
+      /runs\/x\/history.csv: expected a header starting with "epoch,"/,
+    );
   });
 });
 
@@ -135,7 +162,7 @@ describe("the written-out Dense step", () => {
 
   /** Two identical models, one step each on the same batch: the written-out step and tf.variableGrads. */
   async function bothSteps(hiddenUnits: number[], batch: number, optimizer?: () => tf.Optimizer) {
-    const { denseStack, denseStep, genericStep } = await import("../../lib/train-step");
+    const { denseStack, denseStep, genericStep } = await import("../../lib/train/step");
     const { x, y } = synthetic(batch, 5);
     const xb = tf.tensor(x.data, [batch, 28, 28]);
     const labels = Float32Array.from(y.data as Uint8Array);
@@ -182,13 +209,21 @@ describe("the written-out Dense step", () => {
   });
 
   it("is used only for Flatten/Dense stacks with a softmax output and sparse cross-entropy", async () => {
-    const { denseStack } = await import("../../lib/train-step");
+    const { denseStack } = await import("../../lib/train/step");
     const tutorial = createModel(tiny);
     expect(denseStack(tutorial)).not.toBeNull();
 
-    const withDropout = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: "relu" }), tf.layers.dropout({ rate: 0.5 }), tf.layers.dense({ units: 2, activation: "softmax" })] });
+    const withDropout = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [4], units: 3, activation: "relu" }),
+        tf.layers.dropout({ rate: 0.5 }),
+        tf.layers.dense({ units: 2, activation: "softmax" }),
+      ],
+    });
     withDropout.compile({ loss: "sparseCategoricalCrossentropy", optimizer: "sgd" });
-    const tanh = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: "tanh" }), tf.layers.dense({ units: 2, activation: "softmax" })] });
+    const tanh = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: "tanh" }), tf.layers.dense({ units: 2, activation: "softmax" })],
+    });
     tanh.compile({ loss: "sparseCategoricalCrossentropy", optimizer: "sgd" });
     const mse = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2, activation: "softmax" })] });
     mse.compile({ loss: "meanSquaredError", optimizer: "sgd" });
@@ -200,7 +235,13 @@ describe("the written-out Dense step", () => {
   });
 
   it("a model outside the Dense stack still trains, through the generic step", async () => {
-    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28] }), tf.layers.dense({ units: 8, activation: "tanh" }), tf.layers.dense({ units: 10, activation: "softmax" })] });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.flatten({ inputShape: [28, 28] }),
+        tf.layers.dense({ units: 8, activation: "tanh" }),
+        tf.layers.dense({ units: 10, activation: "softmax" }),
+      ],
+    });
     model.compile({ loss: "sparseCategoricalCrossentropy", optimizer: tf.train.sgd(0.05) });
     const h = await train(model, { train: synthetic(64, 1) }, { epochs: 3, batchSize: 16, seed: 1 }, { progress: "none" });
     expect(h.history.loss![2]!).toBeLessThan(h.history.loss![0]!);
@@ -210,7 +251,7 @@ describe("the written-out Dense step", () => {
 
 describe("sparseCrossEntropy (the training step's loss)", () => {
   it("has the compiled Keras loss's value and gradients", async () => {
-    const { sparseCrossEntropy } = await import("../../lib/train-step");
+    const { sparseCrossEntropy } = await import("../../lib/train/step");
     const model = createModel(tiny);
     const inner = (model as unknown as { model: tf.LayersModel }).model;
     const keras = inner.lossFunctions[0]!;

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { initBackend } from "../../lib/backend";
-import { createModel } from "../../lib/model";
-import { trainStep } from "../../lib/train-step";
+import { initBackend } from "../../lib/engine/backend";
+import { createModel } from "../../lib/model/factory";
+import { trainStep } from "../../lib/train/step";
 
 // The patched wasm matmuls must agree with the pure-JS cpu backend's for every transpose combination,
 // in both routes (direct, and swapped when the right-hand side is much bigger).
@@ -18,7 +18,10 @@ function onBackend<T>(name: string, f: () => T): T {
 
 function values(shape: number[], seed: number): number[] {
   let s = seed;
-  return Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1);
+  return Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
+    s = (s * 16807) % 2147483647;
+    return (s / 2147483647) * 2 - 1;
+  });
 }
 
 beforeAll(async () => {
@@ -49,7 +52,12 @@ describe("wasm matmul kernels", () => {
       tf.tidy(() =>
         Array.from(
           tf.fused
-            .matMul({ a: tf.tensor(values([3, 40], 3), [3, 40]), b: tf.tensor(values([40, 20], 4), [40, 20]), bias: tf.tensor(values([20], 5)), activation })
+            .matMul({
+              a: tf.tensor(values([3, 40], 3), [3, 40]),
+              b: tf.tensor(values([40, 20], 4), [40, 20]),
+              bias: tf.tensor(values([20], 5)),
+              activation,
+            })
             .dataSync(),
         ),
       );

@@ -1,0 +1,74 @@
+/*
+ * The import rules of lib/, checked by `npm run lint:imports` (part of `npm test`). Each rule says which
+ * room may not lean on which: the lower rooms (io, format, data, model, train, results, engine) must work
+ * without the ones that present or persist (runs, figures, cli), so a notebook, a test or another tool can
+ * take them alone.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-cycles",
+      comment: "A cycle (type-only imports included) means two modules are one concept, or a type sits in the wrong one.",
+      severity: "error",
+      from: { path: "^lib/" },
+      to: { circular: true },
+    },
+    {
+      name: "core-does-not-present-or-persist",
+      comment: "data, model, train and results never import runs, figures or cli: they must run without a run folder, a browser or a command line.",
+      severity: "error",
+      from: { path: "^lib/(data|model|train|results)/" },
+      to: { path: "^lib/(runs|figures|cli)/" },
+    },
+    {
+      name: "figure-specs-are-pure",
+      comment: "A figure spec is data in, plotly JSON out: no tfjs, no file system, no browser. Only figures/render/ touches Chromium and the disk.",
+      severity: "error",
+      from: { path: "^lib/figures/", pathNot: "^lib/figures/render/" },
+      to: {
+        path: ["^lib/figures/render/", "^lib/(io|runs|engine|cli)/", "@tensorflow", "playwright", "nodeplotlib", "tslab"],
+      },
+    },
+    {
+      name: "figure-specs-use-no-fs",
+      severity: "error",
+      from: { path: "^lib/figures/", pathNot: "^lib/figures/render/" },
+      to: { dependencyTypes: ["core"], path: "^(node:)?(fs|fs/promises|child_process)$" },
+    },
+    {
+      name: "engine-draws-nothing",
+      comment: "The engine (backends, kernels, native code) never imports figures, runs or cli.",
+      severity: "error",
+      from: { path: "^lib/engine/" },
+      to: { path: "^lib/(figures|runs|cli)/" },
+    },
+    {
+      name: "plumbing-stays-low",
+      comment: "io/ and format/ are the ground floor: they import no other room but config.",
+      severity: "error",
+      from: { path: "^lib/(io|format)/" },
+      to: { path: "^lib/", pathNot: ["^lib/(io|format)/", "^lib/config\\.ts$"] },
+    },
+    {
+      name: "only-cli-imports-cli",
+      severity: "error",
+      from: { path: "^lib/", pathNot: "^lib/cli/" },
+      to: { path: "^lib/cli/" },
+    },
+    {
+      name: "nothing-imports-the-public-index",
+      comment: "lib/index.ts is the public surface for notebooks and users; inside lib/ import the module itself.",
+      severity: "error",
+      from: { path: "^lib/" },
+      to: { path: "^lib/index\\.ts$" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    // Type-only imports count: a cycle through types is still a cycle.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    exclude: { path: "^(dist|node_modules)/" },
+  },
+};

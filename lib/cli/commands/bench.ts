@@ -1,0 +1,58 @@
+import { InvalidArgumentError, type Command } from "commander";
+import { BENCH_BACKENDS, BenchError, formatTable, parseBackendList, type BenchBackend } from "../../bench/report";
+import { DEFAULT_CPU_BATCHES, runBench } from "../../bench/run";
+import { integer } from "../flags";
+
+/** A flag's integer parser with a lower bound, so `--epochs 0` is refused before any child starts. */
+export function integerAtLeast(flag: string, min: number) {
+  const parse = integer(flag);
+  return (value: string): number => {
+    const n = parse(value);
+    if (n < min) throw new InvalidArgumentError(`${flag} must be at least ${min}, got ${n}`);
+    return n;
+  };
+}
+
+export function backendList(value: string): BenchBackend[] {
+  try {
+    return parseBackendList(value);
+  } catch (err) {
+    if (err instanceof BenchError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command("bench")
+    .description("time an epoch of the tutorial model on each backend and on the PyTorch peer; print a table (stdout), progress on stderr")
+    .option("--epochs <n>", "timed epochs per backend", integerAtLeast("--epochs", 1), 1)
+    .option("--batch-size <n>", "mini-batch size", integerAtLeast("--batch-size", 1), 32)
+    .option(
+      "--backends <list>",
+      `comma-separated, in order (default ${BENCH_BACKENDS.join(",")}; wasm-1thread and wasm-stock run 1 wasm thread)`,
+      backendList,
+    )
+    .option(
+      "--cpu-batches <n>",
+      "cpu backend: time this many batches and extrapolate the epoch",
+      integerAtLeast("--cpu-batches", 2),
+      DEFAULT_CPU_BATCHES,
+    )
+    .option("--seed <n>", "seed for weights and batch order (default 42)", integerAtLeast("--seed", 0))
+    .option("--data-dir <dir>", "dataset cache folder, relative to the project (default data)")
+    .option("--json <file>", "also write the results as JSON")
+    .action(async (opts) => {
+      const report = await runBench({
+        epochs: opts.epochs,
+        batchSize: opts.batchSize,
+        backends: opts.backends,
+        cpuBatches: opts.cpuBatches,
+        seed: opts.seed,
+        dataDir: opts.dataDir,
+        json: opts.json,
+      });
+      process.stdout.write(formatTable(report));
+      if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
+    });
+}

@@ -1,0 +1,25 @@
+import * as path from "node:path";
+import type { Command } from "commander";
+import { formatBackend, initBackend } from "../../engine/backend";
+import { resolveConfig, type ExperimentConfig } from "../../config";
+import { evaluate } from "../../results/evaluate";
+import { loadData } from "../../runs/experiment";
+import { Run } from "../../runs/run";
+
+export function registerEvaluate(program: Command): void {
+  program
+    .command("evaluate")
+    .description("evaluate a run's trained model on the test set and update its metrics.json")
+    .argument("<run>", "run folder, e.g. runs/20261125-101619")
+    .action(async (dir: string) => {
+      const run = new Run(path.resolve(dir));
+      const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
+      const backend = await initBackend(config);
+      console.log(formatBackend(backend));
+      const model = await run.loadModel();
+      const { test } = await loadData(config);
+      const metrics = { ...evaluate(model, test), backend: backend.name };
+      run.writeJson("metrics.json", metrics);
+      console.log(JSON.stringify(metrics));
+    });
+}

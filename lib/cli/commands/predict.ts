@@ -1,0 +1,65 @@
+import * as path from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import { initBackend } from "../../engine/backend";
+import { resolveConfig, type ExperimentConfig } from "../../config";
+import { CLASS_NAMES } from "../../data/fashion-mnist";
+import { loadData } from "../../runs/experiment";
+import { loadImagePng } from "../../data/png-input";
+import { classNamesOf, predictClasses, predictProba, roundProbabilities } from "../../results/predict";
+import { Run, RunError } from "../../runs/run";
+
+const index = (value: string, previous: number[] = []): number[] => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`--test-index expects a test image index 0..9999, got "${value}"`);
+  return [...previous, Number(value)];
+};
+
+export function registerPredict(program: Command): void {
+  program
+    .command("predict")
+    .description("class probabilities from a run's model for 28x28 PNG files or test images")
+    .argument("<run>", "run folder with a trained model")
+    .argument("[images...]", "28x28 PNG files (colour is converted to grayscale, a light background inverted; other sizes are refused)")
+    .option("--test-index <n>", "a test-set image by index (repeatable)", index)
+    .action(async (dir: string, images: string[], opts: { testIndex?: number[] }) => {
+      if (images.length === 0 && !opts.testIndex?.length)
+        throw new RunError("predict needs PNG files or --test-index N; see fashion-ann predict --help");
+      const run = new Run(path.resolve(dir));
+      const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
+      await initBackend(config);
+      const model = await run.loadModel();
+      const names: string[] = [];
+      const pixels: Float32Array[] = [];
+      const truth: (string | undefined)[] = [];
+      for (const file of images) {
+        const img = loadImagePng(file);
+        for (const c of img.conversions) console.error(`${file}: ${c}`);
+        names.push(file);
+        pixels.push(img.pixels);
+        truth.push(undefined);
+      }
+      if (opts.testIndex?.length) {
+        const { test } = await loadData(config);
+        for (const i of opts.testIndex) {
+          if (i >= test.x.shape[0]!)
+            throw new RunError(
+              `--test-index ${i} is out of range: the test set has ${test.x.shape[0]} images (0..${test.x.shape[0]! - 1})`,
+            );
+          names.push(`test[${i}]`);
+          pixels.push(test.x.row(i).data);
+          truth.push(CLASS_NAMES[test.y.data[i]!]);
+        }
+      }
+      const data = new Float32Array(pixels.length * 784);
+      pixels.forEach((p, i) => data.set(p, i * 784));
+      const proba = predictProba(model, { data, shape: [pixels.length, 28, 28] });
+      const predicted = classNamesOf(predictClasses(proba), CLASS_NAMES);
+      roundProbabilities(proba).forEach((row, i) => {
+        const top = row
+          .map((p, c) => ({ p, c }))
+          .sort((a, b) => b.p - a.p)
+          .slice(0, 3);
+        const known = truth[i] ? ` (true: ${truth[i]})` : "";
+        console.log(`${names[i]}: ${predicted[i]}${known}  [${top.map((t) => `${CLASS_NAMES[t.c]} ${t.p.toFixed(2)}`).join(", ")}]`);
+      });
+    });
+}

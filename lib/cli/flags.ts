@@ -1,0 +1,111 @@
+import * as path from "node:path";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import type { ConfigOverrides } from "../config";
+import { defaultRunName } from "../runs/run";
+import { projectPath } from "../io/paths";
+
+export function integer(flag: string) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${flag} expects an integer, got "${value}"`);
+    return Number(value);
+  };
+}
+
+export function number(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} expects a number, got "${value}"`);
+    return n;
+  };
+}
+
+export function integerList(flag: string) {
+  return (value: string): number[] => {
+    const parts = value.split(",").map((s) => s.trim());
+    if (parts.some((p) => !/^-?\d+$/.test(p)))
+      throw new InvalidArgumentError(`${flag} expects comma-separated integers like 300,100, got "${value}"`);
+    return parts.map(Number);
+  };
+}
+
+/** Every ExperimentConfig field as a flag; defaults stay in the schema, so unset flags fall back to it. */
+export function withConfigFlags(cmd: Command): Command {
+  return cmd
+    .option("--epochs <n>", "training epochs (default 30)", integer("--epochs"))
+    .option("--batch-size <n>", "mini-batch size (default 32)", integer("--batch-size"))
+    .option("--hidden <units>", "hidden layer sizes, comma-separated (default 300,100)", integerList("--hidden"))
+    .option("--learning-rate <lr>", "SGD learning rate (default 0.01)", number("--learning-rate"))
+    .option("--validation-size <n>", "first N training images held out for validation (default 5000)", integer("--validation-size"))
+    .option("--seed <n>", "seed for weights and shuffling (default 42)", integer("--seed"))
+    .option(
+      "--patience <n>",
+      "early stopping: epochs without a better val_loss before stopping, restoring the best weights (default off)",
+      integer("--patience"),
+    )
+    .option("--data-dir <dir>", "dataset cache folder, relative to the project (default data)")
+    .addOption(
+      new Option("--backend <name>", "tfjs backend (default auto: tensorflow, else wasm, else cpu)").choices([
+        "auto",
+        "tensorflow",
+        "wasm",
+        "cpu",
+      ]),
+    )
+    .option("--threads <n>", "wasm backend threads, or auto (default auto: one per core, at most 2)", threadCount);
+}
+
+function threadCount(value: string): number | "auto" {
+  if (value.trim() === "auto") return "auto";
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1)
+    throw new InvalidArgumentError(`--threads expects a positive integer or auto, got "${value}"`);
+  return Number(value);
+}
+
+export function overridesFrom(opts: Record<string, unknown>): ConfigOverrides {
+  const map: Record<string, keyof ConfigOverrides> = {
+    epochs: "epochs",
+    batchSize: "batchSize",
+    hidden: "hiddenUnits",
+    learningRate: "learningRate",
+    validationSize: "validationSize",
+    seed: "seed",
+    dataDir: "dataDir",
+    patience: "patience",
+    backend: "backend",
+    threads: "threads",
+  };
+  const out: Record<string, unknown> = {};
+  for (const [flag, field] of Object.entries(map)) if (opts[flag] !== undefined) out[field] = opts[flag];
+  return out as ConfigOverrides;
+}
+
+export function runDirFor(out: string | undefined): string {
+  return out ? path.resolve(out) : projectPath(path.join("runs", defaultRunName()));
+}
+
+/**
+ * `--set key=value` (repeatable), papermill-style: the value is JSON when it parses (numbers, arrays,
+ * null), else a string. Keys are config field names; resolveConfig refuses unknown ones.
+ */
+export function collectSet(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = value.indexOf("=");
+  if (eq <= 0) throw new InvalidArgumentError(`--set expects key=value (e.g. --set learningRate=0.05), got "${value}"`);
+  const key = value.slice(0, eq).trim();
+  const raw = value.slice(eq + 1).trim();
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // not JSON: keep the string (dataDir=..., backend=wasm)
+  }
+  return { ...previous, [key]: parsed };
+}
+
+/** Config flags plus --set pairs; a field given both ways is ambiguous and refused. */
+export function overridesWithSet(opts: Record<string, unknown>): ConfigOverrides {
+  const flags = overridesFrom(opts) as Record<string, unknown>;
+  const set = (opts.set ?? {}) as Record<string, unknown>;
+  const both = Object.keys(set).filter((k) => k in flags);
+  if (both.length) throw new InvalidArgumentError(`${both.join(", ")} given both as a flag and with --set; use one`);
+  return { ...flags, ...set } as ConfigOverrides;
+}

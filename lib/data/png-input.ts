@@ -1,0 +1,70 @@
+import * as fs from "node:fs";
+import { PNG } from "pngjs";
+import { IMAGE_SHAPE } from "../model/factory";
+
+export class ImageInputError extends Error {
+  override name = "ImageInputError";
+}
+
+export interface LoadedImage {
+  /** 28x28 intensities in 0..1, Fashion-MNIST's convention: the garment bright on a dark background. */
+  pixels: Float32Array;
+  /** What was done to the file to get there, said to the user ("converted RGB to grayscale", "inverted"). */
+  conversions: string[];
+}
+
+/**
+ * Reads a 28x28 PNG for prediction. Colour is converted to grayscale (ITU-R 601 luma); a light
+ * background (a drawing, a screenshot) is inverted, since Fashion-MNIST images are light garments on
+ * black. Other sizes are refused rather than resized, because a resize would silently change what the
+ * model sees.
+ */
+export function loadImagePng(file: string): LoadedImage {
+  let png: PNG;
+  try {
+    png = PNG.sync.read(fs.readFileSync(file));
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+    throw new ImageInputError(`${file}: cannot read as PNG (${reason}); expected a 28x28 grayscale PNG`);
+  }
+  const [h, w] = IMAGE_SHAPE;
+  if (png.width !== w || png.height !== h) {
+    throw new ImageInputError(
+      `${file}: ${png.width}x${png.height} pixels, expected ${w}x${h} like Fashion-MNIST; resize it first (e.g. convert in.png -resize 28x28! out.png)`,
+    );
+  }
+  const conversions: string[] = [];
+  const pixels = new Float32Array(w * h);
+  let colour = false;
+  let transparent = false;
+  for (let i = 0; i < w * h; i++) {
+    const [r, g, b, a] = [png.data[4 * i]!, png.data[4 * i + 1]!, png.data[4 * i + 2]!, png.data[4 * i + 3]!];
+    if (r !== g || g !== b) colour = true;
+    if (a !== 255) transparent = true;
+    // Transparent pixels count as background (white before the inversion test).
+    const luma = (0.299 * r + 0.587 * g + 0.114 * b) * (a / 255) + 255 * (1 - a / 255);
+    pixels[i] = luma / 255;
+  }
+  if (colour) conversions.push("converted colour to grayscale");
+  if (transparent) conversions.push("flattened transparency onto white");
+  const border = borderMean(pixels, w, h);
+  if (border > 0.5) {
+    for (let i = 0; i < pixels.length; i++) pixels[i] = 1 - pixels[i]!;
+    conversions.push(`inverted (light background, border mean ${border.toFixed(2)}): Fashion-MNIST garments are light on black`);
+  }
+  return { pixels, conversions };
+}
+
+function borderMean(p: Float32Array, w: number, h: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (y === 0 || x === 0 || y === h - 1 || x === w - 1) {
+        sum += p[y * w + x]!;
+        n++;
+      }
+    }
+  }
+  return sum / n;
+}

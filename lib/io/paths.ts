@@ -1,0 +1,26 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+let root: string | undefined;
+
+/**
+ * The project folder: the nearest folder above this module whose package.json is fashion-ann's, so it is
+ * right both from lib/ (tests run the TypeScript) and from dist/lib/ (notebooks, CLI).
+ */
+export function projectRoot(): string {
+  if (root) return root;
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, "package.json");
+    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, "utf8")) as { name?: string }).name === "fashion-ann") {
+      root = dir;
+      return root;
+    }
+    if (path.dirname(dir) === dir)
+      throw new Error(`no fashion-ann package.json above ${__dirname}; is the module installed inside the project?`);
+  }
+}
+
+/** Relative data and run paths resolve against the project root, so notebooks (cwd notebooks/) and the CLI agree. */
+export function projectPath(p: string): string {
+  return path.resolve(projectRoot(), p);
+}

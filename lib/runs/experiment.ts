@@ -1,0 +1,140 @@
+import type * as tf from "@tensorflow/tfjs";
+import { formatBackend, initBackend, type BackendInfo } from "../engine/backend";
+import type { ExperimentConfig } from "../config";
+import { defaultProgress, loadFashionMnist, splitAndScale, type FashionMnistSplits } from "../data/fashion-mnist";
+import { evaluate, type TestMetrics } from "../results/evaluate";
+import { createModel } from "../model/factory";
+import { architectureFigure } from "../figures/architecture";
+import { imageFigure, imageGridFigure } from "../figures/images";
+import { learningCurvesFigure } from "../figures/curves";
+import { predictionsFigure } from "../figures/predictions";
+import { saveFig } from "../figures/render/chromium";
+import type { Figure } from "../figures/figure";
+import { classNamesOf, predictClasses, predictProba } from "../results/predict";
+import type { ProgressMode } from "../train/callbacks/progress";
+import { projectPath } from "../io/paths";
+import type { Run } from "./run";
+import { layerTable, modelSummary } from "../model/summary";
+import { train, TrainingError } from "../train/fit";
+import type { History } from "../train/callbacks/callback";
+import { checkpointCallback, earlyStopping, loadCheckpoint } from "../train/callbacks/checkpoint";
+import { lastInterruptSignal } from "../train/interrupt";
+import { acquireRunLock } from "./lock";
+
+/** Loads Fashion-MNIST from config.dataDir (or the Debian package, or the download) and splits it as the tutorial does. */
+export async function loadData(config: Pick<ExperimentConfig, "dataDir" | "validationSize">): Promise<FashionMnistSplits> {
+  const raw = await loadFashionMnist({ dataDir: projectPath(config.dataDir), onProgress: defaultProgress() });
+  return splitAndScale(raw, config.validationSize);
+}
+
+/** The tutorial's figures, under the names Géron's notebook saves them with. */
+export function tutorialFigures(data: FashionMnistSplits, model: tf.LayersModel, history: History): Record<string, Figure> {
+  const names = data.classNames;
+  const train = data.train;
+  const first40 = train.x.slice(0, 40);
+  const labels40 = Array.from(train.y.data.subarray(0, 40), (c) => names[c]!);
+  const newImages = data.test.x.slice(0, 3);
+  const predicted = classNamesOf(predictClasses(predictProba(model, newImages)), names);
+  return {
+    first_image: imageFigure(train.x.row(0).data, { title: names[train.y.data[0]!] }),
+    fashion_mnist_plot: imageGridFigure({ data: first40.data, shape: first40.shape }, labels40, 4, 10),
+    my_fashion_mnist_model: architectureFigure(layerTable(model)),
+    keras_learning_curves_plot: learningCurvesFigure(history.history),
+    fashion_mnist_images_plot: predictionsFigure({ data: newImages.data, shape: newImages.shape }, predicted),
+  };
+}
+
+export interface ExperimentResult {
+  backend: BackendInfo;
+  history: History;
+  metrics: TestMetrics & { backend: string };
+  figures: string[];
+}
+
+/** Training stopped by Ctrl-C / SIGTERM / Jupyter's interrupt; the last completed epoch is checkpointed. */
+export class TrainingInterrupted extends Error {
+  override name = "TrainingInterrupted";
+  constructor(
+    message: string,
+    /** The signal that stopped it (undefined: a callback set model.stopTraining). */
+    readonly signal?: NodeJS.Signals,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The whole tutorial in one call (what `fashion-ann train` runs): load, build, train, evaluate, and
+ * write config, environment, summary, history, model, metrics and figures into the run folder.
+ * Every epoch is checkpointed; `resume` continues from the last checkpoint with the run's own config,
+ * giving the same result as an uninterrupted run.
+ */
+export async function runExperiment(
+  config: ExperimentConfig,
+  run: Run,
+  options: { log?: (s: string) => void; progress?: ProgressMode; resume?: boolean } = {},
+): Promise<ExperimentResult> {
+  // One writer per run folder: a second train or --resume on it would interleave checkpoints and files.
+  const lock = acquireRunLock(run.dir, { log: options.log ?? console.log });
+  try {
+    return await runLocked(config, run, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(
+  config: ExperimentConfig,
+  run: Run,
+  options: { log?: (s: string) => void; progress?: ProgressMode; resume?: boolean },
+): Promise<ExperimentResult> {
+  const log = options.log ?? console.log;
+  const backend = await initBackend(config);
+  log(formatBackend(backend));
+  log(`config: ${JSON.stringify(config)}`);
+  if (!options.resume) run.saveConfig(config);
+  run.saveEnvironment(backend);
+  const data = await loadData(config);
+  let model: tf.LayersModel;
+  let initialHistory: History | undefined;
+  if (options.resume) {
+    const { model: restored, pointer } = await loadCheckpoint(run.checkpointsDir, "last", config.learningRate);
+    model = restored;
+    initialHistory = { ...pointer.history, params: { epochs: config.epochs, steps: 0, batchSize: config.batchSize, samples: 0 } };
+    log(`resuming ${run.dir} after epoch ${pointer.epoch + 1}/${config.epochs}`);
+  } else {
+    model = createModel(config);
+  }
+  const summary = modelSummary(model, { name: "sequential" });
+  log(summary);
+  run.writeText("summary.txt", summary + "\n");
+  const stopper = config.patience ? earlyStopping(model, config.patience) : undefined;
+  const callbacks = [checkpointCallback(model, run.checkpointsDir, initialHistory), ...(stopper ? [stopper] : [])];
+  let history: History;
+  try {
+    history = await train(model, data, config, { progress: options.progress, callbacks, initialHistory });
+  } catch (err) {
+    if (err instanceof TrainingError) {
+      throw new TrainingError(`${err.message}. The last good checkpoint is in ${run.checkpointsDir}`, err.epoch, err.batch);
+    }
+    throw err;
+  }
+  run.saveHistory(history);
+  if (history.stopped && !stopper?.stopped()) {
+    const signal = lastInterruptSignal();
+    throw new TrainingInterrupted(
+      `training interrupted${signal ? ` by ${signal}` : ""} after epoch ${history.epoch.length}/${config.epochs}; checkpoint kept. Resume with: fashion-ann train --resume ${run.dir}`,
+      signal,
+    );
+  }
+  if (stopper?.stopped()) log(`early stopping: best val_loss at epoch ${stopper.bestEpoch()! + 1}; its weights restored`);
+  await run.saveModel(model);
+  const metrics = { ...evaluate(model, data.test, log), backend: backend.name };
+  run.writeJson("metrics.json", metrics);
+  const figures: string[] = [];
+  for (const [name, fig] of Object.entries(tutorialFigures(data, model, history))) {
+    figures.push(await saveFig(fig, name, { dir: run.figuresDir }));
+  }
+  model.dispose();
+  return { backend, history, metrics, figures };
+}

@@ -1,0 +1,262 @@
+/**
+ * Runs the numbered notebooks (notebooks/NN_*.ipynb) headlessly through the tslab kernel, the
+ * way papermill does for Python: each notebook has one cell tagged "parameters" holding
+ * interactive defaults, e.g.
+ *
+ *     let overrides: ConfigOverrides = {};
+ *     let runDir = "../runs/interactive";
+ *
+ * and the runner inserts right after it a cell tagged "injected-parameters" that assigns this
+ * run's values (`overrides = {...}; runDir = "...";`). Assignments rather than re-declarations,
+ * so the injected values are type-checked against the declared types (an unknown config key is
+ * a compile error in that cell), and so they must be declared with `let`.
+ *
+ * Execution happens in scripts/execute_notebook.py (nbclient on Debian's /usr/bin/python3);
+ * this module picks the notebooks, starts it once per notebook, and turns its JSON-lines
+ * report into progress lines and a NotebookError.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as readline from "node:readline";
+
+import { childEnvironment, resolveConfig, type ConfigOverrides } from "../config";
+import { projectRoot } from "../io/paths";
+
+/** Jupyter runs on Debian's Python, which has nbclient and the notebook server; a venv or pyenv python may not. */
+export const SYSTEM_PYTHON = "/usr/bin/python3";
+
+/** Notebooks the runner picks up: two digits, an underscore, a name. Run in name order. */
+export const NOTEBOOK_NAME = /^\d\d_.+\.ipynb$/;
+
+/**
+ * Stderr text that means a cell failed. tslab prints compile errors ("3:10 - Type ...") and the
+ * errors of un-awaited promises or timers only on stderr, sometimes with an "ok" reply, so the
+ * runner and the UI test read stderr too. Plain warnings (console.warn, tfjs notices) do not match.
+ * Written in the regex subset shared by JavaScript and Python, because the Python helper uses it.
+ */
+export const KERNEL_ERROR_PATTERN = /^(?:\d+:\d+ - |Uncaught\w*|Unhandled\w*|\w*Error:|\w*Exception:)/m;
+
+/** Seconds one cell may run before the notebook fails; generous because a 30-epoch training is one cell. */
+export const DEFAULT_CELL_TIMEOUT_SEC = 3600;
+
+export interface RunNotebooksOptions {
+  /** Folder holding the NN_*.ipynb notebooks; also the kernel's working directory. Default: <project>/notebooks. */
+  notebooksDir?: string;
+  /** This run's folder. Executed notebooks are written to <runDir>/notebooks/; notebooks receive it (absolute) as `runDir`. */
+  runDir: string;
+  /** Config overrides handed to every notebook as `overrides`; validated with resolveConfig before anything runs. */
+  overrides: ConfigOverrides;
+  /** Run only these notebooks: "03", "03_model" or "03_model.ipynb". Default: all, in order. */
+  only?: string[];
+  /** Per-cell time limit in seconds; 0 = none. Default DEFAULT_CELL_TIMEOUT_SEC. */
+  timeoutPerCellSec?: number;
+  /** Receives progress lines and the kernel's output lines as they come. Default: discard. */
+  log?: (line: string) => void;
+}
+
+export interface RunNotebooksResult {
+  /** Absolute paths of the executed notebooks written under <runDir>/notebooks/, in run order. */
+  notebooks: string[];
+}
+
+/** A notebook could not run, or one of its cells failed. The partly executed notebook is still written (outputPath). */
+export class NotebookError extends Error {
+  override name = "NotebookError";
+  constructor(
+    message: string,
+    /** File name of the notebook, e.g. "03_model.ipynb". */
+    readonly notebook: string,
+    /** 1-based number among the code cells that ran (the injected cell counts); 0 when no cell ran. */
+    readonly cell: number,
+    /** Kernel error text (compile errors, exception with stack, or what killed the kernel). */
+    readonly detail: string,
+    /** Where the partly executed notebook was written, if it was. */
+    readonly outputPath?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Where scripts/setup.sh registers the tslab kernel; Jupyter finds it through JUPYTER_PATH. */
+export function jupyterDataDir(root: string = projectRoot()): string {
+  return path.join(root, ".jupyter", "share", "jupyter");
+}
+
+/** The environment every Jupyter process of the project needs: the project's kernel spec first on JUPYTER_PATH. */
+export function jupyterEnv(root: string = projectRoot(), base: NodeJS.ProcessEnv = childEnvironment()): NodeJS.ProcessEnv {
+  const paths = [jupyterDataDir(root), ...(base.JUPYTER_PATH ? [base.JUPYTER_PATH] : [])];
+  return { ...base, JUPYTER_PATH: paths.join(path.delimiter) };
+}
+
+/** The NN_*.ipynb file names in `dir`, in run order, narrowed to `only` (each entry must match one notebook). */
+export function listNotebooks(dir: string, only?: string[]): string[] {
+  if (!fs.existsSync(dir)) throw new Error(`notebooks folder ${dir} does not exist`);
+  const all = fs
+    .readdirSync(dir)
+    .filter((f) => NOTEBOOK_NAME.test(f))
+    .sort();
+  if (all.length === 0) throw new Error(`no notebooks named NN_*.ipynb in ${dir}`);
+  if (!only || only.length === 0) return all;
+  const picked = new Set<string>();
+  for (const want of only) {
+    const stem = want.replace(/\.ipynb$/, "");
+    const match = all.filter((f) => f === `${stem}.ipynb` || f.startsWith(`${stem}_`));
+    if (match.length !== 1) {
+      throw new Error(`notebook "${want}" matches ${match.length === 0 ? "none" : match.join(", ")} of: ${all.join(", ")}`);
+    }
+    picked.add(match[0]!);
+  }
+  return all.filter((f) => picked.has(f));
+}
+
+/** Source of the injected-parameters cell: assignments to the variables the "parameters" cell declares with `let`. */
+export function injectedParametersSource(overrides: ConfigOverrides, runDir: string): string {
+  return [
+    "// Injected by runNotebooks (lib/notebooks.ts): this run's values for the parameters cell above.",
+    `overrides = ${JSON.stringify(overrides)};`,
+    `runDir = ${JSON.stringify(runDir)};`,
+    // Not `{ overrides, runDir }`: tslab does not resolve shorthand properties that name an earlier cell's variable.
+    `console.log("injected parameters:", JSON.stringify({ overrides: overrides, runDir: runDir }));`,
+  ].join("\n");
+}
+
+function checkKernelRegistered(root: string): void {
+  const spec = path.join(jupyterDataDir(root), "kernels", "tslab", "kernel.json");
+  if (!fs.existsSync(spec)) {
+    throw new Error(`tslab kernel spec ${spec} is missing; run \`npm run setup\` (bash scripts/setup.sh) to register it`);
+  }
+}
+
+/**
+ * Executes the notebooks one after another, each in a fresh tslab kernel whose working directory
+ * is `notebooksDir` (as when a person opens it in Jupyter), and stops at the first failure.
+ * Throws NotebookError naming the notebook, the cell number, the cell's first line and the error.
+ */
+export async function runNotebooks(opts: RunNotebooksOptions): Promise<RunNotebooksResult> {
+  const root = projectRoot();
+  const notebooksDir = path.resolve(opts.notebooksDir ?? path.join(root, "notebooks"));
+  const runDir = path.resolve(opts.runDir);
+  const log = opts.log ?? (() => {});
+  resolveConfig(opts.overrides); // a bad override fails here, before any kernel starts
+  checkKernelRegistered(root);
+  const names = listNotebooks(notebooksDir, opts.only);
+  const outDir = path.join(runDir, "notebooks");
+  fs.mkdirSync(outDir, { recursive: true });
+  const written: string[] = [];
+  for (const name of names) {
+    written.push(
+      await runOne({
+        root,
+        input: path.join(notebooksDir, name),
+        output: path.join(outDir, name),
+        cwd: notebooksDir,
+        parameters: injectedParametersSource(opts.overrides, runDir),
+        timeoutSec: opts.timeoutPerCellSec ?? DEFAULT_CELL_TIMEOUT_SEC,
+        log,
+      }),
+    );
+  }
+  return { notebooks: written };
+}
+
+interface RunOneArgs {
+  root: string;
+  input: string;
+  output: string;
+  cwd: string;
+  parameters: string;
+  timeoutSec: number;
+  log: (line: string) => void;
+}
+
+/** One line of scripts/execute_notebook.py's report. */
+type HelperEvent =
+  | { type: "start"; cells: number }
+  | { type: "cell_start"; number: number; firstLine: string }
+  | { type: "stream"; name: "stdout" | "stderr"; text: string }
+  | { type: "cell_done"; number: number; seconds: number }
+  | { type: "failed"; number: number; firstLine: string; message: string }
+  | { type: "written"; path: string };
+
+const STDERR_TAIL_LINES = 30;
+
+function runOne(a: RunOneArgs): Promise<string> {
+  const name = path.basename(a.input);
+  const tag = `[${name.replace(/\.ipynb$/, "")}]`;
+  const args = [
+    path.join(a.root, "scripts", "execute_notebook.py"),
+    ...["--input", a.input, "--output", a.output, "--cwd", a.cwd, "--kernel", "tslab"],
+    ...["--parameters", a.parameters, "--timeout", String(Math.ceil(a.timeoutSec))],
+    ...["--error-pattern", KERNEL_ERROR_PATTERN.source],
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(SYSTEM_PYTHON, args, { cwd: a.root, env: jupyterEnv(a.root), stdio: ["ignore", "pipe", "pipe"] });
+    let cells = 0;
+    let failed: Extract<HelperEvent, { type: "failed" }> | undefined;
+    let writtenPath: string | undefined;
+    const partial: Record<string, string> = { stdout: "", stderr: "" };
+    const stderrTail: string[] = [];
+
+    // Kernel output arrives in arbitrary chunks; show whole lines, and of a progress bar
+    // redrawn with \r only its last state.
+    const showStream = (stream: string, text: string): void => {
+      const lines = (partial[stream] + text).split("\n");
+      partial[stream] = lines.pop() ?? "";
+      for (const line of lines) a.log(`${tag}   | ${line.split("\r").pop()}`);
+    };
+    const flushStreams = (): void => {
+      for (const stream of Object.keys(partial)) if (partial[stream]) showStream(stream, "\n");
+    };
+
+    const onEvent = (ev: HelperEvent): void => {
+      switch (ev.type) {
+        case "start":
+          cells = ev.cells;
+          a.log(`${tag} start: ${cells} code cells, kernel tslab, cwd ${a.cwd}`);
+          break;
+        case "cell_start":
+          break;
+        case "stream":
+          showStream(ev.name, ev.text);
+          break;
+        case "cell_done":
+          flushStreams();
+          a.log(`${tag} cell ${ev.number}/${cells} ok (${ev.seconds.toFixed(1)} s)`);
+          break;
+        case "failed":
+          flushStreams();
+          failed = ev;
+          a.log(`${tag} cell ${ev.number}/${cells} FAILED`);
+          break;
+        case "written":
+          writtenPath = ev.path;
+          a.log(`${tag} wrote ${ev.path}`);
+          break;
+      }
+    };
+
+    readline.createInterface({ input: child.stdout }).on("line", (line) => {
+      try {
+        onEvent(JSON.parse(line) as HelperEvent);
+      } catch {
+        a.log(`${tag} ${line}`); // not a report line: something printed by a library, show it as is
+      }
+    });
+    readline.createInterface({ input: child.stderr }).on("line", (line) => {
+      stderrTail.push(line);
+      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+    });
+
+    child.on("error", (err) =>
+      reject(new NotebookError(`${name}: could not start ${SYSTEM_PYTHON} (${err.message}); run \`npm run setup\``, name, 0, err.message)),
+    );
+    child.on("close", (code, signal) => {
+      if (code === 0 && !failed && writtenPath) return resolve(writtenPath);
+      const detail = failed?.message ?? (stderrTail.join("\n") || `exited with ${signal ?? `code ${code}`}`);
+      const where = failed && failed.number > 0 ? `cell ${failed.number}/${cells} (${JSON.stringify(failed.firstLine)})` : "could not run";
+      const saved = writtenPath ? `\n(partly executed notebook: ${writtenPath})` : "";
+      reject(new NotebookError(`${name}: ${where}:\n${detail}${saved}`, name, failed?.number ?? 0, detail, writtenPath));
+    });
+  });
+}

@@ -1,0 +1,25 @@
+// What a training loop tells its callbacks, in Keras's words: the per-epoch logs, the History it returns.
+
+/** Keras's History keys; `val_*` appear only when validation data is given. */
+export type Logs = Record<string, number>;
+
+export interface History {
+  /** 0-based epoch indices, as Keras's `history.epoch`. */
+  epoch: number[];
+  /** One value per epoch for each metric: loss, accuracy, val_loss, val_accuracy. */
+  history: Record<string, number[]>;
+  params: { epochs: number; steps: number; batchSize: number; samples: number };
+  /** True when training stopped before config.epochs (a callback, early stopping or a signal). */
+  stopped?: boolean;
+  /** Wall-clock seconds spent in train() (this call; a resumed run adds to the earlier value). */
+  seconds?: number;
+}
+
+/** Keras-style callbacks; each may be async. Set `model.stopTraining = true` to stop after the current batch. */
+export interface TrainCallbacks {
+  onTrainBegin?: (params: History["params"]) => void | Promise<void>;
+  onEpochBegin?: (epoch: number) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs: Logs) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs: Logs) => void | Promise<void>;
+  onTrainEnd?: (history: History) => void | Promise<void>;
+}

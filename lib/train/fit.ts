@@ -1,0 +1,190 @@
+import * as tf from "@tensorflow/tfjs";
+import type { ExperimentConfig } from "../config";
+import type { History, Logs, TrainCallbacks } from "./callbacks/callback";
+import { kerasProgress, type ProgressMode } from "./callbacks/progress";
+import { lastInterruptSignal, onInterrupt } from "./interrupt";
+import { seededRandom, shuffledIndices } from "./shuffle";
+import { compiledLoss, countCorrect, trainStep } from "./step";
+
+/** Images (any trailing shape, e.g. [n, 28, 28], values 0..1) with their class indices. */
+export interface LabeledImages {
+  x: { data: Float32Array; shape: readonly number[] };
+  y: { data: ArrayLike<number>; shape: readonly number[] };
+}
+
+/** Training could not go on (e.g. the loss became NaN); names the epoch and batch. */
+export class TrainingError extends Error {
+  override name = "TrainingError";
+  constructor(
+    message: string,
+    readonly epoch: number,
+    readonly batch: number,
+  ) {
+    super(message);
+  }
+}
+
+const YIELD_EVERY_MS = 100;
+
+export interface TrainOptions {
+  callbacks?: TrainCallbacks | TrainCallbacks[];
+  /** "bar": Keras's progress bar (terminal); "epoch": one line per epoch (notebooks, logs); "none"; default: bar on a TTY. */
+  progress?: ProgressMode;
+  /** Epoch to start from (for resuming); default: the number of epochs in initialHistory, else 0. */
+  initialEpoch?: number;
+  /** The history so far when resuming; the returned history continues it. */
+  initialHistory?: History;
+  /** Stop after the current batch on SIGINT/SIGTERM (default true). */
+  stopOnSignal?: boolean;
+}
+
+export type TrainConfig = Pick<ExperimentConfig, "epochs" | "batchSize" | "seed">;
+
+// Validation and evaluation use large batches: the result is the same mean, far fewer kernel calls.
+const EVAL_BATCH = 2048;
+
+/**
+ * `model.fit(X_train, y_train, epochs, validation_data=(X_valid, y_valid))` as a lean loop on the
+ * layers model's own variables, loss and optimizer. Batches are copied from a seeded shuffle of the
+ * training rows in JS (tf.gather is slower than the step itself, and tfjs's fit shuffles with
+ * Math.random), so the same seed and backend give the same history.
+ */
+export async function train(
+  model: tf.LayersModel,
+  data: { train: LabeledImages; valid?: LabeledImages },
+  config: TrainConfig,
+  options: TrainOptions = {},
+): Promise<History> {
+  const { x, y } = data.train;
+  const samples = x.shape[0]!;
+  const rowSize = x.data.length / samples;
+  const steps = Math.ceil(samples / config.batchSize);
+  const params = { epochs: config.epochs, steps, batchSize: config.batchSize, samples };
+  const callbacks = [kerasProgress(options.progress), ...[options.callbacks ?? []].flat()];
+  const history: History = options.initialHistory ? copyHistory(options.initialHistory, params) : { epoch: [], history: {}, params };
+  const step = trainStep(model);
+  const random = seededRandom(config.seed);
+  const initialEpoch = options.initialEpoch ?? history.epoch.length;
+  // Advance the shuffle stream so a resumed run sees the same batch order as an uninterrupted one.
+  for (let e = 0; e < initialEpoch; e++) shuffledIndices(samples, random);
+
+  const started = performance.now();
+  model.stopTraining = false;
+  const stopOnSignal = options.stopOnSignal ?? true;
+  // Ctrl-C in a terminal and Jupyter's interrupt button both send SIGINT: finish the batch, keep the last
+  // completed epoch, return. (An interrupted `await` in tslab would otherwise leave training running.)
+  const release = stopOnSignal
+    ? await onInterrupt(() => {
+        model.stopTraining = true;
+      })
+    : () => {};
+  try {
+    for (const cb of callbacks) await cb.onTrainBegin?.(params);
+    for (let epoch = initialEpoch; epoch < config.epochs && !model.stopTraining; epoch++) {
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
+      const order = shuffledIndices(samples, random);
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let lastYield = performance.now();
+      for (let b = 0; b < steps && !model.stopTraining; b++) {
+        const start = b * config.batchSize;
+        const idx = order.subarray(start, Math.min(start + config.batchSize, samples));
+        const xb = gatherRows(x.data, rowSize, idx, x.shape);
+        const result = step(xb, gatherLabels(y.data, idx));
+        xb.dispose();
+        if (!Number.isFinite(result.loss)) {
+          throw new TrainingError(
+            `loss became ${result.loss} at epoch ${epoch + 1}, batch ${b + 1}/${steps}: training diverged ` +
+              `(learning rate too high?); weights after epoch ${epoch} are the last good ones`,
+            epoch,
+            b,
+          );
+        }
+        lossSum += result.loss * idx.length;
+        correct += result.correct;
+        seen += idx.length;
+        const logs = { batch: b, size: idx.length, loss: lossSum / seen, accuracy: correct / seen };
+        for (const cb of callbacks) await cb.onBatchEnd?.(b, logs);
+        // wasm kernels run synchronously: yield now and then so signals, timers and the progress bar get a turn.
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
+      }
+      // A stop in the middle of an epoch discards that epoch, so the history (and a resume) start from a whole one.
+      if (seen < samples) break;
+      const logs: Logs = { loss: lossSum / seen, accuracy: correct / seen };
+      if (data.valid) {
+        const v = evaluateArrays(model, data.valid);
+        logs.val_loss = v.loss;
+        logs.val_accuracy = v.accuracy;
+      }
+      history.epoch.push(epoch);
+      for (const [k, v] of Object.entries(logs)) {
+        history.history[k] ??= [];
+        history.history[k].push(v);
+      }
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+    }
+    history.stopped = model.stopTraining && history.epoch.length < config.epochs;
+    const signal = lastInterruptSignal();
+    if (history.stopped && signal && options.progress !== "none") {
+      // In a notebook this is the line under tslab's "Interrupted asynchronously": training really stopped.
+      console.log(`Training stopped by ${signal} after epoch ${history.epoch.length}/${config.epochs}; the completed epochs are kept.`);
+    }
+    history.seconds = (options.initialHistory?.seconds ?? 0) + (performance.now() - started) / 1000;
+    for (const cb of callbacks) await cb.onTrainEnd?.(history);
+  } finally {
+    release();
+  }
+  return history;
+}
+
+function copyHistory(h: History, params: History["params"]): History {
+  return {
+    epoch: [...h.epoch],
+    history: Object.fromEntries(Object.entries(h.history).map(([k, v]) => [k, [...v]])),
+    params,
+    seconds: h.seconds,
+  };
+}
+
+/** Mean loss and accuracy of `model` on a labelled set, in large batches, without gradients. */
+export function evaluateArrays(model: tf.LayersModel, set: LabeledImages): { loss: number; accuracy: number } {
+  const n = set.x.shape[0]!;
+  const rowSize = set.x.data.length / n;
+  const lossFn = compiledLoss(model);
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < n; start += EVAL_BATCH) {
+    const end = Math.min(start + EVAL_BATCH, n);
+    const [l, c] = tf.tidy(() => {
+      const xb = tf.tensor(set.x.data.subarray(start * rowSize, end * rowSize), [end - start, ...set.x.shape.slice(1)]);
+      const yb = tf.tensor1d(
+        Float32Array.from({ length: end - start }, (_, i) => set.y.data[start + i]!),
+        "float32",
+      );
+      const probs = model.apply(xb, { training: false }) as tf.Tensor;
+      return [tf.sum(lossFn(yb, probs)), countCorrect(probs, yb)].map((t) => t.dataSync()[0]!);
+    });
+    lossSum += l!;
+    correct += c!;
+  }
+  return { loss: lossSum / n, accuracy: correct / n };
+}
+
+function gatherRows(data: Float32Array, rowSize: number, idx: Uint32Array, shape: readonly number[]): tf.Tensor {
+  const out = new Float32Array(idx.length * rowSize);
+  for (let i = 0; i < idx.length; i++) {
+    const from = idx[i]! * rowSize;
+    out.set(data.subarray(from, from + rowSize), i * rowSize);
+  }
+  return tf.tensor(out, [idx.length, ...shape.slice(1)]);
+}
+
+function gatherLabels(labels: ArrayLike<number>, idx: Uint32Array): Float32Array {
+  const out = new Float32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = labels[idx[i]!]!;
+  return out;
+}
