@@ -1,0 +1,70 @@
+import type { JsonValue } from "./json";
+import { intCount, intValueAt, type ParamSpec, type Params, type SearchSpace, SearchSpaceError } from "./space";
+
+/** How many values an entry contributes to the grid; a float range has no finite list and is refused. */
+function valueCount(name: string, spec: ParamSpec): number {
+  switch (spec.type) {
+    case "int":
+      return intCount(spec);
+    case "float": {
+      const example = JSON.stringify({ type: "choice", values: [spec.min, spec.max] });
+      throw new SearchSpaceError(`${name}: a float range (${spec.min}..${spec.max}) has no grid; list the values instead, e.g. ${example}`);
+    }
+    case "choice":
+      return spec.values.length;
+    case "bool":
+      return 2;
+    case "fixed":
+      return 1;
+  }
+}
+
+function valueAt(spec: ParamSpec, k: number): JsonValue {
+  switch (spec.type) {
+    case "int":
+      return intValueAt(spec, k);
+    case "choice":
+      return structuredClone(spec.values[k]!);
+    case "bool":
+      return k === 1;
+    case "fixed":
+      return structuredClone(spec.value);
+    case "float":
+      throw new Error("unreachable: valueCount refuses floats");
+  }
+}
+
+/** Every value of one entry in grid order: ints ascending, bools false then true, choices as listed. */
+export function paramValues(name: string, spec: ParamSpec): JsonValue[] {
+  return Array.from({ length: valueCount(name, spec) }, (_, k) => valueAt(spec, k));
+}
+
+/** Points in the grid: the product of every entry's value count. Throws SearchSpaceError for a float range. */
+export function gridSize(space: SearchSpace): number {
+  return Object.keys(space).reduce((n, k) => n * valueCount(k, space[k]!), 1);
+}
+
+/**
+ * The index-th point (0-based) of the cartesian product over the sorted keys, the last key varying fastest
+ * (itertools.product's order). Computed directly from the index, so a huge grid is never materialised.
+ */
+export function gridPoint(space: SearchSpace, index: number): Params {
+  const keys = Object.keys(space).sort();
+  const size = gridSize(space);
+  if (!Number.isInteger(index) || index < 0 || index >= size) {
+    throw new RangeError(`grid point ${index} is outside the grid of ${size} points`);
+  }
+  const params: Params = {};
+  let rest = index;
+  for (const key of [...keys].reverse()) {
+    const n = valueCount(key, space[key]!);
+    params[key] = valueAt(space[key]!, rest % n);
+    rest = Math.floor(rest / n);
+  }
+  return Object.fromEntries(keys.map((k) => [k, params[k]!]));
+}
+
+/** Every point of the grid, in gridPoint's order. */
+export function gridPoints(space: SearchSpace): Params[] {
+  return Array.from({ length: gridSize(space) }, (_, i) => gridPoint(space, i));
+}
