@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../io/atomic";
 import type { BackendInfo } from "../engine/backend";
-import { type ExperimentConfig } from "../config";
+import type { ExperimentConfig } from "../config";
 import { projectRoot } from "../io/paths";
 import { historyToCsv, loadHistory } from "../results/history";
 import { assertRunNotLocked, LOCK_NAME } from "./lock";
