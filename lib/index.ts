@@ -55,6 +55,12 @@ export { compareCurvesFigure, comparisonTable, listRuns, summarizeRuns } from ".
 export { analyseErrors, writeRunReport } from "./runs/report";
 export { runNotebooks } from "./runs/notebooks";
 
+// Tuning: Keras Tuner's random, grid and Hyperband searches; the study in PGlite (embedded) or a PostgreSQL server.
+export { parseSearchSpace, SearchSpaceError } from "./search/space";
+export { runSearch, type SearchOptions, type SearchResult } from "./search/session";
+export { trialCurvesFigure, trialsDataFrame } from "./search/report";
+export { openStudy, type StoredTrial, StudyStorageError } from "./search/storage";
+
 // Figures: pure plotly specs (data -> { data, layout }) and the three ways to show one.
 export { type Figure, FigureError } from "./figures/figure";
 export { imageFigure, imageGridFigure } from "./figures/images";

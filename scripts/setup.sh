@@ -16,6 +16,7 @@ say() { printf 'setup: %s\n' "$*"; }
 apt_packages=(
   jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-ipykernel
   dataset-fashion-mnist chromium python3-torch libopenblas0-pthread poppler-utils
+  postgresql
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do

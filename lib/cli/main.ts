@@ -6,6 +6,7 @@ import { registerEvaluate } from "./commands/evaluate";
 import { registerNotebooks } from "./commands/notebooks";
 import { registerReport } from "./commands/report";
 import { registerPredict } from "./commands/predict";
+import { registerSearch } from "./commands/search";
 import { registerSweep } from "./commands/sweep";
 import { registerTrain } from "./commands/train";
 import { ConfigError } from "../config";
@@ -24,6 +25,7 @@ export function buildCli(): Command {
   registerNotebooks(program);
   registerCompare(program);
   registerSweep(program);
+  registerSearch(program);
   registerBench(program);
   registerReport(program);
   return program;

@@ -19,16 +19,20 @@ export function registerTrain(program: Command): void {
     .action(async (opts) => {
       const overrides = overridesWithSet(opts);
       if (opts.resume) {
-        if (Object.keys(overrides).length > 0 || opts.out) {
+        // --epochs may grow: a tuner continues a promising trial from its checkpoint to a later epoch (Hyperband).
+        const { epochs, ...rest } = overrides;
+        if (Object.keys(rest).length > 0 || opts.out) {
           throw new ConfigError(
-            `--resume uses the run's own config.json; drop ${[...Object.keys(overrides), ...(opts.out ? ["out"] : [])].join(", ")}`,
+            `--resume uses the run's own config.json (only --epochs may change); drop ${[...Object.keys(rest), ...(opts.out ? ["out"] : [])].join(", ")}`,
           );
         }
         const run = new Run(path.resolve(opts.resume));
         const configFile = run.file("config.json");
         if (!fs.existsSync(configFile))
           throw new ConfigError(`--resume ${opts.resume}: no config.json there; expected a run folder written by \`fashion-ann train\``);
-        const config = resolveConfig(JSON.parse(fs.readFileSync(configFile, "utf8")) as ExperimentConfig);
+        const saved = JSON.parse(fs.readFileSync(configFile, "utf8")) as ExperimentConfig;
+        const config = resolveConfig(epochs === undefined ? saved : { ...saved, epochs });
+        if (config.epochs !== saved.epochs) run.saveConfig(config);
         return report(await runExperiment(config, run, { resume: true }), run);
       }
       const config = resolveConfig(overrides);

@@ -1,0 +1,71 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { TrainingInterrupted } from "../../runs/experiment";
+import { runSearch } from "../../search/session";
+import { collectSet, integer, number, overridesWithSet, withConfigFlags } from "../flags";
+
+const positive = (flag: string) => (v: string) => {
+  const n = integer(flag)(v);
+  if (n < 1) throw new InvalidArgumentError(`${flag} expects a positive integer, got "${v}"`);
+  return n;
+};
+
+export function registerSearch(program: Command): void {
+  withConfigFlags(
+    program.command("search").description("search hyperparameters (Keras Tuner's random, grid or Hyperband), one run folder per trial"),
+  )
+    .requiredOption("--space <file>", "search-space JSON: config field (or nHidden/nNeurons) -> {type: int|float|choice|bool|fixed, ...}")
+    .addOption(new Option("--tuner <kind>", "how trials are chosen").choices(["random", "grid", "hyperband"]).default("random"))
+    .option("--max-trials <n>", "trials to run (random: default 10; grid: at most; Hyperband plans its own)", positive("--max-trials"))
+    .requiredOption("--max-epochs <n>", "epochs per trial (Hyperband: of the longest-trained trials)", positive("--max-epochs"))
+    .option("--objective <metric>", "per-epoch metric to rank trials by (*accuracy maximised, *loss minimised)", "val_accuracy")
+    .requiredOption("--out <dir>", "study folder: trials/<id>/ run folders, trials.csv, figures/, best/, the embedded study database")
+    .option("--parallel <n>", "trainers at once in this process, one wasm thread each", positive("--parallel"), 1)
+    .option("--storage <url>", "postgresql://user:password@host:port/db to share the study with workers on other machines")
+    .option("--study <name>", "study name in the storage (default: the --out folder's name)")
+    .option("--search-seed <n>", "seed of the random and Hyperband draws (default 42; --seed seeds training)", integer("--search-seed"))
+    .option("--set <key=value>", "a fixed config value for every trial (repeatable)", collectSet)
+    .option("--heartbeat <s>", "seconds between a worker's heartbeats (default 10)", number("--heartbeat"))
+    .option(
+      "--heartbeat-timeout <s>",
+      "a trial whose worker is silent this long goes to another worker (default 60)",
+      number("--heartbeat-timeout"),
+    )
+    .option("--no-retrain", "skip retraining the best config on the test set at the end")
+    .addHelpText(
+      "after",
+      "\nRe-run the same command after a kill or Ctrl-C to continue the study. With --storage and --study, the same command on other\nmachines adds workers to the study; point --out at a shared folder so a trial can resume on another machine.",
+    )
+    .action(async (opts) => {
+      const file = path.resolve(opts.space);
+      if (!fs.existsSync(file)) throw new InvalidArgumentError(`--space ${opts.space}: no such file; expected a search-space JSON file`);
+      let space: unknown;
+      try {
+        space = JSON.parse(fs.readFileSync(file, "utf8"));
+      } catch (err) {
+        throw new InvalidArgumentError(`--space ${opts.space}: not JSON (${(err as Error).message})`);
+      }
+      const result = await runSearch({
+        space,
+        tuner: opts.tuner,
+        maxTrials: opts.maxTrials,
+        maxEpochs: opts.maxEpochs,
+        objective: opts.objective,
+        out: opts.out,
+        parallel: opts.parallel,
+        storage: opts.storage,
+        study: opts.study,
+        seed: opts.searchSeed,
+        fixed: overridesWithSet(opts),
+        heartbeat: { intervalSeconds: opts.heartbeat, timeoutSeconds: opts.heartbeatTimeout },
+        retrainBest: opts.retrain,
+      });
+      if (result.interruptedBy) {
+        throw new TrainingInterrupted(
+          `search interrupted by ${result.interruptedBy}; running trials saved their epoch. Re-run the same command to continue the study`,
+          result.interruptedBy,
+        );
+      }
+    });
+}

@@ -1,0 +1,195 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { childEnvironment } from "../config";
+import { writeFileAtomic } from "../io/atomic";
+import { toOverrides } from "./space";
+import type { Action } from "./study";
+import type { SqlStudyStore } from "./storage";
+
+/** How a worker keeps its claims alive, and when a silent worker's trial is taken back. */
+export interface HeartbeatOptions {
+  /** Seconds between heartbeats (default 10). */
+  intervalSeconds: number;
+  /** A running trial whose worker has not heartbeated for this long is handed to another worker (default 60). */
+  timeoutSeconds: number;
+}
+
+export interface WorkerOptions extends HeartbeatOptions {
+  /** The study folder; trial-007's run folder is out/trials/trial-007. */
+  out: string;
+  /** Trainers this process runs at once. */
+  parallel: number;
+  log: (s: string) => void;
+  /** Seconds between looks at a running child's checkpoint (default 1). */
+  pollSeconds?: number;
+}
+
+/** The dist/ entry point children are started with (works from dist/lib/search/ and from tests via dist). */
+export function cliEntry(): string {
+  const here = path.join(__dirname, "..", "cli", "main.js");
+  return fs.existsSync(here) ? here : path.join(__dirname, "..", "..", "dist", "lib", "cli", "main.js");
+}
+
+export const trialDir = (out: string, id: string): string => path.join(out, "trials", id);
+
+/** The `train` arguments for an action: a fresh run with the trial's config, or --resume to a later epoch. */
+export function trainArgs(action: Action, out: string, fixed: Record<string, unknown>): string[] {
+  if (action.kind === "continue") return ["train", "--resume", trialDir(out, action.trialId), "--epochs", String(action.toEpoch)];
+  if (action.kind !== "start") throw new Error(`trainArgs takes a start or continue action, got ${action.kind}`);
+  const overrides: Record<string, unknown> = { ...fixed, ...toOverrides(action.params), epochs: action.epochs };
+  // Trainers share the cores with each other: one wasm thread each, unless the fixed config says otherwise.
+  if (overrides.threads === undefined) overrides.threads = 1;
+  const sets = Object.entries(overrides).flatMap(([k, v]) => ["--set", `${k}=${JSON.stringify(v)}`]);
+  return ["train", "--out", trialDir(out, action.trialId), "--force", ...sets];
+}
+
+interface Pointer {
+  history?: { history?: Record<string, number[]> };
+}
+function readHistory(dir: string): Record<string, number[]> | undefined {
+  try {
+    const p = JSON.parse(fs.readFileSync(path.join(dir, "checkpoints", "last.json"), "utf8")) as Pointer;
+    return p.history?.history;
+  } catch {
+    return undefined; // not written yet
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A worker process's part of a study: `parallel` loops, each claiming an action from the shared store, training
+ * it in a `fashion-ann train` child (one run folder per trial), reporting each epoch's objective from the child's
+ * checkpoint, and finishing the trial. Returns when the study is done, or after stop() once the children saved
+ * their epoch (their trials are released, so a re-run or another worker resumes them).
+ */
+export class SearchWorker {
+  readonly id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly children = new Set<ChildProcess>();
+  private stopping: NodeJS.Signals | undefined;
+
+  constructor(
+    private readonly store: SqlStudyStore,
+    private readonly opts: WorkerOptions,
+  ) {}
+
+  /** SIGINT/SIGTERM: no new claims; children get the signal and save their current epoch. */
+  stop(signal: NodeJS.Signals): void {
+    if (this.stopping) return;
+    this.stopping = signal;
+    this.opts.log(`search: ${signal}: stopping ${this.children.size} trainer(s) after their current batch`);
+    for (const c of this.children) c.kill(signal);
+  }
+
+  get stoppedBy(): NodeJS.Signals | undefined {
+    return this.stopping;
+  }
+
+  async run(): Promise<void> {
+    await Promise.all(Array.from({ length: this.opts.parallel }, (_, slot) => this.loop(slot)));
+  }
+
+  private async loop(slot: number): Promise<void> {
+    while (!this.stopping) {
+      const action = await this.store.claim(this.id, this.opts.timeoutSeconds);
+      if (action.kind === "done") return;
+      if (action.kind === "wait") {
+        // Every remaining step needs a running trial's results (or a silent worker's timeout): ask again soon.
+        await sleep(Math.min(5, this.opts.intervalSeconds) * 1000);
+        continue;
+      }
+      await this.runTrial(action, slot);
+    }
+  }
+
+  private async runTrial(action: Extract<Action, { kind: "start" | "continue" }>, slot: number): Promise<void> {
+    const { out, log } = this.opts;
+    const id = action.trialId;
+    const dir = trialDir(out, id);
+    const what =
+      action.kind === "start"
+        ? `start ${JSON.stringify(action.params)} for ${action.epochs} epochs`
+        : `continue epochs ${action.fromEpoch + 1}..${action.toEpoch}`;
+    log(`  [${slot}] ${id}: ${what}`);
+    if (action.kind === "continue" && !fs.existsSync(path.join(dir, "checkpoints", "last.json"))) {
+      log(`  [${slot}] ${id}: no checkpoint in ${dir} (another machine's folder?); marked failed. Point --out at a shared folder.`);
+      await this.store.finish(this.id, id, "failed");
+      return;
+    }
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    const logFd = fs.openSync(`${dir}.log`, "a");
+    const child = spawn(process.execPath, [cliEntry(), ...trainArgs(action, out, this.store.definition.fixed)], {
+      stdio: ["ignore", logFd, logFd],
+      env: childEnvironment({ FORCE_COLOR: "0" }),
+    });
+    this.children.add(child);
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    let recorded = -1;
+    let lost = false;
+    let pruned = false;
+    const objective = this.store.definition.objective.name;
+    const report = async () => {
+      const metrics = readHistory(dir);
+      const values = metrics?.[objective];
+      if (!metrics || !values || values.length <= recorded) return;
+      recorded = values.length;
+      const r = await this.store.recordEpochs(this.id, id, values, metrics);
+      this.writeStatus(dir, id, action, values, "running");
+      if (!r.owned && !lost) {
+        lost = true;
+        log(`  [${slot}] ${id}: taken back by the study (missed heartbeats); stopping its trainer`);
+        child.kill("SIGTERM");
+      } else if (r.stop && !pruned) {
+        pruned = true;
+        log(`  [${slot}] ${id}: pruned after epoch ${values.length} (median stopping)`);
+        child.kill("SIGTERM");
+      }
+    };
+    const beat = setInterval(() => {
+      this.store.heartbeat(this.id, id).then(
+        (owned) => {
+          if (!owned && !lost) {
+            lost = true;
+            child.kill("SIGTERM");
+          }
+        },
+        (err) => log(`  [${slot}] ${id}: heartbeat failed: ${(err as Error).message}`),
+      );
+    }, this.opts.intervalSeconds * 1000);
+    let code: number | null = null;
+    try {
+      for (let done = false; !done; ) {
+        done = await Promise.race([exited.then(() => true), sleep((this.opts.pollSeconds ?? 1) * 1000).then(() => false)]);
+        await report();
+      }
+      code = await exited;
+    } finally {
+      clearInterval(beat);
+      this.children.delete(child);
+      fs.closeSync(logFd);
+    }
+    if (lost) return;
+    const status = pruned ? "pruned" : this.stopping ? "released" : code === 0 ? "completed" : "failed";
+    await this.store.finish(this.id, id, status);
+    const history = readHistory(dir)?.[objective] ?? [];
+    this.writeStatus(dir, id, action, history, status === "released" ? "pending" : status);
+    const last = history.at(-1);
+    log(
+      `  [${slot}] ${id}: ${status === "released" ? "interrupted, resumes on the next run" : status}${last === undefined ? "" : ` (${objective} ${last.toFixed(4)} at epoch ${history.length})`}${status === "failed" ? `; see ${dir}.log` : ""}`,
+    );
+  }
+
+  /** trial.json in the trial's run folder: its status, hyperparameters and objective per epoch. */
+  private writeStatus(dir: string, id: string, action: Action, history: number[], status: string): void {
+    if (!fs.existsSync(dir)) return;
+    const prev = fs.existsSync(path.join(dir, "trial.json")) ? JSON.parse(fs.readFileSync(path.join(dir, "trial.json"), "utf8")) : {};
+    const params = action.kind === "start" ? action.params : prev.params;
+    writeFileAtomic(
+      path.join(dir, "trial.json"),
+      `${JSON.stringify({ id, status, params, objective: this.store.definition.objective, history, worker: this.id }, null, 2)}\n`,
+    );
+  }
+}

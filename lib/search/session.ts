@@ -1,0 +1,154 @@
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { childEnvironment, type ConfigOverrides, ExperimentConfig, resolveConfig } from "../config";
+import { saveFig } from "../figures/render/chromium";
+import { cliEntry, type HeartbeatOptions, SearchWorker } from "./driver";
+import { objectiveFor } from "./objective";
+import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from "./report";
+import { bestTrial } from "./results";
+import { parseSearchSpace, type SearchSpace } from "./space";
+import { openStudy, type SqlStudyStore, type StoredTrial, type StudyDefinition } from "./storage";
+import { TunerSpec } from "./study";
+
+export interface SearchOptions {
+  /** The search-space JSON (already parsed), e.g. {"learningRate": {"type": "float", "min": 1e-4, "max": 0.03, "log": true}}. */
+  space: unknown;
+  tuner: "random" | "grid" | "hyperband";
+  /** Trials to run (random; grid: at most; ignored by Hyperband, whose budget is maxEpochs). */
+  maxTrials?: number;
+  /** Epochs per trial (random, grid), or of the longest-trained models (Hyperband). */
+  maxEpochs: number;
+  /** A history key, e.g. val_accuracy (maximised) or val_loss (minimised). Default val_accuracy. */
+  objective?: string;
+  /** The study folder: trials/<id>/ run folders, trials.csv, figures/, best/ and the embedded database. */
+  out: string;
+  /** Trainers at once in this process (each with one wasm thread). Default 1. */
+  parallel?: number;
+  /** postgresql://user:password@host:port/db; default: the embedded database in `out`. */
+  storage?: string;
+  /** The study's name in the database (default: the folder name of `out`). */
+  study?: string;
+  /** Seeds the random and Hyperband draws (default 42). */
+  seed?: number;
+  /** The config every trial shares (flags and --set of the command). */
+  fixed?: ConfigOverrides;
+  heartbeat?: Partial<HeartbeatOptions>;
+  /** Retrain the best trial's config and evaluate it on the test set when the study is done (default true). */
+  retrainBest?: boolean;
+  log?: (s: string) => void;
+}
+
+export interface SearchResult {
+  trials: StoredTrial[];
+  best?: StoredTrial;
+  /** The retrained best model's test metrics, when this worker retrained it. */
+  test?: { test_loss: number; test_accuracy: number };
+  /** Set when a signal stopped the search (its trials resume on the next run). */
+  interruptedBy?: NodeJS.Signals;
+}
+
+/** The study definition every worker must agree on, from the options. */
+export function studyDefinition(o: SearchOptions): StudyDefinition {
+  const fields = Object.keys(ExperimentConfig.shape);
+  const defaults = resolveConfig(o.fixed ?? {});
+  const space: SearchSpace = parseSearchSpace(o.space, fields, {
+    nHidden: defaults.hiddenUnits.length,
+    nNeurons: defaults.hiddenUnits[0]!,
+  });
+  const seed = o.seed ?? 42;
+  const tuner = TunerSpec.parse(
+    o.tuner === "hyperband"
+      ? { kind: "hyperband", maxEpochs: o.maxEpochs, seed }
+      : o.tuner === "grid"
+        ? { kind: "grid", maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? null }
+        : { kind: "random", maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? 10, seed },
+  );
+  const fixed = { ...(o.fixed ?? {}) } as Record<string, unknown>;
+  delete fixed.epochs; // the tuner sets each trial's epochs
+  return {
+    name: o.study ?? path.basename(path.resolve(o.out)),
+    tuner,
+    space,
+    objective: objectiveFor(o.objective ?? "val_accuracy"),
+    fixed,
+  };
+}
+
+/**
+ * Géron's Keras Tuner section as one call (what `fashion-ann search` runs): create or join the study, train
+ * trials until the tuner is done, then print the results table, write trials.csv and the curves, and retrain
+ * the best configuration. Re-running it continues the study; other processes with the same storage and study
+ * name work on it too.
+ */
+export async function runSearch(o: SearchOptions): Promise<SearchResult> {
+  const log = o.log ?? console.log;
+  const out = path.resolve(o.out);
+  const def = studyDefinition(o);
+  fs.mkdirSync(out, { recursive: true });
+  const store = await openStudy(o.storage, out, def);
+  const worker = new SearchWorker(store, {
+    out,
+    parallel: o.parallel ?? 1,
+    log,
+    intervalSeconds: o.heartbeat?.intervalSeconds ?? 10,
+    timeoutSeconds: o.heartbeat?.timeoutSeconds ?? 60,
+  });
+  const onSignal = (s: NodeJS.Signals) => worker.stop(s);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    log(`search: study "${def.name}" in ${store.where}, ${def.tuner.kind} tuner, worker ${worker.id} x${o.parallel ?? 1}`);
+    await worker.run();
+    const { trials } = await store.load();
+    if (worker.stoppedBy) return { trials, interruptedBy: worker.stoppedBy };
+    return { trials, ...(await finishStudy(store, trials, out, worker.id, o.retrainBest ?? true, log)) };
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await store.close();
+  }
+}
+
+async function finishStudy(
+  store: SqlStudyStore,
+  trials: StoredTrial[],
+  out: string,
+  worker: string,
+  retrain: boolean,
+  log: (s: string) => void,
+) {
+  const { objective, fixed } = store.definition;
+  log(trialsDataFrame(trials, objective).toString());
+  writeTrialsCsv(path.join(out, "trials.csv"), trials, objective);
+  log(`results: ${path.join(out, "trials.csv")}`);
+  if (trials.some((t) => t.metrics.val_accuracy?.length)) {
+    log(`curves: ${await saveFig(trialCurvesFigure(trials, fixed), "trials_curves", { dir: path.join(out, "figures") })}`);
+  }
+  const best = bestTrial(trials, objective) as StoredTrial | undefined;
+  if (!best) return {};
+  const bestEpoch =
+    best.history.reduce((b, v, i) => ((objective.direction === "max" ? v > best.history[b]! : v < best.history[b]!) ? i : b), 0) + 1;
+  log(
+    `best: ${best.id} ${JSON.stringify(best.params)}, ${objective.name} ${best.history[bestEpoch - 1]!.toFixed(4)} at epoch ${bestEpoch}`,
+  );
+  if (!retrain || !(await store.claimFinal(worker))) return { best };
+  const config = { ...trialConfig(fixed, best), epochs: bestEpoch };
+  const dir = path.join(out, "best");
+  log(`retraining ${best.id}'s config for its best ${bestEpoch} epochs into ${dir}, then the test set`);
+  const code = await new Promise<number | null>((resolve) => {
+    const sets = Object.entries(config).flatMap(([k, v]) => ["--set", `${k}=${JSON.stringify(v)}`]);
+    const child = spawn(process.execPath, [cliEntry(), "train", "--out", dir, "--force", ...sets], {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: childEnvironment(),
+    });
+    child.on("exit", resolve);
+  });
+  if (code !== 0) {
+    await store.releaseFinal(worker);
+    throw new Error(`retraining the best config into ${dir} failed (exit ${code}); re-run the same command to retry`);
+  }
+  const test = JSON.parse(fs.readFileSync(path.join(dir, "metrics.json"), "utf8"));
+  log(`best config on the test set: test_accuracy ${test.test_accuracy.toFixed(4)}, test_loss ${test.test_loss.toFixed(4)}`);
+  return { best, test };
+}

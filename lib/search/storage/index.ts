@@ -1,0 +1,34 @@
+import * as path from "node:path";
+import { openPglite } from "./pglite";
+import { openPostgres } from "./postgres";
+import { type SqlDatabase, SqlStudyStore, type StudyDefinition, StudyStorageError } from "./sql";
+
+export type { SqlClient, SqlDatabase, StoredTrial, StudyDefinition } from "./sql";
+export { SqlStudyStore, StudyStorageError } from "./sql";
+export { connectionProblem, redactUrl } from "./postgres";
+
+/** The embedded database's folder inside a study folder. */
+export const EMBEDDED_DIR = "study.pgdata";
+
+/**
+ * The study's database: a postgres:// or postgresql:// URL is a server; nothing means the embedded one in
+ * `outDir`/study.pgdata. Throws StudyStorageError with one sentence for a URL of another kind.
+ */
+export async function openDatabase(storage: string | undefined, outDir: string): Promise<SqlDatabase> {
+  if (!storage) return openPglite(path.join(outDir, EMBEDDED_DIR));
+  if (/^postgres(ql)?:\/\//.test(storage)) return openPostgres(storage);
+  throw new StudyStorageError(
+    `--storage ${storage}: expected postgresql://user:password@host:port/database, or no --storage for the embedded study in the --out folder`,
+  );
+}
+
+/** Opens (creating or joining) a study. */
+export async function openStudy(storage: string | undefined, outDir: string, def: StudyDefinition): Promise<SqlStudyStore> {
+  const db = await openDatabase(storage, outDir);
+  try {
+    return await SqlStudyStore.open(db, def);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

@@ -1,0 +1,27 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PGlite, type Transaction } from "@electric-sql/pglite";
+import type { SqlClient, SqlDatabase } from "./sql";
+
+const client = (q: PGlite | Transaction): SqlClient => ({
+  query: async <R>(sql: string, params?: unknown[]) => {
+    const r = await q.query<R>(sql, params);
+    return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+  },
+});
+
+/**
+ * The embedded study database: PostgreSQL compiled to WebAssembly (PGlite), kept in `dir` (the study folder's
+ * study.pgdata), no server. One process owns it; its local workers (--parallel) share that process's connection,
+ * whose transactions PGlite runs one at a time.
+ */
+export async function openPglite(dir: string): Promise<SqlDatabase> {
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const db = await PGlite.create(dir);
+  return {
+    where: dir,
+    ...client(db),
+    transaction: (fn) => db.transaction((tx) => fn(client(tx))),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,253 @@
+import { stableStringify } from "../json";
+import type { Objective } from "../objective";
+import { type SearchSpace, spaceHash } from "../space";
+import { type Action, applyAction, finishTrial, releaseTrial, type StudyState, type TrialRecord, type TunerSpec } from "../study";
+import { nextAction, shouldStop } from "../tuner";
+
+/** The little of a PostgreSQL client the store needs; PGlite (embedded) and pg (server) both give it. */
+export interface SqlClient {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[]; rowCount: number }>;
+}
+export interface SqlDatabase extends SqlClient {
+  /** Runs `fn` in one transaction on one connection: BEGIN, COMMIT, or ROLLBACK when it throws. */
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /** Where the study lives, for messages: a folder or a URL without its password. */
+  readonly where: string;
+}
+
+/** Thrown when the study cannot be used as asked (space mismatch, unknown study); one sentence. */
+export class StudyStorageError extends Error {
+  override name = "StudyStorageError";
+}
+
+/** What a worker joining a study must agree on; fixed is the config shared by every trial (flags and --set). */
+export interface StudyDefinition {
+  name: string;
+  tuner: TunerSpec;
+  space: SearchSpace;
+  objective: Objective;
+  fixed: Record<string, unknown>;
+}
+
+/** A trial row as the store keeps it: the pure record plus who runs it and every metric per epoch (for curves). */
+export interface StoredTrial extends TrialRecord {
+  owner: string | null;
+  /** Times the trial was handed to a worker (start, continue or resume after a takeover). */
+  claims: number;
+  /** Every metric per epoch (loss, accuracy, val_loss, val_accuracy, ...), as History.history. */
+  metrics: Record<string, number[]>;
+}
+
+// fa_ prefix: the study may share a database with anything else.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS fa_studies (
+  name text PRIMARY KEY,
+  space_hash text NOT NULL,
+  definition jsonb NOT NULL,
+  final_owner text,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS fa_trials (
+  study text NOT NULL REFERENCES fa_studies(name) ON DELETE CASCADE,
+  id text NOT NULL,
+  idx integer NOT NULL,
+  params jsonb NOT NULL,
+  status text NOT NULL,
+  bracket integer NOT NULL,
+  round integer NOT NULL,
+  epochs_target integer NOT NULL,
+  history jsonb NOT NULL DEFAULT '[]',
+  metrics jsonb NOT NULL DEFAULT '{}',
+  owner text,
+  heartbeat_at timestamptz,
+  claims integer NOT NULL DEFAULT 0,
+  PRIMARY KEY (study, id)
+);`;
+
+interface TrialRow {
+  id: string;
+  params: TrialRecord["params"];
+  status: TrialRecord["status"];
+  bracket: number;
+  round: number;
+  epochs_target: number;
+  history: (number | null)[];
+  metrics: Record<string, (number | null)[]>;
+  owner: string | null;
+  claims: number;
+}
+
+// jsonb has no NaN: a diverged epoch is stored as null and read back as NaN (it never ranks).
+const fromJson = (xs: (number | null)[]): number[] => xs.map((x) => (x === null ? Number.NaN : x));
+const toJson = (xs: number[]): (number | null)[] => xs.map((x) => (Number.isFinite(x) ? x : null));
+const json = (v: unknown): string => JSON.stringify(v);
+
+function toTrial(r: TrialRow): StoredTrial {
+  return {
+    id: r.id,
+    params: r.params,
+    status: r.status,
+    bracket: r.bracket,
+    round: r.round,
+    epochsTarget: r.epochs_target,
+    history: fromJson(r.history),
+    owner: r.owner,
+    claims: r.claims,
+    metrics: Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k, fromJson(v)])),
+  };
+}
+
+/**
+ * One study in a PostgreSQL database (embedded PGlite or a server). Every decision (nextAction) runs inside the
+ * claiming transaction, after `SELECT ... FOR UPDATE` on the study's row: workers on any machine decide one at a
+ * time, each from the committed per-epoch results of all. A worker heartbeats its trial; a trial whose heartbeat
+ * is older than the timeout (by the database's clock, so machines' clocks do not matter) is handed back
+ * (releaseTrial) at the next claim and resumes from its last recorded epoch.
+ */
+export class SqlStudyStore {
+  private constructor(
+    private readonly db: SqlDatabase,
+    readonly definition: StudyDefinition,
+  ) {}
+
+  /** Creates the study, or joins it when it exists with the same space, tuner, objective and fixed config. */
+  static async open(db: SqlDatabase, def: StudyDefinition): Promise<SqlStudyStore> {
+    for (const statement of SCHEMA.split(";").filter((x) => x.trim())) await db.query(statement);
+    const hash = spaceHash(def.space);
+    const definition = { tuner: def.tuner, space: def.space, objective: def.objective, fixed: def.fixed };
+    await db.query("INSERT INTO fa_studies (name, space_hash, definition) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING", [
+      def.name,
+      hash,
+      json(definition),
+    ]);
+    const { rows } = await db.query<{ space_hash: string; definition: Omit<StudyDefinition, "name"> }>(
+      "SELECT space_hash, definition FROM fa_studies WHERE name = $1",
+      [def.name],
+    );
+    const stored = rows[0]!;
+    if (stored.space_hash !== hash) {
+      throw new StudyStorageError(
+        `study "${def.name}" in ${db.where} exists with another search space (sha256 ${stored.space_hash.slice(0, 12)}, this one ${hash.slice(0, 12)}); use the same space file or another --study name`,
+      );
+    }
+    for (const key of ["tuner", "objective", "fixed"] as const) {
+      if (stableStringify(stored.definition[key] as never) !== stableStringify(definition[key] as never)) {
+        throw new StudyStorageError(
+          `study "${def.name}" in ${db.where} exists with ${key} ${json(stored.definition[key])}, this command gives ${json(definition[key])}; run it with the same options or another --study name`,
+        );
+      }
+    }
+    return new SqlStudyStore(db, def);
+  }
+
+  get where(): string {
+    return this.db.where;
+  }
+
+  private async readTrials(q: SqlClient, lock: boolean): Promise<StoredTrial[]> {
+    const { rows } = await q.query<TrialRow>(
+      `SELECT id, params, status, bracket, round, epochs_target, history, metrics, owner, claims FROM fa_trials WHERE study = $1 ORDER BY idx${lock ? " FOR UPDATE" : ""}`,
+      [this.definition.name],
+    );
+    return rows.map(toTrial);
+  }
+
+  private state(trials: TrialRecord[]): StudyState {
+    const { tuner, space, objective } = this.definition;
+    return { tuner, space, objective, trials };
+  }
+
+  /** The study as the pure core sees it, plus owners and metrics. */
+  async load(): Promise<{ state: StudyState; trials: StoredTrial[] }> {
+    const trials = await this.readTrials(this.db, false);
+    return { state: this.state(trials), trials };
+  }
+
+  /**
+   * Takes the next action for `worker` in one transaction: lock the study row, hand back trials whose worker
+   * stopped heartbeating for `timeoutSeconds`, decide, and write the claimed trial (owner, heartbeat).
+   */
+  async claim(worker: string, timeoutSeconds: number): Promise<Action> {
+    return this.db.transaction(async (tx) => {
+      await tx.query("SELECT name FROM fa_studies WHERE name = $1 FOR UPDATE", [this.definition.name]);
+      await tx.query(
+        `UPDATE fa_trials SET status = 'pending', owner = NULL
+           WHERE study = $1 AND status = 'running' AND heartbeat_at < now() - make_interval(secs => $2)`,
+        [this.definition.name, timeoutSeconds],
+      );
+      const trials = await this.readTrials(tx, true);
+      const state = this.state(trials);
+      const action = nextAction(state);
+      if (action.kind !== "start" && action.kind !== "continue") return action;
+      const t = applyAction(state, action).trials.find((x) => x.id === action.trialId)!;
+      await tx.query(
+        `INSERT INTO fa_trials (study, id, idx, params, status, bracket, round, epochs_target, owner, heartbeat_at, claims)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), 1)
+         ON CONFLICT (study, id) DO UPDATE SET status = excluded.status, round = excluded.round,
+           epochs_target = excluded.epochs_target, owner = excluded.owner, heartbeat_at = now(), claims = fa_trials.claims + 1`,
+        [this.definition.name, t.id, Number(t.id.slice(6)), json(t.params), t.status, t.bracket, t.round, t.epochsTarget, worker],
+      );
+      return action;
+    });
+  }
+
+  /** Keeps `worker`'s claim alive; false when the trial was taken back (the worker must stop training it). */
+  async heartbeat(worker: string, id: string): Promise<boolean> {
+    const r = await this.db.query(
+      "UPDATE fa_trials SET heartbeat_at = now() WHERE study = $1 AND id = $2 AND owner = $3 AND status = 'running'",
+      [this.definition.name, id, worker],
+    );
+    return r.rowCount === 1;
+  }
+
+  /**
+   * Records a trial's history so far (the objective per epoch and every metric), as its checkpoint has it. Returns
+   * owned false when another worker holds the trial now, and stop true when median stopping prunes it.
+   */
+  async recordEpochs(worker: string, id: string, history: number[], metrics: Record<string, number[]>) {
+    const r = await this.db.query(
+      `UPDATE fa_trials SET history = $4, metrics = $5, heartbeat_at = now()
+         WHERE study = $1 AND id = $2 AND owner = $3 AND status = 'running'`,
+      [
+        this.definition.name,
+        id,
+        worker,
+        json(toJson(history)),
+        json(Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, toJson(v)]))),
+      ],
+    );
+    if (r.rowCount !== 1) return { owned: false, stop: false };
+    const { state } = await this.load();
+    return { owned: true, stop: shouldStop(state, id) };
+  }
+
+  /** Ends `worker`'s run of a trial: completed, pruned, failed, or released (pending: another worker resumes it). */
+  async finish(worker: string, id: string, status: "completed" | "pruned" | "failed" | "released"): Promise<boolean> {
+    const one = { ...this.state([]), trials: [{ id, status: "running" } as TrialRecord] };
+    const next = status === "released" ? releaseTrial(one, id) : finishTrial(one, id, status);
+    const r = await this.db.query(
+      "UPDATE fa_trials SET status = $4, owner = NULL WHERE study = $1 AND id = $2 AND owner = $3 AND status = 'running'",
+      [this.definition.name, id, worker, next.trials[0]!.status],
+    );
+    return r.rowCount === 1;
+  }
+
+  /** True for exactly one worker of the study: the one that retrains the best trial at the end. */
+  async claimFinal(worker: string): Promise<boolean> {
+    const r = await this.db.query("UPDATE fa_studies SET final_owner = $2 WHERE name = $1 AND final_owner IS NULL", [
+      this.definition.name,
+      worker,
+    ]);
+    return r.rowCount === 1;
+  }
+
+  /** Gives the retraining back (it failed), so the next run of the command retries it. */
+  async releaseFinal(worker: string): Promise<void> {
+    await this.db.query("UPDATE fa_studies SET final_owner = NULL WHERE name = $1 AND final_owner = $2", [this.definition.name, worker]);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

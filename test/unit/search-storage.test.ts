@@ -1,0 +1,138 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { objectiveFor } from "../../lib/search/objective";
+import { parseSearchSpace } from "../../lib/search/space";
+import { TunerSpec } from "../../lib/search/study";
+import { connectionProblem, type SqlDatabase, SqlStudyStore, type StudyDefinition } from "../../lib/search/storage";
+import { openPglite } from "../../lib/search/storage/pglite";
+import { openPostgres } from "../../lib/search/storage/postgres";
+
+const fields = ["learningRate", "batchSize", "hiddenUnits"];
+const space = parseSearchSpace({ learningRate: { type: "float", min: 0.001, max: 0.1, log: true } }, fields);
+const def = (name: string, maxTrials = 3): StudyDefinition => ({
+  name,
+  tuner: TunerSpec.parse({ kind: "random", maxTrials, maxEpochs: 2, seed: 7 }),
+  space,
+  objective: objectiveFor("val_accuracy"),
+  fixed: { hiddenUnits: [16] },
+});
+
+let dir: string;
+let db: SqlDatabase;
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "study-"));
+  db = await openPglite(path.join(dir, "study.pgdata"));
+}, 60_000);
+afterAll(async () => {
+  await db?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("SqlStudyStore on the embedded database (PGlite)", () => {
+  it("hands each trial to one worker, waits while trials run, and is done when all finished", async () => {
+    const store = await SqlStudyStore.open(db, def("claims"));
+    const a = await store.claim("A", 60);
+    const b = await store.claim("B", 60);
+    const c = await store.claim("A", 60);
+    expect([a, b, c].map((x) => (x.kind === "start" ? x.trialId : x.kind))).toEqual(["trial-000", "trial-001", "trial-002"]);
+    expect((await store.claim("B", 60)).kind).toBe("wait");
+    // Only the owner may record or finish a trial.
+    expect((await store.recordEpochs("B", "trial-000", [0.5], {})).owned).toBe(false);
+    expect(await store.finish("B", "trial-000", "completed")).toBe(false);
+    for (const [w, id] of [
+      ["A", "trial-000"],
+      ["B", "trial-001"],
+      ["A", "trial-002"],
+    ] as const) {
+      expect((await store.recordEpochs(w, id, [0.5, 0.6], { val_accuracy: [0.5, 0.6] })).owned).toBe(true);
+      expect(await store.finish(w, id, "completed")).toBe(true);
+    }
+    expect((await store.claim("B", 60)).kind).toBe("done");
+    const { trials } = await store.load();
+    expect(trials.map((t) => [t.id, t.status, t.claims, t.history])).toEqual([
+      ["trial-000", "completed", 1, [0.5, 0.6]],
+      ["trial-001", "completed", 1, [0.5, 0.6]],
+      ["trial-002", "completed", 1, [0.5, 0.6]],
+    ]);
+    // Trial i's params are the seeded draw i, whoever claimed it.
+    expect(a.kind === "start" && a.params).toEqual(trials[0]!.params);
+  });
+
+  it("takes back a trial whose worker stopped heartbeating, and resumes it after its last recorded epoch", async () => {
+    const store = await SqlStudyStore.open(db, def("takeover", 1));
+    expect((await store.claim("A", 60)).kind).toBe("start");
+    await store.recordEpochs("A", "trial-000", [0.7], { val_accuracy: [0.7] });
+    expect(await store.heartbeat("A", "trial-000")).toBe(true);
+    // With a 60 s timeout A is alive: B must wait.
+    expect((await store.claim("B", 60)).kind).toBe("wait");
+    // With a 0 s timeout A's last heartbeat is stale: B gets the trial from epoch 1.
+    expect(await store.claim("B", 0)).toEqual({ kind: "continue", trialId: "trial-000", fromEpoch: 1, toEpoch: 2, round: 0 });
+    expect(await store.heartbeat("A", "trial-000")).toBe(false);
+    expect(await store.recordEpochs("A", "trial-000", [0.7, 0.8], {})).toEqual({ owned: false, stop: false });
+    expect(await store.finish("A", "trial-000", "completed")).toBe(false);
+    await store.recordEpochs("B", "trial-000", [0.7, 0.9], { val_accuracy: [0.7, 0.9] });
+    expect(await store.finish("B", "trial-000", "completed")).toBe(true);
+    const [t] = (await store.load()).trials;
+    expect([t!.status, t!.owner, t!.claims, t!.history]).toEqual(["completed", null, 2, [0.7, 0.9]]);
+  });
+
+  it("a released trial (Ctrl-C) is handed out again first", async () => {
+    const store = await SqlStudyStore.open(db, def("released", 2));
+    await store.claim("A", 60);
+    await store.recordEpochs("A", "trial-000", [0.6], {});
+    expect(await store.finish("A", "trial-000", "released")).toBe(true);
+    expect(await store.claim("B", 60)).toMatchObject({ kind: "continue", trialId: "trial-000", fromEpoch: 1 });
+  });
+
+  it("keeps a diverged epoch (NaN) as NaN", async () => {
+    const store = await SqlStudyStore.open(db, def("nan", 1));
+    await store.claim("A", 60);
+    await store.recordEpochs("A", "trial-000", [Number.NaN], { val_loss: [Number.NaN] });
+    const [t] = (await store.load()).trials;
+    expect(t!.history).toEqual([Number.NaN]);
+    expect(t!.metrics.val_loss).toEqual([Number.NaN]);
+  });
+
+  it("refuses a study name that exists with another search space or tuner, in one sentence", async () => {
+    await SqlStudyStore.open(db, def("mismatch"));
+    const other = parseSearchSpace({ learningRate: { type: "float", min: 0.01, max: 0.1 } }, fields);
+    await expect(SqlStudyStore.open(db, { ...def("mismatch"), space: other })).rejects.toThrow(
+      /^study "mismatch" in .* exists with another search space \(sha256 \w{12}, this one \w{12}\); use the same space file or another --study name$/,
+    );
+    await expect(SqlStudyStore.open(db, def("mismatch", 5))).rejects.toThrow(
+      /exists with tuner .*"maxTrials":3.*this command gives .*"maxTrials":5/,
+    );
+  });
+
+  it("only one worker retrains the best trial", async () => {
+    const store = await SqlStudyStore.open(db, def("final"));
+    expect(await store.claimFinal("A")).toBe(true);
+    expect(await store.claimFinal("B")).toBe(false);
+    await store.releaseFinal("A");
+    expect(await store.claimFinal("B")).toBe(true);
+  });
+});
+
+describe("PostgreSQL connection problems", () => {
+  const url = "postgresql://alice:secret@db.example:5433/studies";
+  it("say in one sentence what to check, without the password", () => {
+    expect(connectionProblem({ code: "ECONNREFUSED" }, url)).toMatch(
+      /^cannot reach PostgreSQL at db\.example:5433 \(ECONNREFUSED\); check that the server runs .* postgresql:\/\/alice:\*\*\*@db\.example:5433\/studies/,
+    );
+    expect(connectionProblem({ code: "28P01", message: 'password authentication failed for user "alice"' }, url)).toMatch(
+      /^PostgreSQL at db\.example:5433 refused user "alice" .*; check the user and password/,
+    );
+    expect(connectionProblem({ code: "3D000" }, url)).toMatch(/has no database "studies"; create it \(createdb studies\)/);
+    expect(connectionProblem({ code: "XX000" }, url)).toBeUndefined();
+    expect(connectionProblem({ code: "ECONNREFUSED" }, url)).not.toMatch(/secret/);
+  });
+
+  it("an unreachable server is refused with that sentence", async () => {
+    // Port 1 on the loopback: nothing listens there.
+    await expect(openPostgres("postgresql://u:p@127.0.0.1:1/db")).rejects.toThrow(
+      /^cannot reach PostgreSQL at 127\.0\.0\.1:1 \(ECONNREFUSED\)/,
+    );
+  });
+});
