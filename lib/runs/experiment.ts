@@ -17,7 +17,7 @@ import type { Run } from "./run";
 import { layerTable, modelSummary } from "../model/summary";
 import { train, TrainingError } from "../train/fit";
 import type { History } from "../train/callbacks/callback";
-import { checkpointCallback, earlyStopping, loadCheckpoint } from "../train/callbacks/checkpoint";
+import { type CheckpointPointer, checkpointedCallbacks, loadCheckpoint } from "../train/callbacks/checkpoint";
 import { lastInterruptSignal } from "../train/interrupt";
 import { acquireRunLock } from "./lock";
 
@@ -126,9 +126,11 @@ async function runLocked(
   const data = await loadData(config);
   let model: tf.LayersModel;
   let initialHistory: History | undefined;
+  let resumed: CheckpointPointer | undefined;
   if (options.resume) {
-    const { model: restored, pointer } = await loadCheckpoint(run.checkpointsDir, "last", config.learningRate);
+    const { model: restored, pointer } = await loadCheckpoint(run.checkpointsDir, "last", config);
     model = restored;
+    resumed = pointer;
     initialHistory = { ...pointer.history, params: { epochs: config.epochs, steps: 0, batchSize: config.batchSize, samples: 0 } };
     log(`resuming ${run.dir} after epoch ${pointer.epoch + 1}/${config.epochs}`);
   } else {
@@ -137,11 +139,10 @@ async function runLocked(
   const summary = modelSummary(model, { name: "sequential" });
   log(summary);
   run.writeText("summary.txt", summary + "\n");
-  const stopper = config.patience ? earlyStopping(model, config.patience) : undefined;
-  const callbacks = [checkpointCallback(model, run.checkpointsDir, initialHistory), ...(stopper ? [stopper] : [])];
+  const { callbacks, stopper, state } = await checkpointedCallbacks(model, run.checkpointsDir, config.patience, resumed, initialHistory);
   let history: History;
   try {
-    history = await train(model, data, config, { progress: options.progress, callbacks, initialHistory });
+    history = await train(model, data, config, { progress: options.progress, callbacks, initialHistory, state });
   } catch (err) {
     if (err instanceof TrainingError) {
       throw new TrainingError(`${err.message}. The last good checkpoint is in ${run.checkpointsDir}`, err.epoch, err.batch);

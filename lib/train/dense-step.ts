@@ -108,6 +108,8 @@ function l2Factor(c: tf.serialization.ConfigDict): number | null {
 export interface DenseStepOptions extends Clipping {
   /** Seeds the dropout masks (a stream of its own, so the batch order does not depend on dropout). */
   seed?: number;
+  /** The dropout masks' uniform numbers instead (train() restarts it every epoch, so a resumed run draws the same masks). */
+  random?: () => number;
 }
 
 /** What a block's backward needs from its forward. */
@@ -131,7 +133,7 @@ export function denseStep(stack: DenseLayer[], optimizer: tf.Optimizer, options:
   const variables = new Map(order.map((v) => [v.name, v]));
   const clipping = options.clipNorm != null || options.clipValue != null;
   const sgd = optimizer.getClassName() === "SGD" && !clipping ? (optimizer as unknown as PlainSgd) : null;
-  const random = seededRandom((options.seed ?? 0) + 0x5eed);
+  const random = options.random ?? seededRandom((options.seed ?? 0) + 0x5eed);
   const regularized = stack.some((l) => l.l2 > 0);
   return (xb, labels) => {
     let result: StepResult = { loss: NaN, correct: 0 };

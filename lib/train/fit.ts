@@ -72,7 +72,9 @@ export async function train(
   const params = { epochs: config.epochs, steps, batchSize: config.batchSize, samples };
   const callbacks = [kerasProgress(options.progress), ...[options.callbacks ?? []].flat()];
   const history: History = options.initialHistory ? copyHistory(options.initialHistory, params) : { epoch: [], history: {}, params };
-  const step = trainStep(model, { seed: config.seed, clipNorm: config.clipNorm, clipValue: config.clipValue });
+  // Dropout masks come from a stream restarted every epoch from (seed, epoch), so a resume draws the same ones.
+  let dropoutRandom = seededRandom(config.seed);
+  const step = trainStep(model, { random: () => dropoutRandom(), clipNorm: config.clipNorm, clipValue: config.clipValue });
   const random = seededRandom(config.seed);
   const initialEpoch = history.epoch.length;
   // Advance the shuffle stream so a resumed run sees the same batch order as an uninterrupted one.
@@ -91,6 +93,7 @@ export async function train(
     for (let epoch = initialEpoch; epoch < config.epochs && !model.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
       const order = shuffledIndices(samples, random);
+      dropoutRandom = seededRandom((config.seed + 0x5eed * (epoch + 1)) >>> 0);
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
