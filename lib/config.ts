@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { OPTIMIZER_NAMES } from "./train/optimizers";
+import { LrSchedule } from "./train/schedules";
 
 /** Backends in order of preference; "auto" picks the first that loads. */
 export const BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
@@ -7,6 +9,13 @@ export type BackendName = (typeof BACKENDS)[number];
 // One sentence for every way a thread count can be wrong (zod would say "too small" for 0).
 const THREADS_EXPECTED = 'expected "auto" or a whole number of threads from 1 to 64';
 const threadsCount = z.number().int(THREADS_EXPECTED).min(1, THREADS_EXPECTED).max(64, THREADS_EXPECTED);
+
+/** Keras's activation names for the hidden Dense layers (the output stays softmax). */
+export const ACTIVATIONS = ["relu", "elu", "selu", "leaky_relu", "gelu", "swish", "tanh", "sigmoid"] as const;
+export type ActivationName = (typeof ACTIVATIONS)[number];
+/** Keras's kernel initializer names (biases are always zeros, as Keras's Dense). */
+export const INITIALIZERS = ["glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform"] as const;
+export type InitializerName = (typeof INITIALIZERS)[number];
 
 /**
  * Every setting of an experiment, with the tutorial's values as defaults so that
@@ -22,6 +31,38 @@ export const ExperimentConfig = z
     hiddenUnits: z.array(z.number().int().min(1)).min(1).default([300, 100]),
     /** SGD step size: the Keras "sgd" optimizer's default of 0.01. */
     learningRate: z.number().gt(0).max(1e6).default(0.01),
+    /** Hidden layers' activation, by Keras's name; Géron's chapter 11 pairs "selu" with lecun_normal and standardize. */
+    activation: z.enum(ACTIVATIONS).default("relu"),
+    /** Hidden and output kernels' initializer (Keras's Dense default, glorot_uniform); Géron pairs relu with he_normal. */
+    initializer: z.enum(INITIALIZERS).default("glorot_uniform"),
+    /**
+     * BatchNormalization (momentum 0.99, epsilon 1e-3, Keras's) after each hidden Dense and its activation
+     * (true), or between the Dense and its activation ("before", the Dense then without bias, as Géron shows).
+     */
+    batchNorm: z.union([z.boolean(), z.literal("before")]).default(false),
+    /** Dropout rate after each hidden layer; 0 = none (the tutorial). Géron uses 0.2. */
+    dropout: z.number().min(0).lt(1, "dropout must be below 1 (1 would drop every unit)").default(0),
+    /** L2 kernel regularization factor of every Dense (Keras's regularizers.l2(l2)); 0 = none. */
+    l2: z.number().min(0).default(0),
+    /** Keras's optimizer name, with Keras 3's defaults for everything not set here. */
+    optimizer: z.enum(OPTIMIZER_NAMES).default("sgd"),
+    /** sgd / rmsprop momentum (Keras's SGD default 0; Géron uses 0.9). */
+    momentum: z.number().min(0).max(1).default(0),
+    /** Nesterov momentum (sgd only, needs momentum > 0). */
+    nesterov: z.boolean().default(false),
+    /** adamw's decoupled weight decay; null = Keras's 0.004. */
+    weightDecay: z.number().min(0).nullable().default(null),
+    /** Learning-rate schedule (exponential, piecewise, one_cycle, reduce_on_plateau); null = constant rate. */
+    lrSchedule: LrSchedule.nullable().default(null),
+    /** Keras's clipnorm: each gradient tensor is rescaled to at most this L2 norm; null = off. */
+    clipNorm: z.number().gt(0).nullable().default(null),
+    /** Keras's clipvalue: every gradient component is clipped to [-clipValue, clipValue]; null = off. */
+    clipValue: z.number().gt(0).nullable().default(null),
+    /**
+     * "scale": pixels / 255 (chapter 10). "standardize": minus the per-pixel mean, over the per-pixel std, of
+     * the training set (chapter 11, for SELU).
+     */
+    normalize: z.enum(["scale", "standardize"]).default("scale"),
     /** The first N training images are held out for validation, as in the book. */
     validationSize: z.number().int().min(1).max(59_999).default(5000),
     /** Seeds weight initialisation and the per-epoch shuffle, so runs repeat exactly. */
@@ -118,10 +159,27 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
     throw new ConfigError(result.error.issues.map((i) => describeIssue(i, input, fromEnv)).join("\n"));
   }
   const config = result.data;
+  const problem = combinationProblem(config);
+  if (problem) throw new ConfigError(problem);
   if (config.batchSize > 60_000 - config.validationSize) {
     throw new ConfigError(
       `batchSize: must be at most the ${60_000 - config.validationSize} training images left after validation, got ${config.batchSize}`,
     );
   }
   return config;
+}
+
+/** The one sentence for a combination of fields that each pass the schema but not together, or null. */
+function combinationProblem(c: ExperimentConfig): string | null {
+  if (c.nesterov && c.momentum === 0)
+    return "nesterov: true needs momentum > 0 (Nesterov is a kind of momentum), got momentum 0; set e.g. momentum 0.9";
+  if (c.nesterov && c.optimizer !== "sgd")
+    return `nesterov: applies only to optimizer "sgd", got optimizer "${c.optimizer}"; set nesterov false`;
+  if (c.momentum !== 0 && c.optimizer !== "sgd" && c.optimizer !== "rmsprop")
+    return `momentum: applies only to optimizer "sgd" or "rmsprop", got momentum ${c.momentum} with "${c.optimizer}"; set momentum 0`;
+  if (c.weightDecay !== null && c.optimizer !== "adamw")
+    return `weightDecay: applies only to optimizer "adamw", got weightDecay ${c.weightDecay} with "${c.optimizer}"; use adamw or set it to null`;
+  if (c.clipNorm !== null && c.clipValue !== null)
+    return `clipNorm and clipValue: set one of them, as Keras accepts only one, got clipNorm ${c.clipNorm} and clipValue ${c.clipValue}`;
+  return null;
 }

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { formatBackend, initBackend, wasmDetails } from "../engine/backend";
-import { resolveConfig, type BackendName } from "../config";
+import { type BackendName, type ConfigOverrides, resolveConfig } from "../config";
 import { loadData } from "../runs/experiment";
 import { createModel } from "../model/factory";
 import { evaluateArrays, train } from "../train/fit";
@@ -16,6 +16,8 @@ export interface MeasureSpec {
   dataDir: string;
   /** Time only this many batches of one epoch and extrapolate (the cpu backend); unset = full epochs. */
   maxBatches?: number;
+  /** Config fields other than the above (optimizer, activation, batchNorm, dropout, ...). */
+  overrides?: ConfigOverrides;
 }
 
 const MB = 1024 * 1024;
@@ -31,6 +33,7 @@ export async function measureBackend(
 ): Promise<RawRun> {
   const tfBackend: BackendName = spec.backend.startsWith("wasm") ? "wasm" : (spec.backend as BackendName);
   const config = resolveConfig({
+    ...spec.overrides,
     epochs: spec.epochs,
     batchSize: spec.batchSize,
     seed: spec.seed,

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic";
 import { machineBusySeconds, ownCpuSeconds } from "../engine/machine";
-import { childEnvironment, resolveConfig } from "../config";
+import { childEnvironment, type ConfigOverrides, resolveConfig } from "../config";
 import type { MeasureSpec, WorkerReply } from "./measure";
 import { peerUnavailable, runPytorchPeer } from "./peer";
 import {
@@ -36,17 +36,22 @@ export interface BenchOptions {
   dataDir?: string;
   /** Write the report here as JSON (atomically). */
   json?: string;
+  /** Config fields for every row (optimizer, activation, batchNorm, dropout, ...), as `--set` gives them. */
+  overrides?: ConfigOverrides;
   /** Progress lines; default stderr, so stdout keeps only the table. */
   log?: (line: string) => void;
 }
 
 export const DEFAULT_CPU_BATCHES = 200;
+// bench/pytorch_peer.py builds only the tutorial's model and SGD; a row for another config would compare unlike things.
+const PEER_TUTORIAL_ONLY = "the PyTorch peer runs only the tutorial configuration, not --set overrides";
 const FASHION_MNIST_TRAIN_IMAGES = 60_000;
 
 /** Runs every requested backend one after the other (never in parallel: they would share the cores). */
 export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const config = resolveConfig({
+    ...options.overrides,
     epochs: options.epochs ?? 1,
     batchSize: options.batchSize ?? 32,
     seed: options.seed,
@@ -61,7 +66,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const results: BenchResult[] = [];
   const skipped: BenchSkip[] = [];
   for (const backend of backends) {
-    const why = unavailable(backend);
+    const why = backend === "pytorch" && Object.keys(options.overrides ?? {}).length ? PEER_TUTORIAL_ONLY : unavailable(backend);
     if (why) {
       log(`${backend}: skipped, ${why}`);
       skipped.push({ backend, reason: why });
@@ -79,6 +84,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
               batchSize: config.batchSize,
               seed: config.seed,
               dataDir: config.dataDir,
+              overrides: options.overrides,
               ...(backend === "cpu" ? { maxBatches: cpuBatches } : {}),
             });
       results.push(summarizeRun(raw, conditionsSince(before, raw.cpu_seconds)));

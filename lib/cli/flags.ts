@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import type { ConfigOverrides } from "../config";
+import { ACTIVATIONS, type ConfigOverrides, INITIALIZERS } from "../config";
+import { OPTIMIZER_NAMES } from "../train/optimizers";
 import { defaultRunName } from "../runs/run";
 import { projectPath } from "../io/paths";
 
@@ -42,6 +43,32 @@ export function withConfigFlags(cmd: Command): Command {
       "early stopping: epochs without a better val_loss before stopping, restoring the best weights (default off)",
       integer("--patience"),
     )
+    .addOption(new Option("--activation <name>", "hidden layers' activation (default relu)").choices(ACTIVATIONS))
+    .addOption(new Option("--initializer <name>", "hidden kernels' initializer (default glorot_uniform)").choices(INITIALIZERS))
+    .option(
+      "--batch-norm [where]",
+      'BatchNormalization after each hidden Dense; "before" puts it before the activation (default off)',
+      batchNormMode,
+    )
+    .option("--dropout <rate>", "dropout rate after each hidden layer (default 0)", number("--dropout"))
+    .option("--l2 <factor>", "L2 kernel regularization (default 0)", number("--l2"))
+    .addOption(new Option("--optimizer <name>", "Keras optimizer, Keras defaults (default sgd)").choices(OPTIMIZER_NAMES))
+    .option("--momentum <m>", "sgd/rmsprop momentum (default 0)", number("--momentum"))
+    .option("--nesterov", "Nesterov momentum (sgd with --momentum)")
+    .option("--weight-decay <wd>", "adamw weight decay (default Keras's 0.004)", number("--weight-decay"))
+    .option(
+      "--lr-schedule <json>",
+      'learning-rate schedule as JSON, e.g. \'{"type":"exponential","decaySteps":17200,"decayRate":0.1}\' (default none)',
+      jsonValue("--lr-schedule"),
+    )
+    .option("--clip-norm <n>", "clip each gradient's L2 norm (Keras clipnorm; default off)", number("--clip-norm"))
+    .option("--clip-value <v>", "clip each gradient component to ±v (Keras clipvalue; default off)", number("--clip-value"))
+    .addOption(
+      new Option("--normalize <how>", "pixels: scale (/255, default) or standardize (per-pixel mean/std)").choices([
+        "scale",
+        "standardize",
+      ]),
+    )
     .option("--data-dir <dir>", "dataset cache folder, relative to the project (default data)")
     .addOption(
       new Option("--backend <name>", "tfjs backend (default auto: tensorflow, else wasm, else cpu)").choices([
@@ -52,6 +79,33 @@ export function withConfigFlags(cmd: Command): Command {
       ]),
     )
     .option("--threads <n>", "wasm backend threads, or auto (default auto: one per core, at most 2)", threadCount);
+}
+
+function batchNormMode(value: string): boolean | "before" {
+  const v = value.trim();
+  if (v === "true" || v === "after") return true;
+  if (v === "false") return false;
+  if (v === "before") return "before";
+  throw new InvalidArgumentError(`--batch-norm expects nothing, true, false or before, got "${value}"`);
+}
+
+function jsonValue(flag: string) {
+  return (value: string): unknown => {
+    try {
+      return JSON.parse(value);
+    } catch {
+      throw new InvalidArgumentError(`${flag} expects JSON, got "${value}"`);
+    }
+  };
+}
+
+/** A command-line value as JSON when it parses (numbers, booleans, arrays, objects, null), else the string itself. */
+export function jsonOrString(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw; // not JSON: keep the string (dataDir=..., backend=wasm)
+  }
 }
 
 function threadCount(value: string): number | "auto" {
@@ -71,6 +125,19 @@ export function overridesFrom(opts: Record<string, unknown>): ConfigOverrides {
     seed: "seed",
     dataDir: "dataDir",
     patience: "patience",
+    activation: "activation",
+    initializer: "initializer",
+    batchNorm: "batchNorm",
+    dropout: "dropout",
+    l2: "l2",
+    optimizer: "optimizer",
+    momentum: "momentum",
+    nesterov: "nesterov",
+    weightDecay: "weightDecay",
+    lrSchedule: "lrSchedule",
+    clipNorm: "clipNorm",
+    clipValue: "clipValue",
+    normalize: "normalize",
     backend: "backend",
     threads: "threads",
   };
@@ -91,14 +158,7 @@ export function collectSet(value: string, previous: Record<string, unknown> = {}
   const eq = value.indexOf("=");
   if (eq <= 0) throw new InvalidArgumentError(`--set expects key=value (e.g. --set learningRate=0.05), got "${value}"`);
   const key = value.slice(0, eq).trim();
-  const raw = value.slice(eq + 1).trim();
-  let parsed: unknown = raw;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    // not JSON: keep the string (dataDir=..., backend=wasm)
-  }
-  return { ...previous, [key]: parsed };
+  return { ...previous, [key]: jsonOrString(value.slice(eq + 1).trim()) };
 }
 
 /** Config flags plus --set pairs; a field given both ways is ambiguous and refused. */

@@ -1,10 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { resolveConfig } from "../config";
 import { writeFileAtomic } from "../io/atomic";
 import { isProcessAlive } from "../io/process";
-import { compileModel } from "./factory";
+import { compileModel, type OptimizerConfig } from "./factory";
 
 /** A model folder that is missing, damaged or not a TensorFlow.js layers model. */
 export class ModelFileError extends Error {
@@ -65,9 +64,13 @@ async function writeModelFiles(model: tf.LayersModel, dir: string): Promise<void
 
 /**
  * Loads a model saved by saveModel (or any layers model.json) from a folder, compiled with the tutorial's
- * loss, metric and SGD (tfjs does not save the training config of a Sequential model).
+ * loss and metric, and the given optimizer (default: the tutorial's SGD), since tfjs does not save the
+ * training config of a Sequential model.
  */
-export async function loadModel(dir: string, options: { learningRate?: number } = {}): Promise<tf.LayersModel> {
+export async function loadModel(
+  dir: string,
+  options: { learningRate?: number; optimizer?: Partial<OptimizerConfig> } = {},
+): Promise<tf.LayersModel> {
   const jsonFile = path.join(dir, "model.json");
   if (!fs.existsSync(jsonFile)) throw new ModelFileError(`${jsonFile} does not exist; train a model first`);
   let json: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
@@ -92,6 +95,6 @@ export async function loadModel(dir: string, options: { learningRate?: number } 
   const model = await tf.loadLayersModel(
     tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: ab }),
   );
-  compileModel(model, options.learningRate ?? resolveConfig().learningRate);
+  compileModel(model, { ...options.optimizer, ...(options.learningRate === undefined ? {} : { learningRate: options.learningRate }) });
   return model;
 }

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as dfd from "danfojs-node";
-import type { ExperimentConfig } from "../config";
+import { ExperimentConfig } from "../config";
 import type { Figure } from "../figures/figure";
 import { Run, RunError } from "./run";
 import type { History } from "../train/callbacks/callback";
@@ -19,6 +19,8 @@ export interface RunSummary {
   seconds?: number;
 }
 
+const CONFIG_DEFAULTS = ExperimentConfig.parse({});
+
 /** Reads what `compare` needs from each run folder; a folder that is not a run is a clear error. */
 export function summarizeRuns(dirs: string[]): RunSummary[] {
   if (dirs.length === 0) throw new RunError("compare needs at least one run folder, e.g. runs/lr0.01");
@@ -26,7 +28,8 @@ export function summarizeRuns(dirs: string[]): RunSummary[] {
     const run = new Run(path.resolve(dir));
     if (!fs.existsSync(run.file("config.json")))
       throw new RunError(`${run.dir}: no config.json; expected a run folder written by fashion-ann train or notebooks`);
-    const config = run.readJson<ExperimentConfig>("config.json");
+    // Defaults fill the fields a run from an older version did not record, so they compare as what ran.
+    const config = { ...CONFIG_DEFAULTS, ...run.readJson<Partial<ExperimentConfig>>("config.json") };
     const history = run.loadHistory();
     const json = fs.existsSync(run.file("history.json")) ? run.readJson<{ seconds?: number }>("history.json") : {};
     const metrics = fs.existsSync(run.file("metrics.json")) ? run.readJson<{ test_accuracy?: number }>("metrics.json") : {};

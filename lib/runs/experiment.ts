@@ -17,14 +17,43 @@ import type { Run } from "./run";
 import { layerTable, modelSummary } from "../model/summary";
 import { train, TrainingError } from "../train/fit";
 import type { History } from "../train/callbacks/callback";
-import { checkpointCallback, earlyStopping, loadCheckpoint } from "../train/callbacks/checkpoint";
+import { type CheckpointPointer, checkpointedCallbacks, loadCheckpoint } from "../train/callbacks/checkpoint";
 import { lastInterruptSignal } from "../train/interrupt";
 import { acquireRunLock } from "./lock";
 
-/** Loads Fashion-MNIST from config.dataDir (or the Debian package, or the download) and splits it as the tutorial does. */
-export async function loadData(config: Pick<ExperimentConfig, "dataDir" | "validationSize">): Promise<FashionMnistSplits> {
+/**
+ * Loads Fashion-MNIST from config.dataDir (or the Debian package, or the download) and splits and scales it
+ * as the tutorial does; `normalize: "standardize"` then standardizes every set with the training set's
+ * per-pixel mean and std, as Géron's chapter 11 does for SELU.
+ */
+export async function loadData(
+  config: Pick<ExperimentConfig, "dataDir" | "validationSize"> & Partial<Pick<ExperimentConfig, "normalize">>,
+): Promise<FashionMnistSplits> {
   const raw = await loadFashionMnist({ dataDir: projectPath(config.dataDir), onProgress: defaultProgress() });
-  return splitAndScale(raw, config.validationSize);
+  const splits = splitAndScale(raw, config.validationSize);
+  if (config.normalize === "standardize") standardize(splits);
+  return splits;
+}
+
+/**
+ * `X = (X - X_train.mean(axis=0)) / X_train.std(axis=0)` in place on train, valid and test. A pixel that is
+ * constant over the training set keeps std 1 (NumPy would divide by zero).
+ */
+export function standardize(splits: Pick<FashionMnistSplits, "train" | "valid" | "test">): { mean: Float64Array; std: Float64Array } {
+  const x = splits.train.x.data;
+  const size = x.length / splits.train.x.shape[0]!;
+  const rows = x.length / size;
+  const mean = new Float64Array(size);
+  const std = new Float64Array(size);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < size; j++) mean[j]! += x[r * size + j]!;
+  for (let j = 0; j < size; j++) mean[j]! /= rows;
+  for (let r = 0; r < rows; r++) for (let j = 0; j < size; j++) std[j]! += (x[r * size + j]! - mean[j]!) ** 2;
+  for (let j = 0; j < size; j++) std[j] = Math.sqrt(std[j]! / rows) || 1;
+  for (const set of [splits.train, splits.valid, splits.test]) {
+    const d = set.x.data;
+    for (let i = 0; i < d.length; i++) d[i] = (d[i]! - mean[i % size]!) / std[i % size]!;
+  }
+  return { mean, std };
 }
 
 /** The tutorial's figures, under the names Géron's notebook saves them with. */
@@ -97,9 +126,11 @@ async function runLocked(
   const data = await loadData(config);
   let model: tf.LayersModel;
   let initialHistory: History | undefined;
+  let resumed: CheckpointPointer | undefined;
   if (options.resume) {
-    const { model: restored, pointer } = await loadCheckpoint(run.checkpointsDir, "last", config.learningRate);
+    const { model: restored, pointer } = await loadCheckpoint(run.checkpointsDir, "last", config);
     model = restored;
+    resumed = pointer;
     initialHistory = { ...pointer.history, params: { epochs: config.epochs, steps: 0, batchSize: config.batchSize, samples: 0 } };
     log(`resuming ${run.dir} after epoch ${pointer.epoch + 1}/${config.epochs}`);
   } else {
@@ -108,11 +139,10 @@ async function runLocked(
   const summary = modelSummary(model, { name: "sequential" });
   log(summary);
   run.writeText("summary.txt", summary + "\n");
-  const stopper = config.patience ? earlyStopping(model, config.patience) : undefined;
-  const callbacks = [checkpointCallback(model, run.checkpointsDir, initialHistory), ...(stopper ? [stopper] : [])];
+  const { callbacks, stopper, state } = await checkpointedCallbacks(model, run.checkpointsDir, config.patience, resumed, initialHistory);
   let history: History;
   try {
-    history = await train(model, data, config, { progress: options.progress, callbacks, initialHistory });
+    history = await train(model, data, config, { progress: options.progress, callbacks, initialHistory, state });
   } catch (err) {
     if (err instanceof TrainingError) {
       throw new TrainingError(`${err.message}. The last good checkpoint is in ${run.checkpointsDir}`, err.epoch, err.batch);

@@ -3,6 +3,8 @@ import type { ExperimentConfig } from "../config";
 import type { History, Logs, TrainCallbacks } from "./callbacks/callback";
 import { kerasProgress, type ProgressMode } from "./callbacks/progress";
 import { lastInterruptSignal, onInterrupt } from "./interrupt";
+import { learningRateOf, setLearningRate } from "./optimizers";
+import { type PlateauState, ReduceLrOnPlateau, scheduledLearningRate } from "./schedules";
 import { seededRandom, shuffledIndices } from "./shuffle";
 import { compiledLoss, countCorrect, trainStep } from "./step";
 
@@ -30,15 +32,23 @@ export interface TrainOptions {
   callbacks?: TrainCallbacks | TrainCallbacks[];
   /** "bar": Keras's progress bar (terminal); "epoch": one line per epoch (notebooks, logs); "none"; default: bar on a TTY. */
   progress?: ProgressMode;
-  /** Epoch to start from (for resuming); default: the number of epochs in initialHistory, else 0. */
-  initialEpoch?: number;
-  /** The history so far when resuming; the returned history continues it. */
+  /** The history so far when resuming; training continues after its last epoch and the returned history extends it. */
   initialHistory?: History;
-  /** Stop after the current batch on SIGINT/SIGTERM (default true). */
-  stopOnSignal?: boolean;
+  /**
+   * State carried across epochs besides weights and optimizer: train() reads it when resuming and
+   * rewrites it at every epoch end, before the callbacks run, so a checkpoint callback can save it.
+   */
+  state?: TrainState;
 }
 
-export type TrainConfig = Pick<ExperimentConfig, "epochs" | "batchSize" | "seed">;
+/** What a resumed run needs besides weights, optimizer slots and history (JSON-safe). */
+export interface TrainState {
+  /** ReduceLROnPlateau's position, for lrSchedule "reduce_on_plateau". */
+  plateau?: PlateauState;
+}
+
+export type TrainConfig = Pick<ExperimentConfig, "epochs" | "batchSize" | "seed"> &
+  Partial<Pick<ExperimentConfig, "learningRate" | "lrSchedule" | "clipNorm" | "clipValue">>;
 
 // Validation and evaluation use large batches: the result is the same mean, far fewer kernel calls.
 const EVAL_BATCH = 2048;
@@ -62,27 +72,28 @@ export async function train(
   const params = { epochs: config.epochs, steps, batchSize: config.batchSize, samples };
   const callbacks = [kerasProgress(options.progress), ...[options.callbacks ?? []].flat()];
   const history: History = options.initialHistory ? copyHistory(options.initialHistory, params) : { epoch: [], history: {}, params };
-  const step = trainStep(model);
+  // Dropout masks come from a stream restarted every epoch from (seed, epoch), so a resume draws the same ones.
+  let dropoutRandom = seededRandom(config.seed);
+  const step = trainStep(model, { random: () => dropoutRandom(), clipNorm: config.clipNorm, clipValue: config.clipValue });
   const random = seededRandom(config.seed);
-  const initialEpoch = options.initialEpoch ?? history.epoch.length;
+  const initialEpoch = history.epoch.length;
   // Advance the shuffle stream so a resumed run sees the same batch order as an uninterrupted one.
   for (let e = 0; e < initialEpoch; e++) shuffledIndices(samples, random);
+  const rate = learningRateControl(model, config, steps, options.state);
 
   const started = performance.now();
   model.stopTraining = false;
-  const stopOnSignal = options.stopOnSignal ?? true;
   // Ctrl-C in a terminal and Jupyter's interrupt button both send SIGINT: finish the batch, keep the last
   // completed epoch, return. (An interrupted `await` in tslab would otherwise leave training running.)
-  const release = stopOnSignal
-    ? await onInterrupt(() => {
-        model.stopTraining = true;
-      })
-    : () => {};
+  const release = await onInterrupt(() => {
+    model.stopTraining = true;
+  });
   try {
     for (const cb of callbacks) await cb.onTrainBegin?.(params);
     for (let epoch = initialEpoch; epoch < config.epochs && !model.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
       const order = shuffledIndices(samples, random);
+      dropoutRandom = seededRandom((config.seed + 0x5eed * (epoch + 1)) >>> 0);
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
@@ -90,6 +101,7 @@ export async function train(
       for (let b = 0; b < steps && !model.stopTraining; b++) {
         const start = b * config.batchSize;
         const idx = order.subarray(start, Math.min(start + config.batchSize, samples));
+        rate?.beforeStep(epoch * steps + b);
         const xb = gatherRows(x.data, rowSize, idx, x.shape);
         const result = step(xb, gatherLabels(y.data, idx));
         xb.dispose();
@@ -120,6 +132,7 @@ export async function train(
         logs.val_loss = v.loss;
         logs.val_accuracy = v.accuracy;
       }
+      rate?.afterEpoch(logs);
       history.epoch.push(epoch);
       for (const [k, v] of Object.entries(logs)) {
         history.history[k] ??= [];
@@ -139,6 +152,36 @@ export async function train(
     release();
   }
   return history;
+}
+
+/**
+ * The learning-rate schedule in the loop: the rate of every step (Keras evaluates a schedule at
+ * optimizer.iterations, here epoch·steps + batch, the same count in an uninterrupted or resumed run),
+ * ReduceLROnPlateau's decision at each epoch end, and `learning_rate` in the epoch's logs as Keras's
+ * callbacks record it: the rate the epoch ended with. null without a schedule, so the tutorial's history is unchanged.
+ */
+function learningRateControl(model: tf.LayersModel, config: TrainConfig, steps: number, state: TrainState | undefined) {
+  const schedule = config.lrSchedule;
+  const optimizer = model.optimizer;
+  if (!schedule || !optimizer) return null;
+  const base = config.learningRate ?? learningRateOf(optimizer);
+  const plateau = schedule.type === "reduce_on_plateau" ? new ReduceLrOnPlateau(schedule, base) : null;
+  if (plateau && state?.plateau) plateau.restore(state.plateau);
+  let current = learningRateOf(optimizer);
+  return {
+    beforeStep(iteration: number) {
+      const lr = scheduledLearningRate(schedule, plateau ? plateau.learningRate : base, iteration, config.epochs * steps);
+      if (lr !== current) setLearningRate(optimizer, lr);
+      current = lr;
+    },
+    afterEpoch(logs: Logs) {
+      logs.learning_rate = current;
+      if (!plateau) return;
+      if (logs.val_loss === undefined) throw new Error("lrSchedule reduce_on_plateau monitors val_loss; train with validation data");
+      plateau.onEpochEnd(logs.val_loss);
+      if (state) state.plateau = plateau.state();
+    },
+  };
 }
 
 function copyHistory(h: History, params: History["params"]): History {

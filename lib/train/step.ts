@@ -1,4 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
+import { type Clipping, clipGradients } from "./clip";
+import { type DenseLayer, type DenseStepOptions, denseStack as denseLayers, denseStep, type Step } from "./dense-step";
+import { EPSILON } from "./softmax";
 
 /*
  * One optimizer step on a batch: forward, loss, gradients, the model's own optimizer.
@@ -8,144 +11,36 @@ import * as tf from "@tensorflow/tfjs";
  * accuracy come from the 32x10 logits in JS. Any other model takes the generic path.
  */
 
-/** Mean loss of the batch and how many of its predictions were right. */
-export interface StepResult {
-  loss: number;
-  correct: number;
-}
+export {
+  type AfterOp,
+  type BatchNormVars,
+  type DenseLayer,
+  type DenseStepOptions,
+  denseStep,
+  type Step,
+  type StepResult,
+} from "./dense-step";
+export { softmaxCrossEntropy } from "./softmax";
 
-/** Trains on one batch: images [n, ...] (0..1) and their class indices. */
-export type Step = (xb: tf.Tensor, labels: Float32Array) => StepResult;
-
-// Keras's epsilon: probabilities are clipped to [EPSILON, 1 - EPSILON] before the log.
-const EPSILON = 1e-7;
-
-/** The step for `model`: the written-out Dense step when the model allows it, else the generic one. */
-export function trainStep(model: tf.LayersModel): Step {
+/**
+ * The step for `model`: the written-out Dense step when the model allows it, else the generic one.
+ * This is the one place where a step is chosen; an engine-specific step (a native BLAS one, say) goes here,
+ * before the written-out one, for the stacks it covers.
+ */
+export function trainStep(model: tf.LayersModel, options: DenseStepOptions = {}): Step {
   const optimizer = model.optimizer;
   if (!optimizer) throw new Error("train: the model is not compiled; call compileModel(model, learningRate) first");
   const stack = denseStack(model);
-  return stack ? denseStep(stack, optimizer) : genericStep(model, optimizer);
+  return stack ? denseStep(stack, optimizer, options) : genericStep(model, optimizer, options);
 }
 
-/** A Dense layer's variables and activation, as the written-out step uses them. */
-export interface DenseLayer {
-  kernel: tf.Variable;
-  bias: tf.Variable | null;
-  activation: "relu" | "linear" | "softmax";
-}
-
-/**
- * The Dense layers of a model the written-out step covers: Sequential, optionally Flatten first, then
- * Dense layers with relu or linear activations, the last with softmax, all trainable, no regularizers,
- * compiled with sparse categorical cross-entropy. null for anything else.
- */
+/** The layers of `model` the written-out step covers (see dense-step.ts), or null. */
 export function denseStack(model: tf.LayersModel): DenseLayer[] | null {
-  if (!(model instanceof tf.Sequential) || compiledLossName(model) !== "sparseCategoricalCrossentropy") return null;
-  const layers = model.layers.filter((l, i) => !(i === 0 && l.getClassName() === "Flatten"));
-  if (layers.length === 0) return null;
-  const stack: DenseLayer[] = [];
-  for (const [i, layer] of layers.entries()) {
-    if (layer.getClassName() !== "Dense" || !layer.trainable) return null;
-    const c = layer.getConfig();
-    const regularized = c.kernelRegularizer || c.biasRegularizer || c.activityRegularizer;
-    const last = i === layers.length - 1;
-    const activation = c.activation as string;
-    if (regularized || (last ? activation !== "softmax" : activation !== "relu" && activation !== "linear")) return null;
-    const [kernel, bias] = layer.trainableWeights.map((w) => w.read() as tf.Variable);
-    if (kernel?.rank !== 2) return null;
-    stack.push({ kernel, bias: c.useBias ? bias! : null, activation: activation as DenseLayer["activation"] });
-  }
-  return stack;
+  return denseLayers(model, compiledLossName(model));
 }
 
-/**
- * Forward through the stack, then Keras's sparse cross-entropy gradient (p - onehot)/n through the
- * softmax, then each layer's dW = inputᵀ·dz, db = Σdz, and dz·Wᵀ masked by relu' for the layer below.
- * The softmax runs in JS on the [n, k] logits the loss reads anyway. For plain SGD the loss gradient is
- * scaled by -learningRate at the top, so every gradient below arrives as its update: one add a variable
- * instead of the optimizer's multiply and add over the whole weight matrix.
- */
-export function denseStep(stack: DenseLayer[], optimizer: tf.Optimizer): Step {
-  const variables = new Map(stack.flatMap((l) => (l.bias ? [l.kernel, l.bias] : [l.kernel])).map((v) => [v.name, v]));
-  const sgd = optimizer.getClassName() === "SGD" ? (optimizer as unknown as PlainSgd) : null;
-  return (xb, labels) => {
-    let result: StepResult = { loss: NaN, correct: 0 };
-    tf.tidy(() => {
-      const n = xb.shape[0]!;
-      // inputs[i] is layer i's input; the last entry is the logits.
-      const inputs: tf.Tensor2D[] = [tf.reshape(xb, [n, -1])];
-      for (const layer of stack) {
-        const z = tf.fused.matMul({
-          a: inputs[inputs.length - 1]!,
-          b: layer.kernel as tf.Tensor2D,
-          bias: layer.bias ?? undefined,
-          activation: layer.activation === "relu" ? "relu" : "linear",
-        }) as tf.Tensor2D;
-        inputs.push(z);
-      }
-      const logits = inputs.pop()!;
-      const { loss, correct, gradient } = softmaxCrossEntropy(logits.dataSync() as Float32Array, labels, sgd ? -sgd.learningRate : 1);
-      result = { loss, correct };
-      let dz: tf.Tensor2D = tf.tensor2d(gradient, logits.shape);
-      const grads: tf.NamedTensorMap = {};
-      for (let i = stack.length - 1; i >= 0; i--) {
-        const layer = stack[i]!;
-        grads[layer.kernel.name] = tf.matMul(inputs[i]!, dz, true, false);
-        if (layer.bias) grads[layer.bias.name] = tf.sum(dz, 0);
-        if (i === 0) break;
-        dz = tf.matMul(dz, layer.kernel as tf.Tensor2D, false, true);
-        if (stack[i - 1]!.activation === "relu") dz = tf.mul(dz, tf.step(inputs[i]!));
-      }
-      if (!sgd) return optimizer.applyGradients(grads);
-      for (const [name, update] of Object.entries(grads)) variables.get(name)!.assign(tf.add(variables.get(name)!, update));
-      sgd.incrementIterations();
-    });
-    return result;
-  };
-}
-
-/** tf.train.sgd's optimizer: W ← W - learningRate·g, and its iteration count (both protected in tfjs's types). */
-interface PlainSgd {
-  learningRate: number;
-  incrementIterations(): void;
-}
-
-/**
- * Keras's sparse categorical cross-entropy and accuracy of softmax(`logits`) ([n, k], row-major) for class
- * indices `labels`, and `scale` times the loss's gradient with respect to the logits, (p - onehot)/n.
- * Probabilities are clipped to [1e-7, 1 - 1e-7] before the log, as Keras does.
- */
-export function softmaxCrossEntropy(
-  logits: Float32Array,
-  labels: ArrayLike<number>,
-  scale = 1,
-): { loss: number; correct: number; gradient: Float32Array } {
-  const n = labels.length;
-  const k = logits.length / n;
-  const gradient = new Float32Array(logits.length);
-  // exp(z - max) of one row, computed once per class and kept in double precision.
-  const exps = new Float64Array(k);
-  let loss = 0;
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    const row = i * k;
-    const y = labels[i]!;
-    let best = 0;
-    for (let j = 1; j < k; j++) if (logits[row + j]! > logits[row + best]!) best = j;
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += exps[j] = Math.exp(logits[row + j]! - logits[row + best]!);
-    const py = exps[y]! / sum;
-    for (let j = 0; j < k; j++) gradient[row + j] = (scale * exps[j]!) / sum / n;
-    gradient[row + y] = gradient[row + y]! - scale / n;
-    if (best === y) correct++;
-    loss -= Math.log(Math.min(Math.max(py, EPSILON), 1 - EPSILON));
-  }
-  return { loss: loss / n, correct, gradient };
-}
-
-/** Any compiled model: tf.variableGrads through model.apply and the compiled loss. */
-export function genericStep(model: tf.LayersModel, optimizer: tf.Optimizer): Step {
+/** Any compiled model: tf.variableGrads through model.apply, the compiled loss and the regularization losses. */
+export function genericStep(model: tf.LayersModel, optimizer: tf.Optimizer, clip: Clipping = {}): Step {
   const compiled = compiledLoss(model);
   const lossFn =
     compiledLossName(model) === "sparseCategoricalCrossentropy"
@@ -155,15 +50,14 @@ export function genericStep(model: tf.LayersModel, optimizer: tf.Optimizer): Ste
   return (xb, labels) => {
     const yb = tf.tensor1d(labels, "float32");
     let correct: tf.Tensor | undefined;
-    const loss = optimizer.minimize(
-      () => {
-        const probs = model.apply(xb, { training: true }) as tf.Tensor;
-        correct = tf.keep(countCorrect(probs, yb));
-        return lossFn(yb, probs);
-      },
-      true,
-      vars,
-    )!;
+    const { value: loss, grads } = tf.variableGrads(() => {
+      const probs = model.apply(xb, { training: true }) as tf.Tensor;
+      correct = tf.keep(countCorrect(probs, yb));
+      const penalties = model.calculateLosses();
+      return penalties.length ? tf.addN([lossFn(yb, probs), ...penalties]) : lossFn(yb, probs);
+    }, vars);
+    tf.tidy(() => optimizer.applyGradients(clipGradients(grads, clip)));
+    tf.dispose(grads);
     const out = { loss: loss.dataSync()[0]!, correct: correct!.dataSync()[0]! };
     tf.dispose([loss, correct!, yb]);
     return out;

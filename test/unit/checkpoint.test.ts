@@ -45,7 +45,7 @@ describe("checkpoints and resume", () => {
     expect(partial.epoch).toEqual([0, 1]);
     expect(partial.stopped).toBe(true);
 
-    const { model: resumed, pointer } = await loadCheckpoint(dir, "last", tiny.learningRate);
+    const { model: resumed, pointer } = await loadCheckpoint(dir, "last", { learningRate: tiny.learningRate });
     expect(pointer.epoch).toBe(1);
     const initialHistory = { ...pointer.history, params: full.params };
     const rest = await train(resumed, data, cfg, {
@@ -66,7 +66,8 @@ describe("checkpoints and resume", () => {
     await train(model, data, cfg, { progress: "none", callbacks: checkpointCallback(model, dir) });
     const folders = fs.readdirSync(dir).filter((f) => f.startsWith("epoch-"));
     expect(new Set(folders)).toEqual(new Set([readPointer(dir, "last")!.dir, readPointer(dir, "best")!.dir]));
-    for (const f of folders) expect(fs.readdirSync(path.join(dir, f)).sort()).toEqual(["model.json", "weights.bin"]);
+    for (const f of folders)
+      expect(fs.readdirSync(path.join(dir, f)).sort()).toEqual(["model.json", "optimizer.bin", "optimizer.json", "weights.bin"]);
   });
 
   it("resuming with no completed epoch says so", async () => {

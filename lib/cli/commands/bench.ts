@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { BENCH_BACKENDS, BenchError, formatTable, parseBackendList, type BenchBackend } from "../../bench/report";
 import { DEFAULT_CPU_BATCHES, runBench } from "../../bench/run";
-import { integer } from "../flags";
+import { collectSet, integer } from "../flags";
 
 /** A flag's integer parser with a lower bound, so `--epochs 0` is refused before any child starts. */
 export function integerAtLeast(flag: string, min: number) {
@@ -42,6 +42,7 @@ export function registerBench(program: Command): void {
     .option("--seed <n>", "seed for weights and batch order (default 42)", integerAtLeast("--seed", 0))
     .option("--data-dir <dir>", "dataset cache folder, relative to the project (default data)")
     .option("--json <file>", "also write the results as JSON")
+    .option("--set <key=value>", "config field for every row, repeatable (e.g. --set optimizer=adam --set dropout=0.2)", collectSet)
     .action(async (opts) => {
       const report = await runBench({
         epochs: opts.epochs,
@@ -51,6 +52,7 @@ export function registerBench(program: Command): void {
         seed: opts.seed,
         dataDir: opts.dataDir,
         json: opts.json,
+        overrides: opts.set,
       });
       process.stdout.write(formatTable(report));
       if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);

@@ -6,7 +6,7 @@ import { childEnvironment, ExperimentConfig, resolveConfig } from "../../config"
 import { defaultRunName, RunError } from "../../runs/run";
 import { projectPath } from "../../io/paths";
 import { compareRuns } from "./compare";
-import { collectSet, overridesWithSet, withConfigFlags } from "../flags";
+import { collectSet, jsonOrString, overridesWithSet, withConfigFlags } from "../flags";
 
 type Grid = Record<string, unknown[]>;
 
@@ -23,13 +23,7 @@ export function collectGrid(value: string, previous: Grid = {}): Grid {
   }
   const raw = value.slice(eq + 1);
   const parts = raw.includes("[") ? raw.split(";") : raw.split(",");
-  const values = parts.map((p) => {
-    try {
-      return JSON.parse(p.trim());
-    } catch {
-      return p.trim();
-    }
-  });
+  const values = parts.map((p) => jsonOrString(p.trim()));
   if (values.length === 0 || parts.some((p) => p.trim() === "")) throw new InvalidArgumentError(`--grid ${key}: empty value in "${raw}"`);
   return { ...previous, [key]: values };
 }

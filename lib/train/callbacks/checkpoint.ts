@@ -2,7 +2,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../../io/atomic";
+import type { OptimizerConfig } from "../../model/factory";
 import { loadModel, saveModel } from "../../model/files";
+import type { TrainState } from "../fit";
+import { type OptimizerState, optimizerSlots, restoreOptimizer } from "../optimizers";
 import type { History, Logs, TrainCallbacks } from "./callback";
 
 /** What `checkpoints/last.json` and `best.json` point at. */
@@ -14,6 +17,27 @@ export interface CheckpointPointer {
   val_loss?: number;
   /** The history up to and including `epoch` (for resuming). */
   history: Pick<History, "epoch" | "history" | "seconds">;
+  /** train()'s state after `epoch` (the learning-rate schedule's position). */
+  train?: TrainState;
+  /** Early stopping's counters after `epoch`; its best weights are best.json's checkpoint. */
+  earlyStopping?: EarlyStoppingState;
+}
+
+/** What early stopping carries from epoch to epoch, besides the best weights. */
+export interface EarlyStoppingState {
+  /** Lowest val_loss so far (null: none yet). */
+  best: number | null;
+  bestEpoch: number | null;
+  /** Epochs since the best one. */
+  wait: number;
+}
+
+/** What checkpointCallback saves besides the model: the optimizer always, these when given. */
+export interface CheckpointExtras {
+  /** The object train() keeps its state in (TrainOptions.state). */
+  state?: TrainState;
+  /** The run's early stopping, whose counters each checkpoint records. */
+  stopper?: { state(): EarlyStoppingState };
 }
 
 /**
@@ -21,7 +45,7 @@ export interface CheckpointPointer {
  * `last.json` (and `best.json` when val_loss improved) with one atomic rename: a kill at any moment
  * leaves the previous complete checkpoint or the new one, never a half-written one.
  */
-export function checkpointCallback(model: tf.LayersModel, dir: string, initial?: History): TrainCallbacks {
+export function checkpointCallback(model: tf.LayersModel, dir: string, initial?: History, extras: CheckpointExtras = {}): TrainCallbacks {
   let best = readPointer(dir, "best")?.val_loss ?? Infinity;
   let history: Pick<History, "epoch" | "history" | "seconds"> = initial
     ? { epoch: [...initial.epoch], history: structuredClone(initial.history), seconds: initial.seconds }
@@ -37,7 +61,16 @@ export function checkpointCallback(model: tf.LayersModel, dir: string, initial?:
       for (const [k, v] of Object.entries(logs)) history.history[k] = [...(history.history[k] ?? []), v];
       const folder = `epoch-${String(epoch + 1).padStart(3, "0")}`;
       await saveModel(model, path.join(dir, folder));
-      const pointer: CheckpointPointer = { epoch, dir: folder, val_loss: logs.val_loss, history };
+      // Written before the pointer switches, so a pointer always names a folder with its optimizer.
+      if (model.optimizer) await saveOptimizer(model.optimizer, path.join(dir, folder));
+      const pointer: CheckpointPointer = {
+        epoch,
+        dir: folder,
+        val_loss: logs.val_loss,
+        history,
+        ...(extras.state ? { train: structuredClone(extras.state) } : {}),
+        ...(extras.stopper ? { earlyStopping: extras.stopper.state() } : {}),
+      };
       writeFileAtomic(path.join(dir, "last.json"), JSON.stringify(pointer));
       if (logs.val_loss !== undefined && logs.val_loss < best) {
         best = logs.val_loss;
@@ -58,16 +91,74 @@ export function readPointer(dir: string, which: "last" | "best"): CheckpointPoin
   }
 }
 
-/** Loads the model of the `last` or `best` checkpoint, with its pointer. */
+/**
+ * Loads the model of the `last` or `best` checkpoint, with its pointer, compiled with `optimizer` (the
+ * run's config); the optimizer's slots and iteration count are restored when the checkpoint has them, so
+ * an Adam or momentum run continues exactly.
+ */
 export async function loadCheckpoint(
   dir: string,
   which: "last" | "best",
-  learningRate?: number,
+  optimizer?: Partial<OptimizerConfig>,
 ): Promise<{ model: tf.LayersModel; pointer: CheckpointPointer }> {
   const pointer = readPointer(dir, which);
   if (!pointer)
     throw new Error(`${path.join(dir, `${which}.json`)} does not exist: no epoch was completed in this run, so there is nothing to resume`);
-  return { model: await loadModel(path.join(dir, pointer.dir), { learningRate }), pointer };
+  const folder = path.join(dir, pointer.dir);
+  const model = await loadModel(folder, { optimizer });
+  const state = readOptimizer(folder);
+  if (state && model.optimizer) await restoreOptimizer(model.optimizer, state);
+  return { model, pointer };
+}
+
+/** The weights of the checkpoint `best.json` points at (early stopping's best weights), or undefined. */
+export async function loadBestWeights(dir: string): Promise<tf.Tensor[] | undefined> {
+  const pointer = readPointer(dir, "best");
+  if (!pointer) return undefined;
+  const model = await loadModel(path.join(dir, pointer.dir));
+  const weights = model.getWeights().map((t) => t.clone());
+  model.dispose();
+  return weights;
+}
+
+/** optimizer.json (class, iterations, slot names and shapes) and optimizer.bin (the slots' float32 values, in order). */
+async function saveOptimizer(optimizer: tf.Optimizer, folder: string): Promise<void> {
+  const state = await optimizerSlots(optimizer);
+  const bytes = new Uint8Array(state.slots.reduce((n, s) => n + s.values.byteLength, 0));
+  let offset = 0;
+  for (const s of state.slots) {
+    bytes.set(new Uint8Array(s.values.buffer, s.values.byteOffset, s.values.byteLength), offset);
+    offset += s.values.byteLength;
+  }
+  writeFileAtomic(path.join(folder, "optimizer.bin"), bytes);
+  const manifest = {
+    className: state.className,
+    iterations: state.iterations,
+    slots: state.slots.map(({ name, shape }) => ({ name, shape })),
+  };
+  writeFileAtomic(path.join(folder, "optimizer.json"), JSON.stringify(manifest));
+}
+
+function readOptimizer(folder: string): OptimizerState | undefined {
+  const file = path.join(folder, "optimizer.json");
+  if (!fs.existsSync(file)) return undefined;
+  const manifest = JSON.parse(fs.readFileSync(file, "utf8")) as Omit<OptimizerState, "slots"> & {
+    slots: { name: string; shape: number[] }[];
+  };
+  const bin = fs.readFileSync(path.join(folder, "optimizer.bin"));
+  const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+  let offset = 0;
+  const slots = manifest.slots.map((s) => {
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    const values = all.slice(offset, offset + size);
+    offset += size;
+    return { ...s, values };
+  });
+  if (offset !== all.length)
+    throw new Error(
+      `${path.join(folder, "optimizer.bin")}: ${all.length} values, expected ${offset} for optimizer.json's slots; delete the checkpoints folder to start over`,
+    );
+  return { className: manifest.className, iterations: manifest.iterations, slots };
 }
 
 /** Keeps only the epoch folders that `last.json` or `best.json` point at. */
@@ -85,15 +176,17 @@ function pruneCheckpoints(dir: string): void {
 export function earlyStopping(
   model: tf.LayersModel,
   patience: number,
-): TrainCallbacks & { bestEpoch: () => number | undefined; stopped: () => boolean } {
+  resume?: { state: EarlyStoppingState; bestWeights?: tf.Tensor[] },
+): TrainCallbacks & { bestEpoch: () => number | undefined; stopped: () => boolean; state: () => EarlyStoppingState } {
   let stopped = false;
-  let best = Infinity;
-  let bestEpoch: number | undefined;
-  let bestWeights: tf.Tensor[] | undefined;
-  let wait = 0;
+  let best = resume?.state.best ?? Infinity;
+  let bestEpoch: number | undefined = resume?.state.bestEpoch ?? undefined;
+  let bestWeights: tf.Tensor[] | undefined = resume?.bestWeights;
+  let wait = resume?.state.wait ?? 0;
   return {
     bestEpoch: () => bestEpoch,
     stopped: () => stopped,
+    state: () => ({ best: Number.isFinite(best) ? best : null, bestEpoch: bestEpoch ?? null, wait }),
     onEpochEnd: (epoch, logs) => {
       const value = logs.val_loss;
       if (value === undefined) throw new Error("early stopping monitors val_loss; train with validation data");
@@ -116,4 +209,25 @@ export function earlyStopping(
       }
     },
   };
+}
+
+/**
+ * A run's checkpointing and early stopping, continuing from `resumed` (the last checkpoint's pointer) if
+ * given: early stopping's counters and best weights and train()'s state (the schedule's position) come
+ * back as they were, so a resumed run ends as an uninterrupted one. Pass `state` to train().
+ */
+export async function checkpointedCallbacks(
+  model: tf.LayersModel,
+  dir: string,
+  patience: number | null,
+  resumed?: CheckpointPointer,
+  initialHistory?: History,
+): Promise<{ callbacks: TrainCallbacks[]; stopper?: ReturnType<typeof earlyStopping>; state: TrainState }> {
+  const stopper = patience
+    ? earlyStopping(model, patience, resumed?.earlyStopping && { state: resumed.earlyStopping, bestWeights: await loadBestWeights(dir) })
+    : undefined;
+  const state: TrainState = structuredClone(resumed?.train ?? {});
+  // The stopper first, so an epoch's checkpoint records the stopper's counters after that epoch.
+  const callbacks = [...(stopper ? [stopper] : []), checkpointCallback(model, dir, initialHistory, { state, stopper })];
+  return { callbacks, stopper, state };
 }
