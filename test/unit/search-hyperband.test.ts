@@ -210,7 +210,7 @@ describe("a simulated Hyperband study", () => {
       expect(a.fromEpoch).toBe(reached.get(a.trialId));
       reached.set(a.trialId, a.toEpoch);
     }
-    const continued = run.actions.filter((a) => a.kind === "continue").map((a) => [a.fromEpoch, a.toEpoch]);
+    const continued = run.actions.flatMap((a) => (a.kind === "continue" ? [[a.fromEpoch, a.toEpoch]] : []));
     expect(continued).toEqual([
       [2, 4],
       [2, 4],

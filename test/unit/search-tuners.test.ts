@@ -37,7 +37,8 @@ function drive(s: StudyState, value: (t: TrialRecord, epoch: number) => number):
     if (a.kind === "wait") throw new Error("one worker never waits");
     actions.push(a);
     s = applyAction(s, a);
-    const t = s.trials.find((x) => x.id === a.trialId)!;
+    const id = a.trialId;
+    const t = s.trials.find((x) => x.id === id)!;
     let status: "completed" | "pruned" = "completed";
     for (let e = t.history.length + 1; e <= t.epochsTarget; e++) {
       s = recordEpoch(s, t.id, value(t, e));
