@@ -12,15 +12,12 @@
  */
 import { gunzipSync } from "node:zlib";
 import { NDArray } from "../format/ndarray";
+import { IMAGE_SIZE, NUM_CLASSES } from "./images";
 
 /** Magic number of an IDX label file: unsigned bytes, 1 dimension (count). */
 export const IDX_LABELS_MAGIC = 2049;
 /** Magic number of an IDX image file: unsigned bytes, 3 dimensions (count, rows, cols). */
 export const IDX_IMAGES_MAGIC = 2051;
-/** Fashion-MNIST images are 28 x 28 pixels. */
-export const IMAGE_SIZE = 28;
-/** Fashion-MNIST has 10 classes, labelled 0..9. */
-const NUM_CLASSES = 10;
 /** IDX element type code for unsigned bytes. */
 const IDX_TYPE_UBYTE = 0x08;
 /**

@@ -1,12 +1,10 @@
 import type { Layout, Plot } from "nodeplotlib";
+import type { Images } from "../data/images";
 import { axisNames, baseLayout, FigureError, hiddenAxis, PX_PER_INCH, positiveInt, type Figure } from "./figure";
 import { NO_MARGIN, squareCells, toDomain, type PixelBox } from "./layout-grid";
 
-/** A batch of images as one flat row-major buffer: shape [n, rows, cols] or [n, rows*cols] (square images). */
-export interface ImageBatch {
-  data: ArrayLike<number>;
-  shape: readonly number[];
-}
+/** A batch as one flat row-major buffer, shape [n, rows, cols] or [n, rows*cols] (square images), any numbers. */
+type ImageBatch = Images<ArrayLike<number>>;
 
 /** Several images: an array of flat row-major images, or one flat batch with its shape (e.g. `{ data: t.dataSync(), shape: t.shape }`). */
 export type ImageInput = ArrayLike<number>[] | ImageBatch;

@@ -1,5 +1,6 @@
 import type { Layout, Plot } from "nodeplotlib";
-import { axisNames, baseLayout, FASHION_CLASS_NAMES, FigureError, PX_PER_INCH, type Figure } from "./figure";
+import { CLASS_NAMES } from "../data/images";
+import { axisNames, baseLayout, FigureError, PX_PER_INCH, type Figure } from "./figure";
 import { addImageSubplot, titleAnnotation, toGreyImages, type ImageInput } from "./images";
 import { NO_MARGIN, squareCells, toDomain, type PixelBox } from "./layout-grid";
 
@@ -46,7 +47,7 @@ export function predictionsFigure(
   if (opts.trueNames && opts.trueNames.length !== n) {
     throw new FigureError(`trueNames has ${opts.trueNames.length} entries for ${n} images; pass one name per image`);
   }
-  const classNames = opts.classNames ?? FASHION_CLASS_NAMES;
+  const classNames = opts.classNames ?? CLASS_NAMES;
   if (probabilities) {
     if (probabilities.length !== n) {
       throw new FigureError(`probabilities has ${probabilities.length} rows for ${n} images; pass one row per image`);

@@ -1,9 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ExperimentConfig } from "../config";
-
-/** Fashion-MNIST images are 28x28 grayscale; ten classes. */
-export const IMAGE_SHAPE = [28, 28] as const;
-export const NUM_CLASSES = 10;
+import { IMAGE_SHAPE, NUM_CLASSES } from "../data/images";
 
 export type ModelConfig = Pick<ExperimentConfig, "hiddenUnits" | "learningRate" | "seed">;
 

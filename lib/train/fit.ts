@@ -1,16 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ExperimentConfig } from "../config";
+import type { LabeledImages } from "../data/images";
 import type { History, Logs, TrainCallbacks } from "./callbacks/callback";
 import { kerasProgress, type ProgressMode } from "./callbacks/progress";
 import { lastInterruptSignal, onInterrupt } from "./interrupt";
 import { seededRandom, shuffledIndices } from "./shuffle";
 import { compiledLoss, countCorrect, trainStep } from "./step";
 
-/** Images (any trailing shape, e.g. [n, 28, 28], values 0..1) with their class indices. */
-export interface LabeledImages {
-  x: { data: Float32Array; shape: readonly number[] };
-  y: { data: ArrayLike<number>; shape: readonly number[] };
-}
+export type { LabeledImages };
 
 /** Training could not go on (e.g. the loss became NaN); names the epoch and batch. */
 export class TrainingError extends Error {
