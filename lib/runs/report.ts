@@ -31,6 +31,7 @@ import type { Images } from "../data/images";
 import { predictClasses, predictProba } from "../results/predict";
 import { Run, RunError } from "./run";
 import { layerTable } from "../model/summary";
+import { escapeHtml } from "../format/html";
 
 /** Everything the error analysis finds on one labelled set, from the model's probabilities. */
 export interface ErrorAnalysis {
@@ -111,9 +112,6 @@ export interface ReportResult {
   pdfBytes?: number;
   analysis: ErrorAnalysis;
 }
-
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
 
 function readJsonIfPresent<T>(run: Run, name: string): T | undefined {
   const file = run.file(name);
