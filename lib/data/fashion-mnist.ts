@@ -43,7 +43,10 @@ export const DEFAULT_BASE_URL = "https://storage.googleapis.com/tensorflow/tf-ke
 const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
 export interface LoadFashionMnistOptions {
-  /** Cache folder: looked in first, and where downloads go (created if missing). Usually config.dataDir. */
+  /**
+   * Cache folder: looked in first, and where downloads go (created if missing). Taken as given (a relative path
+   * from the working directory); `loadData` passes config.dataDir resolved against the project root.
+   */
   dataDir: string;
   /** Read-only folders looked in after dataDir; bad files there are reported, never deleted. */
   systemDirs?: readonly string[];
