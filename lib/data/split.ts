@@ -17,11 +17,12 @@ export interface FashionMnistSplits {
 /** Copies images [start, end) into float32, divided by 255. */
 function scaleImages(images: NDArray<Uint8Array>, start: number, end: number): NDArray<Float32Array> {
   const src = images.slice(start, end);
-  const out = new Float32Array(src.size);
   // Pixel intensities 0..255 become 0..1: gradient descent works best when inputs are small
   // and on a common scale, as in the tutorial's `X_train_full / 255.`.
-  for (let i = 0; i < src.data.length; i++) out[i] = src.data[i] / 255;
-  return new NDArray(out, src.shape);
+  return new NDArray(
+    Float32Array.from(src.data, (v) => v / 255),
+    src.shape,
+  );
 }
 
 function sliceSet(images: NDArray<Uint8Array>, labels: NDArray<Uint8Array>, start: number, end: number): ScaledImages {
@@ -37,14 +38,14 @@ function sliceSet(images: NDArray<Uint8Array>, labels: NDArray<Uint8Array>, star
  * @throws DatasetError if validationSize is not an integer in 0..(training images - 1)
  */
 export function splitAndScale(raw: FashionMnistRaw, validationSize: number): FashionMnistSplits {
-  const n = raw.trainImages.shape[0];
+  const [n = 0] = raw.trainImages.shape;
   if (!Number.isInteger(validationSize) || validationSize < 0 || validationSize >= n) {
     throw new DatasetError(`validationSize ${validationSize}: expected an integer from 0 to ${n - 1} (there are ${n} training images).`);
   }
   return {
     valid: sliceSet(raw.trainImages, raw.trainLabels, 0, validationSize),
     train: sliceSet(raw.trainImages, raw.trainLabels, validationSize, n),
-    test: sliceSet(raw.testImages, raw.testLabels, 0, raw.testImages.shape[0]),
+    test: sliceSet(raw.testImages, raw.testLabels, 0, raw.testImages.shape[0] ?? 0),
     classNames: raw.classNames,
   };
 }

@@ -19,8 +19,9 @@ const BAR_BOTTOM = 78; // room for class names written vertically
 
 function argmax(values: readonly number[]): number {
   let best = 0;
+  let bestValue = values[0];
   values.forEach((v, i) => {
-    if (v > values[best]) best = i;
+    if (bestValue === undefined || v > bestValue) [best, bestValue] = [i, v];
   });
   return best;
 }
@@ -67,11 +68,12 @@ export function predictionsFigure(
   const data: Plot[] = [];
   const annotations: Record<string, unknown>[] = [];
   imgs.forEach((img, i) => {
-    addImageSubplot(layout, data, img, i, imageBoxes[i], width, height);
+    const box = imageBoxes[i] as PixelBox; // squareCells made one box per image
+    addImageSubplot(layout, data, img, i, box, width, height);
     const wrong = opts.trueNames !== undefined && opts.trueNames[i] !== predictedNames[i];
     const title = titleAnnotation(
-      wrong ? `${predictedNames[i]} (true: ${opts.trueNames?.[i]})` : predictedNames[i],
-      imageBoxes[i],
+      wrong ? `${predictedNames[i]} (true: ${opts.trueNames?.[i]})` : (predictedNames[i] ?? ""),
+      box,
       width,
       height,
     );

@@ -119,8 +119,9 @@ export async function train(
       }
       history.epoch.push(epoch);
       for (const [k, v] of Object.entries(logs)) {
-        history.history[k] ??= [];
-        history.history[k].push(v);
+        const values = history.history[k] ?? [];
+        values.push(v);
+        history.history[k] = values;
       }
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
     }
