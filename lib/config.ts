@@ -82,9 +82,9 @@ export const ExperimentConfig = z
     /** "auto" = tfjs-node if it loads, else wasm, else cpu. FASHION_ANN_BACKEND overrides (see ENVIRONMENT). */
     backend: z.enum(["auto", ...BACKENDS]).default("auto"),
     /**
-     * wasm backend: XNNPACK threads for the matrix products. "auto" = one per core, at most 2 (the
-     * machines this was measured on have 2; results are identical to 1 thread). Use 1 when other work
-     * shares the cores. FASHION_ANN_THREADS overrides.
+     * wasm backend: XNNPACK threads for the matrix products. "auto" = one per free core, at most 2
+     * (a thread that shares its core stalls every step; results are identical to 1 thread). Use 1
+     * when other work shares the cores. FASHION_ANN_THREADS overrides.
      */
     threads: z.union([z.literal("auto"), threadsCount], { error: THREADS_EXPECTED }).default("auto"),
     /**

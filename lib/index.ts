@@ -11,26 +11,20 @@ export { BACKENDS, type BackendName, type ConfigOverrides, ConfigError, Experime
 export { BackendError, type BackendInfo, formatBackend, initBackend } from "./engine/backend";
 
 // Data: Fashion-MNIST as numpy-like arrays, the validation split, PNG input for predictions.
-export {
-  CLASS_NAMES,
-  type FashionMnistRaw,
-  type FashionMnistSplits,
-  type LabeledSet,
-  type LoadFashionMnistOptions,
-  loadFashionMnist,
-  splitAndScale,
-} from "./data/fashion-mnist";
+export { CLASS_NAMES, IMAGE_SHAPE, type Images, type LabeledImages, NUM_CLASSES } from "./data/images";
+export { type FashionMnistRaw, type LoadFashionMnistOptions, loadFashionMnist } from "./data/fashion-mnist";
+export { type FashionMnistSplits, type ScaledImages, splitAndScale } from "./data/split";
 export { DatasetError } from "./data/idx";
 export { ImageInputError, type LoadedImage, loadImagePng } from "./data/png-input";
 export { NDArray, NDArrayError } from "./format/ndarray";
 
 // The model: Keras's Sequential MLP, its summary and its files.
-export { compileModel, createModel, IMAGE_SHAPE, NUM_CLASSES } from "./model/factory";
+export { compileModel, createModel } from "./model/factory";
 export { layerTable, modelSummary } from "./model/summary";
 export { loadModel, ModelFileError, saveModel } from "./model/files";
 
 // Training: model.fit's loop, its callbacks and History.
-export { type LabeledImages, type TrainOptions, TrainingError, train } from "./train/fit";
+export { type TrainOptions, TrainingError, train } from "./train/fit";
 export type { History, Logs, TrainCallbacks } from "./train/callbacks/callback";
 export { checkpointCallback, earlyStopping, loadCheckpoint } from "./train/callbacks/checkpoint";
 export { kerasProgress, type ProgressMode } from "./train/callbacks/progress";

@@ -138,8 +138,8 @@ class EpochClock {
           validationSeconds: s(end) - s(this.lastBatchEnd),
         })
       : { seconds: s(end), train_seconds: s(this.lastBatchEnd) };
-    // No forced gc() here to flatten RSS's sawtooth: after a full collection the following epoch ran
-    // 15-25% slower (measured), which no user's run pays. Live tensors are the exact leak count.
+    // No forced gc() here to flatten RSS's sawtooth: after a full collection the following epoch runs
+    // slower (the heap is regrown), a cost no user's run pays. Live tensors are the exact leak count.
     this.records.push({
       ...times,
       val_accuracy: valAccuracy,

@@ -30,7 +30,7 @@ export interface BenchOptions {
   batchSize?: number;
   /** Which rows, in order (default BENCH_BACKENDS). */
   backends?: readonly BenchBackend[];
-  /** The cpu backend (~160 s an epoch) times this many batches of one epoch and extrapolates (default 200). */
+  /** The cpu backend (pure JS, far slower than the others) times this many batches of one epoch and extrapolates (default 200). */
   cpuBatches?: number;
   seed?: number;
   dataDir?: string;

@@ -3,45 +3,29 @@
  * 10 classes, 60,000 for training and 10,000 for testing.
  *
  * `loadFashionMnist` finds the four .gz files (cache folder, then system folders such as the
- * Debian package's, else downloads them into the cache), checks each against a pinned SHA-256
- * and returns the raw uint8 arrays; `splitAndScale` turns them into the tutorial's
+ * Debian package's, else downloads them into the cache, ./download), checks each against a pinned
+ * SHA-256 and returns the raw uint8 arrays; `splitAndScale` (./split) turns them into the tutorial's
  * train/validation/test sets.
  */
-import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
-import { Presets, SingleBar } from "cli-progress";
-import { NDArray } from "../format/ndarray";
-import { DatasetError, gunzip, parseIdxImages, parseIdxLabels } from "./idx";
-
-/** Class names in label order: label 0 is "T-shirt/top", label 9 is "Ankle boot". */
-export const CLASS_NAMES: readonly string[] = Object.freeze([
-  "T-shirt/top",
-  "Trouser",
-  "Pullover",
-  "Dress",
-  "Coat",
-  "Sandal",
-  "Shirt",
-  "Sneaker",
-  "Bag",
-  "Ankle boot",
-]);
+import type { NDArray } from "../format/ndarray";
+import {
+  type DatasetFileSpec,
+  type DownloadContext,
+  DownloadError,
+  type DownloadProgress,
+  decodeVerified,
+  defaultProgress,
+  describeError,
+  download,
+  errnoCode,
+} from "./download";
+import { DatasetError, parseIdxImages, parseIdxLabels } from "./idx";
+import { CLASS_NAMES } from "./images";
 
 /** The four arrays of the dataset. */
 export type FashionMnistPart = "trainLabels" | "trainImages" | "testLabels" | "testImages";
-
-/** One dataset file: its name and the SHA-256 of its decompressed bytes. */
-export interface DatasetFileSpec {
-  /** File name, both in the cache folder and under the download URL. */
-  name: string;
-  /**
-   * Lower-case hex SHA-256 of the DECOMPRESSED bytes. The .gz bytes differ between sources
-   * (Debian recompresses them), the IDX bytes inside do not.
-   */
-  sha256: string;
-}
 
 /** The files Keras downloads, with pinned hashes. Loading order is the order of the keys. */
 export const FASHION_MNIST_FILES: Readonly<Record<FashionMnistPart, DatasetFileSpec>> = Object.freeze({
@@ -58,20 +42,11 @@ export const DEFAULT_BASE_URL = "https://storage.googleapis.com/tensorflow/tf-ke
 /** A download that receives nothing for this long is abandoned rather than hanging forever. */
 const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
-/** One progress report of a download. */
-export interface DownloadProgress {
-  /** File name, e.g. "train-images-idx3-ubyte.gz". */
-  file: string;
-  /** Bytes received so far. */
-  received: number;
-  /** Size announced by the server (Content-Length), undefined if it did not say. */
-  total: number | undefined;
-  /** True on the last report of this file, whether the download succeeded or failed. */
-  done: boolean;
-}
-
 export interface LoadFashionMnistOptions {
-  /** Cache folder: looked in first, and where downloads go (created if missing). Usually config.dataDir. */
+  /**
+   * Cache folder: looked in first, and where downloads go (created if missing). Taken as given (a relative path
+   * from the working directory); `loadData` passes config.dataDir resolved against the project root.
+   */
   dataDir: string;
   /** Read-only folders looked in after dataDir; bad files there are reported, never deleted. */
   systemDirs?: readonly string[];
@@ -107,51 +82,10 @@ export interface FashionMnistRaw {
   classNames: readonly string[];
 }
 
-/** Images scaled to float32 plus their labels. */
-export interface LabeledSet {
-  /** float32 pixel intensities in 0..1, shape [n, 28, 28] */
-  x: NDArray<Float32Array>;
-  /** uint8 class indices 0..9, shape [n] */
-  y: NDArray<Uint8Array>;
-}
-
-export interface FashionMnistSplits {
-  train: LabeledSet;
-  valid: LabeledSet;
-  test: LabeledSet;
-  classNames: readonly string[];
-}
-
 /** What the loader needs for each file, resolved from the options once. */
-interface LoadContext {
-  dataDir: string;
+interface LoadContext extends DownloadContext {
   systemDirs: readonly string[];
   baseUrl: string;
-  fetch: typeof fetch;
-  onProgress: ((p: DownloadProgress) => void) | undefined;
-  log: (msg: string) => void;
-  stallTimeoutMs: number;
-}
-
-const sha256Hex = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
-
-const errnoCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
-
-/** An error's message plus its cause's, e.g. "fetch failed (getaddrinfo ENOTFOUND host)". */
-function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = err.cause as (Error & { code?: string }) | undefined;
-  return cause?.message ? `${err.message} (${cause.message})` : err.message;
-}
-
-/** Decompresses and checks the pinned hash; throws DatasetError naming the file and both hashes. */
-function decodeVerified(gz: Uint8Array, source: string, spec: DatasetFileSpec): Uint8Array {
-  const bytes = gunzip(gz, source);
-  const got = sha256Hex(bytes);
-  if (got !== spec.sha256.toLowerCase()) {
-    throw new DatasetError(`${source}: sha256 ${got} (decompressed), expected ${spec.sha256}.`);
-  }
-  return bytes;
 }
 
 /** Reads a file, or returns undefined if it does not exist. */
@@ -160,101 +94,6 @@ async function readIfExists(file: string): Promise<Uint8Array | undefined> {
     return await fsp.readFile(file);
   } catch (err) {
     if (errnoCode(err) === "ENOENT") return undefined;
-    throw err;
-  }
-}
-
-/** Download failures that are the network's fault (as opposed to e.g. an unwritable cache). */
-class DownloadError extends Error {}
-
-/**
- * Streams `url` into the open file, reporting progress. Rejects with DownloadError on an HTTP
- * error, a dropped connection, a short body or a stalled transfer.
- */
-async function streamToFile(url: string, file: FileHandle, name: string, ctx: LoadContext): Promise<void> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(
-      () => controller.abort(new DownloadError(`no data received for ${ctx.stallTimeoutMs / 1000} s`)),
-      ctx.stallTimeoutMs,
-    );
-  };
-  let received = 0;
-  let total: number | undefined;
-  let reporting = false;
-  try {
-    arm();
-    let res: Response;
-    try {
-      // identity: the .gz must arrive byte for byte, not transparently decompressed by fetch.
-      res = await ctx.fetch(url, { signal: controller.signal, headers: { "accept-encoding": "identity" } });
-    } catch (err) {
-      throw new DownloadError(describeError(controller.signal.reason ?? err), { cause: err });
-    }
-    if (!res.ok) throw new DownloadError(`HTTP ${res.status} ${res.statusText}`.trim());
-    if (!res.body) throw new DownloadError("the response has no body");
-    const length = res.headers.get("content-length");
-    total = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
-    reporting = true;
-    ctx.onProgress?.({ file: name, received, total, done: false });
-    const reader = res.body.getReader();
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (err) {
-        throw new DownloadError(`connection lost after ${received} bytes: ${describeError(controller.signal.reason ?? err)}`, {
-          cause: err,
-        });
-      }
-      if (chunk.done) break;
-      arm();
-      await file.write(chunk.value);
-      received += chunk.value.length;
-      ctx.onProgress?.({ file: name, received, total, done: false });
-    }
-    if (total !== undefined && received !== total) {
-      throw new DownloadError(`connection closed after ${received} of ${total} bytes`);
-    }
-  } finally {
-    clearTimeout(timer);
-    if (reporting) ctx.onProgress?.({ file: name, received, total, done: true });
-  }
-}
-
-/**
- * Downloads one file into the cache folder: streamed to a temp file beside the target, verified,
- * then renamed, so the cache never holds a partial or unverified file.
- * @returns the decompressed bytes
- */
-async function download(spec: DatasetFileSpec, ctx: LoadContext): Promise<Uint8Array> {
-  const url = ctx.baseUrl + spec.name;
-  const dest = path.join(ctx.dataDir, spec.name);
-  const tmp = path.join(ctx.dataDir, `.${spec.name}.${process.pid}-${randomBytes(4).toString("hex")}.part`);
-  let file: FileHandle;
-  try {
-    await fsp.mkdir(ctx.dataDir, { recursive: true });
-    file = await fsp.open(tmp, "wx");
-  } catch (err) {
-    throw new DatasetError(
-      `cannot write to the cache folder ${ctx.dataDir} (${describeError(err)}); make it writable or pass another dataDir`,
-      { cause: err },
-    );
-  }
-  try {
-    ctx.log(`Downloading ${url} to ${dest}`);
-    try {
-      await streamToFile(url, file, spec.name, ctx);
-    } finally {
-      await file.close();
-    }
-    const bytes = decodeVerified(await fsp.readFile(tmp), url, spec);
-    await fsp.rename(tmp, dest);
-    return bytes;
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
     throw err;
   }
 }
@@ -303,7 +142,7 @@ async function obtainFile(spec: DatasetFileSpec, ctx: LoadContext): Promise<{ by
     }
   }
   try {
-    return { bytes: await download(spec, ctx), source: cachePath };
+    return { bytes: await download(ctx.baseUrl + spec.name, spec, ctx), source: cachePath };
   } catch (err) {
     if (!(err instanceof DatasetError || err instanceof DownloadError)) throw err;
     const reason = (err instanceof DownloadError ? `downloading ${ctx.baseUrl + spec.name} failed: ${err.message}` : err.message).replace(
@@ -323,40 +162,6 @@ async function obtainFile(spec: DatasetFileSpec, ctx: LoadContext): Promise<{ by
       { cause: err },
     );
   }
-}
-
-/**
- * Makes an onProgress callback that draws one cli-progress bar per downloaded file.
- * @param stream where to draw; default process.stderr
- */
-export function createProgressBar(stream: NodeJS.WritableStream = process.stderr): (p: DownloadProgress) => void {
-  let bar: SingleBar | undefined;
-  let current: string | undefined;
-  const size = (bytes: number): string => (bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`);
-  return (p) => {
-    if (p.file !== current) {
-      bar?.stop();
-      bar = new SingleBar(
-        { format: `${p.file} [{bar}] {percentage}% | {got} / {size} | ETA {eta}s`, stream, hideCursor: true },
-        Presets.shades_classic,
-      );
-      bar.start(p.total ?? 0, 0, { got: size(0), size: p.total === undefined ? "?" : size(p.total) });
-      current = p.file;
-    }
-    // Without a Content-Length the bar just tracks what has arrived.
-    if (p.total === undefined) bar?.setTotal(p.received);
-    bar?.update(p.received, { got: size(p.received) });
-    if (p.done) {
-      bar?.stop();
-      bar = undefined;
-      current = undefined;
-    }
-  };
-}
-
-/** The default progress display: a bar when stderr is a terminal, nothing otherwise (logs, CI, notebooks). */
-export function defaultProgress(): ((p: DownloadProgress) => void) | undefined {
-  return process.stderr.isTTY ? createProgressBar(process.stderr) : undefined;
 }
 
 /**
@@ -399,39 +204,4 @@ function checkSameCount(images: NDArray<Uint8Array>, labels: NDArray<Uint8Array>
       `${imagesName} has ${images.shape[0]} images but ${labelsName} has ${labels.shape[0]} labels; expected the same count.`,
     );
   }
-}
-
-/** Copies images [start, end) into float32, divided by 255. */
-function scaleImages(images: NDArray<Uint8Array>, start: number, end: number): NDArray<Float32Array> {
-  const src = images.slice(start, end);
-  const out = new Float32Array(src.size);
-  // Pixel intensities 0..255 become 0..1: gradient descent works best when inputs are small
-  // and on a common scale, as in the tutorial's `X_train_full / 255.`.
-  for (let i = 0; i < src.data.length; i++) out[i] = src.data[i] / 255;
-  return new NDArray(out, src.shape);
-}
-
-function sliceSet(images: NDArray<Uint8Array>, labels: NDArray<Uint8Array>, start: number, end: number): LabeledSet {
-  // Labels are copied so the sets stay valid even if the caller reuses the raw buffers.
-  return { x: scaleImages(images, start, end), y: new NDArray(labels.data.slice(start, end)) };
-}
-
-/**
- * The tutorial's split and scaling:
- * `X_valid, X_train = X_train_full[:5000] / 255., X_train_full[5000:] / 255.` and `X_test / 255.`.
- * The FIRST `validationSize` training images become the validation set.
- * @returns float32 images in 0..1 ([n, 28, 28]) and uint8 labels ([n]) for train, valid and test
- * @throws DatasetError if validationSize is not an integer in 0..(training images - 1)
- */
-export function splitAndScale(raw: FashionMnistRaw, validationSize: number): FashionMnistSplits {
-  const n = raw.trainImages.shape[0];
-  if (!Number.isInteger(validationSize) || validationSize < 0 || validationSize >= n) {
-    throw new DatasetError(`validationSize ${validationSize}: expected an integer from 0 to ${n - 1} (there are ${n} training images).`);
-  }
-  return {
-    valid: sliceSet(raw.trainImages, raw.trainLabels, 0, validationSize),
-    train: sliceSet(raw.trainImages, raw.trainLabels, validationSize, n),
-    test: sliceSet(raw.testImages, raw.testLabels, 0, raw.testImages.shape[0]),
-    classNames: raw.classNames,
-  };
 }

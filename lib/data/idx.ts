@@ -12,15 +12,12 @@
  */
 import { gunzipSync } from "node:zlib";
 import { NDArray } from "../format/ndarray";
+import { IMAGE_SIZE, NUM_CLASSES } from "./images";
 
 /** Magic number of an IDX label file: unsigned bytes, 1 dimension (count). */
 export const IDX_LABELS_MAGIC = 2049;
 /** Magic number of an IDX image file: unsigned bytes, 3 dimensions (count, rows, cols). */
 export const IDX_IMAGES_MAGIC = 2051;
-/** Fashion-MNIST images are 28 x 28 pixels. */
-export const IMAGE_SIZE = 28;
-/** Fashion-MNIST has 10 classes, labelled 0..9. */
-const NUM_CLASSES = 10;
 /** IDX element type code for unsigned bytes. */
 const IDX_TYPE_UBYTE = 0x08;
 /**
@@ -66,7 +63,7 @@ function readHeader(buf: Uint8Array, source: string, expectedMagic: number): { d
     if (!swapped) {
       if (buf[0] !== 0 || buf[1] !== 0) detail = " Not an IDX file (first two bytes must be zero); still gzipped?";
       else if (buf[2] !== IDX_TYPE_UBYTE)
-        detail = ` Element type 0x${buf[2].toString(16).padStart(2, "0")}, expected 0x08 (unsigned byte).`;
+        detail = ` Element type 0x${(buf[2] ?? 0).toString(16).padStart(2, "0")}, expected 0x08 (unsigned byte).`;
       else detail = ` ${buf[3]} dimensions, expected ${expectedDims}.`;
     }
     throw new DatasetError(`${source}: magic ${magic}, expected ${expectedMagic} (${expectedKind}).${swapped || detail}`);
@@ -107,7 +104,7 @@ function checkLength(buf: Uint8Array, source: string, dims: number[], offset: nu
 export function parseIdxImages(buf: Uint8Array, source: string, options: ParseIdxOptions = {}): NDArray<Uint8Array> {
   const imageSize = options.imageSize ?? IMAGE_SIZE;
   const { dims, offset } = readHeader(buf, source, IDX_IMAGES_MAGIC);
-  const [count, rows, cols] = dims;
+  const [count = 0, rows = 0, cols = 0] = dims;
   if (rows !== imageSize || cols !== imageSize) {
     throw new DatasetError(`${source}: images are ${rows} x ${cols}, expected ${imageSize} x ${imageSize}. Not a Fashion-MNIST file?`);
   }
@@ -127,12 +124,12 @@ export function parseIdxLabels(buf: Uint8Array, source: string, options: ParseId
   const { dims, offset } = readHeader(buf, source, IDX_LABELS_MAGIC);
   checkLength(buf, source, dims, offset, "labels");
   const data = buf.subarray(offset);
-  for (let i = 0; i < data.length; i++) {
-    if (data[i] >= numClasses) {
-      throw new DatasetError(`${source}: label ${data[i]} at index ${i}, expected 0..${numClasses - 1}. Corrupt file?`);
+  for (const [i, label] of data.entries()) {
+    if (label >= numClasses) {
+      throw new DatasetError(`${source}: label ${label} at index ${i}, expected 0..${numClasses - 1}. Corrupt file?`);
     }
   }
-  return new NDArray(data, [dims[0]]);
+  return new NDArray(data, [data.length]);
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import { PNG } from "pngjs";
-import { IMAGE_SHAPE } from "../model/factory";
+import { IMAGE_SHAPE } from "./images";
 
 export class ImageInputError extends Error {
   override name = "ImageInputError";

@@ -23,7 +23,8 @@ export class BackendError extends Error {
   override name = "BackendError";
 }
 
-// "auto" threads: one per core up to this; measured on 2-core machines only.
+// "auto" threads: one per core up to this. XNNPACK waits for its slowest thread, so more threads than the
+// free cores of a small machine only add waiting; raise it once `npx fashion-ann bench` shows a gain.
 const MAX_AUTO_THREADS = 2;
 
 /** What initBackend takes: a backend name, or the config's backend, threads and kernels. */
@@ -75,8 +76,8 @@ const BUSY_CORE = 0.5;
 
 /**
  * XNNPACK splits every product evenly and waits for the slowest thread, so a thread sharing its core
- * with another busy process stalls the step (measured here with one other busy process on 2 cores:
- * 4.2 ms a step on 2 threads against 1.3 on 1). Auto threads take only the cores that are free now.
+ * with another busy process stalls the whole step, to slower than one thread alone. Auto threads
+ * therefore take only the cores that are free now.
  */
 export async function autoThreads(
   wanted: number,

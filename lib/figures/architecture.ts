@@ -1,4 +1,5 @@
 import type { Layout } from "nodeplotlib";
+import { pythonShape } from "../format/shape";
 import { baseLayout, FigureError, hiddenAxis, type Figure } from "./figure";
 
 /** One layer as `plot_model` shows it; a model module can build these from `model.layers`. */
@@ -26,11 +27,6 @@ const PAD = 20;
 const FONT = 13;
 const CHAR_W = 7.6; // DejaVu Sans at 13 px averages ~0.58 em per character
 const CELL_PAD = 14;
-
-/** Keras's shape notation: null batch dimension as None, e.g. "(None, 28, 28)". */
-export function formatShape(shape: readonly (number | null)[]): string {
-  return `(${shape.map((d) => (d === null ? "None" : String(d))).join(", ")}${shape.length === 1 ? "," : ""})`;
-}
 
 function textWidth(s: string): number {
   return s.length * CHAR_W + 2 * CELL_PAD;
@@ -64,8 +60,8 @@ export function architectureFigure(layers: readonly LayerInfo[], opts: Architect
     return {
       label: `${l.name}: ${l.type}`,
       params: `${l.params.toLocaleString("en-US")} params`,
-      input: input && formatShape(input),
-      output: formatShape(l.outputShape),
+      input: input && pythonShape(input),
+      output: pythonShape(l.outputShape),
     };
   });
   const nameW = Math.max(...rows.flatMap((r) => [textWidth(r.label), textWidth(r.params)]));

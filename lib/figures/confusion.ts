@@ -1,6 +1,7 @@
 import type { Layout, Plot } from "nodeplotlib";
 import { normalizeConfusion } from "../results/metrics";
-import { baseLayout, FASHION_CLASS_NAMES, FigureError, matplotlibAxis, PX_PER_INCH, type Figure } from "./figure";
+import { CLASS_NAMES } from "../data/images";
+import { baseLayout, FigureError, matplotlibAxis, PX_PER_INCH, type Figure } from "./figure";
 
 /** matplotlib's "Blues" (ColorBrewer), light for few images, dark for many; plotly's own "Blues" runs the other way. */
 export const BLUES_COLORSCALE: Array<[number, string]> = [
@@ -37,7 +38,7 @@ const NORMALISED_OVER = { true: "true class", pred: "predicted class", all: "all
  * @param counts [k][k] image counts, row = true class, column = predicted class (`confusionMatrix(...).counts`).
  */
 export function confusionMatrixFigure(counts: readonly (readonly number[])[], opts: ConfusionMatrixFigureOptions = {}): Figure {
-  const names = opts.classNames ?? FASHION_CLASS_NAMES;
+  const names = opts.classNames ?? CLASS_NAMES;
   const k = counts?.length ?? 0;
   if (k === 0) throw new FigureError("confusionMatrixFigure: counts is empty, expected a k x k matrix (confusionMatrix(...).counts)");
   counts.forEach((row, i) => {

@@ -17,20 +17,6 @@ export class FigureError extends Error {
 /** matplotlib draws figures at 100 dpi on screen; sizes below are given in its inches, as in the tutorial's figsize. */
 export const PX_PER_INCH = 100;
 
-/** The ten Fashion-MNIST class names, in label order; the default axis labels of the probability bars. */
-export const FASHION_CLASS_NAMES: readonly string[] = [
-  "T-shirt/top",
-  "Trouser",
-  "Pullover",
-  "Dress",
-  "Coat",
-  "Sandal",
-  "Shirt",
-  "Sneaker",
-  "Bag",
-  "Ankle boot",
-];
-
 /** matplotlib's default font (installed by Debian's fonts-dejavu), so text metrics match the book's figures. */
 export const FONT_FAMILY = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
 

@@ -1,12 +1,10 @@
 import type { Layout, Plot } from "nodeplotlib";
+import type { Images } from "../data/images";
 import { axisNames, baseLayout, FigureError, hiddenAxis, PX_PER_INCH, positiveInt, type Figure } from "./figure";
 import { NO_MARGIN, squareCells, toDomain, type PixelBox } from "./layout-grid";
 
-/** A batch of images as one flat row-major buffer: shape [n, rows, cols] or [n, rows*cols] (square images). */
-export interface ImageBatch {
-  data: ArrayLike<number>;
-  shape: readonly number[];
-}
+/** A batch as one flat row-major buffer, shape [n, rows, cols] or [n, rows*cols] (square images), any numbers. */
+type ImageBatch = Images<ArrayLike<number>>;
 
 /** Several images: an array of flat row-major images, or one flat batch with its shape (e.g. `{ data: t.dataSync(), shape: t.shape }`). */
 export type ImageInput = ArrayLike<number>[] | ImageBatch;
@@ -65,8 +63,9 @@ function slice(data: ArrayLike<number>, start: number, end: number): ArrayLike<n
 /** Splits `ImageInput` into single images, checking every size. */
 export function toGreyImages(images: ImageInput): GreyImage[] {
   if (Array.isArray(images)) {
-    if (images.length === 0) return [];
-    const first = toGreyImage(images[0], undefined, "images[0]");
+    const [firstImage] = images;
+    if (firstImage === undefined) return [];
+    const first = toGreyImage(firstImage, undefined, "images[0]");
     return images.map((img, i) => toGreyImage(img, [first.rows, first.cols], `images[${i}]`));
   }
   const batch = images as ImageBatch;
@@ -105,14 +104,17 @@ function isBatch(x: ArrayLike<number> | ImageBatch): x is ImageBatch {
 /** One image given with its shape, e.g. an NDArray of shape [28, 28] (or [1, 28, 28]). */
 function singleImage(batch: ImageBatch): GreyImage {
   const shape = batch.shape.length === 3 && batch.shape[0] === 1 ? batch.shape.slice(1) : batch.shape;
-  if (shape.length !== 2) throw new FigureError(`image shape must be [rows, cols], got [${batch.shape.join(", ")}]`);
-  return toGreyImage(batch.data, [shape[0], shape[1]]);
+  const [rows, cols] = shape;
+  if (shape.length !== 2 || rows === undefined || cols === undefined) {
+    throw new FigureError(`image shape must be [rows, cols], got [${batch.shape.join(", ")}]`);
+  }
+  return toGreyImage(batch.data, [rows, cols]);
 }
 
 /** 255 for bytes, 1 for scaled floats, so both show the same; a blank (all-zero) image stays white. */
 function pixelMax(pixels: ArrayLike<number>): number {
   let max = 0;
-  for (let i = 0; i < pixels.length; i++) if (pixels[i] > max) max = pixels[i];
+  for (let i = 0; i < pixels.length; i++) max = Math.max(max, pixels[i] ?? 0);
   return max > 1 ? 255 : 1;
 }
 
@@ -231,8 +233,9 @@ export function imageGridFigure(images: ImageInput, titles: readonly string[], n
   const data: Plot[] = [];
   const annotations: Record<string, unknown>[] = [];
   shown.forEach((img, i) => {
-    addImageSubplot(layout, data, img, i, boxes[i], width, height);
-    annotations.push(titleAnnotation(titles[i], boxes[i], width, height));
+    const box = boxes[i] as PixelBox; // squareCells made nRows * nCols boxes, and at most that many are shown
+    addImageSubplot(layout, data, img, i, box, width, height);
+    annotations.push(titleAnnotation(titles[i] ?? "", box, width, height));
   });
   layout.annotations = annotations;
   return { data, layout: layout as Partial<Layout> };

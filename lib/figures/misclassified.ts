@@ -1,6 +1,7 @@
 import type { Layout, Plot } from "nodeplotlib";
-import { baseLayout, FASHION_CLASS_NAMES, FigureError, PX_PER_INCH, positiveInt, type Figure } from "./figure";
-import { addImageSubplot, titleAnnotation, toGreyImages, type ImageBatch, type ImageInput } from "./images";
+import { CLASS_NAMES, type Images } from "../data/images";
+import { baseLayout, FigureError, PX_PER_INCH, positiveInt, type Figure } from "./figure";
+import { addImageSubplot, titleAnnotation, toGreyImages, type ImageInput } from "./images";
 import { NO_MARGIN, squareCells } from "./layout-grid";
 
 /** One wrong prediction to draw; `misclassified(...)` from the metrics module returns these. */
@@ -28,7 +29,7 @@ const RED = "#d62728";
  * The rows `indices` of an image batch (e.g. the test set `test.x`), as a new batch: the images to pass to
  * misclassifiedFigure or predictionsFigure.
  */
-export function selectImages(batch: ImageBatch, indices: readonly number[]): ImageBatch {
+export function selectImages(batch: Images<ArrayLike<number>>, indices: readonly number[]): Images<ArrayLike<number>> {
   const n = batch.shape[0] ?? 0;
   const size = n === 0 ? 0 : batch.data.length / n;
   const out = new Float32Array(indices.length * size);
@@ -54,7 +55,7 @@ export function misclassifiedFigure(images: ImageInput, cases: readonly Misclass
       `cases has ${cases.length} entries for ${imgs.length} images; pass one { trueClass, predictedClass, probability } per image`,
     );
   }
-  const names = opts.classNames ?? FASHION_CLASS_NAMES;
+  const names = opts.classNames ?? CLASS_NAMES;
   const nameOf = (c: number, what: string): string => {
     const name = names[c];
     if (name === undefined) throw new FigureError(`${what} ${c} has no class name; expected 0..${names.length - 1} (pass opts.classNames)`);

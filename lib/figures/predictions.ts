@@ -1,5 +1,6 @@
 import type { Layout, Plot } from "nodeplotlib";
-import { axisNames, baseLayout, FASHION_CLASS_NAMES, FigureError, PX_PER_INCH, type Figure } from "./figure";
+import { CLASS_NAMES } from "../data/images";
+import { axisNames, baseLayout, FigureError, PX_PER_INCH, type Figure } from "./figure";
 import { addImageSubplot, titleAnnotation, toGreyImages, type ImageInput } from "./images";
 import { NO_MARGIN, squareCells, toDomain, type PixelBox } from "./layout-grid";
 
@@ -18,8 +19,9 @@ const BAR_BOTTOM = 78; // room for class names written vertically
 
 function argmax(values: readonly number[]): number {
   let best = 0;
+  let bestValue = values[0];
   values.forEach((v, i) => {
-    if (v > values[best]) best = i;
+    if (bestValue === undefined || v > bestValue) [best, bestValue] = [i, v];
   });
   return best;
 }
@@ -46,7 +48,7 @@ export function predictionsFigure(
   if (opts.trueNames && opts.trueNames.length !== n) {
     throw new FigureError(`trueNames has ${opts.trueNames.length} entries for ${n} images; pass one name per image`);
   }
-  const classNames = opts.classNames ?? FASHION_CLASS_NAMES;
+  const classNames = opts.classNames ?? CLASS_NAMES;
   if (probabilities) {
     if (probabilities.length !== n) {
       throw new FigureError(`probabilities has ${probabilities.length} rows for ${n} images; pass one row per image`);
@@ -66,11 +68,12 @@ export function predictionsFigure(
   const data: Plot[] = [];
   const annotations: Record<string, unknown>[] = [];
   imgs.forEach((img, i) => {
-    addImageSubplot(layout, data, img, i, imageBoxes[i], width, height);
+    const box = imageBoxes[i] as PixelBox; // squareCells made one box per image
+    addImageSubplot(layout, data, img, i, box, width, height);
     const wrong = opts.trueNames !== undefined && opts.trueNames[i] !== predictedNames[i];
     const title = titleAnnotation(
-      wrong ? `${predictedNames[i]} (true: ${opts.trueNames?.[i]})` : predictedNames[i],
-      imageBoxes[i],
+      wrong ? `${predictedNames[i]} (true: ${opts.trueNames?.[i]})` : (predictedNames[i] ?? ""),
+      box,
       width,
       height,
     );

@@ -1,10 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type ActivationName, ExperimentConfig, type InitializerName } from "../config";
+import { IMAGE_SHAPE, NUM_CLASSES } from "../data/images";
 import { createOptimizer } from "../train/optimizers";
-
-/** Fashion-MNIST images are 28x28 grayscale; ten classes. */
-export const IMAGE_SHAPE = [28, 28] as const;
-export const NUM_CLASSES = 10;
 
 /** The fields the model depends on; only hiddenUnits, learningRate and seed are required, the rest default as in the config. */
 export type ModelConfig = Pick<ExperimentConfig, "hiddenUnits" | "learningRate" | "seed"> &

@@ -1,4 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
+import { pythonShape } from "../format/shape";
 
 /**
  * `model.summary()` as Keras 2.11-2.12 prints it (tf.keras `keras/utils/layer_utils.py`
@@ -48,8 +49,7 @@ export function formatShape(shape: Shape | Shape[]): string {
   if (shape.length > 0 && Array.isArray(shape[0])) {
     return `[${(shape as Shape[]).map((s) => formatShape(s)).join(", ")}]`;
   }
-  const dims = (shape as Shape).map((d) => (d === null ? "None" : String(d)));
-  return dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(", ")})`;
+  return pythonShape(shape as Shape);
 }
 
 /** Name, type, output shape and parameter count of each layer, in model order. */

@@ -1,15 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
+import type { Images } from "../data/images";
 
 // Predicting in slices keeps memory flat for any number of images (10,000 at once is fine).
 const PREDICT_BATCH = 1024;
 
-export interface Images {
-  data: Float32Array;
-  /** [n, 28, 28] (or [n, ...] matching the model's input) */
-  shape: readonly number[];
-}
-
-/** `model.predict(X_new)`: class probabilities, one row of 10 per image. */
+/** `model.predict(X_new)`: class probabilities, one row of 10 per image; `images` [n, 28, 28] (or [n, ...] matching the model's input). */
 export function predictProba(model: tf.LayersModel, images: Images): number[][] {
   const n = images.shape[0]!;
   const rowSize = images.data.length / n;

@@ -1,7 +1,9 @@
 import type * as tf from "@tensorflow/tfjs";
 import { formatBackend, initBackend, type BackendInfo } from "../engine/backend";
 import type { ExperimentConfig } from "../config";
-import { defaultProgress, loadFashionMnist, splitAndScale, type FashionMnistSplits } from "../data/fashion-mnist";
+import { defaultProgress } from "../data/download";
+import { loadFashionMnist } from "../data/fashion-mnist";
+import { type FashionMnistSplits, splitAndScale } from "../data/split";
 import { evaluate, type TestMetrics } from "../results/evaluate";
 import { createModel } from "../model/factory";
 import { architectureFigure } from "../figures/architecture";

@@ -27,10 +27,11 @@ import { misclassifiedFigure, selectImages } from "../figures/misclassified";
 import { predictionsFigure } from "../figures/predictions";
 import { renderFigure } from "../figures/render/chromium";
 import type { Figure } from "../figures/figure";
-import type { ImageBatch } from "../figures/images";
+import type { Images } from "../data/images";
 import { predictClasses, predictProba } from "../results/predict";
 import { Run, RunError } from "./run";
 import { layerTable } from "../model/summary";
+import { escapeHtml } from "../format/html";
 
 /** Everything the error analysis finds on one labelled set, from the model's probabilities. */
 export interface ErrorAnalysis {
@@ -71,7 +72,7 @@ export function analyseErrors(
  * confusion_matrix_normalized (rows = recall), class_scores, misclassified_images.
  * @param images the images the analysis was made on (e.g. test.x), to draw the misclassified ones.
  */
-export function errorAnalysisFigures(analysis: ErrorAnalysis, images: ImageBatch): Record<string, Figure> {
+export function errorAnalysisFigures(analysis: ErrorAnalysis, images: Images<ArrayLike<number>>): Record<string, Figure> {
   const classNames = analysis.confusion.classNames;
   const figures: Record<string, Figure> = {
     confusion_matrix: confusionMatrixFigure(analysis.confusion.counts, { classNames }),
@@ -111,9 +112,6 @@ export interface ReportResult {
   pdfBytes?: number;
   analysis: ErrorAnalysis;
 }
-
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
 
 function readJsonIfPresent<T>(run: Run, name: string): T | undefined {
   const file = run.file(name);

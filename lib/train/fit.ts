@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ExperimentConfig } from "../config";
+import type { LabeledImages } from "../data/images";
 import type { History, Logs, TrainCallbacks } from "./callbacks/callback";
 import { kerasProgress, type ProgressMode } from "./callbacks/progress";
 import { lastInterruptSignal, onInterrupt } from "./interrupt";
@@ -8,11 +9,7 @@ import { type PlateauState, ReduceLrOnPlateau, scheduledLearningRate } from "./s
 import { seededRandom, shuffledIndices } from "./shuffle";
 import { compiledLoss, countCorrect, trainStep } from "./step";
 
-/** Images (any trailing shape, e.g. [n, 28, 28], values 0..1) with their class indices. */
-export interface LabeledImages {
-  x: { data: Float32Array; shape: readonly number[] };
-  y: { data: ArrayLike<number>; shape: readonly number[] };
-}
+export type { LabeledImages };
 
 /** Training could not go on (e.g. the loss became NaN); names the epoch and batch. */
 export class TrainingError extends Error {
@@ -135,8 +132,9 @@ export async function train(
       rate?.afterEpoch(logs);
       history.epoch.push(epoch);
       for (const [k, v] of Object.entries(logs)) {
-        history.history[k] ??= [];
-        history.history[k].push(v);
+        const values = history.history[k] ?? [];
+        values.push(v);
+        history.history[k] = values;
       }
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
     }

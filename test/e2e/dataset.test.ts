@@ -1,14 +1,9 @@
 // The real Fashion-MNIST, from data/ or /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist).
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  CLASS_NAMES,
-  FASHION_MNIST_FILES,
-  type FashionMnistPart,
-  type FashionMnistRaw,
-  loadFashionMnist,
-  splitAndScale,
-} from "../../lib/data/fashion-mnist";
+import { FASHION_MNIST_FILES, type FashionMnistPart, type FashionMnistRaw, loadFashionMnist } from "../../lib/data/fashion-mnist";
+import { CLASS_NAMES } from "../../lib/data/images";
+import { splitAndScale } from "../../lib/data/split";
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from "../../lib/data/idx";
 
 let raw: FashionMnistRaw;

@@ -4,16 +4,10 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  CLASS_NAMES,
-  createProgressBar,
-  type DatasetFileSpec,
-  type DownloadProgress,
-  type FashionMnistPart,
-  loadFashionMnist,
-  type LoadFashionMnistOptions,
-  splitAndScale,
-} from "../../lib/data/fashion-mnist";
+import { createProgressBar, type DatasetFileSpec, type DownloadProgress } from "../../lib/data/download";
+import { type FashionMnistPart, loadFashionMnist, type LoadFashionMnistOptions } from "../../lib/data/fashion-mnist";
+import { CLASS_NAMES } from "../../lib/data/images";
+import { splitAndScale } from "../../lib/data/split";
 import { DatasetError, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from "../../lib/data/idx";
 
 // A tiny Fashion-MNIST: 3 training and 2 test images of 2x2, with labels.

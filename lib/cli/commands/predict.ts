@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { initBackend } from "../../engine/backend";
 import { resolveConfig, type ExperimentConfig } from "../../config";
-import { CLASS_NAMES } from "../../data/fashion-mnist";
+import { CLASS_NAMES, IMAGE_PIXELS, IMAGE_SHAPE } from "../../data/images";
 import { loadData } from "../../runs/experiment";
 import { loadImagePng } from "../../data/png-input";
 import { classNamesOf, predictClasses, predictProba, roundProbabilities } from "../../results/predict";
@@ -49,9 +49,9 @@ export function registerPredict(program: Command): void {
           truth.push(CLASS_NAMES[test.y.data[i]!]);
         }
       }
-      const data = new Float32Array(pixels.length * 784);
-      pixels.forEach((p, i) => data.set(p, i * 784));
-      const proba = predictProba(model, { data, shape: [pixels.length, 28, 28] });
+      const data = new Float32Array(pixels.length * IMAGE_PIXELS);
+      pixels.forEach((p, i) => data.set(p, i * IMAGE_PIXELS));
+      const proba = predictProba(model, { data, shape: [pixels.length, ...IMAGE_SHAPE] });
       const predicted = classNamesOf(predictClasses(proba), CLASS_NAMES);
       roundProbabilities(proba).forEach((row, i) => {
         const top = row

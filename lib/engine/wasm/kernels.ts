@@ -1,9 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 
 /*
- * Faster matrix products for the wasm backend (tfjs 4.22), measured in ../shared/notes/wasm-speed.md:
- * 1. BatchMatMul with transposeA/transposeB set runs a naive loop (~1 GFLOP/s) instead of XNNPACK
- *    (~15-20 GFLOP/s); every backward matmul sets one. Transposing explicitly first restores the fast path.
+ * Faster matrix products for the wasm backend (tfjs 4.22); `npx fashion-ann bench` measures them
+ * (FASHION_ANN_STOCK_KERNELS=1 for tfjs's own). Two routes in tfjs are slow:
+ * 1. BatchMatMul with transposeA/transposeB set runs a naive loop instead of XNNPACK (an order of
+ *    magnitude slower); every backward matmul sets one. Transposing explicitly first restores the fast path.
  * 2. XNNPACK packs the right-hand matrix and caches the packing by tensor id, but SGD makes new weight
  *    tensors every step, so X·W re-packs the 784x300 weights each time. Computing (Wᵀ·Xᵀ)ᵀ packs the
  *    small activation matrix instead; that costs three cheap transposes.

@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../../io/atomic";
 
 /*
- * Multi-threaded wasm in Node (tfjs 4.22), measured in ../shared/notes/wasm-speed.md item 5.
+ * Multi-threaded wasm in Node (tfjs 4.22); `npx fashion-ann bench` shows what it gains on a machine.
  * tfjs hard-codes WASM_HAS_MULTITHREAD_SUPPORT to false in Node (tensorflow/tfjs#3830). The threaded
  * SIMD binary does run there once three browser assumptions are met while the backend initialises:
  * 1. Emscripten starts its pthreads with `new Worker(url)`, and tfjs hands it a `blob:` URL of the

@@ -1,7 +1,9 @@
 import { dirname, join } from "node:path";
 import type { Display } from "tslab";
 import type { Figure } from "../figure";
-import { escapeForScript, plotlyJs, renderFigure, type RenderOptions } from "./chromium";
+import { escapeForScript } from "../../format/html";
+import { plotlyJs } from "./browser";
+import { renderFigure, type RenderOptions } from "./chromium";
 import { findTslabJupyterModule } from "../../io/tslab";
 
 export interface ShowInlineOptions extends Pick<RenderOptions, "width" | "height" | "scale"> {

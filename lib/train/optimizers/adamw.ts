@@ -137,7 +137,7 @@ export class AdamWOptimizer extends tf.Optimizer {
       beta1: config.beta1,
       beta2: config.beta2,
       epsilon: config.epsilon,
-    } satisfies Record<keyof AdamWArgs, tf.serialization.ConfigDictValue>);
+    } satisfies Record<keyof AdamWArgs, tf.serialization.ConfigDictValue | undefined>);
   }
 }
 

@@ -134,7 +134,7 @@ export class NadamOptimizer extends tf.Optimizer {
       beta1: config.beta1,
       beta2: config.beta2,
       epsilon: config.epsilon,
-    } satisfies Record<keyof NadamArgs, tf.serialization.ConfigDictValue>);
+    } satisfies Record<keyof NadamArgs, tf.serialization.ConfigDictValue | undefined>);
   }
 }
 

@@ -1,0 +1,240 @@
+/*
+ * The one headless Chromium a process renders with: launched on first use, reused, closed when idle outside a
+ * notebook, and replaced once if it dies mid-render. Pages never reach the network.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import type { Browser, Page } from "playwright-core";
+import { chromiumExecutable } from "../../config";
+import { inTslabKernel } from "../../io/tslab";
+
+/** Thrown when a figure cannot be rendered: no Chromium, a bad option, or plotly rejecting the figure. */
+export class RenderError extends Error {
+  override name = "RenderError";
+}
+
+/** Debian's chromium; FASHION_ANN_CHROMIUM points elsewhere. Playwright must never download its own browser here. */
+export function chromiumPath(): string {
+  return chromiumExecutable();
+}
+
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+let plotlySource: string | undefined;
+/** The plotly.js bundle's source text (read once). */
+export function plotlyJs(): string {
+  // The minified bundle is self-contained: pages get it inline so rendering never touches the network.
+  plotlySource ??= readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8");
+  return plotlySource;
+}
+
+interface Renderer {
+  browser: Browser;
+  page: Promise<Page> | undefined;
+  /** A second page for printing PDFs, whose content each job replaces; jobs take turns through `printQueue`. */
+  printPage: Promise<Page> | undefined;
+  printQueue: Promise<unknown>;
+}
+
+let active: Renderer | undefined;
+let launching: Promise<Renderer> | undefined;
+let inFlight = 0;
+let idleTimer: NodeJS.Timeout | undefined;
+let idleCloseMs: number | undefined;
+const stats = { launches: 0, pages: 0, renders: 0 };
+
+/** How many browsers and pages this process has started and how many images it rendered; tests use it to check reuse. */
+export function rendererStats(): { launches: number; pages: number; renders: number; running: boolean } {
+  return { ...stats, running: active !== undefined || launching !== undefined };
+}
+
+/**
+ * How long the shared browser may sit idle before it is closed. An open browser keeps Node's event loop
+ * alive, so scripts close it shortly after their last figure and then exit by themselves; a notebook kernel
+ * lives on anyway, so there it stays open and later cells render warm. `undefined` restores that default.
+ */
+export function setRendererIdleClose(ms: number | undefined): void {
+  if (ms !== undefined && !(ms >= 0)) throw new RenderError(`idle close time must be >= 0 ms or undefined, got ${ms}`);
+  idleCloseMs = ms;
+}
+
+function defaultIdleCloseMs(): number {
+  return inTslabKernel() ? Infinity : 2_000;
+}
+
+async function launch(): Promise<Renderer> {
+  const executablePath = chromiumPath();
+  if (!existsSync(executablePath)) {
+    throw new RenderError(
+      `Chromium not found at ${executablePath}; rendering figures needs it: apt-get install chromium (or set FASHION_ANN_CHROMIUM to a Chromium binary)`,
+    );
+  }
+  const { chromium } = await import("playwright-core");
+  // Playwright kills this browser itself when the process exits or gets SIGINT/SIGTERM/SIGHUP.
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  stats.launches++;
+  const renderer: Renderer = { browser, page: undefined, printPage: undefined, printQueue: Promise.resolve() };
+  browser.on("disconnected", () => {
+    // A crashed or closed browser is forgotten, so the next render launches a fresh one.
+    if (active === renderer) active = undefined;
+  });
+  return renderer;
+}
+
+function getRenderer(): Promise<Renderer> {
+  if (active?.browser.isConnected()) return Promise.resolve(active);
+  launching ??= launch()
+    .then((r) => (active = r))
+    .finally(() => (launching = undefined));
+  return launching;
+}
+
+async function openPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage();
+  stats.pages++;
+  // Belt and braces: nothing a figure contains may reach the network (no CDN, no fonts, no map tiles).
+  await page.route(/^(https?|wss?|ftp):/, (route) => route.abort());
+  await page.setContent("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body style='margin:0'></body></html>");
+  await page.addScriptTag({ content: plotlyJs() });
+  return page;
+}
+
+function getPage(renderer: Renderer): Promise<Page> {
+  if (!renderer.page) {
+    const p = openPage(renderer.browser);
+    renderer.page = p;
+    p.then(
+      (page) =>
+        page.on("crash", () => {
+          if (renderer.page === p) renderer.page = undefined;
+        }),
+      () => {
+        if (renderer.page === p) renderer.page = undefined;
+      },
+    );
+  }
+  return renderer.page;
+}
+
+/**
+ * Runs `once` with the idle-close timer held off, and once more on a fresh browser if the browser died under
+ * it (crash, OOM kill); afterwards the idle timer starts again when nothing else is rendering.
+ */
+async function withBrowser<T>(once: () => Promise<T>): Promise<T> {
+  clearTimeout(idleTimer);
+  inFlight++;
+  try {
+    try {
+      return await once();
+    } catch (err) {
+      if (!isBrowserGone(err)) throw err;
+      await closeRenderer();
+      return await once();
+    }
+  } finally {
+    inFlight--;
+    scheduleIdleClose();
+  }
+}
+
+function isBrowserGone(err: unknown): boolean {
+  return /Target (page, context or browser )?(has been )?closed|Browser has been closed|crash/i.test(String(err));
+}
+
+/** Runs `fn` on the shared image page (plotly.js loaded), counting one render whether or not it succeeds. */
+export async function withImagePage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
+  try {
+    return await withBrowser(async () => fn(await getPage(await getRenderer())));
+  } finally {
+    stats.renders++;
+  }
+}
+
+/**
+ * Runs `fn` on the shared browser's print page (work that replaces a page's content, such as printing a PDF,
+ * must not disturb the page that renders images). One job at a time; the page is kept for the next one,
+ * which saves opening a new page per job.
+ */
+async function withPrintPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
+  const once = async (): Promise<T> => {
+    const renderer = await getRenderer();
+    if (!renderer.printPage) {
+      const p = renderer.browser.newPage().then(async (page) => {
+        await page.route(/^(https?|wss?|ftp):/, (route) => route.abort());
+        return page;
+      });
+      renderer.printPage = p;
+      p.catch(() => {
+        if (renderer.printPage === p) renderer.printPage = undefined;
+      });
+    }
+    const pagePromise = renderer.printPage;
+    const job = renderer.printQueue.then(async () => fn(await pagePromise));
+    renderer.printQueue = job.catch(() => undefined);
+    return job;
+  };
+  return withBrowser(once);
+}
+
+export interface PdfOptions {
+  /** Paper size such as "A4" or "Letter"; ignored when width and height are given. Default "A4". */
+  paper?: "A4" | "A3" | "Letter" | "Legal";
+  /** Page width and height in CSS pixels (96 per inch), for a page the size of a figure. */
+  width?: number;
+  height?: number;
+  /** Page margin, CSS length; default "0" for a figure-sized page, "15mm" for paper. */
+  margin?: string;
+}
+
+/**
+ * Prints an HTML document to PDF with the shared headless Chromium (`page.pdf`): text stays text and SVG stays
+ * vector. The document must be self-contained; the page has no network. Used for figure PDFs and run reports.
+ */
+export async function htmlToPdf(html: string, opts: PdfOptions = {}): Promise<Buffer> {
+  const sized = opts.width !== undefined || opts.height !== undefined;
+  const margin = opts.margin ?? (sized ? "0" : "15mm");
+  return withPrintPage(async (page) => {
+    await page.setContent(html, { waitUntil: "load" });
+    const pdf = await page.pdf({
+      printBackground: true,
+      ...(sized
+        ? { width: `${positive(opts.width, 700, "width")}px`, height: `${positive(opts.height, 500, "height")}px`, pageRanges: "1" }
+        : { format: opts.paper ?? "A4" }),
+      margin: { top: margin, right: margin, bottom: margin, left: margin },
+    });
+    stats.renders++;
+    return Buffer.from(pdf);
+  });
+}
+
+/** Closes the shared browser if one is running; the next render starts a new one. Call it at the end of a script. */
+export async function closeRenderer(): Promise<void> {
+  clearTimeout(idleTimer);
+  idleTimer = undefined;
+  await launching?.catch(() => undefined);
+  const r = active;
+  active = undefined;
+  await r?.browser.close().catch(() => undefined); // already dead: nothing left to close
+}
+
+function scheduleIdleClose(): void {
+  const ms = idleCloseMs ?? defaultIdleCloseMs();
+  if (inFlight > 0 || !Number.isFinite(ms)) return;
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => void closeRenderer(), ms);
+  // The timer itself must not hold the process open; the browser does that until the timer closes it.
+  idleTimer.unref();
+}
+
+export function positive(value: number | undefined, fallback: number, what: string): number {
+  const v = value ?? fallback;
+  if (!(v > 0) || !Number.isFinite(v)) throw new RenderError(`${what} must be a positive number, got ${value}`);
+  return v;
+}
