@@ -91,7 +91,7 @@ export function pathError(err: NodeJS.ErrnoException, file?: string, kept?: stri
       break;
     case "ENOSPC":
     case "EDQUOT":
-      sentence = `disk full while writing ${p} (${freeSpace(p)} on ${existingAncestor(path.dirname(path.resolve(p)))}); free some space or choose another folder`;
+      sentence = `disk full while writing ${p} (${freeSpace(p)} left on that file system); free some space or choose another folder`;
       break;
     default:
       sentence = `${p}: ${err.message.replace(/^[A-Z]+: /, "")}`;

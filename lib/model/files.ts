@@ -36,8 +36,8 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
   } catch (err) {
     // A PathError from writeFileAtomic names the file inside the temp folder; name the model folder instead.
     if (err instanceof PathError) {
-      const kept = fs.existsSync(target) ? "the previous complete model is kept" : "no model was written";
-      const sentence = err.message.replace(tmp, target).replace(/; (the previous complete file is kept|nothing was written)$/, "");
+      const kept = fs.existsSync(target) ? "the previous complete model is kept" : "nothing was written there";
+      const sentence = err.message.replaceAll(tmp, target).replace(/; (the previous complete file is kept|nothing was written)$/, "");
       throw new PathError(`${sentence}; ${kept}`, target, err.code);
     }
     throw err;
