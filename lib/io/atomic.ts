@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isErrnoError, pathError } from "./fs-errors";
+import { isErrnoError, makeFolder, PathError, pathError } from "./fs-errors";
 import { isProcessAlive } from "./process";
 
 /**
@@ -16,7 +16,7 @@ export function writeFileAtomic(file: string, contents: string | Uint8Array): vo
   const existed = fs.existsSync(file);
   const tmp = tempName(file);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeFolder(dir);
     const fd = fs.openSync(tmp, "w");
     try {
       fs.writeFileSync(fd, contents);
@@ -28,6 +28,7 @@ export function writeFileAtomic(file: string, contents: string | Uint8Array): vo
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
+    if (err instanceof PathError) throw err;
     if (!isErrnoError(err)) throw err;
     throw pathError(err, file, existed ? "the previous complete file is kept" : "nothing was written");
   }

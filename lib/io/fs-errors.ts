@@ -119,3 +119,25 @@ export function assertFolder(dir: string, what: string, hint: string): void {
   }
   if (!stat.isDirectory()) throw new PathError(`${what} ${dir} is a file, expected a folder; ${hint}`, dir, "ENOTDIR");
 }
+
+/**
+ * mkdir -p with the real reason on failure: Node's recursive mkdir reports a read-only or forbidden parent
+ * as ENOENT, so on ENOENT the first missing folder is made alone to learn why (EROFS, EACCES, ENOTDIR).
+ */
+export function makeFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    if (!isErrnoError(err)) throw err;
+    if (err.code === "ENOENT") {
+      let first = path.resolve(dir);
+      while (!fs.existsSync(path.dirname(first)) && path.dirname(first) !== first) first = path.dirname(first);
+      try {
+        fs.mkdirSync(first);
+      } catch (cause) {
+        if (isErrnoError(cause)) throw pathError(cause, dir);
+      }
+    }
+    throw pathError(err, dir);
+  }
+}

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { resolveConfig } from "../config";
 import { deadTemps, removeDeadTemps, tempName, writeFileAtomic } from "../io/atomic";
-import { PathError, withPathErrors } from "../io/fs-errors";
+import { makeFolder, PathError, withPathErrors } from "../io/fs-errors";
 import { compileModel } from "./factory";
 
 /** A model folder that is missing, damaged or not a TensorFlow.js layers model. */
@@ -23,7 +23,7 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
   const parent = path.dirname(target);
   const tmp = tempName(target);
   const old = tempName(target, "old");
-  withPathErrors(() => fs.mkdirSync(parent, { recursive: true }), parent);
+  makeFolder(parent);
   recoverInterruptedSave(target);
   removeDeadTemps(parent, path.basename(target), ["tmp", "old"]);
   try {

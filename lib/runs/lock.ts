@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { isErrnoError, pathError, withPathErrors } from "../io/fs-errors";
+import { isErrnoError, makeFolder, pathError, withPathErrors } from "../io/fs-errors";
 import { isProcessAlive, processStartTicks } from "../io/process";
 
 /**
@@ -204,7 +204,7 @@ export function acquireRunLock(dir: string, options: { log?: (msg: string) => vo
 }
 
 function acquire(abs: string, file: string, log: (msg: string) => void): RunLock {
-  fs.mkdirSync(abs, { recursive: true });
+  makeFolder(abs);
   installExitHook();
   for (let attempt = 0; attempt < 5; attempt++) {
     const mine = currentHolder();

@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../io/atomic";
 import type { BackendInfo } from "../engine/backend";
 import type { ExperimentConfig } from "../config";
-import { assertFolder, withPathErrors } from "../io/fs-errors";
+import { assertFolder, makeFolder, withPathErrors } from "../io/fs-errors";
 import { projectRoot } from "../io/paths";
 import { historyToCsv, loadHistory } from "../results/history";
 import { assertRunNotLocked, LOCK_NAME } from "./lock";
@@ -153,8 +153,8 @@ export function createRun(dir: string, options: { force?: boolean } = {}): Run {
     if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) {
       for (const f of fs.readdirSync(abs)) if (f !== LOCK_NAME) fs.rmSync(path.join(abs, f), { recursive: true, force: true });
     }
-    fs.mkdirSync(abs, { recursive: true });
   }, abs);
+  makeFolder(abs);
   return new Run(abs);
 }
 
@@ -179,7 +179,7 @@ export function existingRun(dir: string): Run {
 export function openRun(dir: string): Run {
   const abs = path.resolve(dir);
   assertRunNotLocked(abs);
-  withPathErrors(() => fs.mkdirSync(abs, { recursive: true }), abs);
+  makeFolder(abs);
   return new Run(abs);
 }
 

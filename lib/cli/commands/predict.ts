@@ -37,21 +37,21 @@ export function registerPredict(program: Command): void {
       if (images.length === 0 && !opts.testIndex?.length)
         throw new RunError("predict needs PNG files or --test-index N; see fashion-ann predict --help");
       const run = existingRun(dir);
-      // Every image is checked before the model loads, so a typo fails in a second, not after loading.
-      for (const file of images) assertPngFile(file);
+      // Every image is read before the model loads, so a bad file fails in a second, not after loading.
       const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
-      await initBackend(config);
-      const model = await run.loadModel();
       const names: string[] = [];
       const pixels: Float32Array[] = [];
       const truth: (string | undefined)[] = [];
       for (const file of images) {
+        assertPngFile(file);
         const img = loadImagePng(file);
         for (const c of img.conversions) console.error(`${file}: ${c}`);
         names.push(file);
         pixels.push(img.pixels);
         truth.push(undefined);
       }
+      await initBackend(config);
+      const model = await run.loadModel();
       if (opts.testIndex?.length) {
         const { test } = await loadData(config);
         for (const i of opts.testIndex) {

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { childEnvironment, ExperimentConfig, resolveConfig } from "../../config";
-import { withPathErrors } from "../../io/fs-errors";
+import { makeFolder, withPathErrors } from "../../io/fs-errors";
 import { TrainingInterrupted } from "../../runs/experiment";
 import { assertFolderFree, defaultRunName, RunError } from "../../runs/run";
 import { lastInterruptSignal, onInterrupt } from "../../train/interrupt";
@@ -106,7 +106,7 @@ export function registerSweep(program: Command): void {
       combos.forEach((c) => resolveConfig({ ...base, ...c }));
       const dir = opts.out ? path.resolve(opts.out) : projectPath(path.join("runs", `sweep-${defaultRunName()}`));
       assertFolderFree(dir, "sweep folder", "choose another --out");
-      withPathErrors(() => fs.mkdirSync(dir, { recursive: true }), dir);
+      makeFolder(dir);
       console.log(`sweep: ${combos.length} runs, ${opts.parallel} at a time, into ${dir}`);
       const runs: { combo: Record<string, unknown>; out: string; code?: number }[] = combos.map((c) => ({
         combo: c,
