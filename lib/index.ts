@@ -44,7 +44,7 @@ export { historyToDataFrame, printHistory } from "./results/history";
 
 // Runs: the folder a run writes, whole experiments, comparisons, reports, notebooks.
 export { createRun, openRun, projectPath, Run, RunError } from "./runs/run";
-export { loadData, runExperiment, TrainingInterrupted } from "./runs/experiment";
+export { loadData, trainExperiment, TrainingInterrupted } from "./runs/experiment";
 export { compareCurvesFigure, comparisonTable, listRuns, summarizeRuns } from "./runs/compare";
 export { analyseErrors, writeRunReport } from "./runs/report";
 export { runNotebooks } from "./runs/notebooks";

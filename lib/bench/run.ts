@@ -78,7 +78,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       const raw =
         backend === "pytorch"
           ? await runPytorchPeer({ ...config, samples: FASHION_MNIST_TRAIN_IMAGES - config.validationSize })
-          : await runChild({
+          : await spawnBenchWorker({
               backend,
               epochs: config.epochs,
               batchSize: config.batchSize,
@@ -150,7 +150,7 @@ function unavailable(backend: BenchBackend): string | undefined {
 }
 
 /** One tfjs backend in a fresh node process; its stdout (tfjs banners) goes to our stderr. */
-function runChild(spec: MeasureSpec): Promise<RawRun> {
+function spawnBenchWorker(spec: MeasureSpec): Promise<RawRun> {
   const script = path.join(__dirname, "../cli/bench-worker.js");
   if (!fs.existsSync(script)) throw new BenchError(`${script} not found; run \`npm run build\` first`);
   const env: NodeJS.ProcessEnv = childEnvironment({ FASHION_ANN_BACKEND: spec.backend.startsWith("wasm") ? "wasm" : spec.backend });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { registerBench } from "./commands/bench";
 import { registerCompare } from "./commands/compare";
 import { registerEvaluate } from "./commands/evaluate";
@@ -10,15 +10,33 @@ import { registerSearch } from "./commands/search";
 import { registerSweep } from "./commands/sweep";
 import { registerTrain } from "./commands/train";
 import { ConfigError } from "../config";
+import { isErrnoError, pathError } from "../io/fs-errors";
 import { TrainingInterrupted } from "../runs/experiment";
 import { closeRenderer } from "../figures/render/chromium";
 import { onIdleSignal } from "../train/interrupt";
 
-/** One module per command under lib/cli/commands/; each registers itself here. */
+/** Where bug reports go; printed under the stack of an unexpected error. */
+const REPORT_BUG = "This is a bug in fashion-ann, not something you did: please report it with the command you ran and the lines above.";
+
+/** Set when commander printed its own error (bad flag, missing argument), so main does not print it twice. */
+let commanderPrinted = false;
+
+/**
+ * One module per command under lib/cli/commands/; each registers itself here. Commander never exits by
+ * itself (exitOverride, inherited by every command added after it): its errors come back to main as
+ * CommanderErrors, which get the bad-input exit code like a bad config value.
+ */
 export function buildCli(): Command {
   const program = new Command("fashion-ann")
     .description("Fashion-MNIST MLP (Géron, ch. 10) on TensorFlow.js: train, run the notebooks")
-    .showHelpAfterError("(run with --help for usage)");
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => {
+        commanderPrinted = true;
+        write(`fashion-ann: ${text}`);
+      },
+    });
   registerTrain(program);
   registerEvaluate(program);
   registerPredict(program);
@@ -31,18 +49,46 @@ export function buildCli(): Command {
   return program;
 }
 
+/**
+ * The exit-code table (README "Exit codes"): 0 success (and --help), 2 bad flags or config values (commander's
+ * own errors included), 130 / 143 stopped by SIGINT / SIGTERM, 1 any other error.
+ */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof CommanderError) return err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;
+  // 130 / 143 = stopped by SIGINT (Ctrl-C) / SIGTERM, as shells report a process killed by that signal.
+  if (err instanceof TrainingInterrupted) return err.signal === "SIGTERM" ? 143 : 130;
+  return err instanceof ConfigError ? 2 : 1;
+}
+
+/**
+ * A real bug (a plain Error or a JavaScript engine error) gets its stack and a request to report it;
+ * everything else is a typed error whose message is the sentence a user needs.
+ */
+function isBug(err: unknown): boolean {
+  if (!(err instanceof Error)) return true;
+  if (err instanceof TypeError || err instanceof ReferenceError || err instanceof SyntaxError || err instanceof RangeError) return true;
+  return err.name === "Error" && !isErrnoError(err);
+}
+
 export async function main(argv = process.argv): Promise<number> {
+  commanderPrinted = false;
   try {
     await buildCli().parseAsync(argv);
     return 0;
   } catch (err) {
-    const e = err as Error;
-    // Library errors carry the sentence a user needs; anything else keeps its stack for a bug report.
-    const known = !(e instanceof TypeError || e instanceof ReferenceError || e instanceof SyntaxError) && e.name !== "Error";
-    console.error(`fashion-ann: ${known ? e.message : (e.stack ?? String(e))}`);
-    // 130 / 143 = stopped by SIGINT (Ctrl-C) / SIGTERM, as shells report a process killed by that signal.
-    if (e instanceof TrainingInterrupted) return e.signal === "SIGTERM" ? 143 : 130;
-    return e instanceof ConfigError ? 2 : 1;
+    const code = exitCodeOf(err);
+    if (err instanceof CommanderError) {
+      // "(outputHelp)": a bare `fashion-ann` printed the usage, which says it all.
+      if (!commanderPrinted && code !== 0 && err.code !== "commander.help")
+        console.error(`fashion-ann: ${err.message.replace(/^error: /, "")}`);
+    } else if (isBug(err)) {
+      console.error(`fashion-ann: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      console.error(REPORT_BUG);
+    } else {
+      // A file-system error that no library code named yet still gets its one sentence, not a stack.
+      console.error(`fashion-ann: ${isErrnoError(err) ? pathError(err).message : (err as Error).message}`);
+    }
+    return code;
   } finally {
     await closeRenderer();
   }

@@ -182,6 +182,10 @@ export async function loadFashionMnist(options: LoadFashionMnistOptions): Promis
     log: options.log ?? ((msg) => console.error(msg)),
     stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
   };
+  if ((await fsp.stat(ctx.dataDir).catch(() => undefined))?.isDirectory() === false)
+    throw new DatasetError(
+      `dataDir (--data-dir) ${ctx.dataDir} is a file, expected a folder for the dataset; pass a folder (it is created if missing)`,
+    );
   const files = options.files ?? FASHION_MNIST_FILES;
   const parseOptions = { imageSize: options.imageSize, numClasses: options.numClasses };
   const load = async (part: FashionMnistPart): Promise<NDArray<Uint8Array>> => {

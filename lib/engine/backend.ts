@@ -142,11 +142,6 @@ export async function initBackend(choice?: BackendChoice): Promise<BackendInfo> 
   throw new BackendError(`no TensorFlow.js backend could be started: ${skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")}`);
 }
 
-/** The backend chosen by initBackend, if any. */
-export function backendInfo(): BackendInfo | undefined {
-  return current;
-}
-
 /** One line for logs and notebook headers, e.g. `backend: wasm (SIMD on, 2 threads), tfjs 4.22.0`. */
 export function formatBackend(info: BackendInfo): string {
   const extra = info.name === "wasm" ? ` (${wasmDetails(info)})` : "";

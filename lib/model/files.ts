@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { writeFileAtomic } from "../io/atomic";
-import { isProcessAlive } from "../io/process";
+import { deadTemps, removeDeadTemps, tempName, writeFileAtomic } from "../io/atomic";
+import { makeFolder, PathError, withPathErrors } from "../io/fs-errors";
 import { compileModel, type OptimizerConfig } from "./factory";
 
 /** A model folder that is missing, damaged or not a TensorFlow.js layers model. */
@@ -12,34 +12,51 @@ export class ModelFileError extends Error {
 
 /**
  * Saves in TensorFlow.js's layers format (model.json + weights.bin), loadable by tf.loadLayersModel.
- * Both files go into a temp folder that then replaces `dir`, so a kill leaves the previous complete model
- * (or, for an instant, none), never new weights beside an old model.json.
+ * Both files go into a temp folder that then replaces `dir` in two renames (old `dir` aside to `.old`,
+ * temp into place), so a kill leaves the previous complete model, the new one, or, between the two
+ * renames, no `dir` and the previous model complete in `.<name>.<pid>.<ms>.old`, which the next save or
+ * load puts back. A failed save (disk full) throws a PathError and keeps the previous model.
  */
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
-  const parent = path.dirname(path.resolve(dir));
-  const base = path.basename(dir);
-  const tmp = path.join(parent, `.${base}.${process.pid}.${Date.now()}.tmp`);
-  fs.mkdirSync(parent, { recursive: true });
-  removeStaleModelTemps(parent, base);
+  const target = path.resolve(dir);
+  const parent = path.dirname(target);
+  const tmp = tempName(target);
+  const old = tempName(target, "old");
+  makeFolder(parent);
+  recoverInterruptedSave(target);
+  removeDeadTemps(parent, path.basename(target), ["tmp", "old"]);
   try {
     await writeModelFiles(model, tmp);
-    const old = path.join(parent, `.${base}.${process.pid}.${Date.now()}.old`);
-    if (fs.existsSync(dir)) fs.renameSync(dir, old);
-    fs.renameSync(tmp, dir);
+    withPathErrors(() => {
+      if (fs.existsSync(target)) fs.renameSync(target, old);
+      fs.renameSync(tmp, target);
+    }, target);
     fs.rmSync(old, { recursive: true, force: true });
+  } catch (err) {
+    // A PathError from writeFileAtomic names the file inside the temp folder; name the model folder instead.
+    if (err instanceof PathError) {
+      const kept = fs.existsSync(target) ? "the previous complete model is kept" : "nothing was written there";
+      const sentence = err.message.replaceAll(tmp, target).replace(/; (the previous complete file is kept|nothing was written)$/, "");
+      throw new PathError(`${sentence}; ${kept}`, target, err.code);
+    }
+    throw err;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-/** Temp folders of a save that was killed (their pid no longer runs) are debris; clear them. */
-function removeStaleModelTemps(parent: string, base: string): void {
-  const pattern = new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(\\d+)\\.\\d+\\.(tmp|old)$`);
-  for (const name of fs.readdirSync(parent)) {
-    const m = pattern.exec(name);
-    if (m && Number(m[1]) !== process.pid && !isProcessAlive(Number(m[1])))
-      fs.rmSync(path.join(parent, name), { recursive: true, force: true });
-  }
+/**
+ * A save killed between its two renames left no `dir` but the previous complete model in a dead
+ * process's `.old` folder: put the newest such folder back. Returns true if it did.
+ */
+export function recoverInterruptedSave(dir: string): boolean {
+  const target = path.resolve(dir);
+  if (fs.existsSync(target)) return false;
+  const olds = deadTemps(path.dirname(target), path.basename(target), "old");
+  const newest = olds.at(-1);
+  if (!newest || !fs.existsSync(path.join(newest, "model.json"))) return false;
+  fs.renameSync(newest, target);
+  return true;
 }
 
 async function writeModelFiles(model: tf.LayersModel, dir: string): Promise<void> {
@@ -72,6 +89,7 @@ export async function loadModel(
   options: { learningRate?: number; optimizer?: Partial<OptimizerConfig> } = {},
 ): Promise<tf.LayersModel> {
   const jsonFile = path.join(dir, "model.json");
+  recoverInterruptedSave(dir);
   if (!fs.existsSync(jsonFile)) throw new ModelFileError(`${jsonFile} does not exist; train a model first`);
   let json: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   try {
@@ -83,7 +101,7 @@ export async function loadModel(
     throw new ModelFileError(`${jsonFile} lacks modelTopology or weightsManifest; expected a TensorFlow.js layers model`);
   }
   const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const buffers = json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(dir, p))));
+  const buffers = json.weightsManifest.flatMap((g) => g.paths.map((p) => withPathErrors(() => fs.readFileSync(path.join(dir, p)))));
   const weightData = Buffer.concat(buffers);
   const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (weightData.byteLength !== expected) {

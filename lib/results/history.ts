@@ -1,7 +1,11 @@
 import * as fs from "node:fs";
 import * as dfd from "danfojs-node";
-import { writeFileAtomic } from "../io/atomic";
 import type { History } from "../train/callbacks/callback";
+
+/** A history file that is not what historyToCsv writes. */
+export class HistoryError extends Error {
+  override name = "HistoryError";
+}
 
 /** Keras's order of History columns. */
 const KERAS_ORDER = ["loss", "accuracy", "val_loss", "val_accuracy"];
@@ -42,24 +46,24 @@ export function historyFromCsv(csv: string, source = "history.csv"): History {
   const lines = csv.trim().split(/\r?\n/);
   const header = lines[0]?.split(",") ?? [];
   if (header[0] !== "epoch" || header.length < 2) {
-    throw new Error(`${source}: expected a header starting with "epoch," (from historyToCsv), got "${lines[0] ?? ""}"`);
+    throw new HistoryError(
+      `${source}: expected a header starting with "epoch," (from historyToCsv), got "${lines[0] ?? ""}"; the file is damaged or not a history, train again`,
+    );
   }
   const history: History = { epoch: [], history: {}, params: { epochs: 0, steps: 0, batchSize: 0, samples: 0 } };
   for (const k of header.slice(1)) history.history[k] = [];
   lines.slice(1).forEach((line, i) => {
     const cells = line.split(",").map(Number);
     if (cells.length !== header.length || cells.some((c) => !Number.isFinite(c))) {
-      throw new Error(`${source}: line ${i + 2} should hold ${header.length} numbers, got "${line}"`);
+      throw new HistoryError(
+        `${source}: line ${i + 2} should hold ${header.length} numbers, got "${line}"; the file is damaged, train again`,
+      );
     }
     history.epoch.push(cells[0]!);
     header.slice(1).forEach((k, j) => history.history[k]!.push(cells[j + 1]!));
   });
   history.params.epochs = history.epoch.length;
   return history;
-}
-
-export function saveHistory(history: History, csvFile: string): void {
-  writeFileAtomic(csvFile, historyToCsv(history));
 }
 
 export function loadHistory(csvFile: string): History {

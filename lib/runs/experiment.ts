@@ -100,7 +100,7 @@ export class TrainingInterrupted extends Error {
  * Every epoch is checkpointed; `resume` continues from the last checkpoint with the run's own config,
  * giving the same result as an uninterrupted run.
  */
-export async function runExperiment(
+export async function trainExperiment(
   config: ExperimentConfig,
   run: Run,
   options: { log?: (s: string) => void; progress?: ProgressMode; resume?: boolean } = {},
@@ -108,13 +108,13 @@ export async function runExperiment(
   // One writer per run folder: a second train or --resume on it would interleave checkpoints and files.
   const lock = acquireRunLock(run.dir, { log: options.log ?? console.log });
   try {
-    return await runLocked(config, run, options);
+    return await trainLocked(config, run, options);
   } finally {
     lock.release();
   }
 }
 
-async function runLocked(
+async function trainLocked(
   config: ExperimentConfig,
   run: Run,
   options: { log?: (s: string) => void; progress?: ProgressMode; resume?: boolean },

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { isErrnoError, makeFolder, pathError, withPathErrors } from "../io/fs-errors";
 import { isProcessAlive, processStartTicks } from "../io/process";
 
 /**
@@ -80,8 +81,10 @@ export function readLock(dir: string): LockHolder | undefined {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
+    // No lock file, or no folder to hold one (a file in the path is reported where the folder is made).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw isErrnoError(err) ? pathError(err, file) : err;
   }
   try {
     const h = JSON.parse(text) as LockHolder;
@@ -197,7 +200,11 @@ export function acquireRunLock(dir: string, options: { log?: (msg: string) => vo
   const abs = path.resolve(dir);
   const file = lockFileOf(abs);
   const log = options.log ?? ((m: string) => console.error(m));
-  fs.mkdirSync(abs, { recursive: true });
+  return withPathErrors(() => acquire(abs, file, log), file);
+}
+
+function acquire(abs: string, file: string, log: (msg: string) => void): RunLock {
+  makeFolder(abs);
   installExitHook();
   for (let attempt = 0; attempt < 5; attempt++) {
     const mine = currentHolder();

@@ -91,19 +91,24 @@ export function jupyterEnv(root: string = projectRoot(), base: NodeJS.ProcessEnv
 
 /** The NN_*.ipynb file names in `dir`, in run order, narrowed to `only` (each entry must match one notebook). */
 export function listNotebooks(dir: string, only?: string[]): string[] {
-  if (!fs.existsSync(dir)) throw new Error(`notebooks folder ${dir} does not exist`);
+  if (!fs.existsSync(dir)) throw new NotebookError(`notebooks folder ${dir} does not exist`, "", 0, "");
   const all = fs
     .readdirSync(dir)
     .filter((f) => NOTEBOOK_NAME.test(f))
     .sort();
-  if (all.length === 0) throw new Error(`no notebooks named NN_*.ipynb in ${dir}`);
+  if (all.length === 0) throw new NotebookError(`no notebooks named NN_*.ipynb in ${dir}`, "", 0, "");
   if (!only || only.length === 0) return all;
   const picked = new Set<string>();
   for (const want of only) {
     const stem = want.replace(/\.ipynb$/, "");
     const match = all.filter((f) => f === `${stem}.ipynb` || f.startsWith(`${stem}_`));
     if (match.length !== 1) {
-      throw new Error(`notebook "${want}" matches ${match.length === 0 ? "none" : match.join(", ")} of: ${all.join(", ")}`);
+      throw new NotebookError(
+        `notebook "${want}" matches ${match.length === 0 ? "none" : match.join(", ")} of: ${all.join(", ")}`,
+        "",
+        0,
+        "",
+      );
     }
     picked.add(match[0]!);
   }
@@ -124,7 +129,12 @@ export function injectedParametersSource(overrides: ConfigOverrides, runDir: str
 function checkKernelRegistered(root: string): void {
   const spec = path.join(jupyterDataDir(root), "kernels", "tslab", "kernel.json");
   if (!fs.existsSync(spec)) {
-    throw new Error(`tslab kernel spec ${spec} is missing; run \`npm run setup\` (bash scripts/setup.sh) to register it`);
+    throw new NotebookError(
+      `tslab kernel spec ${spec} is missing; run \`npm run setup\` (bash scripts/setup.sh) to register it`,
+      "",
+      0,
+      "",
+    );
   }
 }
 
@@ -146,7 +156,7 @@ export async function runNotebooks(opts: RunNotebooksOptions): Promise<RunNotebo
   const written: string[] = [];
   for (const name of names) {
     written.push(
-      await runOne({
+      await executeNotebook({
         root,
         input: path.join(notebooksDir, name),
         output: path.join(outDir, name),
@@ -160,7 +170,7 @@ export async function runNotebooks(opts: RunNotebooksOptions): Promise<RunNotebo
   return { notebooks: written };
 }
 
-interface RunOneArgs {
+interface ExecuteNotebookArgs {
   root: string;
   input: string;
   output: string;
@@ -181,7 +191,7 @@ type HelperEvent =
 
 const STDERR_TAIL_LINES = 30;
 
-function runOne(a: RunOneArgs): Promise<string> {
+function executeNotebook(a: ExecuteNotebookArgs): Promise<string> {
   const name = path.basename(a.input);
   const tag = `[${name.replace(/\.ipynb$/, "")}]`;
   const args = [

@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../io/atomic";
 import type { BackendInfo } from "../engine/backend";
 import type { ExperimentConfig } from "../config";
+import { assertFolder, makeFolder, withPathErrors } from "../io/fs-errors";
 import { projectRoot } from "../io/paths";
 import { historyToCsv, loadHistory } from "../results/history";
 import { assertRunNotLocked, LOCK_NAME } from "./lock";
@@ -33,9 +34,6 @@ export class Run {
   get checkpointsDir(): string {
     return this.file("checkpoints");
   }
-  get notebooksDir(): string {
-    return this.file("notebooks");
-  }
 
   writeJson(name: string, value: unknown): string {
     const file = this.file(name);
@@ -45,7 +43,12 @@ export class Run {
   readJson<T>(name: string): T {
     const file = this.file(name);
     if (!fs.existsSync(file)) throw new RunError(`${file} does not exist; run the step that writes it first`);
-    return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+    const text = withPathErrors(() => fs.readFileSync(file, "utf8"), file);
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new RunError(`${file} is not valid JSON (${(err as Error).message}); the file is damaged, write it again`);
+    }
   }
   writeText(name: string, text: string): string {
     const file = this.file(name);
@@ -66,7 +69,7 @@ export class Run {
   loadHistory(): History {
     const file = this.file("history.csv");
     if (!fs.existsSync(file)) throw new RunError(`${file} does not exist; train first (notebook 04 or \`fashion-ann train\`)`);
-    return loadHistory(file);
+    return withPathErrors(() => loadHistory(file), file);
   }
   async saveModel(model: tf.LayersModel): Promise<void> {
     await saveModel(model, this.modelDir);
@@ -87,21 +90,83 @@ export function defaultRunName(now = new Date()): string {
   return `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
 }
 
+/** What a run writes before its first epoch completes: a folder holding only these has no results to protect. */
+const START_FILES = new Set(["config.json", "environment.json", "summary.txt", "checkpoints", LOCK_NAME]);
+
 /**
- * Creates a new run folder; an existing non-empty one is refused unless `force`, and one another live
- * process is writing (its `.lock`) is refused even with `force`.
+ * True if `dir` holds something besides a start that completed no epoch (config, environment, summary,
+ * an empty checkpoints folder, a lock, hidden temp files): then it is a run, or someone else's folder.
+ */
+function holdsResults(dir: string): boolean {
+  for (const f of fs.readdirSync(dir)) {
+    if (/^\..+\.\d+\.\d+\.(tmp|old)$/.test(f)) continue;
+    if (!START_FILES.has(f)) return true;
+    if (f === "checkpoints") {
+      const ckpt = path.join(dir, f);
+      if (!fs.statSync(ckpt).isDirectory() || fs.readdirSync(ckpt).some((c) => !c.startsWith("."))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The one "folder not empty" check: throws unless `dir` is missing, empty, or holds only the leftovers of
+ * a run that failed before its first epoch. `what` and `fix` finish the sentence.
+ */
+export function assertFolderFree(dir: string, what: string, fix: string): void {
+  const abs = path.resolve(dir);
+  withPathErrors(() => {
+    if (!fs.existsSync(abs)) return;
+    if (!fs.statSync(abs).isDirectory()) throw new RunError(`${what} ${abs} is a file, expected a folder; ${fix}`);
+    if (holdsResults(abs)) throw new RunError(`${what} ${abs} already exists and is not empty; ${fix}`);
+  }, abs);
+}
+
+/**
+ * Removes what a run wrote before it failed, if it completed no epoch: so the same command can be retried
+ * without --force. A folder with finished epochs (or anything else) is left alone.
+ */
+export function discardUnstartedRun(dir: string): boolean {
+  const abs = path.resolve(dir);
+  try {
+    if (!fs.existsSync(abs) || holdsResults(abs)) return false;
+    for (const f of fs.readdirSync(abs)) if (f !== LOCK_NAME) fs.rmSync(path.join(abs, f), { recursive: true, force: true });
+    if (fs.readdirSync(abs).length === 0) fs.rmdirSync(abs);
+    return true;
+  } catch {
+    // Best effort: the original error is what the user needs to see.
+    return false;
+  }
+}
+
+/**
+ * Creates a new run folder; an existing one with results is refused unless `force`, and one another live
+ * process is writing (its `.lock`) is refused even with `force`. Leftovers of a start that completed no
+ * epoch do not block.
  */
 export function createRun(dir: string, options: { force?: boolean } = {}): Run {
   const abs = path.resolve(dir);
   assertRunNotLocked(abs);
-  if (fs.existsSync(abs) && fs.readdirSync(abs).some((f) => f !== LOCK_NAME) && !options.force) {
-    throw new RunError(`run folder ${abs} already exists and is not empty; choose another --out or pass --force to overwrite`);
-  }
-  // --force means a fresh run: nothing of the old one (checkpoints, model, figures) may leak into it.
-  if (options.force && fs.existsSync(abs)) {
-    for (const f of fs.readdirSync(abs)) if (f !== LOCK_NAME) fs.rmSync(path.join(abs, f), { recursive: true, force: true });
-  }
-  fs.mkdirSync(abs, { recursive: true });
+  if (!options.force) assertFolderFree(abs, "run folder", "choose another --out or pass --force to overwrite");
+  withPathErrors(() => {
+    // A fresh run: nothing of an old one (checkpoints, model, figures, a failed start) may leak into it.
+    if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) {
+      for (const f of fs.readdirSync(abs)) if (f !== LOCK_NAME) fs.rmSync(path.join(abs, f), { recursive: true, force: true });
+    }
+  }, abs);
+  makeFolder(abs);
+  return new Run(abs);
+}
+
+/**
+ * An existing run folder given on the command line (evaluate, predict, report, compare, --resume): refused
+ * in one sentence if it is missing, a file, or has no config.json.
+ */
+export function existingRun(dir: string): Run {
+  const abs = path.resolve(dir);
+  const hint = "pass a run folder written by `fashion-ann train` or the notebooks";
+  assertFolder(abs, "run folder", hint);
+  if (!fs.existsSync(path.join(abs, "config.json"))) throw new RunError(`${abs} has no config.json, so it is not a run folder; ${hint}`);
   return new Run(abs);
 }
 
@@ -114,7 +179,7 @@ export function createRun(dir: string, options: { force?: boolean } = {}): Run {
 export function openRun(dir: string): Run {
   const abs = path.resolve(dir);
   assertRunNotLocked(abs);
-  fs.mkdirSync(abs, { recursive: true });
+  makeFolder(abs);
   return new Run(abs);
 }
 

@@ -44,13 +44,14 @@ describe("fashion-ann train (real data, real backend)", () => {
     expect(r.stderr).toMatch(/run folder .* already exists and is not empty; choose another --out or pass --force/);
   });
 
+  // Every bad flag or value exits 2, whether commander or the config schema refuses it.
   it.each([
     [["--epochs", "0"], /epochs: .*>=1.*got 0/, 2],
-    [["--epochs", "three"], /--epochs expects an integer, got "three"/, 1],
-    [["--hidden", "300,x"], /--hidden expects comma-separated integers like 300,100, got "300,x"/, 1],
+    [["--epochs", "three"], /--epochs expects an integer, got "three"/, 2],
+    [["--hidden", "300,x"], /--hidden expects comma-separated integers like 300,100, got "300,x"/, 2],
     [["--learning-rate", "-1"], /learningRate: .*>0.*got -1/, 2],
-    [["--backend", "gpu"], /Allowed choices are auto, tensorflow, wasm, cpu/, 1],
-    [["--nope"], /unknown option '--nope'/, 1],
+    [["--backend", "gpu"], /Allowed choices are auto, tensorflow, wasm, cpu/, 2],
+    [["--nope"], /unknown option '--nope'/, 2],
   ])("rejects %j with a message naming it", async (args, message, code) => {
     const r = await runCli(["train", ...args, "--out", path.join(out, "never")]);
     expect(r.status).toBe(code);

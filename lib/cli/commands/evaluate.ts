@@ -1,10 +1,9 @@
-import * as path from "node:path";
 import type { Command } from "commander";
 import { formatBackend, initBackend } from "../../engine/backend";
 import { resolveConfig, type ExperimentConfig } from "../../config";
 import { evaluate } from "../../results/evaluate";
 import { loadData } from "../../runs/experiment";
-import { Run } from "../../runs/run";
+import { existingRun } from "../../runs/run";
 
 export function registerEvaluate(program: Command): void {
   program
@@ -12,7 +11,7 @@ export function registerEvaluate(program: Command): void {
     .description("evaluate a run's trained model on the test set and update its metrics.json")
     .argument("<run>", "run folder, e.g. runs/20261125-101619")
     .action(async (dir: string) => {
-      const run = new Run(path.resolve(dir));
+      const run = existingRun(dir);
       const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
       const backend = await initBackend(config);
       console.log(formatBackend(backend));

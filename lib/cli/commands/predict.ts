@@ -1,4 +1,4 @@
-import * as path from "node:path";
+import * as fs from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import { initBackend } from "../../engine/backend";
 import { resolveConfig, type ExperimentConfig } from "../../config";
@@ -6,7 +6,20 @@ import { CLASS_NAMES, IMAGE_PIXELS, IMAGE_SHAPE } from "../../data/images";
 import { loadData } from "../../runs/experiment";
 import { loadImagePng } from "../../data/png-input";
 import { classNamesOf, predictClasses, predictProba, roundProbabilities } from "../../results/predict";
-import { Run, RunError } from "../../runs/run";
+import { existingRun, RunError } from "../../runs/run";
+import { isErrnoError, PathError, pathError } from "../../io/fs-errors";
+
+function assertPngFile(file: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (err) {
+    if (isErrnoError(err) && err.code === "ENOENT")
+      throw new PathError(`image ${file} does not exist; give the path of a 28x28 PNG file`, file, "ENOENT");
+    throw isErrnoError(err) ? pathError(err, file) : err;
+  }
+  if (stat.isDirectory()) throw new PathError(`image ${file} is a folder, expected a 28x28 PNG file; give the file's path`, file, "EISDIR");
+}
 
 const index = (value: string, previous: number[] = []): number[] => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`--test-index expects a test image index 0..9999, got "${value}"`);
@@ -23,20 +36,22 @@ export function registerPredict(program: Command): void {
     .action(async (dir: string, images: string[], opts: { testIndex?: number[] }) => {
       if (images.length === 0 && !opts.testIndex?.length)
         throw new RunError("predict needs PNG files or --test-index N; see fashion-ann predict --help");
-      const run = new Run(path.resolve(dir));
+      const run = existingRun(dir);
+      // Every image is read before the model loads, so a bad file fails in a second, not after loading.
       const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
-      await initBackend(config);
-      const model = await run.loadModel();
       const names: string[] = [];
       const pixels: Float32Array[] = [];
       const truth: (string | undefined)[] = [];
       for (const file of images) {
+        assertPngFile(file);
         const img = loadImagePng(file);
         for (const c of img.conversions) console.error(`${file}: ${c}`);
         names.push(file);
         pixels.push(img.pixels);
         truth.push(undefined);
       }
+      await initBackend(config);
+      const model = await run.loadModel();
       if (opts.testIndex?.length) {
         const { test } = await loadData(config);
         for (const i of opts.testIndex) {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { writeRunReport } from "../../runs/report";
+import { existingRun } from "../../runs/run";
 import { integer } from "../flags";
 
 const kB = (n: number): string => `${(n / 1024).toFixed(0)} kB`;
@@ -13,6 +14,7 @@ export function registerReport(program: Command): void {
     .option("--no-pdf", "write only the HTML report")
     .option("--misclassified <n>", "misclassified test images to show (default 24)", integer("--misclassified"))
     .action(async (dir: string, opts: { out?: string; pdf: boolean; misclassified?: number }) => {
+      existingRun(dir);
       const result = await writeRunReport(dir, { outDir: opts.out, pdf: opts.pdf, misclassified: opts.misclassified });
       console.log(`report: ${result.html} (${kB(result.htmlBytes)})`);
       if (result.pdf) console.log(`report: ${result.pdf} (${kB(result.pdfBytes!)})`);

@@ -1,9 +1,12 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { childEnvironment, ExperimentConfig, resolveConfig } from "../../config";
-import { defaultRunName, RunError } from "../../runs/run";
+import { makeFolder, withPathErrors } from "../../io/fs-errors";
+import { TrainingInterrupted } from "../../runs/experiment";
+import { assertFolderFree, defaultRunName, RunError } from "../../runs/run";
+import { lastInterruptSignal, onInterrupt } from "../../train/interrupt";
 import { projectPath } from "../../io/paths";
 import { compareRuns } from "./compare";
 import { collectSet, jsonOrString, overridesWithSet, withConfigFlags } from "../flags";
@@ -43,23 +46,35 @@ export function combinationName(combo: Record<string, unknown>): string {
     .replace(/[^\w.-]/g, "_");
 }
 
-function trainChild(overrides: Record<string, unknown>, out: string, logFile: string): Promise<number> {
+/** The `train` worker of one combination, as its own process (own process group: signals come from the sweep). */
+function spawnWorker(overrides: Record<string, unknown>, out: string, logFile: string): { child: ChildProcess; exit: Promise<number> } {
   const args = [
-    path.join(__dirname, "..", "cli.js"),
+    path.join(__dirname, "..", "main.js"),
     "train",
     "--out",
     out,
     ...Object.entries(overrides).flatMap(([k, v]) => ["--set", `${k}=${JSON.stringify(v)}`]),
   ];
-  return new Promise((resolve, reject) => {
-    const log = fs.openSync(logFile, "w");
-    const child = spawn(process.execPath, args, { stdio: ["ignore", log, log], env: childEnvironment({ FORCE_COLOR: "0" }) });
+  const log = withPathErrors(() => fs.openSync(logFile, "w"), logFile);
+  // detached: a Ctrl-C in the terminal reaches only the sweep, which passes it on once to each worker.
+  const child = spawn(process.execPath, args, { stdio: ["ignore", log, log], detached: true, env: childEnvironment({ FORCE_COLOR: "0" }) });
+  const exit = new Promise<number>((resolve, reject) => {
     child.on("error", reject);
-    child.on("exit", (code) => {
+    child.on("exit", (code, signal) => {
       fs.closeSync(log);
-      resolve(code ?? 1);
+      resolve(code ?? (signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 1));
     });
   });
+  return { child, exit };
+}
+
+/** What a stopped sweep kept of one run: its last completed epoch, from the checkpoint pointer. */
+function keptEpochs(out: string): number {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(out, "checkpoints", "last.json"), "utf8")) as { epoch: number }).epoch + 1;
+  } catch {
+    return 0;
+  }
 }
 
 export function registerSweep(program: Command): void {
@@ -84,27 +99,59 @@ export function registerSweep(program: Command): void {
       // Validate every combination before training any of them.
       combos.forEach((c) => resolveConfig({ ...base, ...c }));
       const dir = opts.out ? path.resolve(opts.out) : projectPath(path.join("runs", `sweep-${defaultRunName()}`));
-      if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0)
-        throw new RunError(`sweep folder ${dir} already exists and is not empty; choose another --out`);
-      fs.mkdirSync(dir, { recursive: true });
+      assertFolderFree(dir, "sweep folder", "choose another --out");
+      makeFolder(dir);
       console.log(`sweep: ${combos.length} runs, ${opts.parallel} at a time, into ${dir}`);
-      const runs = combos.map((c) => ({ combo: c, out: path.join(dir, combinationName(c)) }));
+      const runs: { combo: Record<string, unknown>; out: string; code?: number }[] = combos.map((c) => ({
+        combo: c,
+        out: path.join(dir, combinationName(c)),
+      }));
       const failed: string[] = [];
+      const running = new Set<ChildProcess>();
+      let stopSignal: NodeJS.Signals | undefined;
+      // SIGINT/SIGTERM: start nothing new, pass the signal to every worker (each stops after its batch,
+      // keeping its last completed epoch), wait for them, say what was kept, exit with the signal's code.
+      const stopListening = await onInterrupt(() => {
+        stopSignal = lastInterruptSignal() ?? "SIGINT";
+        for (const child of running) child.kill(stopSignal);
+      });
       let next = 0;
       const worker = async () => {
-        while (next < runs.length) {
+        while (next < runs.length && !stopSignal) {
           const r = runs[next++]!;
           const started = performance.now();
           console.log(`  start ${path.basename(r.out)}`);
-          const code = await trainChild({ ...base, ...r.combo }, r.out, `${r.out}.log`);
+          const { child, exit } = spawnWorker({ ...base, ...r.combo }, r.out, `${r.out}.log`);
+          running.add(child);
+          const code = await exit;
+          running.delete(child);
+          r.code = code;
           const secs = ((performance.now() - started) / 1000).toFixed(0);
+          if (code === 130 || code === 143) continue;
           console.log(
             `  ${code === 0 ? "done " : "FAILED"} ${path.basename(r.out)} (${secs} s${code === 0 ? "" : `, exit ${code}; see ${r.out}.log`})`,
           );
           if (code !== 0) failed.push(path.basename(r.out));
         }
       };
-      await Promise.all(Array.from({ length: Math.min(opts.parallel, runs.length) }, worker));
+      try {
+        await Promise.all(Array.from({ length: Math.min(opts.parallel, runs.length) }, worker));
+      } finally {
+        stopListening();
+      }
+      if (stopSignal) {
+        const lines = runs.map((r) => {
+          const name = path.basename(r.out);
+          if (r.code === undefined) return `  ${name}: not started`;
+          if (r.code === 0) return `  ${name}: finished`;
+          const kept = keptEpochs(r.out);
+          return kept > 0
+            ? `  ${name}: stopped, ${kept} epoch${kept > 1 ? "s" : ""} kept; finish with: fashion-ann train --resume ${r.out}`
+            : `  ${name}: stopped before its first epoch, nothing kept`;
+        });
+        console.log(`sweep stopped by ${stopSignal}; what each run kept:\n${lines.join("\n")}`);
+        throw new TrainingInterrupted(`sweep interrupted by ${stopSignal}; finished and checkpointed runs are kept in ${dir}`, stopSignal);
+      }
       const ok = runs.filter((r) => !failed.includes(path.basename(r.out))).map((r) => r.out);
       if (ok.length) await compareRuns(ok, dir);
       if (failed.length) throw new RunError(`${failed.length} of ${runs.length} sweep runs failed: ${failed.join(", ")}`);

@@ -1,9 +1,10 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
 import type { Command } from "commander";
 import { ConfigError, resolveConfig, type ExperimentConfig } from "../../config";
-import { runExperiment } from "../../runs/experiment";
-import { createRun, Run } from "../../runs/run";
+import { PathError } from "../../io/fs-errors";
+import { trainExperiment } from "../../runs/experiment";
+import { RunLockError } from "../../runs/lock";
+import { createRun, discardUnstartedRun, existingRun, type Run, RunError } from "../../runs/run";
 import { collectSet, overridesWithSet, runDirFor, withConfigFlags } from "../flags";
 
 export function registerTrain(program: Command): void {
@@ -26,22 +27,54 @@ export function registerTrain(program: Command): void {
             `--resume uses the run's own config.json (only --epochs may change); drop ${[...Object.keys(rest), ...(opts.out ? ["out"] : [])].join(", ")}`,
           );
         }
-        const run = new Run(path.resolve(opts.resume));
-        const configFile = run.file("config.json");
-        if (!fs.existsSync(configFile))
-          throw new ConfigError(`--resume ${opts.resume}: no config.json there; expected a run folder written by \`fashion-ann train\``);
-        const saved = JSON.parse(fs.readFileSync(configFile, "utf8")) as ExperimentConfig;
+        const run = existingRun(opts.resume);
+        if (!fs.existsSync(run.file("checkpoints/last.json"))) {
+          throw new RunError(
+            `--resume ${run.dir}: no completed epoch to resume from (no checkpoints/last.json); start it again with fashion-ann train --out ${run.dir}`,
+          );
+        }
+        const saved = run.readJson<ExperimentConfig>("config.json");
         const config = resolveConfig(epochs === undefined ? saved : { ...saved, epochs });
         if (config.epochs !== saved.epochs) run.saveConfig(config);
-        return report(await runExperiment(config, run, { resume: true }), run);
+        return report(await guarded(run, true, () => trainExperiment(config, run, { resume: true })), run);
       }
       const config = resolveConfig(overrides);
       const run = createRun(runDirFor(opts.out), { force: opts.force });
-      return report(await runExperiment(config, run), run);
+      return report(await guarded(run, false, () => trainExperiment(config, run)), run);
     });
 }
 
-function report(result: Awaited<ReturnType<typeof runExperiment>>, run: Run): void {
+/**
+ * A run that fails before its first epoch leaves nothing that blocks the same command from being retried;
+ * one that cannot write (disk full) after some epochs says which checkpoint it kept.
+ */
+async function guarded<T>(run: Run, resume: boolean, train: () => Promise<T>): Promise<T> {
+  try {
+    return await train();
+  } catch (err) {
+    // Another process holding the folder is its owner: leave its files alone.
+    if (!resume && !(err instanceof RunLockError) && discardUnstartedRun(run.dir)) throw err;
+    if (err instanceof PathError) {
+      const last = lastEpoch(run);
+      throw new PathError(
+        `${err.message}; training stopped: ${last ? `the last complete checkpoint is epoch ${last} in ${run.checkpointsDir}; once there is room, finish with: fashion-ann train --resume ${run.dir}` : "no epoch was completed"}`,
+        err.path,
+        err.code,
+      );
+    }
+    throw err;
+  }
+}
+
+function lastEpoch(run: Run): number | undefined {
+  try {
+    return (JSON.parse(fs.readFileSync(run.file("checkpoints/last.json"), "utf8")) as { epoch: number }).epoch + 1;
+  } catch {
+    return undefined;
+  }
+}
+
+function report(result: Awaited<ReturnType<typeof trainExperiment>>, run: Run): void {
   console.log(
     `test_loss ${result.metrics.test_loss.toFixed(4)}, test_accuracy ${result.metrics.test_accuracy.toFixed(4)} (${result.backend.name})`,
   );
