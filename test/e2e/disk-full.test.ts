@@ -62,8 +62,9 @@ const { writeFileAtomic } = require(${JSON.stringify(path.join(dist, "io", "atom
   await attempt("model", () => run.saveModel(model));
   await attempt("checkpoint", () => ckpt.onEpochEnd(1, { loss: 0.5, val_loss: 0.5 }));
   await attempt("figure", () => lib.saveFig(lib.imageFigure(new Float32Array(784)), "fig", { dir }));
-  // Room for the epoch's model folder (7 pages of weights, 1 of model.json) but not for the pointer after it.
-  fill(8);
+  // Room for the epoch's checkpoint folder (7 pages of weights, 1 of model.json, 1 of optimizer.json; the empty
+  // optimizer.bin of plain SGD takes none) but not for the pointer after it.
+  fill(9);
   await attempt("pointer", () => ckpt.onEpochEnd(2, { loss: 0.4, val_loss: 0.4 }));
   out.historyCsv = fs.readFileSync(run.file("history.csv"), "utf8");
   out.modelLoads = (await lib.loadModel(run.modelDir)).layers.length;
