@@ -34,6 +34,7 @@ export { type LabeledImages, type TrainOptions, TrainingError, train } from "./t
 export type { History, Logs, TrainCallbacks } from "./train/callbacks/callback";
 export { checkpointCallback, earlyStopping, loadCheckpoint } from "./train/callbacks/checkpoint";
 export { kerasProgress, type ProgressMode } from "./train/callbacks/progress";
+export { type CurvesRenderer, type LiveDisplay, liveProgress } from "./train/callbacks/live";
 
 // Results: evaluation, predictions, error analysis, the history as a table.
 export { evaluate, type TestMetrics } from "./results/evaluate";
@@ -54,6 +55,7 @@ export { loadData, runExperiment, TrainingInterrupted } from "./runs/experiment"
 export { compareCurvesFigure, comparisonTable, listRuns, summarizeRuns } from "./runs/compare";
 export { analyseErrors, writeRunReport } from "./runs/report";
 export { runNotebooks } from "./runs/notebooks";
+export { fit, type FitOptions, type NotebookSession, startNotebook } from "./runs/notebook";
 
 // Figures: pure plotly specs (data -> { data, layout }) and the three ways to show one.
 export { type Figure, FigureError } from "./figures/figure";
@@ -67,6 +69,7 @@ export { classScoresFigure } from "./figures/scores";
 export { showInline } from "./figures/render/inline";
 export { show } from "./figures/render/window";
 export { closeRenderer, saveFig } from "./figures/render/chromium";
+export { liveCurvesRenderer } from "./figures/render/live";
 
 // The benchmark: seconds per epoch per backend against PyTorch.
 export { runBench } from "./bench/run";
