@@ -126,7 +126,10 @@ export function liveProgress(options: LiveProgressOptions = {}): (TrainCallbacks
       bar = "";
       inEpoch = undefined;
       draw();
-      for (const [k, v] of Object.entries(logs)) (curves[k] ??= []).push(v);
+      for (const [k, v] of Object.entries(logs)) {
+        curves[k] ??= [];
+        curves[k].push(v);
+      }
       if (options.curves) {
         dirty = true;
         rendering ??= renderLoop();
