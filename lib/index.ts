@@ -52,7 +52,7 @@ export { historyToDataFrame, printHistory } from "./results/history";
 // Runs: the folder a run writes, whole experiments, comparisons, reports, notebooks.
 export { createRun, openRun, projectPath, Run, RunError } from "./runs/run";
 export { loadData, runExperiment, TrainingInterrupted } from "./runs/experiment";
-export { compareCurvesFigure, comparisonTable, listRuns, summarizeRuns } from "./runs/compare";
+export { comparisonTable, listRuns, summarizeRuns } from "./runs/compare";
 export { analyseErrors, writeRunReport } from "./runs/report";
 export { runNotebooks } from "./runs/notebooks";
 export { fit, type FitOptions, type NotebookSession, startNotebook } from "./runs/notebook";
@@ -61,6 +61,7 @@ export { fit, type FitOptions, type NotebookSession, startNotebook } from "./run
 export { type Figure, FigureError } from "./figures/figure";
 export { imageFigure, imageGridFigure } from "./figures/images";
 export { learningCurvesFigure } from "./figures/curves";
+export { compareCurvesFigure } from "./figures/compare";
 export { architectureFigure } from "./figures/architecture";
 export { predictionsFigure } from "./figures/predictions";
 export { confusionMatrixFigure } from "./figures/confusion";
