@@ -2,6 +2,9 @@
 import type * as tf from "@tensorflow/tfjs";
 import { type ConfigOverrides, type ExperimentConfig, resolveConfig } from "../config";
 import { type BackendInfo, formatBackend, initBackend } from "../engine/backend";
+import { loadImagePng } from "../data/png-input";
+import type { Figure } from "../figures/figure";
+import { imageFigure } from "../figures/images";
 import { liveCurvesRenderer } from "../figures/render/live";
 import type { History, TrainCallbacks } from "../train/callbacks/callback";
 import type { ProgressMode } from "../train/callbacks/progress";
@@ -73,4 +76,14 @@ export async function fit(model: tf.LayersModel, x: Images, y: Labels, options: 
       liveCurves: options.curves === false ? undefined : liveCurvesRenderer(),
     },
   );
+}
+
+/**
+ * A 28x28 PNG as the model sees it, after `predict`'s conversions (grayscale; a light background inverted), titled
+ * with what was done: `await showInline(modelInputFigure("shoe.png"))`.
+ */
+export function modelInputFigure(file: string): Figure {
+  const img = loadImagePng(file);
+  const title = img.conversions.length ? `model input (${img.conversions.join(", ")})` : "model input";
+  return imageFigure(img.pixels, { title });
 }
