@@ -55,6 +55,7 @@ export { loadData, runExperiment, TrainingInterrupted } from "./runs/experiment"
 export { comparisonTable, listRuns, summarizeRuns } from "./runs/compare";
 export { analyseErrors, writeRunReport } from "./runs/report";
 export { runNotebooks } from "./runs/notebooks";
+export { liveTrialsTable, type Objective, type TrialRow, trialsTableHtml } from "./runs/trials-table";
 export { fit, type FitOptions, modelInputFigure, type NotebookSession, startNotebook } from "./runs/notebook";
 
 // Figures: pure plotly specs (data -> { data, layout }) and the three ways to show one.
