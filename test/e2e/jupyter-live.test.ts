@@ -1,7 +1,7 @@
 // What a reader sees while notebook 04 trains in Jupyter Notebook: the Keras bar moving in place, one line per
 // finished epoch, the learning curves redrawn after each epoch. A real server, the project's tslab kernel and the
 // system Chromium through playwright-core; the parameters cell is edited in the page (2 epochs, a temp run folder),
-// never saved. Screenshots: SHOT_MID (mid-epoch) and SHOT_END (after the last epoch), for a look.
+// never saved. Screenshots: SHOT_MID (mid-epoch), SHOT_END (after the last epoch), SHOT_STOPPED (after ■), for a look.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -15,6 +15,7 @@ import { jupyterEnv, SYSTEM_PYTHON } from "../../lib/runs/notebooks";
 
 export const SHOT_MID = "/tmp/fashion-ann-live-mid-epoch.png";
 export const SHOT_END = "/tmp/fashion-ann-live-end.png";
+export const SHOT_STOPPED = "/tmp/fashion-ann-live-stopped.png";
 const root = projectRoot();
 const NOTEBOOK = "04_train.ipynb";
 const EPOCHS = 2;
@@ -170,5 +171,23 @@ describe(`Jupyter Notebook shows ${NOTEBOOK}'s training live`, () => {
     expect(end.text).not.toMatch(/ETA/);
     expect(final.outputs).toBe(2);
     expect(final.svg).toMatch(/class="legendtext"[^>]*>val_accuracy</);
+  });
+
+  it("the interrupt button mid-epoch stops training after the batch, and the live output says so", async () => {
+    // Run the fit cell again (the model trains on from where it is) and press ■ once its bar has moved.
+    await page.evaluate(() => {
+      const nb = (window as any).Jupyter.notebook;
+      const i = nb.get_cells().findIndex((c: any) => c.get_text().includes("await fit("));
+      nb.execute_cells([i]);
+    });
+    const midBar = /^\s*(\d+)\/1719 \[=*>?\.*\] - ETA/m;
+    await waitFor((v) => v.running && Number(midBar.exec(v.text)?.[1]) > 50, "the bar of the re-run", 300_000);
+    await page.click("#interrupt_b");
+    const stopped = await waitFor((v) => /Training stopped by SIGINT/.test(v.text), "the live output to say training stopped", 120_000);
+    await screenshotFitCell(SHOT_STOPPED);
+    expect(stopped.text).toMatch(
+      /^Epoch 1\/2\nTraining stopped by SIGINT during epoch 1 \(batch \d+\/1719, discarded\); the 0 completed epoch\(s\) of 2 are kept\.$/m,
+    );
+    expect(stopped.text).not.toMatch(/ETA/);
   });
 });
