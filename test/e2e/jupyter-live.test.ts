@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../../lib/io/paths";
 import { jupyterEnv, SYSTEM_PYTHON } from "../../lib/runs/notebooks";
 
-export const SHOT_MID = "/tmp/fashion-ann-live-mid-epoch.png";
-export const SHOT_END = "/tmp/fashion-ann-live-end.png";
-export const SHOT_STOPPED = "/tmp/fashion-ann-live-stopped.png";
+const SHOT_MID = "/tmp/fashion-ann-live-mid-epoch.png";
+const SHOT_END = "/tmp/fashion-ann-live-end.png";
+const SHOT_STOPPED = "/tmp/fashion-ann-live-stopped.png";
 const root = projectRoot();
 const NOTEBOOK = "04_train.ipynb";
 const EPOCHS = 2;
