@@ -18,7 +18,7 @@ const SHOT_END = "/tmp/fashion-ann-live-end.png";
 const SHOT_STOPPED = "/tmp/fashion-ann-live-stopped.png";
 const root = projectRoot();
 const NOTEBOOK = "04_train.ipynb";
-const EPOCHS = 2;
+const EPOCHS = 3;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -119,10 +119,14 @@ describe(`Jupyter Notebook shows ${NOTEBOOK}'s training live`, () => {
     await page.screenshot({ path: file });
   }
 
+  // Every distinct figure the fit cell showed, in order: the curves are redrawn if there is more than one.
+  const figuresSeen: string[] = [];
+
   async function waitFor(predicate: (v: FitView) => boolean, what: string, timeoutMs: number): Promise<FitView> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await fitView();
+      if (v.svg && v.svg !== figuresSeen.at(-1)) figuresSeen.push(v.svg);
       if (predicate(v)) return v;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the fit cell shows:\n${v.text}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -146,7 +150,11 @@ describe(`Jupyter Notebook shows ${NOTEBOOK}'s training live`, () => {
 
     // Mid-epoch: the bar of epoch 1 is on screen with an ETA and running metrics.
     const midBar = /^\s*(\d+)\/1719 \[=*>?\.*\] - ETA: \S+ - loss: \d\.\d{4} - accuracy: \d\.\d{4}$/m;
-    const first = await waitFor((v) => /Epoch 1\/2/.test(v.text) && Number(midBar.exec(v.text)?.[1]) > 100, "epoch 1's bar", 300_000);
+    const first = await waitFor(
+      (v) => new RegExp(`Epoch 1/${EPOCHS}`).test(v.text) && Number(midBar.exec(v.text)?.[1]) > 100,
+      "epoch 1's bar",
+      300_000,
+    );
     await screenshotFitCell(SHOT_MID);
     const later = await waitFor(
       (v) => Number(midBar.exec(v.text)?.[1] ?? 1719) > Number(midBar.exec(first.text)![1]),
@@ -157,16 +165,17 @@ describe(`Jupyter Notebook shows ${NOTEBOOK}'s training live`, () => {
     expect(later.outputs).toBe(1);
     expect(later.svg).toBe("");
 
-    // After epoch 1: its line stays, the curves appear below.
+    // After epoch 1: its line stays, the curves appear below (the first render starts Chromium: it may come later).
     const doneLine =
       /^1719\/1719 \[={30}\] - \d+s \d+ms\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$/gm;
-    const afterOne = await waitFor((v) => v.svg !== "" && /Epoch 2\/2/.test(v.text), "the curves after epoch 1", 300_000);
-    expect(afterOne.text.match(doneLine)).toHaveLength(1);
+    const afterOne = await waitFor((v) => v.svg !== "", "the curves after epoch 1", 300_000);
+    expect(afterOne.text.match(doneLine)?.length).toBeGreaterThanOrEqual(1);
 
     // After the last epoch: two finished lines, no bar left, the curves redrawn with both epochs.
     const end = await waitFor((v) => !v.running && (v.text.match(doneLine)?.length ?? 0) === EPOCHS, "the end of training", 300_000);
-    await waitFor((v) => v.svg !== afterOne.svg, "the curves redrawn after the last epoch", 30_000);
+    await waitFor((v) => figuresSeen.length >= 2 && v.svg === figuresSeen.at(-1), "the curves redrawn", 60_000);
     const final = await fitView();
+    expect(figuresSeen.length, "distinct figures shown while training").toBeGreaterThanOrEqual(2);
     await screenshotFitCell(SHOT_END);
     expect(end.text).not.toMatch(/ETA/);
     expect(final.outputs).toBe(2);
@@ -182,11 +191,14 @@ describe(`Jupyter Notebook shows ${NOTEBOOK}'s training live`, () => {
     });
     const midBar = /^\s*(\d+)\/1719 \[=*>?\.*\] - ETA/m;
     await waitFor((v) => v.running && Number(midBar.exec(v.text)?.[1]) > 50, "the bar of the re-run", 300_000);
-    await page.click("#interrupt_b");
+    await page.click('button[data-jupyter-action="jupyter-notebook:interrupt-kernel"]');
     const stopped = await waitFor((v) => /Training stopped by SIGINT/.test(v.text), "the live output to say training stopped", 120_000);
     await screenshotFitCell(SHOT_STOPPED);
     expect(stopped.text).toMatch(
-      /^Epoch 1\/2\nTraining stopped by SIGINT during epoch 1 \(batch \d+\/1719, discarded\); the 0 completed epoch\(s\) of 2 are kept\.$/m,
+      new RegExp(
+        `^Epoch 1/${EPOCHS}\nTraining stopped by SIGINT during epoch 1 \\(batch \\d+/1719, discarded\\); the 0 completed epoch\\(s\\) of ${EPOCHS} are kept\\.$`,
+        "m",
+      ),
     );
     expect(stopped.text).not.toMatch(/ETA/);
   });
