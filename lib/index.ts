@@ -28,6 +28,7 @@ export { type TrainOptions, TrainingError, train } from "./train/fit";
 export type { History, Logs, TrainCallbacks } from "./train/callbacks/callback";
 export { checkpointCallback, earlyStopping, loadCheckpoint } from "./train/callbacks/checkpoint";
 export { kerasProgress, type ProgressMode } from "./train/callbacks/progress";
+export { type CurvesRenderer, type LiveDisplay, liveProgress } from "./train/callbacks/live";
 
 // Results: evaluation, predictions, error analysis, the history as a table.
 export { evaluate, type TestMetrics } from "./results/evaluate";
@@ -45,9 +46,11 @@ export { historyToDataFrame, printHistory } from "./results/history";
 // Runs: the folder a run writes, whole experiments, comparisons, reports, notebooks.
 export { createRun, openRun, projectPath, Run, RunError } from "./runs/run";
 export { loadData, trainExperiment, TrainingInterrupted } from "./runs/experiment";
-export { compareCurvesFigure, comparisonTable, listRuns, summarizeRuns } from "./runs/compare";
+export { comparisonTable, listRuns, summarizeRuns } from "./runs/compare";
 export { analyseErrors, writeRunReport } from "./runs/report";
 export { runNotebooks } from "./runs/notebooks";
+export { liveTrialsTable, type Objective, type TrialRow, trialsTableHtml } from "./runs/trials-table";
+export { fit, type FitOptions, modelInputFigure, type NotebookSession, startNotebook } from "./runs/notebook";
 
 // Tuning: Keras Tuner's random, grid and Hyperband searches; the study in PGlite (embedded) or a PostgreSQL server.
 export { parseSearchSpace, SearchSpaceError } from "./search/space";
@@ -59,6 +62,7 @@ export { openStudy, type StoredTrial, StudyStorageError } from "./search/storage
 export { type Figure, FigureError } from "./figures/figure";
 export { imageFigure, imageGridFigure } from "./figures/images";
 export { learningCurvesFigure } from "./figures/curves";
+export { compareCurvesFigure } from "./figures/compare";
 export { architectureFigure } from "./figures/architecture";
 export { predictionsFigure } from "./figures/predictions";
 export { confusionMatrixFigure } from "./figures/confusion";
@@ -67,6 +71,7 @@ export { classScoresFigure } from "./figures/scores";
 export { showInline } from "./figures/render/inline";
 export { show } from "./figures/render/window";
 export { closeRenderer, saveFig } from "./figures/render/chromium";
+export { liveCurvesRenderer } from "./figures/render/live";
 
 // The benchmark: seconds per epoch per backend against PyTorch.
 export { runBench } from "./bench/run";

@@ -78,10 +78,18 @@ export function confusionMatrixFigure(counts: readonly (readonly number[])[], op
   const layout = baseLayout(side + margin.l + margin.r + 70, side + margin.t + margin.b, {
     ...(title && { title: { text: title, x: 0.5, xanchor: "center", font: { size: 14 } } }),
     margin,
-    xaxis: matplotlibAxis({ title: { text: "Predicted label" }, tickangle: -45, constrain: "domain", ticks: "" }),
+    // automargin: the titles move out past the longest class name instead of overlapping it ("T-shirt/top").
+    xaxis: matplotlibAxis({
+      title: { text: "Predicted label", standoff: 10 },
+      automargin: true,
+      tickangle: -45,
+      constrain: "domain",
+      ticks: "",
+    }),
     // Row 0 (the first class) at the top, as in a printed matrix.
     yaxis: matplotlibAxis({
-      title: { text: "True label" },
+      title: { text: "True label", standoff: 10 },
+      automargin: true,
       autorange: "reversed",
       scaleanchor: "x",
       scaleratio: 1,

@@ -150,27 +150,50 @@ export function classificationReport(cm: ConfusionMatrix): ClassificationReport 
   };
 }
 
+/** One printed row of the report; the accuracy row has no precision or recall (sklearn leaves them blank). */
+export interface ReportRow {
+  name: string;
+  precision?: number;
+  recall?: number;
+  f1: number;
+  support: number;
+  /** The first row after the classes: printers put a blank line or a rule above it. */
+  startsSummary?: boolean;
+}
+
+/**
+ * The rows every printed form of the report shows, in sklearn's order: one per class, then "accuracy",
+ * "macro avg" and "weighted avg". The text, DataFrame and HTML forms all format these.
+ */
+export function classificationReportRows(report: ClassificationReport): ReportRow[] {
+  return [
+    ...report.classes.map((s) => ({ name: s.className, precision: s.precision, recall: s.recall, f1: s.f1, support: s.support })),
+    { name: "accuracy", f1: report.accuracy, support: report.support, startsSummary: true },
+    { name: "macro avg", ...report.macroAvg },
+    { name: "weighted avg", ...report.weightedAvg },
+  ];
+}
+
+/** A score with `decimals` decimals, or blank where the report has none. */
+export function formatScore(x: number | undefined, decimals: number): string {
+  return x === undefined ? "" : x.toFixed(decimals);
+}
+
 /**
  * The report as a danfojs DataFrame laid out like sklearn's printed report: rows are the classes, then
- * "accuracy", "macro avg", "weighted avg"; columns precision, recall, f1-score, support. Scores are
- * rounded to `decimals` (default 3) for printing; `df.print()` or `df.toString()` shows every row.
+ * "accuracy", "macro avg", "weighted avg"; columns precision, recall, f1-score, support. Scores are text with
+ * `decimals` (default 3) decimals, so the accuracy row's precision and recall print blank (not NaN) as sklearn's
+ * do; `classificationReport()` has the numbers. `df.print()` or `df.toString()` shows every row.
  */
 export function classificationReportDataFrame(report: ClassificationReport, decimals = 3): dfd.DataFrame {
-  const round = (x: number): number => Number(x.toFixed(decimals));
-  const rows = [
-    ...report.classes.map((s) => [s.className, s] as const),
-    ["accuracy", { precision: NaN, recall: NaN, f1: report.accuracy, support: report.support }] as const,
-    ["macro avg", report.macroAvg] as const,
-    ["weighted avg", report.weightedAvg] as const,
-  ];
-  // danfojs prints NaN for the blank precision and recall of the accuracy row, as pandas would.
+  const rows = classificationReportRows(report);
   const data = {
-    precision: rows.map(([, s]) => round(s.precision)),
-    recall: rows.map(([, s]) => round(s.recall)),
-    "f1-score": rows.map(([, s]) => round(s.f1)),
-    support: rows.map(([, s]) => s.support),
+    precision: rows.map((r) => formatScore(r.precision, decimals)),
+    recall: rows.map((r) => formatScore(r.recall, decimals)),
+    "f1-score": rows.map((r) => formatScore(r.f1, decimals)),
+    support: rows.map((r) => r.support),
   };
-  const index = rows.map(([name]) => name);
+  const index = rows.map((r) => r.name);
   return new (danfo().DataFrame)(data, {
     index,
     config: { tableMaxRow: rows.length, tableDisplayConfig: columnWidths([...index, ""], 4) },
@@ -186,20 +209,16 @@ function columnWidths(indexLabels: readonly string[], nColumns: number, width = 
 
 /** sklearn's printed classification_report: fixed-width text, one line per class, then accuracy and the averages. */
 export function formatClassificationReport(report: ClassificationReport, decimals = 2): string {
-  const names = [...report.classes.map((s) => s.className), "weighted avg"];
-  const w = Math.max(...names.map((n) => n.length));
-  const num = (x: number): string => x.toFixed(decimals).padStart(9);
-  const sup = (n: number): string => String(n).padStart(9);
-  const line = (name: string, s: Omit<ClassScores, "className">): string =>
-    `${name.padStart(w)} ${num(s.precision)} ${num(s.recall)} ${num(s.f1)} ${sup(s.support)}`;
+  const rows = classificationReportRows(report);
+  const w = Math.max(...rows.map((r) => r.name.length));
+  const col = (s: string | number): string => String(s).padStart(9);
   return [
-    `${"".padStart(w)} ${"precision".padStart(9)} ${"recall".padStart(9)} ${"f1-score".padStart(9)} ${"support".padStart(9)}`,
+    `${"".padStart(w)} ${col("precision")} ${col("recall")} ${col("f1-score")} ${col("support")}`,
     "",
-    ...report.classes.map((s) => line(s.className, s)),
-    "",
-    `${"accuracy".padStart(w)} ${"".padStart(9)} ${"".padStart(9)} ${num(report.accuracy)} ${sup(report.support)}`,
-    line("macro avg", report.macroAvg),
-    line("weighted avg", report.weightedAvg),
+    ...rows.flatMap((r) => [
+      ...(r.startsSummary ? [""] : []),
+      `${r.name.padStart(w)} ${col(formatScore(r.precision, decimals))} ${col(formatScore(r.recall, decimals))} ${col(formatScore(r.f1, decimals))} ${col(r.support)}`,
+    ]),
   ].join("\n");
 }
 

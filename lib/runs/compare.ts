@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as dfd from "danfojs-node";
 import { ExperimentConfig } from "../config";
-import type { Figure } from "../figures/figure";
+import { changedKeys } from "../figures/compare";
 import { Run, RunError } from "./run";
 import type { History } from "../train/callbacks/callback";
 
@@ -50,9 +50,11 @@ export function summarizeRuns(dirs: string[]): RunSummary[] {
 
 /** Config fields whose values differ between the runs (the ones worth a column). */
 export function changedFields(summaries: RunSummary[]): (keyof ExperimentConfig)[] {
-  const keys = Object.keys(summaries[0]?.config ?? {}) as (keyof ExperimentConfig)[];
-  return keys.filter((k) => new Set(summaries.map((s) => JSON.stringify(s.config[k]))).size > 1);
+  return changedKeys(summaries.map((s) => s.config)) as (keyof ExperimentConfig)[];
 }
+
+// The figure is a pure spec in figures/; re-exported here for the callers that found it beside the table.
+export { compareCurvesFigure } from "../figures/compare";
 
 /** One row per run: the changed hyperparameters, best val_accuracy and its epoch, test accuracy, training time. */
 export function comparisonTable(summaries: RunSummary[]): dfd.DataFrame {
@@ -81,53 +83,6 @@ export function comparisonTable(summaries: RunSummary[]): dfd.DataFrame {
 }
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
-
-const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-
-/** Learning curves of several runs on one plot: val_accuracy solid, val_loss dashed, one colour per run. */
-export function compareCurvesFigure(summaries: RunSummary[]): Figure {
-  const changed = changedFields(summaries);
-  const label = (s: RunSummary) => (changed.length ? changed.map((k) => `${k}=${JSON.stringify(s.config[k])}`).join(", ") : s.name);
-  const data = summaries.flatMap((s, i) => {
-    const color = PALETTE[i % PALETTE.length]!;
-    const x = s.history.epoch;
-    return [
-      {
-        x,
-        y: s.history.history.val_accuracy ?? [],
-        type: "scatter" as const,
-        mode: "lines" as const,
-        name: `${label(s)} val_accuracy`,
-        line: { color },
-      },
-      {
-        x,
-        y: s.history.history.val_loss ?? [],
-        type: "scatter" as const,
-        mode: "lines" as const,
-        name: `${label(s)} val_loss`,
-        line: { color, dash: "dash" as const },
-      },
-    ];
-  });
-  return {
-    data,
-    layout: {
-      title: { text: "Validation curves by run" },
-      width: 900,
-      height: 520,
-      xaxis: {
-        title: { text: "epoch" },
-        showgrid: true,
-        dtick: Math.max(...summaries.map((s) => s.history.epoch.length)) <= 10 ? 1 : undefined,
-      },
-      yaxis: { range: [0, 1], showgrid: true },
-      legend: { font: { size: 10 } },
-      paper_bgcolor: "white",
-      plot_bgcolor: "white",
-    },
-  };
-}
 
 /** Run folders (absolute paths) under `root` and one level of sweep folders that hold a history, newest first. */
 export function listRuns(dir: string): string[] {

@@ -10,6 +10,9 @@ import { evaluate } from "../results/evaluate";
 import { loadData } from "./experiment";
 import {
   classificationReport,
+  classificationReportRows,
+  formatScore,
+  type ReportRow,
   confusionMatrix,
   misclassified,
   mostConfusedPairs,
@@ -126,15 +129,13 @@ function keyValueTable(obj: Record<string, unknown>): string {
 }
 
 function scoresTable(report: ClassificationReport): string {
-  const f = (x: number): string => x.toFixed(3);
-  const row = (name: string, p: string, r: string, f1: string, n: number, cls = ""): string =>
-    `<tr${cls && ` class="${cls}"`}><th>${escapeHtml(name)}</th><td>${p}</td><td>${r}</td><td>${f1}</td><td>${n}</td></tr>`;
+  const cells = (r: ReportRow): string =>
+    [r.precision, r.recall, r.f1].map((x) => `<td>${formatScore(x, 3)}</td>`).join("") + `<td>${r.support}</td>`;
   return [
     '<table class="num"><thead><tr><th></th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr></thead><tbody>',
-    ...report.classes.map((s) => row(s.className, f(s.precision), f(s.recall), f(s.f1), s.support)),
-    row("accuracy", "", "", f(report.accuracy), report.support, "sep"),
-    row("macro avg", f(report.macroAvg.precision), f(report.macroAvg.recall), f(report.macroAvg.f1), report.support),
-    row("weighted avg", f(report.weightedAvg.precision), f(report.weightedAvg.recall), f(report.weightedAvg.f1), report.support),
+    ...classificationReportRows(report).map(
+      (r) => `<tr${r.startsSummary ? ' class="sep"' : ""}><th>${escapeHtml(r.name)}</th>${cells(r)}</tr>`,
+    ),
     "</tbody></table>",
   ].join("");
 }

@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { ExperimentConfig } from "../config";
 import type { LabeledImages } from "../data/images";
 import type { History, Logs, TrainCallbacks } from "./callbacks/callback";
-import { kerasProgress, type ProgressMode } from "./callbacks/progress";
+import type { CurvesRenderer } from "./callbacks/live";
+import { kerasProgress, type ProgressMode, resolveProgressMode } from "./callbacks/progress";
 import { lastInterruptSignal, onInterrupt } from "./interrupt";
 import { learningRateOf, setLearningRate } from "./optimizers";
 import { type PlateauState, ReduceLrOnPlateau, scheduledLearningRate } from "./schedules";
@@ -27,8 +28,13 @@ const YIELD_EVERY_MS = 100;
 
 export interface TrainOptions {
   callbacks?: TrainCallbacks | TrainCallbacks[];
-  /** "bar": Keras's progress bar (terminal); "epoch": one line per epoch (notebooks, logs); "none"; default: bar on a TTY. */
+  /**
+   * "bar": Keras's progress bar (terminal); "live": the bar and curves redrawn in place in a notebook; "epoch": one
+   * line per epoch (logs, plain notebooks); "none". Default: live in a tslab kernel, bar on a TTY, else epoch.
+   */
   progress?: ProgressMode;
+  /** With progress "live": draws the learning curves after each epoch (e.g. `liveCurvesRenderer()` from figures/render). */
+  liveCurves?: CurvesRenderer;
   /** The history so far when resuming; training continues after its last epoch and the returned history extends it. */
   initialHistory?: History;
   /**
@@ -67,7 +73,8 @@ export async function train(
   const rowSize = x.data.length / samples;
   const steps = Math.ceil(samples / config.batchSize);
   const params = { epochs: config.epochs, steps, batchSize: config.batchSize, samples };
-  const callbacks = [kerasProgress(options.progress), ...[options.callbacks ?? []].flat()];
+  const progress = resolveProgressMode(options.progress);
+  const callbacks = [kerasProgress(progress, undefined, { curves: options.liveCurves }), ...[options.callbacks ?? []].flat()];
   const history: History = options.initialHistory ? copyHistory(options.initialHistory, params) : { epoch: [], history: {}, params };
   // Dropout masks come from a stream restarted every epoch from (seed, epoch), so a resume draws the same ones.
   let dropoutRandom = seededRandom(config.seed);
@@ -140,8 +147,9 @@ export async function train(
     }
     history.stopped = model.stopTraining && history.epoch.length < config.epochs;
     const signal = lastInterruptSignal();
-    if (history.stopped && signal && options.progress !== "none") {
+    if (history.stopped && signal && progress !== "none" && progress !== "live") {
       // In a notebook this is the line under tslab's "Interrupted asynchronously": training really stopped.
+      // (The live view says it in its own output.)
       console.log(`Training stopped by ${signal} after epoch ${history.epoch.length}/${config.epochs}; the completed epochs are kept.`);
     }
     history.seconds = (options.initialHistory?.seconds ?? 0) + (performance.now() - started) / 1000;

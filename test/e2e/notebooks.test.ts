@@ -54,9 +54,13 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
     expect(all("01_load_and_inspect.ipynb")).toMatch(/"epochs": 1|epochs: 1/);
     expect(all("03_build_model.ipynb")).toMatch(/Total params: 266,610/);
     expect(all("03_build_model.ipynb")).toMatch(/array\(\[\[.*\.\.\..*dtype=float32\)/s);
-    expect(all("04_train.ipynb")).toMatch(
-      /Epoch 1\/1\n1719\/1719 - \d+s - loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+/,
+    // The live view's final state: the epoch lines in one text output, the learning curves (SVG) below it.
+    const live = outputs("04_train.ipynb").filter((o) => o.output_type === "display_data");
+    const plain = (o: Output) => [o.data?.["text/plain"] ?? ""].flat().join("");
+    expect(live.map(plain).join("\n")).toMatch(
+      /^Epoch 1\/1\n1719\/1719 \[={30}\] - \d+s \d+m?s\/step - loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+$/m,
     );
+    expect(live.filter((o) => String([o.data?.["image/svg+xml"] ?? ""].flat().join("")).includes("val_accuracy"))).toHaveLength(1);
     expect(all("06_evaluate.ipynb")).toMatch(/test_accuracy/);
     expect(all("07_predict.ipynb")).toMatch(/Ankle boot/);
   });

@@ -1,10 +1,13 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { initBackend } from "../../engine/backend";
 import { resolveConfig, type ExperimentConfig } from "../../config";
 import { CLASS_NAMES, IMAGE_PIXELS, IMAGE_SHAPE } from "../../data/images";
 import { loadData } from "../../runs/experiment";
 import { loadImagePng } from "../../data/png-input";
+import { predictionsFigure } from "../../figures/predictions";
+import { saveFig } from "../../figures/render/chromium";
 import { classNamesOf, predictClasses, predictProba, roundProbabilities } from "../../results/predict";
 import { existingRun, RunError } from "../../runs/run";
 import { isErrnoError, PathError, pathError } from "../../io/fs-errors";
@@ -33,7 +36,8 @@ export function registerPredict(program: Command): void {
     .argument("<run>", "run folder with a trained model")
     .argument("[images...]", "28x28 PNG files (colour is converted to grayscale, a light background inverted; other sizes are refused)")
     .option("--test-index <n>", "a test-set image by index (repeatable)", index)
-    .action(async (dir: string, images: string[], opts: { testIndex?: number[] }) => {
+    .option("--show-input <file>", "write the 28x28 inputs the model saw (after conversion) with its predictions: .png, .svg or .pdf")
+    .action(async (dir: string, images: string[], opts: { testIndex?: number[]; showInput?: string }) => {
       if (images.length === 0 && !opts.testIndex?.length)
         throw new RunError("predict needs PNG files or --test-index N; see fashion-ann predict --help");
       const run = existingRun(dir);
@@ -76,5 +80,14 @@ export function registerPredict(program: Command): void {
         const known = truth[i] ? ` (true: ${truth[i]})` : "";
         console.log(`${names[i]}: ${predicted[i]}${known}  [${top.map((t) => `${CLASS_NAMES[t.c]} ${t.p.toFixed(2)}`).join(", ")}]`);
       });
+      if (opts.showInput) {
+        const format = path.extname(opts.showInput).slice(1);
+        if (format !== "png" && format !== "svg" && format !== "pdf")
+          throw new RunError(`--show-input ${opts.showInput}: expected a .png, .svg or .pdf file name`);
+        const titles = predicted.map((p, i) => `${path.basename(names[i]!)}: ${p}`);
+        const fig = predictionsFigure({ data, shape: [pixels.length, 28, 28] }, titles, proba);
+        const out = await saveFig(fig, path.basename(opts.showInput), { dir: path.dirname(path.resolve(opts.showInput)), format });
+        console.log(`inputs as the model saw them: ${out}`);
+      }
     });
 }

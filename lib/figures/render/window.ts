@@ -13,6 +13,8 @@ import { RenderError } from "./chromium";
 
 /** Where the offline page fetches plotly.js from nodeplotlib's own server. */
 export const WINDOW_PLOTLY_ROUTE = "/fashion-ann/plotly.min.js";
+/** And the Material Icons font of its toolbar (from @fontsource/material-icons), which it would take from Google. */
+export const WINDOW_ICONS_ROUTE = "/fashion-ann/material-icons.woff2";
 
 interface NestAppLike {
   use(handler: (req: { method: string; path: string }, res: ExpressResLike, next: () => void) => void): unknown;
@@ -27,7 +29,8 @@ interface ExpressResLike {
 /**
  * nodeplotlib's index.html without network requests: the CDN plotly script is replaced by the local bundle
  * (loaded first, blocking, so plotly exists before the app's deferred modules run), remote fonts and
- * preconnects are dropped (the page falls back to local fonts; Material icons show as their names).
+ * preconnects are dropped (the page falls back to local fonts), and the toolbar's Material Icons font is served
+ * locally, so its icons show as icons rather than as their ligature names ("zoom_in").
  */
 export function offlineIndexHtml(original: string): string {
   const withoutRemote = original
@@ -36,7 +39,8 @@ export function offlineIndexHtml(original: string): string {
     .replace(/@font-face\s*\{[^}]*url\(https?:[^}]*\}/g, "");
   if (!/<\/head>/i.test(withoutRemote))
     throw new RenderError("nodeplotlib's index.html has no </head>; this nodeplotlib version is not supported by show()");
-  return withoutRemote.replace(/<\/head>/i, `<script src="${WINDOW_PLOTLY_ROUTE}"></script></head>`);
+  const icons = `<style>@font-face{font-family:'Material Icons';font-style:normal;font-weight:400;src:url(${WINDOW_ICONS_ROUTE}) format('woff2');}</style>`;
+  return withoutRemote.replace(/<\/head>/i, `${icons}<script src="${WINDOW_PLOTLY_ROUTE}"></script></head>`);
 }
 
 let installed = false;
@@ -64,6 +68,7 @@ function installOfflinePage(): void {
   /* eslint-enable @typescript-eslint/no-require-imports */
   const index = offlineIndexHtml(readFileSync(join(libDir, "server", "web", "index.html"), "utf8"));
   const plotlyFile = require.resolve("plotly.js-dist-min/plotly.min.js");
+  const iconsFile = require.resolve("@fontsource/material-icons/files/material-icons-latin-400-normal.woff2");
   const factory = core.NestFactory;
   const create = factory.create.bind(factory);
   factory.create = async (module: unknown, ...rest: unknown[]): Promise<NestAppLike> => {
@@ -74,6 +79,7 @@ function installOfflinePage(): void {
     app.use((req, res, next) => {
       if (req.method !== "GET") return next();
       if (req.path === WINDOW_PLOTLY_ROUTE) return res.type("application/javascript").sendFile(plotlyFile);
+      if (req.path === WINDOW_ICONS_ROUTE) return res.type("font/woff2").sendFile(iconsFile);
       if (req.path === "/" || req.path === "/index.html") return res.type("html").send(index);
       return next();
     });

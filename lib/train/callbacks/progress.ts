@@ -1,49 +1,49 @@
 import { SingleBar } from "cli-progress";
+import { inTslabKernel } from "../../io/tslab";
 import type { History, Logs, TrainCallbacks } from "./callback";
+import { type CurvesRenderer, liveProgress } from "./live";
+import { formatBarLine, formatEpochLine } from "./progbar";
 
-/** "bar": Keras verbose=1 (a live bar, for terminals); "epoch": Keras verbose=2 (one line per epoch, for notebooks and logs). */
-export type ProgressMode = "bar" | "epoch" | "none";
+export { formatLogs } from "./progbar";
 
-const BAR_WIDTH = 30; // Keras's Progbar width
+/**
+ * "bar": Keras verbose=1, a live bar in a terminal; "live": the same bar in a Jupyter (tslab) notebook, redrawn in
+ * place, with the learning curves when a renderer is given; "epoch": Keras verbose=2, one line per epoch (logs,
+ * plain notebooks); "none".
+ */
+export type ProgressMode = "bar" | "live" | "epoch" | "none";
 
-/** Keras's metric formatting: 4 decimals, or scientific for tiny values. */
-export function formatLogs(logs: Logs): string {
-  return Object.entries(logs)
-    .filter(([k]) => k !== "batch" && k !== "size")
-    .map(([k, v]) => `${k}: ${Math.abs(v) > 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(4)}`)
-    .join(" - ");
-}
-
-function formatDuration(seconds: number): string {
-  if (seconds >= 3600)
-    return `${Math.floor(seconds / 3600)}:${String(Math.floor((seconds % 3600) / 60)).padStart(2, "0")}:${String(Math.floor(seconds % 60)).padStart(2, "0")}`;
-  if (seconds >= 60) return `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, "0")}`;
-  return `${Math.round(seconds)}s`;
-}
-
-function perStep(seconds: number, steps: number): string {
-  const t = seconds / Math.max(steps, 1);
-  return t >= 1 ? `${Math.round(t)}s/step` : t >= 1e-3 ? `${Math.round(t * 1e3)}ms/step` : `${Math.round(t * 1e6)}us/step`;
-}
-
-function kerasBar(done: number, total: number): string {
-  const filled = Math.floor((BAR_WIDTH * done) / total);
-  if (done >= total) return "=".repeat(BAR_WIDTH);
-  return "=".repeat(Math.max(filled - 1, 0)) + (filled > 0 ? ">" : "") + ".".repeat(BAR_WIDTH - Math.max(filled, 0));
+/**
+ * The mode a run gets: "live" in a tslab kernel (where a terminal bar prints nothing, so "bar" means "live"
+ * there too), else "bar" on a TTY, else "epoch".
+ */
+export function resolveProgressMode(mode?: ProgressMode): ProgressMode {
+  const kernel = inTslabKernel();
+  if (mode === undefined) return kernel ? "live" : process.stdout.isTTY ? "bar" : "epoch";
+  if (mode === "bar" && kernel) return "live";
+  return mode;
 }
 
 /**
- * Keras-style progress as a callback: `Epoch 3/30`, then a live bar in a terminal or one summary
- * line per epoch elsewhere, so a notebook gets 2 lines an epoch instead of thousands.
+ * Keras-style progress as a callback: `Epoch 3/30`, then a live bar in a terminal, a bar redrawn in place in a
+ * notebook, or one summary line per epoch elsewhere, so a log gets 2 lines an epoch instead of thousands.
  */
-export function kerasProgress(mode?: ProgressMode, write: (s: string) => void = (s) => process.stdout.write(s)): TrainCallbacks {
-  const resolved: ProgressMode = mode ?? (process.stdout.isTTY ? "bar" : "epoch");
+export function kerasProgress(
+  mode?: ProgressMode,
+  write: (s: string) => void = (s) => process.stdout.write(s),
+  options: { curves?: CurvesRenderer } = {},
+): TrainCallbacks {
+  const resolved = resolveProgressMode(mode);
   if (resolved === "none") return {};
+  if (resolved === "live") {
+    const live = liveProgress({ curves: options.curves });
+    // A kernel without tslab's display module (not expected) still gets the plain lines.
+    if (live) return live;
+  }
   let params: History["params"];
   let epochStart = 0;
   let bar: SingleBar | undefined;
   let lastLogs: Logs = {};
-  const digits = () => String(params.steps).length;
   return {
     onTrainBegin: (p) => {
       params = p;
@@ -55,14 +55,7 @@ export function kerasProgress(mode?: ProgressMode, write: (s: string) => void = 
       lastLogs = {};
       if (resolved === "bar") {
         bar = new SingleBar({
-          format: (_opts, state) => {
-            const elapsed = (performance.now() - epochStart) / 1000;
-            const eta = state.value > 0 ? (elapsed / state.value) * (state.total - state.value) : 0;
-            const time =
-              state.value >= state.total ? `${formatDuration(elapsed)} ${perStep(elapsed, state.value)}` : `ETA: ${formatDuration(eta)}`;
-            const logs = formatLogs(lastLogs);
-            return `${String(state.value).padStart(digits())}/${state.total} [${kerasBar(state.value, state.total)}] - ${time}${logs ? ` - ${logs}` : ""}`;
-          },
+          format: (_opts, state) => formatBarLine(state.value, state.total, (performance.now() - epochStart) / 1000, lastLogs),
           stream: process.stdout,
           fps: 10,
           hideCursor: false,
@@ -77,16 +70,13 @@ export function kerasProgress(mode?: ProgressMode, write: (s: string) => void = 
       bar?.update(batch + 1);
     },
     onEpochEnd: (_epoch, logs) => {
-      const elapsed = (performance.now() - epochStart) / 1000;
       lastLogs = logs;
       if (bar) {
         bar.update(params.steps);
         bar.stop();
         bar = undefined;
       } else {
-        write(
-          `${params.steps}/${params.steps} - ${formatDuration(elapsed)} - ${formatLogs(logs)} - ${formatDuration(elapsed)}/epoch - ${perStep(elapsed, params.steps)}\n`,
-        );
+        write(`${formatEpochLine(params.steps, (performance.now() - epochStart) / 1000, logs)}\n`);
       }
     },
   };

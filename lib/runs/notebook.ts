@@ -1,0 +1,89 @@
+// What every notebook does first, and Keras's `model.fit` for the notebooks: the lean loop of train/ underneath.
+import type * as tf from "@tensorflow/tfjs";
+import { type ConfigOverrides, type ExperimentConfig, resolveConfig } from "../config";
+import { type BackendInfo, formatBackend, initBackend } from "../engine/backend";
+import { loadImagePng } from "../data/png-input";
+import type { Figure } from "../figures/figure";
+import { imageFigure } from "../figures/images";
+import { liveCurvesRenderer } from "../figures/render/live";
+import type { History, TrainCallbacks } from "../train/callbacks/callback";
+import type { ProgressMode } from "../train/callbacks/progress";
+import { type LabeledImages, train } from "../train/fit";
+import { openRun, type Run, RunError } from "./run";
+
+export interface NotebookSession {
+  /** The tutorial's config with the notebook's overrides. */
+  config: ExperimentConfig;
+  /** The run folder the notebooks share (created if missing). */
+  run: Run;
+  /** The TensorFlow.js backend, started. */
+  backend: BackendInfo;
+}
+
+/**
+ * The first cell of every notebook: resolve the config with the parameters cell's `overrides`, open the run folder
+ * `runDir`, start the backend, and print the backend line and the folder.
+ */
+export async function startNotebook(overrides: ConfigOverrides = {}, runDir = "../runs/interactive"): Promise<NotebookSession> {
+  const config = resolveConfig(overrides);
+  const run = openRun(runDir);
+  const backend = await initBackend(config);
+  console.log(formatBackend(backend));
+  console.log("run folder:", run.dir);
+  return { config, run, backend };
+}
+
+/** Images as the notebooks hold them (an NDArray, e.g. `X_train`): float32 values and a shape `[n, 28, 28]`. */
+type Images = LabeledImages["x"];
+/** Class indices 0..9, shape `[n]` (e.g. `y_train`). */
+type Labels = LabeledImages["y"];
+
+export interface FitOptions {
+  /** Passes over the training set. */
+  epochs: number;
+  /** Samples per gradient step; default 32, Keras's. */
+  batchSize?: number;
+  /** `[X_valid, y_valid]`: loss and metrics measured on it after each epoch (the `val_*` keys of the history). */
+  validationData?: [Images, Labels];
+  /** Keras-style callbacks, e.g. `checkpointCallback(model, run.checkpointsDir)`. */
+  callbacks?: TrainCallbacks | TrainCallbacks[];
+  /** Seed of the batch shuffle; default the config's (42): the same seed gives the same history. */
+  seed?: number;
+  /** Keras's `verbose`: "live" (default in a notebook: bar and curves in place), "epoch" (plain lines), "bar", "none". */
+  progress?: ProgressMode;
+  /** Redraw the learning curves after each epoch in the live view; default true. */
+  curves?: boolean;
+}
+
+/**
+ * `history = model.fit(X_train, y_train, epochs=..., validation_data=(X_valid, y_valid))`: trains a compiled model
+ * and returns Keras's History (`history.history.loss`, `.accuracy`, `.val_loss`, `.val_accuracy`, one value per
+ * epoch). Underneath is `train()`: a seeded shuffle and, for a Dense stack, the fast step.
+ */
+export async function fit(model: tf.LayersModel, x: Images, y: Labels, options: FitOptions): Promise<History> {
+  if (!model.optimizer) {
+    throw new RunError(`model "${model.name}" is not compiled; call model.compile({ loss, optimizer, metrics }) before fit`);
+  }
+  const defaults = resolveConfig({});
+  const [xValid, yValid] = options.validationData ?? [];
+  return train(
+    model,
+    { train: { x, y }, ...(xValid && yValid && { valid: { x: xValid, y: yValid } }) },
+    { epochs: options.epochs, batchSize: options.batchSize ?? defaults.batchSize, seed: options.seed ?? defaults.seed },
+    {
+      callbacks: options.callbacks,
+      progress: options.progress,
+      liveCurves: options.curves === false ? undefined : liveCurvesRenderer(),
+    },
+  );
+}
+
+/**
+ * A 28x28 PNG as the model sees it, after `predict`'s conversions (grayscale; a light background inverted), titled
+ * with what was done: `await showInline(modelInputFigure("shoe.png"))`.
+ */
+export function modelInputFigure(file: string): Figure {
+  const img = loadImagePng(file);
+  const title = img.conversions.length ? `model input (${img.conversions.join(", ")})` : "model input";
+  return imageFigure(img.pixels, { title });
+}
