@@ -174,7 +174,7 @@ async def run(args):
         nb,
         kernel_name=args.kernel,
         timeout=args.timeout if args.timeout > 0 else None,  # whole seconds: nbclient wants an int
-        startup_timeout=120,
+        startup_timeout=300,  # a tslab kernel compiles TypeScript on start; a loaded 2-core machine took over 120 s
         # Errors are judged here (tslab's error replies carry no ename), so nbclient must not stop first.
         allow_errors=True,
         record_timing=True,
