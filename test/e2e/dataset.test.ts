@@ -5,6 +5,7 @@ import { FASHION_MNIST_FILES, type FashionMnistPart, type FashionMnistRaw, loadF
 import { CLASS_NAMES } from "../../lib/data/images";
 import { splitAndScale } from "../../lib/data/split";
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from "../../lib/data/idx";
+import { defined } from "../defined";
 
 let raw: FashionMnistRaw;
 
@@ -46,7 +47,7 @@ describe("loadFashionMnist on the real files", () => {
     expect(Array.from(raw.trainLabels.data.subarray(-3))).toEqual([3, 0, 5]);
     expect(Array.from(raw.testLabels.data.subarray(0, 10))).toEqual([9, 2, 1, 1, 6, 1, 4, 6, 5, 7]);
     expect(Array.from(raw.testLabels.data.subarray(-3))).toEqual([8, 1, 5]);
-    expect(raw.classNames[raw.trainLabels.data[0]]).toBe("Ankle boot");
+    expect(raw.classNames[defined(raw.trainLabels.data[0], "the first training label")]).toBe("Ankle boot");
   });
 
   it("has 6000 training and 1000 test images of each class", () => {
@@ -90,7 +91,9 @@ describe("splitAndScale on the real data (validationSize 5000)", () => {
     }
     // X_train = X_train_full[5000:]: training set starts at image 5000 (label 4).
     expect(train.y.data[0]).toBe(raw.trainLabels.data[5000]);
-    expect(train.x.data[14 * 28 + 12]).toBe(Math.fround(raw.trainImages.data[5000 * 784 + 14 * 28 + 12] / 255));
+    expect(train.x.data[14 * 28 + 12]).toBe(
+      Math.fround(defined(raw.trainImages.data[5000 * 784 + 14 * 28 + 12], "pixel (14, 12) of image 5000") / 255),
+    );
     expect(valid.x.data[14 * 28 + 12]).toBe(Math.fround(237 / 255));
   });
 });

@@ -20,6 +20,7 @@ import { learningCurvesFigure } from "../../lib/figures/curves";
 import { predictionsFigure } from "../../lib/figures/predictions";
 import { renderFigure } from "../../lib/figures/render/chromium";
 import type { Figure } from "../../lib/figures/figure";
+import { defined } from "../defined";
 import { classificationReport, confusionMatrix, misclassified } from "../../lib/results/metrics";
 
 // Renders the tutorial's figures from the real Fashion-MNIST images with the real Chromium, and shows
@@ -37,7 +38,7 @@ function readIdx(file: string, magic: number, headerBytes: number, count: number
 
 const images = readIdx("train-images-idx3-ubyte.gz", 2051, 16, 40, 784);
 const labels = readIdx("train-labels-idx1-ubyte.gz", 2049, 8, 40, 1);
-const titles = Array.from(labels, (l) => NAMES[l]);
+const titles = Array.from(labels, (l) => defined(NAMES[l], `the class name of label ${l}`));
 const imageAt = (i: number): Uint8Array => images.subarray(i * 784, (i + 1) * 784);
 
 const history = {
@@ -54,9 +55,7 @@ const layers = [
 ];
 const probabilities = [0, 1, 2].map((i) => NAMES.map((_, k) => (k === labels[i] ? 0.91 : 0.01)));
 // A made-up classifier for the error-analysis figures: right on 3 of 4 images, else the next class, sure of itself.
-const guesses = Array.from({ length: 40 }, (_, i) =>
-  NAMES.map((_, k) => (k === (i % 4 === 3 ? (labels[i] + 1) % 10 : labels[i]) ? 0.82 : 0.02)),
-);
+const guesses = Array.from(labels, (label, i) => NAMES.map((_, k) => (k === (i % 4 === 3 ? (label + 1) % 10 : label) ? 0.82 : 0.02)));
 const confusion = confusionMatrix(
   labels,
   guesses.map((row: number[]) => row.indexOf(Math.max(...row))),
@@ -64,7 +63,7 @@ const confusion = confusionMatrix(
 );
 const wrong = misclassified(guesses, labels);
 
-const figures: Record<string, Figure> = {
+const figures = {
   image: imageFigure(imageAt(0), { title: titles[0] }),
   grid: imageGridFigure({ data: images, shape: [40, 28, 28] }, titles),
   curves: learningCurvesFigure(history),
@@ -82,7 +81,7 @@ const figures: Record<string, Figure> = {
     ),
     wrong,
   ),
-};
+} satisfies Record<string, Figure>;
 
 function decode(png: Buffer): PNG {
   return PNG.sync.read(png);
@@ -94,7 +93,7 @@ function greyVariance(img: PNG): number {
   let sumSq = 0;
   const n = img.width * img.height;
   for (let i = 0; i < n; i++) {
-    const g = (img.data[4 * i] + img.data[4 * i + 1] + img.data[4 * i + 2]) / 3;
+    const g = (img.data.readUInt8(4 * i) + img.data.readUInt8(4 * i + 1) + img.data.readUInt8(4 * i + 2)) / 3;
     sum += g;
     sumSq += g * g;
   }
@@ -116,8 +115,7 @@ describe("rendering in the shared headless Chromium", () => {
   const times: string[] = [];
   afterAll(() => console.log(`render times (ms): ${times.join(", ")}`));
 
-  it.each(Object.keys(figures))("renders the %s figure to a non-blank PNG of its layout size", async (kind) => {
-    const fig = figures[kind];
+  it.each(Object.entries(figures))("renders the %s figure to a non-blank PNG of its layout size", async (kind, fig) => {
     const start = performance.now();
     const img = decode(await renderFigure(fig, { format: "png" }));
     times.push(`${kind} ${Math.round(performance.now() - start)}`);
@@ -125,8 +123,7 @@ describe("rendering in the shared headless Chromium", () => {
     expect(greyVariance(img)).toBeGreaterThan(0);
   });
 
-  it.each(Object.keys(figures))("renders the %s figure to SVG of its layout size", async (kind) => {
-    const fig = figures[kind];
+  it.each(Object.entries(figures))("renders the %s figure to SVG of its layout size", async (_kind, fig) => {
     const svg = await renderFigure(fig, { format: "svg" });
     expect(svg).toMatch(new RegExp(`^<svg[^>]+width="${fig.layout.width}" height="${fig.layout.height}"`));
   });
@@ -134,7 +131,7 @@ describe("rendering in the shared headless Chromium", () => {
   it("writes every class name and count into the confusion matrix SVG", async () => {
     const svg = await renderFigure(figures.confusion, { format: "svg" });
     for (const name of NAMES) expect(svg).toContain(`>${name}</text>`);
-    const diagonal = confusion.counts.map((row, i) => row[i]).filter((c) => c > 0);
+    const diagonal = confusion.counts.map((row, i) => defined(row[i], `confusion count [${i}][${i}]`)).filter((c) => c > 0);
     for (const c of diagonal) expect(svg).toMatch(new RegExp(`>${c}</text>`));
   });
 
@@ -244,7 +241,8 @@ describe("saveFig to PDF", () => {
     expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
     const boxes = pdf.toString("latin1").match(/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/g) ?? [];
     expect(boxes).toHaveLength(1);
-    const [, w, h] = /([\d.]+) ([\d.]+)\s*\]$/.exec(boxes[0]!)!.map(Number);
+    const size = /([\d.]+) ([\d.]+)\s*\]$/.exec(defined(boxes[0], "the PDF's MediaBox"));
+    const [w, h] = [Number(size?.[1]), Number(size?.[2])];
     // Chromium rounds the paper size to its own units, within a point.
     expect(Math.abs(w - figures.confusion.layout.width! * 0.75)).toBeLessThan(1.5);
     expect(Math.abs(h - figures.confusion.layout.height! * 0.75)).toBeLessThan(1.5);
@@ -322,7 +320,7 @@ describe("from the built library (dist/)", () => {
     const outputs: { output_type: string; data?: Record<string, string> }[] = out.cells[1].outputs;
     const pngs = outputs.filter((o) => o.output_type === "display_data" && o.data?.["image/png"]);
     expect(pngs).toHaveLength(1);
-    const img = decode(Buffer.from(pngs[0].data!["image/png"], "base64"));
+    const img = decode(Buffer.from(defined(pngs[0]?.data?.["image/png"], "the cell's image/png output"), "base64"));
     expect([img.width, img.height]).toEqual([240, 120]);
     expect(greyVariance(img)).toBeGreaterThan(0);
     // The cell's value (showInline resolves to undefined) adds no text output under the image.
@@ -348,7 +346,7 @@ describe("show(fig): nodeplotlib's window, offline", () => {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`show() printed no URL:\n${out}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      const url = /URL (\S+)/.exec(out)![1];
+      const url = defined(/URL (\S+)/.exec(out)?.[1], "the URL show() printed");
       const page = await browser.newPage();
       const remote: string[] = [];
       await page.route(/^https?:\/\/(?!localhost[:/])/, (route) => {
@@ -397,12 +395,13 @@ describe('showInline(fig, { format: "html" }) in a real notebook', () => {
       out.cells[i].outputs.filter((o: any) => o.output_type === "display_data").map((o: any) => [o.data["text/html"]].flat().join(""));
     const [bundle, first] = htmlOf(1);
     expect(htmlOf(1)).toHaveLength(2);
-    expect(bundle.length).toBeGreaterThan(1_000_000);
+    expect(defined(bundle, "cell 1's plotly.js output").length).toBeGreaterThan(1_000_000);
     expect(bundle).toContain("window.Plotly");
-    expect(first.length).toBeLessThan(20_000);
+    expect(defined(first, "cell 1's figure output").length).toBeLessThan(20_000);
     expect(htmlOf(2)).toHaveLength(1);
-    expect(htmlOf(2)[0].length).toBeLessThan(20_000);
-    expect(htmlOf(2)[0]).toContain("window.Plotly.newPlot(");
+    const second = defined(htmlOf(2)[0], "cell 2's figure output");
+    expect(second.length).toBeLessThan(20_000);
+    expect(second).toContain("window.Plotly.newPlot(");
   });
 
   it("draws both interactive figures in the Jupyter Notebook page", async () => {

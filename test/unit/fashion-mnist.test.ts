@@ -25,16 +25,16 @@ const RAW: Record<FashionMnistPart, Buffer> = {
   testImages: idx(IDX_IMAGES_MAGIC, [2, 2, 2], [255, 0, 255, 0, 9, 9, 9, 9]),
 };
 const PARTS = Object.keys(RAW) as FashionMnistPart[];
-const NAMES: Record<FashionMnistPart, string> = {
+const NAMES = {
   trainLabels: "tl.gz",
   trainImages: "ti.gz",
   testLabels: "el.gz",
   testImages: "ei.gz",
-};
+} as const satisfies Record<FashionMnistPart, string>;
 const FILES = Object.fromEntries(
   PARTS.map((p) => [p, { name: NAMES[p], sha256: createHash("sha256").update(RAW[p]).digest("hex") }]),
 ) as Record<FashionMnistPart, DatasetFileSpec>;
-const GZ = Object.fromEntries(PARTS.map((p) => [NAMES[p], gzipSync(RAW[p])])) as Record<string, Buffer>;
+const GZ = Object.fromEntries(PARTS.map((p) => [NAMES[p], gzipSync(RAW[p])])) as Record<(typeof NAMES)[FashionMnistPart], Buffer>;
 // Valid gzip, valid IDX, but not the pinned bytes.
 const WRONG = gzipSync(idx(IDX_LABELS_MAGIC, [3], [1, 1, 1]));
 
@@ -47,7 +47,7 @@ function fakeFetch(requests: string[], override: Record<string, () => Response |
     requests.push(url);
     const name = url.slice(BASE_URL.length);
     if (override[name]) return override[name]();
-    const body = GZ[name];
+    const body = Object.entries(GZ).find(([file]) => file === name)?.[1];
     if (!body) return new Response("not found", { status: 404, statusText: "Not Found" });
     return new Response(new Uint8Array(body), { headers: { "content-length": String(body.length) } });
   }) as typeof fetch;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { defined } from "../defined";
 import {
   classificationReport,
   classificationReportDataFrame,
@@ -92,9 +93,9 @@ describe("perClassScores and classificationReport", () => {
     expect(scores.map((s) => s.precision)).toEqual([2 / 3, 1 / 3, 2 / 3]);
     expect(scores.map((s) => s.recall)).toEqual([0.5, 0.5, 2 / 3]);
     // F1 = 2PR/(P+R): 4/7, 2/5, 2/3
-    expect(scores[0].f1).toBeCloseTo(4 / 7, 12);
-    expect(scores[1].f1).toBeCloseTo(2 / 5, 12);
-    expect(scores[2].f1).toBeCloseTo(2 / 3, 12);
+    expect(defined(scores[0], "class a's scores").f1).toBeCloseTo(4 / 7, 12);
+    expect(defined(scores[1], "class b's scores").f1).toBeCloseTo(2 / 5, 12);
+    expect(defined(scores[2], "class c's scores").f1).toBeCloseTo(2 / 3, 12);
     expect(scores.map((s) => s.support)).toEqual([4, 2, 3]);
   });
 
@@ -149,7 +150,7 @@ describe("mostConfusedPairs", () => {
       ["a", "b", 3],
       ["c", "b", 3],
     ]);
-    expect(pairs[0].rate).toBeCloseTo(4 / 11, 12);
+    expect(defined(pairs[0], "the most confused pair").rate).toBeCloseTo(4 / 11, 12);
   });
 
   it("leaves out empty cells", () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { defined } from "../defined";
 import { architectureFigure, type LayerInfo } from "../../lib/figures/architecture";
 import { figureHtml, rendererStats, saveFig } from "../../lib/figures/render/chromium";
 import { inTslabKernel } from "../../lib/io/tslab";
@@ -91,7 +92,7 @@ describe("imageFigure", () => {
 
 describe("imageGridFigure", () => {
   const images = Array.from({ length: 40 }, () => rampImage(255));
-  const titles = Array.from({ length: 40 }, (_, i) => NAMES[i % 10]);
+  const titles = Array.from({ length: 40 }, (_, i) => defined(NAMES[i % 10], `class name ${i % 10}`));
 
   it("draws 40 images on 40 separate axes with the class names as titles", () => {
     const fig = imageGridFigure(images, titles);
@@ -250,7 +251,7 @@ describe("architectureFigure", () => {
 describe("predictionsFigure", () => {
   const images = [rampImage(), rampImage(), rampImage()];
   const predicted = ["Ankle boot", "Pullover", "Trouser"];
-  const probs = [
+  const probs: [number[], number[], number[]] = [
     [0, 0, 0, 0, 0, 0.01, 0, 0.02, 0, 0.97],
     [0, 0, 0.99, 0, 0.01, 0, 0, 0, 0, 0],
     [0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
@@ -267,9 +268,10 @@ describe("predictionsFigure", () => {
     const fig = predictionsFigure(images, predicted, probs);
     const bars = fig.data.filter((t) => t.type === "bar") as AnyRecord[];
     expect(bars).toHaveLength(3);
-    expect(bars[0].x).toEqual(NAMES);
-    expect(bars[0].y).toEqual(probs[0]);
-    expect(layoutOf(fig)[bars[0].yaxis.replace("y", "yaxis")].range).toEqual([0, 1]);
+    const first = defined(bars[0], "the first bar chart");
+    expect(first.x).toEqual(NAMES);
+    expect(first.y).toEqual(probs[0]);
+    expect(layoutOf(fig)[first.yaxis.replace("y", "yaxis")].range).toEqual([0, 1]);
   });
 
   it("highlights the most probable class's bar", () => {
