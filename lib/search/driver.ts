@@ -37,13 +37,16 @@ export const trialDir = (out: string, id: string): string => path.join(out, "tri
 
 /** The `train` arguments for an action: a fresh run with the trial's config, or --resume to a later epoch. */
 export function trainArgs(action: Action, out: string, fixed: Record<string, unknown>): string[] {
-  if (action.kind === "continue") return ["train", "--resume", trialDir(out, action.trialId), "--epochs", String(action.toEpoch)];
+  // --no-figures: Chromium would add seconds to every trial; the study draws the trials' curves itself.
+  if (action.kind === "continue") {
+    return ["train", "--resume", trialDir(out, action.trialId), "--epochs", String(action.toEpoch), "--no-figures"];
+  }
   if (action.kind !== "start") throw new Error(`trainArgs takes a start or continue action, got ${action.kind}`);
   const overrides: Record<string, unknown> = { ...fixed, ...toOverrides(action.params), epochs: action.epochs };
   // Trainers share the cores with each other: one wasm thread each, unless the fixed config says otherwise.
   if (overrides.threads === undefined) overrides.threads = 1;
   const sets = Object.entries(overrides).flatMap(([k, v]) => ["--set", `${k}=${JSON.stringify(v)}`]);
-  return ["train", "--out", trialDir(out, action.trialId), "--force", ...sets];
+  return ["train", "--out", trialDir(out, action.trialId), "--force", "--no-figures", ...sets];
 }
 
 interface Pointer {
