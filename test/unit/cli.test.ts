@@ -136,9 +136,14 @@ describe("compare", () => {
     const root = tmp();
     fakeRun(path.join(root, "a"), 0.01, [0.8], 0.8);
     fakeRun(path.join(root, "sweep", "b"), 0.03, [0.8], 0.8);
+    fakeRun(path.join(root, "sweep-grid", "trials", "trial-000"), 0.03, [0.8], 0.8);
     fs.mkdirSync(path.join(root, "empty"));
     const rel = path.relative(process.cwd(), root);
-    expect(listRuns(rel).sort()).toEqual([path.join(root, "a"), path.join(root, "sweep", "b")]);
+    expect(listRuns(rel).sort()).toEqual([
+      path.join(root, "a"),
+      path.join(root, "sweep-grid", "trials", "trial-000"),
+      path.join(root, "sweep", "b"),
+    ]);
   });
 
   it("a folder that is not a run is named in the error", () => {
