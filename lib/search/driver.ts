@@ -110,7 +110,7 @@ export function restoreCheckpointFiles(dir: string, files: CheckpointFiles): voi
 export async function ensureTrialCheckpoint(store: SqlStudyStore, id: string, dir: string): Promise<"local" | "restored" | false> {
   if (fs.existsSync(path.join(dir, "checkpoints", "last.json"))) return "local";
   const files = await store.loadCheckpoint(id);
-  if (!files || !files["checkpoints/last.json"]) return false;
+  if (!files?.["checkpoints/last.json"]) return false;
   restoreCheckpointFiles(dir, files);
   return "restored";
 }
