@@ -84,7 +84,7 @@ export function comparisonTable(summaries: RunSummary[]): dfd.DataFrame {
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
-/** Run folders (absolute paths) under `root` and one level of sweep folders that hold a history, newest first. */
+/** Run folders (absolute paths) under `root`, in sweep folders and their trials/ (sweep-x/trials/trial-000), newest first. */
 export function listRuns(dir: string): string[] {
   const root = path.resolve(dir);
   if (!fs.existsSync(root)) return [];
@@ -97,6 +97,6 @@ export function listRuns(dir: string): string[] {
       else if (depth > 0) visit(sub, depth - 1);
     }
   };
-  visit(root, 1);
+  visit(root, 2);
   return found.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
 }

@@ -94,17 +94,25 @@ export class TrainingInterrupted extends Error {
   }
 }
 
+export interface ExperimentOptions {
+  log?: (s: string) => void;
+  progress?: ProgressMode;
+  /** Continue from the run's last checkpoint with its own config. */
+  resume?: boolean;
+  /**
+   * Render the tutorial's five figures into figures/ (default true). A search or sweep trial skips them: Chromium
+   * costs seconds per trial, and the study draws its own overlay of the trials' curves.
+   */
+  figures?: boolean;
+}
+
 /**
  * The whole tutorial in one call (what `fashion-ann train` runs): load, build, train, evaluate, and
  * write config, environment, summary, history, model, metrics and figures into the run folder.
  * Every epoch is checkpointed; `resume` continues from the last checkpoint with the run's own config,
  * giving the same result as an uninterrupted run.
  */
-export async function trainExperiment(
-  config: ExperimentConfig,
-  run: Run,
-  options: { log?: (s: string) => void; progress?: ProgressMode; resume?: boolean } = {},
-): Promise<ExperimentResult> {
+export async function trainExperiment(config: ExperimentConfig, run: Run, options: ExperimentOptions = {}): Promise<ExperimentResult> {
   // One writer per run folder: a second train or --resume on it would interleave checkpoints and files.
   const lock = acquireRunLock(run.dir, { log: options.log ?? console.log });
   try {
@@ -114,11 +122,7 @@ export async function trainExperiment(
   }
 }
 
-async function trainLocked(
-  config: ExperimentConfig,
-  run: Run,
-  options: { log?: (s: string) => void; progress?: ProgressMode; resume?: boolean },
-): Promise<ExperimentResult> {
+async function trainLocked(config: ExperimentConfig, run: Run, options: ExperimentOptions): Promise<ExperimentResult> {
   const log = options.log ?? console.log;
   const backend = await initBackend(config);
   log(formatBackend(backend));
@@ -164,8 +168,10 @@ async function trainLocked(
   const metrics = { ...evaluate(model, data.test, log), backend: backend.name };
   run.writeJson("metrics.json", metrics);
   const figures: string[] = [];
-  for (const [name, fig] of Object.entries(tutorialFigures(data, model, history))) {
-    figures.push(await saveFig(fig, name, { dir: run.figuresDir }));
+  if (options.figures ?? true) {
+    for (const [name, fig] of Object.entries(tutorialFigures(data, model, history))) {
+      figures.push(await saveFig(fig, name, { dir: run.figuresDir }));
+    }
   }
   model.dispose();
   return { backend, history, metrics, figures };

@@ -7,7 +7,7 @@ import { childEnvironment } from "../config";
 import { writeFileAtomic } from "../io/atomic";
 import { toOverrides } from "./space";
 import type { Action } from "./study";
-import type { SqlStudyStore } from "./storage";
+import type { CheckpointFiles, SqlStudyStore } from "./storage";
 
 /** How a worker keeps its claims alive, and when a silent worker's trial is taken back. */
 export interface HeartbeatOptions {
@@ -37,13 +37,16 @@ export const trialDir = (out: string, id: string): string => path.join(out, "tri
 
 /** The `train` arguments for an action: a fresh run with the trial's config, or --resume to a later epoch. */
 export function trainArgs(action: Action, out: string, fixed: Record<string, unknown>): string[] {
-  if (action.kind === "continue") return ["train", "--resume", trialDir(out, action.trialId), "--epochs", String(action.toEpoch)];
+  // --no-figures: Chromium would add seconds to every trial; the study draws the trials' curves itself.
+  if (action.kind === "continue") {
+    return ["train", "--resume", trialDir(out, action.trialId), "--epochs", String(action.toEpoch), "--no-figures"];
+  }
   if (action.kind !== "start") throw new Error(`trainArgs takes a start or continue action, got ${action.kind}`);
   const overrides: Record<string, unknown> = { ...fixed, ...toOverrides(action.params), epochs: action.epochs };
   // Trainers share the cores with each other: one wasm thread each, unless the fixed config says otherwise.
   if (overrides.threads === undefined) overrides.threads = 1;
   const sets = Object.entries(overrides).flatMap(([k, v]) => ["--set", `${k}=${JSON.stringify(v)}`]);
-  return ["train", "--out", trialDir(out, action.trialId), "--force", ...sets];
+  return ["train", "--out", trialDir(out, action.trialId), "--force", "--no-figures", ...sets];
 }
 
 interface Pointer {
@@ -59,6 +62,58 @@ function readHistory(dir: string): Record<string, number[]> | undefined {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What `train --resume` needs of a trial's run folder: config.json, trial.json, the checkpoint pointers and the
+ * epoch folders they name. Read while the trainer may be writing the next epoch; undefined when a folder vanished
+ * mid-read (pruned: the next look takes the newer epoch). Epoch folders are renamed into place complete, so what
+ * is read is a whole checkpoint.
+ */
+export function readCheckpointFiles(dir: string): CheckpointFiles | undefined {
+  const files: CheckpointFiles = {};
+  try {
+    const pointers = ["last.json", "best.json"].filter((p) => p === "last.json" || fs.existsSync(path.join(dir, "checkpoints", p)));
+    const folders = new Set<string>();
+    for (const p of pointers) {
+      const text = fs.readFileSync(path.join(dir, "checkpoints", p));
+      files[`checkpoints/${p}`] = text;
+      folders.add((JSON.parse(text.toString("utf8")) as { dir: string }).dir);
+    }
+    for (const f of folders) {
+      for (const name of fs.readdirSync(path.join(dir, "checkpoints", f))) {
+        files[`checkpoints/${f}/${name}`] = fs.readFileSync(path.join(dir, "checkpoints", f, name));
+      }
+    }
+    for (const name of ["config.json", "trial.json"]) {
+      if (fs.existsSync(path.join(dir, name))) files[name] = fs.readFileSync(path.join(dir, name));
+    }
+    return files;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a stored checkpoint into a trial's (new) run folder, pointers last so a half-restored folder has none. */
+export function restoreCheckpointFiles(dir: string, files: CheckpointFiles): void {
+  const names = Object.keys(files).sort((a, b) => Number(a.endsWith("last.json")) - Number(b.endsWith("last.json")));
+  for (const name of names) {
+    if (name.split("/").includes("..") || path.isAbsolute(name)) throw new Error(`stored checkpoint file name ${name} leaves ${dir}`);
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileAtomic(path.join(dir, name), files[name]!);
+  }
+}
+
+/**
+ * Makes sure a continued trial has its checkpoint in this machine's run folder: kept there, or restored from the
+ * study database (the trial ran on another machine, or --out changed). False when neither has it.
+ */
+export async function ensureTrialCheckpoint(store: SqlStudyStore, id: string, dir: string): Promise<"local" | "restored" | false> {
+  if (fs.existsSync(path.join(dir, "checkpoints", "last.json"))) return "local";
+  const files = await store.loadCheckpoint(id);
+  if (!files?.["checkpoints/last.json"]) return false;
+  restoreCheckpointFiles(dir, files);
+  return "restored";
+}
 
 /**
  * A worker process's part of a study: `parallel` loops, each claiming an action from the shared store, training
@@ -114,10 +169,14 @@ export class SearchWorker {
         ? `start ${JSON.stringify(action.params)} for ${action.epochs} epochs`
         : `continue epochs ${action.fromEpoch + 1}..${action.toEpoch}`;
     log(`  [${slot}] ${id}: ${what}`);
-    if (action.kind === "continue" && !fs.existsSync(path.join(dir, "checkpoints", "last.json"))) {
-      log(`  [${slot}] ${id}: no checkpoint in ${dir} (another machine's folder?); marked failed. Point --out at a shared folder.`);
-      await this.store.finish(this.id, id, "failed");
-      return;
+    if (action.kind === "continue") {
+      const found = await ensureTrialCheckpoint(this.store, id, dir);
+      if (!found) {
+        log(`  [${slot}] ${id}: no checkpoint in ${dir} nor in the study database; marked failed`);
+        await this.store.finish(this.id, id, "failed");
+        return;
+      }
+      if (found === "restored") log(`  [${slot}] ${id}: checkpoint restored from the study database into ${dir}`);
     }
     fs.mkdirSync(path.dirname(dir), { recursive: true });
     const logFd = fs.openSync(`${dir}.log`, "a");
@@ -131,21 +190,30 @@ export class SearchWorker {
     let lost = false;
     let pruned = false;
     const objective = this.store.definition.objective.name;
+    let stored = 0;
     const report = async () => {
       const metrics = readHistory(dir);
       const values = metrics?.[objective];
-      if (!metrics || !values || values.length <= recorded) return;
-      recorded = values.length;
-      const r = await this.store.recordEpochs(this.id, id, values, metrics);
-      this.writeStatus(dir, id, action, values, "running");
-      if (!r.owned && !lost) {
-        lost = true;
-        log(`  [${slot}] ${id}: taken back by the study (missed heartbeats); stopping its trainer`);
-        child.kill("SIGTERM");
-      } else if (r.stop && !pruned) {
-        pruned = true;
-        log(`  [${slot}] ${id}: pruned after epoch ${values.length} (median stopping)`);
-        child.kill("SIGTERM");
+      if (!metrics || !values) return;
+      if (values.length > recorded) {
+        recorded = values.length;
+        const r = await this.store.recordEpochs(this.id, id, values, metrics);
+        this.writeStatus(dir, id, action, values, "running");
+        if (!r.owned && !lost) {
+          lost = true;
+          log(`  [${slot}] ${id}: taken back by the study (missed heartbeats); stopping its trainer`);
+          child.kill("SIGTERM");
+        } else if (r.stop && !pruned) {
+          pruned = true;
+          log(`  [${slot}] ${id}: pruned after epoch ${values.length} (median stopping)`);
+          child.kill("SIGTERM");
+        }
+      }
+      // The checkpoint goes to the database too, so a worker elsewhere can take the trial over without a shared
+      // --out. A read that met the trainer pruning an epoch folder is retried at the next look.
+      if (values.length > stored && !lost) {
+        const files = readCheckpointFiles(dir);
+        if (files && (await this.store.saveCheckpoint(this.id, id, files))) stored = values.length;
       }
     };
     const beat = setInterval(() => {

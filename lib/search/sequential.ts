@@ -20,7 +20,9 @@ export function sequentialAction(study: StudyState): Action {
   } else if (i < tuner.maxTrials) {
     params = uniqueTrialParams(space, tuner.seed, i, takenParams(study));
   }
-  if (params) return { kind: "start", trialId: trialId(i), params, epochs: tuner.maxEpochs, bracket: 0, round: 0 };
+  // A space over `epochs` itself (a sweep's --grid epochs=5,10) sets the trial's length.
+  const epochs = typeof params?.epochs === "number" ? params.epochs : tuner.maxEpochs;
+  if (params) return { kind: "start", trialId: trialId(i), params, epochs, bracket: 0, round: 0 };
   return study.trials.some(isBusy) ? { kind: "wait" } : { kind: "done" };
 }
 

@@ -5,7 +5,7 @@ import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { changedFields, comparisonTable, listRuns, summarizeRuns } from "../../lib/runs/compare";
 import { collectSet, overridesWithSet } from "../../lib/cli/flags";
-import { collectGrid, combinationName, gridCombinations } from "../../lib/cli/commands/sweep";
+import { collectGrid, combinationName, gridCombinations, gridSpace } from "../../lib/cli/commands/sweep";
 import { buildCli } from "../../lib/cli/main";
 import { resolveConfig } from "../../lib/config";
 import { historyToCsv } from "../../lib/results/history";
@@ -46,11 +46,37 @@ describe("sweep grid", () => {
     expect(combinationName({ hiddenUnits: [300, 100], learningRate: 0.01 })).toBe("hiddenUnits-300x100_learningRate-0.01");
   });
   it.each([
-    ["learningrate=0.1", /--grid learningrate: not a config field; allowed: epochs, batchSize/],
+    ["learning-rate=0.003,0.01", "learningRate"],
+    ["--batch-size=32,64", "batchSize"],
+    ["hidden=[32];[16,16]", "hiddenUnits"],
+    ["batch-norm=false,true", "batchNorm"],
+    ["lr-schedule=null", "lrSchedule"],
+    ["learningRate=0.003,0.01", "learningRate"],
+  ])("takes the flag name or the field name: %j is %s", (given, field) => {
+    expect(Object.keys(collectGrid(given))).toEqual([field]);
+  });
+  it("turns the grid into the grid tuner's search space, one choice per field", () => {
+    const grid = collectGrid("hidden=[32];[16,16]", collectGrid("learning-rate=0.01,0.03"));
+    expect(gridSpace(grid)).toEqual({
+      learningRate: { type: "choice", values: [0.01, 0.03] },
+      hiddenUnits: { type: "choice", values: [[32], [16, 16]] },
+    });
+  });
+  it("documents the array syntax and flag names in sweep --help", () => {
+    let help = "";
+    const sweep = buildCli().commands.find((c) => c.name() === "sweep")!;
+    sweep.configureOutput({ writeOut: (t) => (help += t) });
+    sweep.outputHelp();
+    expect(help).toMatch(/hiddenUnits=\[32\];\[16,16\]/);
+    expect(help).toMatch(/learningRate or learning-rate/);
+  });
+  it.each([
+    ["learning-rate=0.1", /--grid learning-rate: learningRate is already in the grid/],
+    ["learningrate=0.1", /--grid learningrate: not a config field or flag; allowed: epochs, batchSize/],
     ["learningRate", /--grid expects field=v1,v2,...(.|\n)*got "learningRate"/],
     ["epochs=1,,2", /--grid epochs: empty value in "1,,2"/],
   ])("refuses %j", (bad, message) => {
-    expect(() => collectGrid(bad)).toThrow(message);
+    expect(() => collectGrid(bad, bad.startsWith("learning-rate") ? collectGrid("learningRate=0.01") : {})).toThrow(message);
   });
 });
 
@@ -110,9 +136,14 @@ describe("compare", () => {
     const root = tmp();
     fakeRun(path.join(root, "a"), 0.01, [0.8], 0.8);
     fakeRun(path.join(root, "sweep", "b"), 0.03, [0.8], 0.8);
+    fakeRun(path.join(root, "sweep-grid", "trials", "trial-000"), 0.03, [0.8], 0.8);
     fs.mkdirSync(path.join(root, "empty"));
     const rel = path.relative(process.cwd(), root);
-    expect(listRuns(rel).sort()).toEqual([path.join(root, "a"), path.join(root, "sweep", "b")]);
+    expect(listRuns(rel).sort()).toEqual([
+      path.join(root, "a"),
+      path.join(root, "sweep-grid", "trials", "trial-000"),
+      path.join(root, "sweep", "b"),
+    ]);
   });
 
   it("a folder that is not a run is named in the error", () => {

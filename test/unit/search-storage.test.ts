@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureTrialCheckpoint, readCheckpointFiles, trialDir } from "../../lib/search/driver";
 import { objectiveFor } from "../../lib/search/objective";
 import { parseSearchSpace } from "../../lib/search/space";
 import { TunerSpec } from "../../lib/search/study";
@@ -134,5 +135,80 @@ describe("PostgreSQL connection problems", () => {
     await expect(openPostgres("postgresql://u:p@127.0.0.1:1/db")).rejects.toThrow(
       /^cannot reach PostgreSQL at 127\.0\.0\.1:1 \(ECONNREFUSED\)/,
     );
+  });
+});
+
+describe("a trial's checkpoint in the study database", () => {
+  /** A run folder as `train` leaves it after epoch 1: config, pointers, one epoch folder. */
+  function fakeTrialFolder(dir: string): void {
+    const epoch = path.join(dir, "checkpoints", "epoch-001");
+    fs.mkdirSync(epoch, { recursive: true });
+    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ hiddenUnits: [16] }));
+    fs.writeFileSync(path.join(epoch, "model.json"), '{"modelTopology":{}}');
+    fs.writeFileSync(path.join(epoch, "weights.bin"), Buffer.from([0, 1, 2, 255, 254, 0, 7]));
+    fs.writeFileSync(path.join(epoch, "optimizer.json"), "{}");
+    fs.writeFileSync(path.join(epoch, "optimizer.bin"), Buffer.from([9, 8, 7]));
+    const pointer = JSON.stringify({ epoch: 0, dir: "epoch-001", history: { history: { val_accuracy: [0.5] } } });
+    fs.writeFileSync(path.join(dir, "checkpoints", "last.json"), pointer);
+    fs.writeFileSync(path.join(dir, "checkpoints", "best.json"), pointer);
+    // A pruned epoch folder no pointer names is not stored.
+    fs.mkdirSync(path.join(dir, "checkpoints", "epoch-000"));
+  }
+  const tree = (dir: string): Record<string, string> => {
+    const out: Record<string, string> = {};
+    const visit = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) visit(p);
+        else out[path.relative(dir, p)] = fs.readFileSync(p).toString("hex");
+      }
+    };
+    visit(dir);
+    return out;
+  };
+
+  it("a trial released by worker A resumes on worker B in another --out folder from the stored checkpoint", async () => {
+    const store = await SqlStudyStore.open(db, def("handover", 1));
+    const outA = path.join(dir, "machine-a");
+    const outB = path.join(dir, "machine-b");
+    const a = await store.claim("A", 60);
+    expect(a).toMatchObject({ kind: "start", trialId: "trial-000" });
+    const dirA = trialDir(outA, "trial-000");
+    fakeTrialFolder(dirA);
+    await store.recordEpochs("A", "trial-000", [0.5], { val_accuracy: [0.5] });
+    const files = readCheckpointFiles(dirA)!;
+    expect(Object.keys(files).sort()).toEqual([
+      "checkpoints/best.json",
+      "checkpoints/epoch-001/model.json",
+      "checkpoints/epoch-001/optimizer.bin",
+      "checkpoints/epoch-001/optimizer.json",
+      "checkpoints/epoch-001/weights.bin",
+      "checkpoints/last.json",
+      "config.json",
+    ]);
+    expect(await store.saveCheckpoint("A", "trial-000", files)).toBe(true);
+    expect(await store.finish("A", "trial-000", "released")).toBe(true);
+
+    const b = await store.claim("B", 60);
+    expect(b).toMatchObject({ kind: "continue", trialId: "trial-000", fromEpoch: 1 });
+    const dirB = trialDir(outB, "trial-000");
+    expect(fs.existsSync(dirB)).toBe(false);
+    expect(await ensureTrialCheckpoint(store, "trial-000", dirB)).toBe("restored");
+    const { "checkpoints/epoch-000": _, ...expected } = { ...tree(dirA), "checkpoints/epoch-000": "" };
+    expect(tree(dirB)).toEqual(expected);
+    // Restored once, the folder is B's own from then on.
+    expect(await ensureTrialCheckpoint(store, "trial-000", dirB)).toBe("local");
+  });
+
+  it("only the trial's owner replaces its stored checkpoint, and a trial never checkpointed has none", async () => {
+    const store = await SqlStudyStore.open(db, def("owner-only", 2));
+    await store.claim("A", 60);
+    await store.claim("B", 60);
+    const files = { "checkpoints/last.json": new Uint8Array([1]) };
+    expect(await store.saveCheckpoint("B", "trial-000", files)).toBe(false);
+    expect(await store.loadCheckpoint("trial-000")).toBeUndefined();
+    expect(await ensureTrialCheckpoint(store, "trial-001", path.join(dir, "nowhere", "trial-001"))).toBe(false);
+    expect(await store.saveCheckpoint("A", "trial-000", files)).toBe(true);
+    expect(await store.loadCheckpoint("trial-000")).toEqual(files);
   });
 });

@@ -35,7 +35,7 @@ export function registerSearch(program: Command): void {
     .option("--no-retrain", "skip retraining the best config on the test set at the end")
     .addHelpText(
       "after",
-      "\nRe-run the same command after a kill or Ctrl-C to continue the study. With --storage and --study, the same command on other\nmachines adds workers to the study; point --out at a shared folder so a trial can resume on another machine.",
+      "\nRe-run the same command after a kill or Ctrl-C to continue the study. With --storage and --study, the same command on other\nmachines adds workers to the study; a trial taken over from a lost worker resumes\nfrom the checkpoint the study database keeps (a shared --out only gathers the run folders in one place).",
     )
     .action(async (opts) => {
       const file = path.resolve(opts.space);

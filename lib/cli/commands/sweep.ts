@@ -1,33 +1,49 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { childEnvironment, ExperimentConfig, resolveConfig } from "../../config";
-import { makeFolder, withPathErrors } from "../../io/fs-errors";
+import { ExperimentConfig, resolveConfig } from "../../config";
+import { makeFolder } from "../../io/fs-errors";
+import { projectPath } from "../../io/paths";
 import { TrainingInterrupted } from "../../runs/experiment";
 import { assertFolderFree, defaultRunName, RunError } from "../../runs/run";
-import { lastInterruptSignal, onInterrupt } from "../../train/interrupt";
-import { projectPath } from "../../io/paths";
-import { compareRuns } from "./compare";
-import { collectSet, jsonOrString, overridesWithSet, withConfigFlags } from "../flags";
+import { runSearch } from "../../search/session";
+import { EMBEDDED_DIR } from "../../search/storage";
+import { collectSet, jsonOrString, overridesFrom, overridesWithSet, withConfigFlags } from "../flags";
 
 type Grid = Record<string, unknown[]>;
 
+/** A --grid key as a config field: the field itself (learningRate) or its flag (learning-rate, --hidden). */
+export function gridField(key: string): string | undefined {
+  if (key in ExperimentConfig.shape) return key;
+  const camel = key.replace(/^--/, "").replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  if (camel in ExperimentConfig.shape) return camel;
+  return Object.keys(overridesFrom({ [camel]: true }))[0];
+}
+
+const GRID_SYNTAX =
+  "values are JSON, separated by commas (--grid learningRate=0.003,0.01,0.03); values that are arrays are separated by ';' " +
+  "(--grid 'hiddenUnits=[32];[16,16]')";
+
 /**
- * `--grid learningRate=0.003,0.01,0.03` (repeatable). Values are JSON; arrays are separated by ";"
- * instead (`--grid 'hiddenUnits=[300,100];[100]'`) since they contain commas.
+ * `--grid learningRate=0.003,0.01,0.03` (repeatable); the key is a config field or its flag name (learning-rate,
+ * hidden). Values are JSON; when they are arrays they are separated by ";" (`--grid 'hiddenUnits=[32];[16,16]'`)
+ * since they contain commas.
  */
 export function collectGrid(value: string, previous: Grid = {}): Grid {
   const eq = value.indexOf("=");
   if (eq <= 0) throw new InvalidArgumentError(`--grid expects field=v1,v2,... (e.g. --grid learningRate=0.003,0.01), got "${value}"`);
-  const key = value.slice(0, eq).trim();
-  if (!(key in ExperimentConfig.shape)) {
-    throw new InvalidArgumentError(`--grid ${key}: not a config field; allowed: ${Object.keys(ExperimentConfig.shape).join(", ")}`);
+  const given = value.slice(0, eq).trim();
+  const key = gridField(given);
+  if (!key) {
+    throw new InvalidArgumentError(
+      `--grid ${given}: not a config field or flag; allowed: ${Object.keys(ExperimentConfig.shape).join(", ")} (or their flags, e.g. learning-rate)`,
+    );
   }
   const raw = value.slice(eq + 1);
   const parts = raw.includes("[") ? raw.split(";") : raw.split(",");
   const values = parts.map((p) => jsonOrString(p.trim()));
-  if (values.length === 0 || parts.some((p) => p.trim() === "")) throw new InvalidArgumentError(`--grid ${key}: empty value in "${raw}"`);
+  if (values.length === 0 || parts.some((p) => p.trim() === "")) throw new InvalidArgumentError(`--grid ${given}: empty value in "${raw}"`);
+  if (key in previous) throw new InvalidArgumentError(`--grid ${given}: ${key} is already in the grid; give its values once`);
   return { ...previous, [key]: values };
 }
 
@@ -46,40 +62,20 @@ export function combinationName(combo: Record<string, unknown>): string {
     .replace(/[^\w.-]/g, "_");
 }
 
-/** The `train` worker of one combination, as its own process (own process group: signals come from the sweep). */
-function spawnWorker(overrides: Record<string, unknown>, out: string, logFile: string): { child: ChildProcess; exit: Promise<number> } {
-  const args = [
-    path.join(__dirname, "..", "main.js"),
-    "train",
-    "--out",
-    out,
-    ...Object.entries(overrides).flatMap(([k, v]) => ["--set", `${k}=${JSON.stringify(v)}`]),
-  ];
-  const log = withPathErrors(() => fs.openSync(logFile, "w"), logFile);
-  // detached: a Ctrl-C in the terminal reaches only the sweep, which passes it on once to each worker.
-  const child = spawn(process.execPath, args, { stdio: ["ignore", log, log], detached: true, env: childEnvironment({ FORCE_COLOR: "0" }) });
-  const exit = new Promise<number>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      fs.closeSync(log);
-      resolve(code ?? (signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 1));
-    });
-  });
-  return { child, exit };
-}
-
-/** What a stopped sweep kept of one run: its last completed epoch, from the checkpoint pointer. */
-function keptEpochs(out: string): number {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(out, "checkpoints", "last.json"), "utf8")) as { epoch: number }).epoch + 1;
-  } catch {
-    return 0;
-  }
+/** The grid as a search space for the grid tuner: each field a choice among its values. */
+export function gridSpace(grid: Grid): Record<string, { type: "choice"; values: unknown[] }> {
+  return Object.fromEntries(Object.entries(grid).map(([k, values]) => [k, { type: "choice" as const, values }]));
 }
 
 export function registerSweep(program: Command): void {
-  withConfigFlags(program.command("sweep").description("train every combination of a hyperparameter grid, then compare the runs"))
-    .requiredOption("--grid <field=v1,v2>", "a config field and its values (repeatable; the grid is their product)", collectGrid)
+  withConfigFlags(
+    program.command("sweep").description("train every combination of a hyperparameter grid (a grid search), then rank the runs"),
+  )
+    .requiredOption(
+      "--grid <field=v1,v2>",
+      "a config field (or its flag name) and its values (repeatable; the grid is their product)",
+      collectGrid,
+    )
     .option("--set <key=value>", "a fixed config value for every run (repeatable)", collectSet)
     .option(
       "--parallel <n>",
@@ -90,70 +86,46 @@ export function registerSweep(program: Command): void {
       },
       1,
     )
-    .option("--out <dir>", "sweep folder holding one run folder per combination (default runs/sweep-<timestamp>)")
+    .option("--out <dir>", "sweep folder: trials/<id>/ run folders, trials.csv, figures/ (default runs/sweep-<timestamp>)")
+    .addHelpText(
+      "after",
+      `\nGrid syntax: ${GRID_SYNTAX}. The key is a config field or its flag: learningRate or learning-rate, hiddenUnits or hidden.
+Example: fashion-ann sweep --grid learning-rate=0.003,0.01 --grid 'hiddenUnits=[32];[16,16]' --epochs 5 --out runs/sw
+Each run is a normal run folder (runs/sw/trials/trial-000/, its hyperparameters in trial.json and trials.csv); at the end the
+runs are ranked by their best val_accuracy. Re-run the same command (same --out) after a kill or Ctrl-C to continue:
+finished runs are not repeated, an interrupted one resumes from its last epoch. Compare them: fashion-ann compare runs/sw/trials/*/`,
+    )
     .action(async (opts: { grid: Grid; parallel: number; out?: string } & Record<string, unknown>) => {
       const base = overridesWithSet(opts) as Record<string, unknown>;
-      // Parallel runs already fill the cores; wasm threads on top would make them wait on each other.
-      if (opts.parallel > 1 && base.threads === undefined) base.threads = 1;
-      const combos = gridCombinations(opts.grid);
+      const both = Object.keys(opts.grid).filter((k) => k in base);
+      if (both.length) throw new InvalidArgumentError(`${both.join(", ")} given both in --grid and as a fixed value; use one`);
       // Validate every combination before training any of them.
-      combos.forEach((c) => resolveConfig({ ...base, ...c }));
+      for (const c of gridCombinations(opts.grid)) resolveConfig({ ...base, ...c });
       const dir = opts.out ? path.resolve(opts.out) : projectPath(path.join("runs", `sweep-${defaultRunName()}`));
-      assertFolderFree(dir, "sweep folder", "choose another --out");
+      // A folder holding a sweep's study is continued; anything else non-empty is refused.
+      if (!fs.existsSync(path.join(dir, EMBEDDED_DIR))) assertFolderFree(dir, "sweep folder", "choose another --out");
       makeFolder(dir);
-      console.log(`sweep: ${combos.length} runs, ${opts.parallel} at a time, into ${dir}`);
-      const runs: { combo: Record<string, unknown>; out: string; code?: number }[] = combos.map((c) => ({
-        combo: c,
-        out: path.join(dir, combinationName(c)),
-      }));
-      const failed: string[] = [];
-      const running = new Set<ChildProcess>();
-      let stopSignal: NodeJS.Signals | undefined;
-      // SIGINT/SIGTERM: start nothing new, pass the signal to every worker (each stops after its batch,
-      // keeping its last completed epoch), wait for them, say what was kept, exit with the signal's code.
-      const stopListening = await onInterrupt(() => {
-        stopSignal = lastInterruptSignal() ?? "SIGINT";
-        for (const child of running) child.kill(stopSignal);
+      const result = await runSearch({
+        space: gridSpace(opts.grid),
+        tuner: "grid",
+        maxEpochs: resolveConfig(base).epochs,
+        out: dir,
+        parallel: opts.parallel,
+        fixed: base as never,
+        retrainBest: false,
       });
-      let next = 0;
-      const worker = async () => {
-        while (next < runs.length && !stopSignal) {
-          const r = runs[next++]!;
-          const started = performance.now();
-          console.log(`  start ${path.basename(r.out)}`);
-          const { child, exit } = spawnWorker({ ...base, ...r.combo }, r.out, `${r.out}.log`);
-          running.add(child);
-          const code = await exit;
-          running.delete(child);
-          r.code = code;
-          const secs = ((performance.now() - started) / 1000).toFixed(0);
-          if (code === 130 || code === 143) continue;
-          console.log(
-            `  ${code === 0 ? "done " : "FAILED"} ${path.basename(r.out)} (${secs} s${code === 0 ? "" : `, exit ${code}; see ${r.out}.log`})`,
-          );
-          if (code !== 0) failed.push(path.basename(r.out));
-        }
-      };
-      try {
-        await Promise.all(Array.from({ length: Math.min(opts.parallel, runs.length) }, worker));
-      } finally {
-        stopListening();
+      if (result.interruptedBy) {
+        throw new TrainingInterrupted(
+          `sweep interrupted by ${result.interruptedBy}; finished runs and the last epoch of running ones are kept in ${dir}. Re-run the same command to continue`,
+          result.interruptedBy,
+        );
       }
-      if (stopSignal) {
-        const lines = runs.map((r) => {
-          const name = path.basename(r.out);
-          if (r.code === undefined) return `  ${name}: not started`;
-          if (r.code === 0) return `  ${name}: finished`;
-          const kept = keptEpochs(r.out);
-          return kept > 0
-            ? `  ${name}: stopped, ${kept} epoch${kept > 1 ? "s" : ""} kept; finish with: fashion-ann train --resume ${r.out}`
-            : `  ${name}: stopped before its first epoch, nothing kept`;
-        });
-        console.log(`sweep stopped by ${stopSignal}; what each run kept:\n${lines.join("\n")}`);
-        throw new TrainingInterrupted(`sweep interrupted by ${stopSignal}; finished and checkpointed runs are kept in ${dir}`, stopSignal);
+      const failed = result.trials.filter((t) => t.status === "failed");
+      if (failed.length) {
+        throw new RunError(
+          `${failed.length} of ${result.trials.length} sweep runs failed: ${failed.map((t) => `${t.id} (see ${path.join(dir, "trials", `${t.id}.log`)})`).join(", ")}`,
+        );
       }
-      const ok = runs.filter((r) => !failed.includes(path.basename(r.out))).map((r) => r.out);
-      if (ok.length) await compareRuns(ok, dir);
-      if (failed.length) throw new RunError(`${failed.length} of ${runs.length} sweep runs failed: ${failed.join(", ")}`);
+      console.log(`compare the runs (test accuracy, time): fashion-ann compare ${path.join(dir, "trials")}/*/ --out ${dir}`);
     });
 }

@@ -13,6 +13,7 @@ export function registerTrain(program: Command): void {
     .option("--force", "overwrite an existing non-empty run folder")
     .option("--set <key=value>", "set a config field by name, e.g. --set learningRate=0.05 (repeatable)", collectSet)
     .option("--resume <run>", "continue an interrupted run from its last checkpoint, with that run's config")
+    .option("--no-figures", "skip rendering the tutorial's figures (search and sweep trials pass it: Chromium costs seconds per run)")
     .addHelpText(
       "after",
       "\nEvery epoch is checkpointed (checkpoints/last.json, best.json by val_loss). Ctrl-C stops after the current batch;\n`train --resume runs/<name>` then finishes with the same result as an uninterrupted run.",
@@ -36,11 +37,11 @@ export function registerTrain(program: Command): void {
         const saved = run.readJson<ExperimentConfig>("config.json");
         const config = resolveConfig(epochs === undefined ? saved : { ...saved, epochs });
         if (config.epochs !== saved.epochs) run.saveConfig(config);
-        return report(await guarded(run, true, () => trainExperiment(config, run, { resume: true })), run);
+        return report(await guarded(run, true, () => trainExperiment(config, run, { resume: true, figures: opts.figures })), run);
       }
       const config = resolveConfig(overrides);
       const run = createRun(runDirFor(opts.out), { force: opts.force });
-      return report(await guarded(run, false, () => trainExperiment(config, run)), run);
+      return report(await guarded(run, false, () => trainExperiment(config, run, { figures: opts.figures })), run);
     });
 }
 

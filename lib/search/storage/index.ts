@@ -3,7 +3,7 @@ import { openPglite } from "./pglite";
 import { openPostgres } from "./postgres";
 import { type SqlDatabase, SqlStudyStore, type StudyDefinition, StudyStorageError } from "./sql";
 
-export type { SqlClient, SqlDatabase, StoredTrial, StudyDefinition } from "./sql";
+export type { CheckpointFiles, SqlClient, SqlDatabase, StoredTrial, StudyDefinition } from "./sql";
 export { SqlStudyStore, StudyStorageError } from "./sql";
 export { connectionProblem, redactUrl } from "./postgres";
 

@@ -63,7 +63,18 @@ CREATE TABLE IF NOT EXISTS fa_trials (
   heartbeat_at timestamptz,
   claims integer NOT NULL DEFAULT 0,
   PRIMARY KEY (study, id)
+);
+CREATE TABLE IF NOT EXISTS fa_checkpoint_files (
+  study text NOT NULL,
+  id text NOT NULL,
+  name text NOT NULL,
+  data bytea NOT NULL,
+  PRIMARY KEY (study, id, name),
+  FOREIGN KEY (study, id) REFERENCES fa_trials(study, id) ON DELETE CASCADE
 );`;
+
+/** A trial's last checkpoint as files relative to its run folder (config.json, checkpoints/last.json, ...). */
+export type CheckpointFiles = Record<string, Uint8Array>;
 
 interface TrialRow {
   id: string;
@@ -231,6 +242,40 @@ export class SqlStudyStore {
       [this.definition.name, id, worker, next.trials[0]!.status],
     );
     return r.rowCount === 1;
+  }
+
+  /**
+   * Replaces the trial's stored checkpoint with `files`, in one transaction, while `worker` owns the trial: a worker
+   * on another machine that takes the trial over restores it from here when it has no folder of its own.
+   */
+  async saveCheckpoint(worker: string, id: string, files: CheckpointFiles): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const owned = await tx.query(
+        "SELECT id FROM fa_trials WHERE study = $1 AND id = $2 AND owner = $3 AND status = 'running' FOR UPDATE",
+        [this.definition.name, id, worker],
+      );
+      if (owned.rows.length !== 1) return false;
+      await tx.query("DELETE FROM fa_checkpoint_files WHERE study = $1 AND id = $2", [this.definition.name, id]);
+      for (const [name, data] of Object.entries(files)) {
+        await tx.query("INSERT INTO fa_checkpoint_files (study, id, name, data) VALUES ($1, $2, $3, $4)", [
+          this.definition.name,
+          id,
+          name,
+          data,
+        ]);
+      }
+      return true;
+    });
+  }
+
+  /** The trial's stored checkpoint (see saveCheckpoint), or undefined when none was stored. */
+  async loadCheckpoint(id: string): Promise<CheckpointFiles | undefined> {
+    const { rows } = await this.db.query<{ name: string; data: Uint8Array }>(
+      "SELECT name, data FROM fa_checkpoint_files WHERE study = $1 AND id = $2",
+      [this.definition.name, id],
+    );
+    if (rows.length === 0) return undefined;
+    return Object.fromEntries(rows.map((r) => [r.name, new Uint8Array(r.data)]));
   }
 
   /** True for exactly one worker of the study: the one that retrains the best trial at the end. */

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { trainArgs, trialDir } from "../../lib/search/driver";
+import { objectiveFor } from "../../lib/search/objective";
+import { sequentialAction } from "../../lib/search/sequential";
+import { parseSearchSpace } from "../../lib/search/space";
+import { applyAction, TunerSpec } from "../../lib/search/study";
+
+describe("a trial's train arguments", () => {
+  it("a started trial skips the tutorial figures and gets one wasm thread", () => {
+    const args = trainArgs({ kind: "start", trialId: "trial-003", params: { learningRate: 0.01 }, epochs: 2 } as never, "/s", {});
+    expect(args.slice(0, 5)).toEqual(["train", "--out", trialDir("/s", "trial-003"), "--force", "--no-figures"]);
+    expect(args).toContain("threads=1");
+  });
+  it("a continued trial resumes to its new epoch count without figures", () => {
+    const args = trainArgs({ kind: "continue", trialId: "trial-001", fromEpoch: 1, toEpoch: 3 } as never, "/s", {});
+    expect(args).toEqual(["train", "--resume", trialDir("/s", "trial-001"), "--epochs", "3", "--no-figures"]);
+  });
+});
+
+describe("a grid over epochs", () => {
+  it("sets each trial's epochs from its grid point, not the study's maxEpochs", () => {
+    const space = parseSearchSpace({ epochs: { type: "choice", values: [1, 3] } }, ["epochs"]);
+    const study = { tuner: TunerSpec.parse({ kind: "grid", maxEpochs: 30 }), space, objective: objectiveFor("val_accuracy"), trials: [] };
+    const first = sequentialAction(study);
+    expect(first).toMatchObject({ kind: "start", epochs: 1 });
+    const second = sequentialAction(applyAction(study, first));
+    expect(second).toMatchObject({ kind: "start", epochs: 3 });
+  });
+});
