@@ -46,7 +46,8 @@ function fakeFetch(requests: string[], override: Record<string, () => Response |
     const url = String(input);
     requests.push(url);
     const name = url.slice(BASE_URL.length);
-    if (override[name]) return override[name]();
+    const replaced = override[name];
+    if (replaced) return replaced();
     const body = Object.entries(GZ).find(([file]) => file === name)?.[1];
     if (!body) return new Response("not found", { status: 404, statusText: "Not Found" });
     return new Response(new Uint8Array(body), { headers: { "content-length": String(body.length) } });
