@@ -24,8 +24,8 @@ describe('predict on a run trained with normalize "standardize"', () => {
     fs.writeFileSync(file, PNG.sync.write(png));
     const r = await runCli(["predict", run, file, "--test-index", "0"]);
     expect(r.status, r.stderr).toBe(0);
-    const fromPng = r.stdout.match(/test0\.png: (.+?)  (\[.+\])/);
-    const fromTest = r.stdout.match(/test\[0\]: (.+?) \(true: Ankle boot\)  (\[.+\])/);
+    const fromPng = r.stdout.match(/test0\.png: (.+?) {2}(\[.+\])/);
+    const fromTest = r.stdout.match(/test\[0\]: (.+?) \(true: Ankle boot\) {2}(\[.+\])/);
     expect(fromPng, r.stdout).not.toBeNull();
     expect(fromTest, r.stdout).not.toBeNull();
     expect(fromPng![2]).toBe(fromTest![2]);
