@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { resolveConfig } from "../../config";
 import { formatBackend, initBackend } from "../../engine/backend";
 import { formatRate, lrFinderFigure } from "../../figures/lr-finder";
@@ -26,6 +26,12 @@ export function registerLrFind(program: Command): void {
     )
     .action(async (opts) => {
       const config = resolveConfig(overridesWithSet(opts));
+      const [minRate, maxRate] = [opts.minRate ?? 1e-5, opts.maxRate ?? 10];
+      // Refused here, before the data loads, with the bad-flag exit code.
+      if (!(minRate > 0 && maxRate > minRate))
+        throw new InvalidArgumentError(
+          `--min-rate and --max-rate must satisfy 0 < min < max, got --min-rate ${minRate} and --max-rate ${maxRate}`,
+        );
       const run = openRun(runDirFor(opts.out));
       const backend = await initBackend(config);
       console.log(formatBackend(backend));
@@ -33,8 +39,8 @@ export function registerLrFind(program: Command): void {
       const model = createModel(config);
       const started = performance.now();
       const result = await findLearningRate(model, data.train, {
-        minRate: opts.minRate,
-        maxRate: opts.maxRate,
+        minRate,
+        maxRate,
         batchSize: config.batchSize,
         seed: config.seed,
         clipNorm: config.clipNorm,
