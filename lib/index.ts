@@ -27,6 +27,8 @@ export { loadModel, ModelFileError, saveModel } from "./model/files";
 export { type TrainOptions, TrainingError, train } from "./train/fit";
 export type { History, Logs, TrainCallbacks } from "./train/callbacks/callback";
 export { checkpointCallback, earlyStopping, loadCheckpoint } from "./train/callbacks/checkpoint";
+export { createOptimizer, OPTIMIZER_NAMES, type OptimizerName, type OptimizerSpec } from "./train/optimizers";
+export { findLearningRate, LrFinderError, type LrFinderOptions, type LrFinderResult, suggestRate } from "./train/lr-finder";
 export { kerasProgress, type ProgressMode } from "./train/callbacks/progress";
 export { type CurvesRenderer, type LiveDisplay, liveProgress } from "./train/callbacks/live";
 
@@ -63,6 +65,7 @@ export { type Figure, FigureError } from "./figures/figure";
 export { imageFigure, imageGridFigure } from "./figures/images";
 export { learningCurvesFigure } from "./figures/curves";
 export { compareCurvesFigure } from "./figures/compare";
+export { formatRate, lrFinderFigure } from "./figures/lr-finder";
 export { architectureFigure } from "./figures/architecture";
 export { predictionsFigure } from "./figures/predictions";
 export { confusionMatrixFigure } from "./figures/confusion";

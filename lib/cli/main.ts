@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerBench } from "./commands/bench";
 import { registerCompare } from "./commands/compare";
 import { registerEvaluate } from "./commands/evaluate";
+import { registerLrFind } from "./commands/lr-find";
 import { registerNotebooks } from "./commands/notebooks";
 import { registerReport } from "./commands/report";
 import { registerPredict } from "./commands/predict";
@@ -44,6 +45,7 @@ export function buildCli(): Command {
   registerCompare(program);
   registerSweep(program);
   registerSearch(program);
+  registerLrFind(program);
   registerBench(program);
   registerReport(program);
   return program;

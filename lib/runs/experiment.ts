@@ -28,20 +28,41 @@ import { acquireRunLock } from "./lock";
  * as the tutorial does; `normalize: "standardize"` then standardizes every set with the training set's
  * per-pixel mean and std, as Géron's chapter 11 does for SELU.
  */
-export async function loadData(
-  config: Pick<ExperimentConfig, "dataDir" | "validationSize"> & Partial<Pick<ExperimentConfig, "normalize">>,
-): Promise<FashionMnistSplits> {
+export async function loadData(config: DataConfig): Promise<FashionMnistSplits> {
+  return (await loadDataWithStandardization(config)).splits;
+}
+
+type DataConfig = Pick<ExperimentConfig, "dataDir" | "validationSize"> & Partial<Pick<ExperimentConfig, "normalize">>;
+
+/** The training set's per-pixel mean and std (784 values each) that `normalize: "standardize"` uses. */
+export interface Standardization {
+  mean: Float64Array;
+  std: Float64Array;
+}
+
+/**
+ * loadData, plus the statistics it standardized with (null for "scale"): images from outside the dataset (predict's
+ * PNGs) must go through the same `(x - mean) / std` as the training set, or the model sees another distribution.
+ */
+export async function loadDataWithStandardization(
+  config: DataConfig,
+): Promise<{ splits: FashionMnistSplits; standardization: Standardization | null }> {
   const raw = await loadFashionMnist({ dataDir: projectPath(config.dataDir), onProgress: defaultProgress() });
   const splits = splitAndScale(raw, config.validationSize);
-  if (config.normalize === "standardize") standardize(splits);
-  return splits;
+  return { splits, standardization: config.normalize === "standardize" ? standardize(splits) : null };
+}
+
+/** `(x - mean) / std` per pixel, on scaled (0..1) images laid out as rows of `mean.length` pixels; returns a new array. */
+export function applyStandardization(pixels: Float32Array, s: Standardization): Float32Array {
+  const size = s.mean.length;
+  return pixels.map((v, i) => (v - s.mean[i % size]!) / s.std[i % size]!);
 }
 
 /**
  * `X = (X - X_train.mean(axis=0)) / X_train.std(axis=0)` in place on train, valid and test. A pixel that is
  * constant over the training set keeps std 1 (NumPy would divide by zero).
  */
-export function standardize(splits: Pick<FashionMnistSplits, "train" | "valid" | "test">): { mean: Float64Array; std: Float64Array } {
+export function standardize(splits: Pick<FashionMnistSplits, "train" | "valid" | "test">): Standardization {
   const x = splits.train.x.data;
   const size = x.length / splits.train.x.shape[0]!;
   const rows = x.length / size;

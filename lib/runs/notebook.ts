@@ -53,6 +53,14 @@ export interface FitOptions {
   progress?: ProgressMode;
   /** Redraw the learning curves after each epoch in the live view; default true. */
   curves?: boolean;
+  /**
+   * The config's learning-rate schedule (`config.lrSchedule`), applied to the compiled optimizer from its own
+   * learning rate; the history then records `learning_rate` per epoch, as Keras's. Default none.
+   */
+  lrSchedule?: ExperimentConfig["lrSchedule"];
+  /** Keras's clipnorm / clipvalue (`config.clipNorm`, `config.clipValue`); default off. */
+  clipNorm?: number | null;
+  clipValue?: number | null;
 }
 
 /**
@@ -69,7 +77,14 @@ export async function fit(model: tf.LayersModel, x: Images, y: Labels, options: 
   return train(
     model,
     { train: { x, y }, ...(xValid && yValid && { valid: { x: xValid, y: yValid } }) },
-    { epochs: options.epochs, batchSize: options.batchSize ?? defaults.batchSize, seed: options.seed ?? defaults.seed },
+    {
+      epochs: options.epochs,
+      batchSize: options.batchSize ?? defaults.batchSize,
+      seed: options.seed ?? defaults.seed,
+      lrSchedule: options.lrSchedule ?? null,
+      clipNorm: options.clipNorm ?? null,
+      clipValue: options.clipValue ?? null,
+    },
     {
       callbacks: options.callbacks,
       progress: options.progress,

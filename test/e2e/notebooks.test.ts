@@ -63,6 +63,9 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
     expect(live.filter((o) => String([o.data?.["image/svg+xml"] ?? ""].flat().join("")).includes("val_accuracy"))).toHaveLength(1);
     expect(all("06_evaluate.ipynb")).toMatch(/test_accuracy/);
     expect(all("07_predict.ipynb")).toMatch(/Ankle boot/);
+    expect(all("11_optimizers.ipynb")).toMatch(/suggested learning rate: [\d.e-]+/);
+    for (const name of ["SGD", "Momentum 0.9", "Nesterov", "RMSprop", "Adam", "Nadam"])
+      expect(all("11_optimizers.ipynb")).toMatch(new RegExp(`${name} +best val_accuracy 0\\.[5-9]\\d+ at epoch 1 \\(val_loss`));
   });
 
   it("shows every figure inline and saves it as PNG", () => {
@@ -71,6 +74,7 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
     expect(images("03_build_model.ipynb")).toBe(1);
     expect(images("05_learning_curves.ipynb")).toBe(1);
     expect(images("07_predict.ipynb")).toBe(1);
+    expect(images("11_optimizers.ipynb")).toBe(2);
     const figures = fs.readdirSync(path.join(out, "figures"));
     for (const f of [
       "fashion_mnist_images_plot.png",
@@ -78,6 +82,8 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
       "first_image.png",
       "keras_learning_curves_plot.png",
       "my_fashion_mnist_model.png",
+      "lr_finder.png",
+      "optimizers_comparison.png",
     ]) {
       expect(figures).toContain(f);
     }

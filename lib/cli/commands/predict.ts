@@ -4,7 +4,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { initBackend } from "../../engine/backend";
 import { resolveConfig, type ExperimentConfig } from "../../config";
 import { CLASS_NAMES, IMAGE_PIXELS, IMAGE_SHAPE } from "../../data/images";
-import { loadData } from "../../runs/experiment";
+import { applyStandardization, loadDataWithStandardization } from "../../runs/experiment";
 import { loadImagePng } from "../../data/png-input";
 import { predictionsFigure } from "../../figures/predictions";
 import { saveFig } from "../../figures/render/chromium";
@@ -56,21 +56,34 @@ export function registerPredict(program: Command): void {
       }
       await initBackend(config);
       const model = await run.loadModel();
+      // A "standardize" run saw (x - mean) / std of its training set: the PNGs get the same statistics.
+      const standardized = config.normalize === "standardize" || opts.testIndex?.length ? await loadDataWithStandardization(config) : null;
+      const inputs = standardized?.standardization
+        ? pixels.map((p) => applyStandardization(p, standardized.standardization!))
+        : [...pixels];
+      const shown = [...pixels];
       if (opts.testIndex?.length) {
-        const { test } = await loadData(config);
+        const test = standardized!.splits.test;
         for (const i of opts.testIndex) {
           if (i >= test.x.shape[0]!)
             throw new RunError(
               `--test-index ${i} is out of range: the test set has ${test.x.shape[0]} images (0..${test.x.shape[0]! - 1})`,
             );
           names.push(`test[${i}]`);
-          pixels.push(test.x.row(i).data);
+          inputs.push(test.x.row(i).data);
+          // Shown as an image: the scaled pixels, not the standardized values the model took.
+          const s = standardized!.standardization;
+          shown.push(s ? test.x.row(i).data.map((v, j) => v * s.std[j]! + s.mean[j]!) : test.x.row(i).data);
           truth.push(CLASS_NAMES[test.y.data[i]!]);
         }
       }
-      const data = new Float32Array(pixels.length * IMAGE_PIXELS);
-      pixels.forEach((p, i) => data.set(p, i * IMAGE_PIXELS));
-      const proba = predictProba(model, { data, shape: [pixels.length, ...IMAGE_SHAPE] });
+      const flat = (rows: Float32Array[]) => {
+        const out = new Float32Array(rows.length * IMAGE_PIXELS);
+        rows.forEach((p, i) => out.set(p, i * IMAGE_PIXELS));
+        return out;
+      };
+      const proba = predictProba(model, { data: flat(inputs), shape: [inputs.length, ...IMAGE_SHAPE] });
+      const data = flat(shown);
       const predicted = classNamesOf(predictClasses(proba), CLASS_NAMES);
       roundProbabilities(proba).forEach((row, i) => {
         const top = row
@@ -85,7 +98,7 @@ export function registerPredict(program: Command): void {
         if (format !== "png" && format !== "svg" && format !== "pdf")
           throw new RunError(`--show-input ${opts.showInput}: expected a .png, .svg or .pdf file name`);
         const titles = predicted.map((p, i) => `${path.basename(names[i]!)}: ${p}`);
-        const fig = predictionsFigure({ data, shape: [pixels.length, 28, 28] }, titles, proba);
+        const fig = predictionsFigure({ data, shape: [shown.length, 28, 28] }, titles, proba);
         const out = await saveFig(fig, path.basename(opts.showInput), { dir: path.dirname(path.resolve(opts.showInput)), format });
         console.log(`inputs as the model saw them: ${out}`);
       }

@@ -44,8 +44,8 @@ export interface OptimizerSpec {
   momentum: number;
   /** Nesterov momentum, "sgd" only (ignored at momentum 0, as Keras does). */
   nesterov: boolean;
-  /** Decoupled weight decay, "adamw" only; undefined = Keras's 0.004. */
-  weightDecay?: number;
+  /** Decoupled weight decay, "adamw" only; undefined or null (the config's default) = Keras's 0.004. */
+  weightDecay?: number | null;
 }
 
 /** Keras 3's epsilon for every optimizer that has one. */
@@ -71,7 +71,7 @@ export function createOptimizer(spec: OptimizerSpec): tf.Optimizer {
   if (nesterov && optimizer !== "sgd") {
     throw new Error(`${optimizer}: nesterov applies only to sgd, got nesterov true; set it to false`);
   }
-  if (weightDecay !== undefined) {
+  if (weightDecay != null) {
     if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) {
       throw new Error(`${optimizer}: weightDecay must be a finite number >= 0, got ${weightDecay}`);
     }
