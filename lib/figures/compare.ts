@@ -45,6 +45,8 @@ export function compareCurvesFigure(runs: readonly CurvesOfRun[]): Figure {
       title: { text: "Validation curves by run" },
       xaxis: { title: { text: "epoch" }, showgrid: true, ...(longest <= 10 && { dtick: 1 }), ...(longest === 1 && { range: [0.5, 1.5] }) },
       yaxis: { range: [0, 1], showgrid: true },
+      // Each run is a trace named after what it changed: the legend is how a reader tells them apart.
+      showlegend: true,
       legend: { font: { size: 10 } },
     }),
   };

@@ -9,6 +9,10 @@ const run = (name: string, learningRate: number, valAcc: number[]) => ({
 });
 
 describe("compareCurvesFigure", () => {
+  it("shows a legend, since the traces are told apart by their names", () => {
+    expect(compareCurvesFigure([run("a", 0.01, [0.8])]).layout.showlegend).toBe(true);
+  });
+
   it("draws a 1-epoch run as visible markers at epoch 1", () => {
     const fig = compareCurvesFigure([run("a", 0.01, [0.8])]);
     expect(fig.data.map((t) => [t.x, t.mode])).toEqual([
