@@ -3,7 +3,9 @@ import { OPTIMIZER_NAMES } from "./train/optimizers";
 import { LrSchedule } from "./train/schedules";
 
 /** Backends in order of preference; "auto" picks the first that loads. */
-export const BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
+// tfjs-node first where it installs (the project's chosen engine); then the native BLAS engine built by setup,
+// then wasm, then pure JS.
+export const BACKENDS = ["tensorflow", "native", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 // One sentence for every way a thread count can be wrong (zod would say "too small" for 0).

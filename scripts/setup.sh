@@ -16,6 +16,7 @@ say() { printf 'setup: %s\n' "$*"; }
 apt_packages=(
   jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-ipykernel
   dataset-fashion-mnist chromium python3-torch libopenblas0-pthread poppler-utils
+  libopenblas-dev g++ make
   postgresql
 )
 missing=()
@@ -60,6 +61,34 @@ if [[ "$(readlink node_modules/fashion-ann 2>/dev/null)" != ".." ]]; then
   rm -rf node_modules/fashion-ann
   ln -s .. node_modules/fashion-ann
   say "linked node_modules/fashion-ann -> . (for notebooks)"
+fi
+
+# --- 2b. native addon ----------------------------------------------------------------------
+# The native engine (lib/engine/native/) is an N-API addon over OpenBLAS, compiled here against Node's own
+# headers (nothing is downloaded). A failed build is recorded in native/build/status.txt, whose first line the
+# backend line then gives as the reason it runs on wasm; setup itself goes on.
+native_addon=native/build/Release/fashion_ann_native.node
+native_status=native/build/status.txt
+native_sources=(native/src native/binding.gyp)
+if [[ -f "$native_addon" && -z "$(find "${native_sources[@]}" -newer "$native_addon" -print -quit)" ]]; then
+  say "native addon up to date"
+elif [[ -f "$native_status" && "$(head -n1 "$native_status")" != ok && -z "$(find "${native_sources[@]}" -newer "$native_status" -print -quit)" ]]; then
+  say "native addon: the last build failed ($(head -n1 "$native_status")); rm -rf native/build to try again"
+else
+  say "building the native addon (node-gyp, OpenBLAS)"
+  node_prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+  nodedir_flag=()
+  [[ -f "$node_prefix/include/node/node_api.h" ]] && nodedir_flag=(--nodedir="$node_prefix")
+  if native_log=$(cd native && node ../node_modules/node-gyp/bin/node-gyp.js rebuild "${nodedir_flag[@]}" 2>&1); then
+    echo ok >"$native_status"
+    say "native addon built"
+  else
+    mkdir -p native/build
+    printf '%s\n' "$native_log" >native/build/build.log
+    first_error=$(grep -m1 -E 'error|Error' native/build/build.log | sed 's/^[[:space:]]*//' | cut -c1-200 || true)
+    echo "the native addon did not build (${first_error:-see native/build/build.log}); see native/build/build.log, then rm -rf native/build && npm run setup" >"$native_status"
+    say "native addon build FAILED, training will use wasm: ${first_error:-see native/build/build.log}"
+  fi
 fi
 
 # --- 3. build ----------------------------------------------------------------------------

@@ -1,15 +1,16 @@
 import * as tf from "@tensorflow/tfjs";
-import { formatBackend, initBackend, wasmDetails } from "../engine/backend";
-import { type BackendName, type ConfigOverrides, resolveConfig } from "../config";
+import { formatBackend, initBackend, nativeDetails, wasmDetails } from "../engine/backend";
+import { latestNativeCounters } from "../engine/native";
+import { type ConfigOverrides, resolveConfig } from "../config";
 import { loadData } from "../runs/experiment";
 import { createModel } from "../model/factory";
 import { evaluateArrays, train } from "../train/fit";
 import type { Logs, TrainCallbacks } from "../train/callbacks/callback";
-import { BenchError, extrapolateEpoch, type EpochRecord, type RawRun } from "./report";
+import { BenchError, engineOf, extrapolateEpoch, type EpochRecord, type RawRun } from "./report";
 
 /** What a benchmark child runs: one tfjs backend (or the stock-fit baseline), sent by the parent over IPC. */
 export interface MeasureSpec {
-  backend: "tensorflow" | "wasm" | "wasm-1thread" | "wasm-stock" | "cpu";
+  backend: "tensorflow" | "native" | "native-1thread" | "wasm" | "wasm-1thread" | "wasm-stock" | "cpu";
   epochs: number;
   batchSize: number;
   seed: number;
@@ -31,7 +32,7 @@ export async function measureBackend(
   spec: MeasureSpec,
   log: (line: string) => void = (l) => process.stderr.write(l + "\n"),
 ): Promise<RawRun> {
-  const tfBackend: BackendName = spec.backend.startsWith("wasm") ? "wasm" : (spec.backend as BackendName);
+  const tfBackend = engineOf(spec.backend);
   const config = resolveConfig({
     ...spec.overrides,
     epochs: spec.epochs,
@@ -68,7 +69,9 @@ export async function measureBackend(
       ? "stock kernels + model.fit (its own Math.random shuffle)"
       : spec.backend.startsWith("wasm")
         ? "fast kernels + train()"
-        : "train()";
+        : spec.backend.startsWith("native")
+          ? `fused native step + train()${matmulShare()}`
+          : "train()";
   return {
     backend: spec.backend,
     batch_size: config.batchSize,
@@ -78,7 +81,7 @@ export async function measureBackend(
     peak_rss_mb: (process.resourceUsage().maxRSS * 1024) / MB,
     cpu_seconds: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e6,
     ...(clock.extrapolating ? { batches_timed: spec.maxBatches } : {}),
-    note: `${how}${info.name === "wasm" ? ` (${wasmDetails(info)})` : ""}`,
+    note: `${how}${info.name === "wasm" ? ` (${wasmDetails(info)})` : info.name === "native" ? ` (${nativeDetails(info)})` : ""}`,
   };
 }
 
@@ -186,3 +189,11 @@ async function stockFit(
 
 /** What a bench worker process sends back to the parent over IPC. */
 export type WorkerReply = { result: RawRun } | { error: string };
+
+/** Where the fused native steps spent their time: the share in matrix products, so the next lever is visible. */
+function matmulShare(): string {
+  const c = latestNativeCounters();
+  if (!c || c.stepMs <= 0) return "";
+  const pct = (100 * c.sgemmMs) / c.stepMs;
+  return `; matmuls ${pct.toFixed(0)}% of the step (${(c.sgemmMs / c.steps).toFixed(3)} of ${(c.stepMs / c.steps).toFixed(3)} ms), gather ${(c.gatherMs / c.steps).toFixed(3)} ms`;
+}

@@ -1,10 +1,11 @@
 import { table } from "table";
+import type { BackendName } from "../config";
 
 /**
  * What `fashion-ann bench` times: the tfjs backends (wasm as the default path runs it, threads included),
  * the fast wasm path on one thread, the stock-fit baseline on wasm, and the PyTorch peer.
  */
-export const BENCH_BACKENDS = ["tensorflow", "wasm", "wasm-1thread", "wasm-stock", "cpu", "pytorch"] as const;
+export const BENCH_BACKENDS = ["tensorflow", "native", "native-1thread", "wasm", "wasm-1thread", "wasm-stock", "cpu", "pytorch"] as const;
 export type BenchBackend = (typeof BENCH_BACKENDS)[number];
 const ALL_BACKENDS: readonly string[] = BENCH_BACKENDS;
 
@@ -236,4 +237,9 @@ export function formatTable(report: Pick<BenchReport, "results" | "skipped">): s
 /** What `--json FILE` holds. */
 export function reportJson(report: BenchReport): string {
   return JSON.stringify({ results: report.results, skipped: report.skipped, environment: report.environment }, null, 2) + "\n";
+}
+
+/** The tfjs backend a bench row runs on ("wasm-1thread" and "wasm-stock" are wasm, "native-1thread" native). */
+export function engineOf(row: Exclude<BenchBackend, "pytorch">): BackendName {
+  return row.startsWith("wasm") ? "wasm" : row.startsWith("native") ? "native" : (row as BackendName);
 }

@@ -8,6 +8,7 @@ import { writeFileAtomic } from "../io/atomic";
 import { machineBusySeconds, ownCpuSeconds } from "../engine/machine";
 import { childEnvironment, type ConfigOverrides, resolveConfig } from "../config";
 import type { MeasureSpec, WorkerReply } from "./measure";
+import { loadAddon } from "../engine/native";
 import { peerUnavailable, runPytorchPeer } from "./peer";
 import {
   BENCH_BACKENDS,
@@ -21,6 +22,7 @@ import {
   type BenchResult,
   type BenchSkip,
   type RawRun,
+  engineOf,
 } from "./report";
 
 export interface BenchOptions {
@@ -139,6 +141,7 @@ function conditionsSince(before: MachineSnapshot, childCpuSeconds: number | unde
 /** Why a backend cannot run here, without starting it; undefined if it can be tried. */
 function unavailable(backend: BenchBackend): string | undefined {
   if (backend === "pytorch") return peerUnavailable();
+  if (backend.startsWith("native")) return loadAddon().reason;
   if (backend === "tensorflow") {
     try {
       require.resolve("@tensorflow/tfjs-node");
@@ -153,12 +156,12 @@ function unavailable(backend: BenchBackend): string | undefined {
 function spawnBenchWorker(spec: MeasureSpec): Promise<RawRun> {
   const script = path.join(__dirname, "../cli/bench-worker.js");
   if (!fs.existsSync(script)) throw new BenchError(`${script} not found; run \`npm run build\` first`);
-  const env: NodeJS.ProcessEnv = childEnvironment({ FASHION_ANN_BACKEND: spec.backend.startsWith("wasm") ? "wasm" : spec.backend });
+  const env: NodeJS.ProcessEnv = childEnvironment({ FASHION_ANN_BACKEND: engineOf(spec.backend) });
   // The baseline is tfjs as shipped; every other row gets the project's kernels whatever the caller's env says.
   if (spec.backend === "wasm-stock") env.FASHION_ANN_STOCK_KERNELS = "1";
   else delete env.FASHION_ANN_STOCK_KERNELS;
   // The baseline is tfjs's single-threaded wasm, and wasm-1thread isolates what the threads add.
-  if (spec.backend === "wasm-stock" || spec.backend === "wasm-1thread") env.FASHION_ANN_THREADS = "1";
+  if (spec.backend === "wasm-stock" || spec.backend === "wasm-1thread" || spec.backend === "native-1thread") env.FASHION_ANN_THREADS = "1";
   return new Promise((resolve, reject) => {
     const child = fork(script, [], { env, stdio: ["ignore", "pipe", "inherit", "ipc"] });
     child.stdout!.pipe(process.stderr, { end: false });

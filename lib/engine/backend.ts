@@ -1,6 +1,7 @@
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { BACKENDS, type BackendName, type ExperimentConfig, resolveConfig } from "../config";
+import { loadAddon, registerNativeBackend } from "./native";
 import { installWasmMatMulKernels } from "./wasm/kernels";
 import { busyCoresNow } from "./machine";
 import { enableWasmThreads } from "./wasm/threads";
@@ -10,10 +11,12 @@ export interface BackendInfo {
   name: BackendName;
   /** wasm only: whether the SIMD binary is in use. */
   simd?: boolean;
-  /** wasm only: XNNPACK threads (tfjs turns them off in Node; lib/wasm-threads.ts turns them back on). */
+  /** wasm: XNNPACK threads (tfjs turns them off in Node; engine/wasm/threads.ts turns them back on); native: the addon's kernel threads. */
   threads?: number;
-  /** wasm only: why fewer threads run than were asked for. */
+  /** wasm and native: why fewer threads run than were asked for. */
   threadsNote?: string;
+  /** native only: the BLAS the addon was built with and the kernels it runs, e.g. "OpenBLAS 0.3.21 ... (Cooperlake), avx512". */
+  blas?: string;
   tfjsVersion: string;
   /** Why each preferred backend before this one was skipped. */
   skipped: { name: BackendName; reason: string }[];
@@ -42,6 +45,14 @@ const loaders: Record<BackendName, (threads: ThreadChoice, stockKernels: boolean
     const { threads, note: why } = choice.auto ? await autoThreads(choice.threads) : { threads: choice.threads, note: undefined };
     const note = threads > 1 ? await startWasmThreads(threads) : why;
     if (!stockKernels) installWasmMatMulKernels();
+    return note;
+  },
+  // The addon built by setup; registering fails with its one-sentence reason (not built, build failed, ...).
+  native: async (choice) => {
+    const reason = registerNativeBackend();
+    if (reason) throw new Error(reason);
+    const { threads, note } = choice.auto ? await autoThreads(choice.threads) : { threads: choice.threads, note: undefined };
+    loadAddon().addon?.setThreads(threads);
     return note;
   },
   // @tensorflow/tfjs registers the pure-JS cpu backend itself.
@@ -111,11 +122,18 @@ async function describe(name: BackendName, skipped: BackendInfo["skipped"], thre
     info.threads = wasm.getThreadsCount();
     if (threadsNote) info.threadsNote = threadsNote;
   }
+  const addon = name === "native" ? loadAddon().addon : null;
+  if (addon) {
+    const i = addon.info();
+    info.threads = addon.getThreads();
+    info.blas = `${i.blas.split(" ").slice(0, 2).join(" ")} (${i.core}), ${i.simd}`;
+    if (threadsNote) info.threadsNote = threadsNote;
+  }
   return info;
 }
 
 /**
- * Selects the fastest backend that loads: tfjs-node, else wasm, else the pure-JS cpu.
+ * Selects the first backend that loads: tfjs-node, else the native BLAS engine, else wasm, else the pure-JS cpu.
  * The config's `backend` (which FASHION_ANN_BACKEND sets) forces one; a forced backend that
  * fails to load is an error rather than a silent fallback. The wasm backend runs the
  * config's `threads`; they are fixed once it has started.
@@ -144,9 +162,14 @@ export async function initBackend(choice?: BackendChoice): Promise<BackendInfo> 
 
 /** One line for logs and notebook headers, e.g. `backend: wasm (SIMD on, 2 threads), tfjs 4.22.0`. */
 export function formatBackend(info: BackendInfo): string {
-  const extra = info.name === "wasm" ? ` (${wasmDetails(info)})` : "";
+  const extra = info.name === "wasm" ? ` (${wasmDetails(info)})` : info.name === "native" ? ` (${nativeDetails(info)})` : "";
   const skipped = info.skipped.length ? `; skipped ${info.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}` : "";
   return `backend: ${info.name}${extra}, tfjs ${info.tfjsVersion}${skipped}`;
+}
+
+/** The native engine's BLAS and threads, e.g. `OpenBLAS 0.3.21 (Cooperlake), avx512, 2 threads`. */
+export function nativeDetails(info: BackendInfo): string {
+  return `${info.blas}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${info.threadsNote ? `: ${info.threadsNote}` : ""}`;
 }
 
 /** The wasm backend's build and threads, e.g. `SIMD on, 2 threads`, with why fewer threads run if they do. */

@@ -8,7 +8,8 @@ import { lastInterruptSignal, onInterrupt } from "./interrupt";
 import { learningRateOf, setLearningRate } from "./optimizers";
 import { type PlateauState, ReduceLrOnPlateau, scheduledLearningRate } from "./schedules";
 import { seededRandom, shuffledIndices } from "./shuffle";
-import { compiledLoss, countCorrect, trainStep } from "./step";
+import { compiledLoss, countCorrect, type StepResult, trainStep } from "./step";
+import { NATIVE_BACKEND, type NativeDenseStep, nativeDenseStep } from "../engine/native";
 
 export type { LabeledImages };
 
@@ -78,7 +79,9 @@ export async function train(
   const history: History = options.initialHistory ? copyHistory(options.initialHistory, params) : { epoch: [], history: {}, params };
   // Dropout masks come from a stream restarted every epoch from (seed, epoch), so a resume draws the same ones.
   let dropoutRandom = seededRandom(config.seed);
-  const step = trainStep(model, { random: () => dropoutRandom(), clipNorm: config.clipNorm, clipValue: config.clipValue });
+  const native = nativeStepFor(model, config);
+  const step = native ? null : trainStep(model, { random: () => dropoutRandom(), clipNorm: config.clipNorm, clipValue: config.clipValue });
+  const trainLabels = native ? typedLabels(y.data) : null;
   const random = seededRandom(config.seed);
   const initialEpoch = history.epoch.length;
   // Advance the shuffle stream so a resumed run sees the same batch order as an uninterrupted one.
@@ -98,6 +101,7 @@ export async function train(
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
       const order = shuffledIndices(samples, random);
       dropoutRandom = seededRandom((config.seed + 0x5eed * (epoch + 1)) >>> 0);
+      native?.trainer.setSeed((config.seed + 0x5eed * (epoch + 1)) >>> 0);
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
@@ -106,9 +110,15 @@ export async function train(
         const start = b * config.batchSize;
         const idx = order.subarray(start, Math.min(start + config.batchSize, samples));
         rate?.beforeStep(epoch * steps + b);
-        const xb = gatherRows(x.data, rowSize, idx, x.shape);
-        const result = step(xb, gatherLabels(y.data, idx));
-        xb.dispose();
+        let result: StepResult;
+        if (native && trainLabels) {
+          // The addon gathers the rows itself and prefetches the next batch's while this one computes.
+          result = native.rows(x.data, trainLabels, idx, order.subarray(start + config.batchSize, start + 2 * config.batchSize));
+        } else {
+          const xb = gatherRows(x.data, rowSize, idx, x.shape);
+          result = step!(xb, gatherLabels(y.data, idx));
+          xb.dispose();
+        }
         if (!Number.isFinite(result.loss)) {
           throw new TrainingError(
             `loss became ${result.loss} at epoch ${epoch + 1}, batch ${b + 1}/${steps}: training diverged ` +
@@ -132,7 +142,7 @@ export async function train(
       if (seen < samples) break;
       const logs: Logs = { loss: lossSum / seen, accuracy: correct / seen };
       if (data.valid) {
-        const v = evaluateArrays(model, data.valid);
+        const v = native ? nativeEvaluate(native, data.valid) : evaluateArrays(model, data.valid);
         logs.val_loss = v.loss;
         logs.val_accuracy = v.accuracy;
       }
@@ -188,6 +198,41 @@ function learningRateControl(model: tf.LayersModel, config: TrainConfig, steps: 
       if (state) state.plateau = plateau.state();
     },
   };
+}
+
+const nativeNotes = new Set<string>();
+
+/**
+ * The fused native step when the native backend runs and covers this model; otherwise null, and the
+ * reason is said once per process (the written-out or generic step then trains, its products still native).
+ */
+function nativeStepFor(model: tf.LayersModel, config: TrainConfig): NativeDenseStep | null {
+  if (tf.getBackend() !== NATIVE_BACKEND) return null;
+  const choice = nativeDenseStep(model, {
+    maxBatch: config.batchSize,
+    clipnorm: config.clipNorm ?? undefined,
+    clipvalue: config.clipValue ?? undefined,
+    seed: config.seed,
+  });
+  if (choice.step) return choice.step;
+  if (!nativeNotes.has(choice.reason)) {
+    nativeNotes.add(choice.reason);
+    console.log(`native engine: ${choice.reason}; this model trains with the tfjs step (its matrix products still native)`);
+  }
+  return null;
+}
+
+/** The label arrays the addon reads without a copy; anything else is copied once. */
+function typedLabels(labels: ArrayLike<number>): Uint8Array | Int32Array | Float32Array {
+  return labels instanceof Uint8Array || labels instanceof Int32Array || labels instanceof Float32Array
+    ? labels
+    : Float32Array.from(labels);
+}
+
+function nativeEvaluate(step: NativeDenseStep, set: LabeledImages): { loss: number; accuracy: number } {
+  const n = set.x.shape[0] ?? 0;
+  const r = step.evaluate(set.x.data, typedLabels(set.y.data), n);
+  return { loss: r.loss, accuracy: r.correct / n };
 }
 
 function copyHistory(h: History, params: History["params"]): History {

@@ -1,0 +1,257 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/*
+ * The native addon (native/, built by setup with node-gyp against OpenBLAS, or Accelerate on macOS):
+ * where it is, whether it loads, and its typed surface. Nothing here throws: a missing or broken build
+ * is a reason, so callers can fall back to another backend and say why.
+ */
+
+/** Where setup puts the addon, relative to the project root. */
+export const ADDON_PATH = "native/build/Release/fashion_ann_native.node";
+/** A one-line reason setup writes when the build fails (its absence with no addon means "not built"). */
+export const STATUS_PATH = "native/build/status.txt";
+/** native/src/addon.cc's kVersion; a mismatch means a build from older sources. */
+export const ADDON_VERSION = "1";
+
+/** BLAS and build facts, for the backend line and environment.json. */
+export interface NativeInfo {
+  version: string;
+  /** e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64", or "Accelerate". */
+  blas: string;
+  /** The BLAS kernel set chosen at run time (OpenBLAS's corename), e.g. "Cooperlake". */
+  core: string;
+  /** The addon's kernel threads (setThreads). */
+  threads: number;
+  /** OpenBLAS's threads (setBlasThreads). */
+  blasThreads: number;
+  /** The widest vector extension the addon itself was compiled for: avx512, avx2, neon or baseline. */
+  simd: string;
+  compiler: string;
+  /** The addon's AVX-512 forward kernel is in use for training batches (see useOwnKernels). */
+  ownKernels: boolean;
+}
+
+/** Activations of hidden layers, by tfjs-layers' names ("leakyRelu" stands for a LeakyReLU layer). */
+export type NativeActivation =
+  | "linear"
+  | "relu"
+  | "relu6"
+  | "elu"
+  | "selu"
+  | "leakyRelu"
+  | "gelu"
+  | "gelu_new"
+  | "swish"
+  | "mish"
+  | "tanh"
+  | "sigmoid"
+  | "softplus"
+  | "softsign"
+  | "hardSigmoid";
+
+export interface TrainerLayerSpec {
+  units: number;
+  /** Hidden layers: default linear. The last layer is always softmax (pass "softmax" or nothing). */
+  activation?: NativeActivation | "softmax";
+  /** LeakyReLU slope; default 0.3, tfjs-layers' LeakyReLU default. */
+  alpha?: number;
+  /** Inverted-dropout rate on this layer's input, in [0, 1); training steps only. */
+  dropout?: number;
+  /** Keras l2 factor on the kernel: loss += l2·ΣW², gradient += 2·l2·W. */
+  l2?: number;
+  /** Default true. */
+  useBias?: boolean;
+}
+
+/** tfjs's optimizers by update rule; hyper-parameters default as tfjs-core's constructors would. */
+export interface TrainerOptimizerSpec {
+  kind: "sgd" | "momentum" | "adam" | "rmsprop";
+  learningRate: number;
+  momentum?: number;
+  nesterov?: boolean;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** RMSProp's decay (Keras's rho). */
+  decay?: number;
+  centered?: boolean;
+}
+
+export interface TrainerSpec {
+  /** Values per input row (784 for 28x28 images). */
+  inputSize: number;
+  /** Rows of the scratch buffers; a larger batch grows them. Default 32. */
+  maxBatch?: number;
+  layers: TrainerLayerSpec[];
+  optimizer: TrainerOptimizerSpec;
+  /** Per-variable gradient norm limit, as Keras's clipnorm; 0 or absent = off. */
+  clipnorm?: number;
+  /** Element-wise gradient limit, as Keras's clipvalue (applied after clipnorm). */
+  clipvalue?: number;
+  /** Seed of dropout's random stream. Default 42. */
+  seed?: number;
+  /** Keep every gradient for gradient(i) (turns off the fused SGD update; tests and debugging). */
+  keepGradients?: boolean;
+}
+
+export interface NativeStepResult {
+  /** Mean sparse categorical cross-entropy over the rows, plus `regularization` (as Keras reports it). */
+  loss: number;
+  /** Rows whose largest output is at the label. */
+  correct: number;
+  /** The l2 penalty included in `loss`. */
+  regularization: number;
+}
+
+/** Milliseconds inside the addon since creation or resetCounters(). */
+export interface NativeCounters {
+  steps: number;
+  stepMs: number;
+  /** Of stepMs, the part in matrix products (BLAS calls and the addon's forward kernel). */
+  sgemmMs: number;
+  sgemmCalls: number;
+  evalRows: number;
+  evalMs: number;
+  /** stepRows' gathering of the batch (labels checked, rows copied, next rows prefetched), outside stepMs. */
+  gatherMs: number;
+}
+
+export type NativeLabels = Int32Array | Float32Array | Uint8Array;
+
+/** native/src/addon.cc's Trainer. Every array is used in place and must stay alive until rebound. */
+export interface NativeTrainer {
+  /** Variables in tfjs's trainableWeights order: layer 0 kernel, layer 0 bias, layer 1 kernel, ... */
+  readonly variableCount: number;
+  /** Optimizer slots per variable, in tfjs's getWeights order (momentum: 1; adam: m, v; rmsprop: rms, momentum[, mg]). */
+  readonly slotsPerVariable: number;
+  /** Optimizer-wide scalars (adam: accBeta1, accBeta2). */
+  readonly stateSize: number;
+  readonly learningRate: number;
+  bindVariable(index: number, values: Float32Array, slots?: Float32Array[]): void;
+  bindState(index: number, value: Float32Array): void;
+  /** One training step on n rows of x ([n, inputSize]) and their class indices. */
+  step(x: Float32Array, labels: NativeLabels, n: number): NativeStepResult;
+  /**
+   * One training step on rows `rows` of a whole set (x [N, inputSize], labels [N]), gathered natively;
+   * `next` (the following batch's rows) is prefetched while the step computes.
+   */
+  stepRows(x: Float32Array, labels: NativeLabels, rows: Uint32Array | Int32Array, next?: Uint32Array | Int32Array): NativeStepResult;
+  /** Forward only, no dropout. */
+  evaluate(x: Float32Array, labels: NativeLabels, n: number): NativeStepResult;
+  /** Softmax probabilities of n rows into out ([n, classes]). */
+  predict(x: Float32Array, n: number, out: Float32Array): void;
+  setLearningRate(learningRate: number): void;
+  /** New hyper-parameters for the same kind of optimizer (e.g. after setMomentum). */
+  setOptimizer(spec: TrainerOptimizerSpec): void;
+  setSeed(seed: number): void;
+  /** A copy of the gradient the last step applied to variable `index` (keepGradients only). */
+  gradient(index: number): Float32Array;
+  counters(): NativeCounters;
+  resetCounters(): void;
+}
+
+export interface NativeAddon {
+  /** Row-major C[m,n] = alpha·op(A)·op(B) + beta·C with tight leading dimensions; C is written in place. */
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    b: Float32Array,
+    beta: number,
+    c: Float32Array,
+  ): void;
+  /**
+   * Threads for the addon's own kernels (the training step's products with large weights), the calling
+   * thread included; the addon starts with 1. Tasks are shared through one counter, so a helper whose
+   * core is busy elsewhere delays a step by one task at most, and results are identical for any count.
+   */
+  setThreads(threads: number): void;
+  getThreads(): number;
+  /** OpenBLAS's threads (a no-op on Accelerate); the addon starts with 1, which measured fastest at batch 32. */
+  setBlasThreads(threads: number): void;
+  getBlasThreads(): number;
+  /**
+   * Whether training-size forward products use the addon's AVX-512 kernel instead of BLAS (default on);
+   * the argument switches it. Returns the state now: false on builds without AVX-512.
+   */
+  useOwnKernels(on?: boolean): boolean;
+  info(): NativeInfo;
+  version(): string;
+  Trainer: new (spec: TrainerSpec) => NativeTrainer;
+}
+
+export type AddonLoad = { addon: NativeAddon; reason?: undefined } | { addon: null; reason: string };
+
+const PROJECT_NAME = "fashion-ann";
+let cached: AddonLoad | undefined;
+
+/** The addon, loaded once per process, or the one-sentence reason it cannot be used. */
+export function loadAddon(): AddonLoad {
+  if (!cached) cached = tryLoad();
+  return cached;
+}
+
+/**
+ * The project folder: the nearest ancestor of `from` holding the package.json named "fashion-ann". The
+ * same walk works from lib/ (vitest, tslab's sources) and from dist/lib/ (compiled).
+ */
+export function findProjectRoot(from: string = __dirname): string | null {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (packageName(path.join(dir, "package.json")) === PROJECT_NAME) return dir;
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+function packageName(file: string): string | undefined {
+  try {
+    return (JSON.parse(fs.readFileSync(file, "utf8")) as { name?: string }).name;
+  } catch {
+    return undefined;
+  }
+}
+
+function tryLoad(): AddonLoad {
+  const root = findProjectRoot();
+  if (!root)
+    return { addon: null, reason: `no package.json named ${PROJECT_NAME} above ${__dirname}, so the native addon cannot be located` };
+  return addonAt(root);
+}
+
+/** The addon of the project at `root`, loaded now (loadAddon caches the project's own). */
+export function addonAt(root: string): AddonLoad {
+  const file = path.join(root, ADDON_PATH);
+  if (!fs.existsSync(file))
+    return { addon: null, reason: buildStatus(root) ?? `the native addon is not built (${ADDON_PATH} is missing); run npm run setup` };
+  let addon: NativeAddon;
+  try {
+    addon = require(file) as NativeAddon;
+  } catch (err) {
+    return { addon: null, reason: `the native addon failed to load (${firstLine(err)}); rebuild it with npm run setup` };
+  }
+  const version = typeof addon.version === "function" ? addon.version() : "unknown";
+  if (version !== ADDON_VERSION)
+    return {
+      addon: null,
+      reason: `the native addon is version ${version}, these sources expect ${ADDON_VERSION}; rebuild it with npm run setup`,
+    };
+  return { addon };
+}
+
+/** Setup's note on a failed build, e.g. "the native addon did not build: cblas.h not found (apt-get install libopenblas-dev)". */
+function buildStatus(root: string): string | undefined {
+  try {
+    const line = fs.readFileSync(path.join(root, STATUS_PATH), "utf8").split("\n")[0]!.trim();
+    return line === "" || line === "ok" ? undefined : line;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+}

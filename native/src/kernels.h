@@ -1,0 +1,29 @@
+// Hand-written matrix kernels for shapes where a general BLAS loses time: the training step's products
+// with the large weight matrix at batch 32. BLAS packs the whole right-hand matrix (the 784x300 weights, ~1 MB) into its
+// panel format on every call, since the weights change every step; at 32 rows that copy costs about a
+// third of the product. Dense weights are row-major [in, units], already contiguous along the output
+// columns, so an AVX-512 kernel can stream them as they are.
+#pragma once
+
+namespace fa {
+
+// Where the kernels beat BLAS: up to 64 rows (evaluation's larger chunks go to BLAS) and weights of at
+// least 64K values, where packing them costs. Measured at 32 rows: forward 784x300 130 µs against
+// OpenBLAS's 177 (300x100: 18 against 17, so BLAS keeps it); weight gradient 784x288 128 against 145.
+constexpr int kSmallBatchRows = 64;
+constexpr long kLargeWeights = 65536;
+inline bool kernelPays(int rows, int n, int k) { return rows <= kSmallBatchRows && long(n) * k >= kLargeWeights; }
+
+// Whether denseForward may use the kernel (default yes); the benchmark turns it off to compare with BLAS.
+void setOwnKernels(bool enabled);
+bool ownKernels();
+
+// z[m, n] = x[m, k] · w[k, n] (+ bias[n] when not null), all row-major and tight. Returns false when the
+// addon was built without AVX-512 or the kernels are switched off (the caller then uses sgemm).
+bool denseForwardKernel(int m, int n, int k, const float* x, const float* w, const float* bias, float* z);
+
+// w[k, n] = alpha · x[m, k]ᵀ · dz[m, n] + (accumulate ? w : 0): a Dense kernel's gradient (or, with
+// accumulate and alpha = -lr, its SGD update) straight into row-major w. Same conditions as above.
+bool weightGradientKernel(int m, int n, int k, float alpha, const float* x, const float* dz, bool accumulate, float* w);
+
+}  // namespace fa

@@ -1,0 +1,100 @@
+#include "optimizer.h"
+
+#include <cmath>
+
+namespace fa {
+
+bool parseOptimizerKind(const std::string& name, OptimizerKind* out) {
+  if (name == "sgd") *out = OptimizerKind::Sgd;
+  else if (name == "momentum") *out = OptimizerKind::Momentum;
+  else if (name == "adam") *out = OptimizerKind::Adam;
+  else if (name == "rmsprop") *out = OptimizerKind::RmsProp;
+  else return false;
+  return true;
+}
+
+int slotCount(const OptimizerSpec& spec) {
+  switch (spec.kind) {
+    case OptimizerKind::Sgd: return 0;
+    case OptimizerKind::Momentum: return 1;
+    case OptimizerKind::Adam: return 2;
+    case OptimizerKind::RmsProp: return spec.centered ? 3 : 2;
+  }
+  return 0;
+}
+
+int stateCount(const OptimizerSpec& spec) { return spec.kind == OptimizerKind::Adam ? 2 : 0; }
+
+namespace {
+
+void sgd(double lr, float* w, const float* g, size_t size) {
+  const float c = float(-lr);
+  for (size_t i = 0; i < size; i++) w[i] += c * g[i];
+}
+
+// MomentumOptimizer: acc = m·acc + g; w += -lr·acc, or with Nesterov w += -lr·(g + m·acc).
+void momentum(const OptimizerSpec& s, float* w, const float* g, float* acc, size_t size) {
+  const float m = float(s.momentum), c = float(-s.learningRate);
+  for (size_t i = 0; i < size; i++) {
+    const float a = m * acc[i] + g[i];
+    acc[i] = a;
+    w[i] += c * (s.nesterov ? g[i] + a * m : a);
+  }
+}
+
+// AdamOptimizer: moments, then bias correction by the accumulated β^t *before* this step's advance
+// (tfjs starts accBeta at β and multiplies after the update), epsilon outside the square root.
+void adam(const OptimizerSpec& s, float* w, const float* g, float* m, float* v, float accBeta1, float accBeta2, size_t size) {
+  const float b1 = float(s.beta1), b2 = float(s.beta2), c1 = float(1 - s.beta1), c2 = float(1 - s.beta2);
+  const float negLr = float(-s.learningRate), eps = float(s.epsilon);
+  const float oneMinusAcc1 = 1 - accBeta1, oneMinusAcc2 = 1 - accBeta2;
+  for (size_t i = 0; i < size; i++) {
+    const float mi = m[i] * b1 + g[i] * c1;
+    const float vi = v[i] * b2 + (g[i] * g[i]) * c2;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] += (mi / oneMinusAcc1) / (std::sqrt(vi / oneMinusAcc2) + eps) * negLr;
+  }
+}
+
+// RMSPropOptimizer: ms = ρ·ms + (1-ρ)·g²; mom = μ·mom + lr·g/√(ms + ε); w -= mom.
+// Centered, tfjs divides by √(ms - (mg² + ε)) (ε subtracted, unlike TensorFlow's ms - mg² + ε); kept
+// as tfjs does it so the two paths agree.
+void rmsprop(const OptimizerSpec& s, float* w, const float* g, float* ms, float* mom, float* mg, size_t size) {
+  const float d = float(s.decay), oneMinusD = float(1 - s.decay), mu = float(s.momentum);
+  const float lr = float(s.learningRate), eps = float(s.epsilon);
+  for (size_t i = 0; i < size; i++) {
+    const float msi = ms[i] * d + (g[i] * g[i]) * oneMinusD;
+    ms[i] = msi;
+    float denom;
+    if (mg) {
+      const float mgi = mg[i] * d + g[i] * oneMinusD;
+      mg[i] = mgi;
+      denom = std::sqrt(msi - (mgi * mgi + eps));
+    } else {
+      denom = std::sqrt(msi + eps);
+    }
+    const float mi = mom[i] * mu + (g[i] * lr) / denom;
+    mom[i] = mi;
+    w[i] -= mi;
+  }
+}
+
+}  // namespace
+
+void applyUpdate(const OptimizerSpec& spec, float* value, const float* grad, float* const* slots, const float* const* state, size_t size) {
+  switch (spec.kind) {
+    case OptimizerKind::Sgd: return sgd(spec.learningRate, value, grad, size);
+    case OptimizerKind::Momentum: return momentum(spec, value, grad, slots[0], size);
+    case OptimizerKind::Adam: return adam(spec, value, grad, slots[0], slots[1], *state[0], *state[1], size);
+    case OptimizerKind::RmsProp: return rmsprop(spec, value, grad, slots[0], slots[1], spec.centered ? slots[2] : nullptr, size);
+  }
+}
+
+void advanceState(const OptimizerSpec& spec, float* const* state) {
+  if (spec.kind != OptimizerKind::Adam) return;
+  *state[0] = *state[0] * float(spec.beta1);
+  *state[1] = *state[1] * float(spec.beta2);
+}
+
+}  // namespace fa

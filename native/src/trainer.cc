@@ -1,0 +1,436 @@
+#include "trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <type_traits>
+
+#include "blas.h"
+#include "kernels.h"
+
+namespace fa {
+
+namespace {
+
+// Keras's epsilon: probabilities are clipped to [1e-7, 1 - 1e-7] before the log.
+constexpr double kProbabilityClip = 1e-7;
+// Rows per forward pass in evaluate()/predict(): large enough for BLAS to run near its peak, small
+// enough that the activations stay in L2.
+constexpr int kEvalChunk = 512;
+
+// Calls f with the activation as a compile-time constant, so the per-element switch in
+// act::forward/derivative folds away and the loops vectorise.
+template <class F>
+void withActivation(Activation a, F&& f) {
+#define FA_CASE(X) \
+  case Activation::X: return f(std::integral_constant<Activation, Activation::X>{});
+  switch (a) {
+    FA_CASE(Linear) FA_CASE(Relu) FA_CASE(Relu6) FA_CASE(Elu) FA_CASE(Selu) FA_CASE(LeakyRelu) FA_CASE(Gelu)
+    FA_CASE(GeluTanh) FA_CASE(Swish) FA_CASE(Mish) FA_CASE(Tanh) FA_CASE(Sigmoid) FA_CASE(Softplus)
+    FA_CASE(Softsign) FA_CASE(HardSigmoid)
+  }
+#undef FA_CASE
+}
+
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+}  // namespace
+
+bool parseActivation(const std::string& name, Activation* out) {
+  static const struct {
+    const char* name;
+    Activation value;
+  } kNames[] = {{"linear", Activation::Linear},   {"relu", Activation::Relu},           {"relu6", Activation::Relu6},
+                {"elu", Activation::Elu},         {"selu", Activation::Selu},           {"leakyRelu", Activation::LeakyRelu},
+                {"gelu", Activation::Gelu},       {"gelu_new", Activation::GeluTanh},   {"swish", Activation::Swish},
+                {"mish", Activation::Mish},       {"tanh", Activation::Tanh},           {"sigmoid", Activation::Sigmoid},
+                {"softplus", Activation::Softplus}, {"softsign", Activation::Softsign}, {"hardSigmoid", Activation::HardSigmoid}};
+  for (const auto& n : kNames) {
+    if (name == n.name) {
+      *out = n.value;
+      return true;
+    }
+  }
+  return false;
+}
+
+Trainer::Trainer(TrainerSpec spec) : spec_(std::move(spec)) {
+  if (spec_.inputSize <= 0) throw std::invalid_argument("inputSize must be positive, got " + std::to_string(spec_.inputSize));
+  if (spec_.maxBatch <= 0) throw std::invalid_argument("maxBatch must be positive, got " + std::to_string(spec_.maxBatch));
+  if (spec_.layers.empty()) throw std::invalid_argument("layers must hold at least the softmax output layer");
+  for (size_t l = 0; l < spec_.layers.size(); l++) {
+    const LayerSpec& L = spec_.layers[l];
+    const std::string where = "layers[" + std::to_string(l) + "]";
+    if (L.units <= 0) throw std::invalid_argument(where + ".units must be positive, got " + std::to_string(L.units));
+    if (!(L.dropout >= 0 && L.dropout < 1)) throw std::invalid_argument(where + ".dropout must be in [0, 1), got " + std::to_string(L.dropout));
+    if (!(L.l2 >= 0)) throw std::invalid_argument(where + ".l2 must be >= 0, got " + std::to_string(L.l2));
+    firstVar_.push_back(int(vars_.size()));
+    vars_.push_back(Var{nullptr, size_t(inSize(int(l))) * L.units, {}, {}});
+    if (L.useBias) vars_.push_back(Var{nullptr, size_t(L.units), {}, {}});
+  }
+  if (!(spec_.clipnorm >= 0) || !(spec_.clipvalue >= 0)) throw std::invalid_argument("clipnorm and clipvalue must be >= 0 (0 = off)");
+  state_.assign(stateSize(), nullptr);
+  for (int l = 0; l < int(spec_.layers.size()); l++) {
+    for (int v : {kernelVar(l), biasVar(l)}) {
+      if (v >= 0 && !fastSgd(l)) vars_[v].grad.assign(vars_[v].size, 0.0f);
+    }
+  }
+  setSeed(spec_.seed);
+}
+
+std::string Trainer::variableName(int i) const {
+  for (int l = 0; l < int(spec_.layers.size()); l++) {
+    if (i == kernelVar(l)) return "layers[" + std::to_string(l) + "] kernel";
+    if (i == biasVar(l)) return "layers[" + std::to_string(l) + "] bias";
+  }
+  return "variable " + std::to_string(i);
+}
+
+void Trainer::bindVariable(int i, float* values, const std::vector<float*>& slots) {
+  if (i < 0 || i >= variableCount()) throw std::out_of_range("variable index " + std::to_string(i) + " out of range [0, " + std::to_string(variableCount()) + ")");
+  if (int(slots.size()) != slotsPerVariable()) {
+    throw std::invalid_argument(variableName(i) + ": " + std::to_string(slots.size()) + " optimizer slots given, the optimizer keeps " + std::to_string(slotsPerVariable()));
+  }
+  vars_[i].values = values;
+  vars_[i].slots = slots;
+}
+
+void Trainer::bindState(int i, float* value) {
+  if (i < 0 || i >= stateSize()) throw std::out_of_range("optimizer state index " + std::to_string(i) + " out of range [0, " + std::to_string(stateSize()) + ")");
+  state_[i] = value;
+}
+
+void Trainer::checkBound() const {
+  for (int i = 0; i < variableCount(); i++) {
+    if (!vars_[i].values) throw std::logic_error(variableName(i) + " is not bound; call bindVariable first");
+  }
+  for (float* s : state_) {
+    if (!s) throw std::logic_error("optimizer state is not bound; call bindState first");
+  }
+}
+
+bool Trainer::fastSgd(int l) const {
+  return spec_.optimizer.kind == OptimizerKind::Sgd && spec_.layers[l].l2 == 0 && spec_.clipnorm == 0 && spec_.clipvalue == 0 &&
+         !spec_.keepGradients;
+}
+
+void Trainer::setOptimizer(const OptimizerSpec& spec) {
+  if (spec.kind != spec_.optimizer.kind || slotCount(spec) != slotCount(spec_.optimizer)) {
+    throw std::invalid_argument("setOptimizer changes hyper-parameters only; the kind (and RMSProp's centered) must stay as created");
+  }
+  spec_.optimizer = spec;
+}
+
+void Trainer::setSeed(uint64_t seed) {
+  uint64_t x = seed;
+  for (auto& r : rng_) r = splitmix64(x);
+}
+
+// xoshiro256**: 24 random bits, a float in [0, 1).
+float Trainer::uniform() {
+  const uint64_t result = rotl(rng_[1] * 5, 7) * 9;
+  const uint64_t t = rng_[1] << 17;
+  rng_[2] ^= rng_[0];
+  rng_[3] ^= rng_[1];
+  rng_[1] ^= rng_[2];
+  rng_[0] ^= rng_[3];
+  rng_[2] ^= t;
+  rng_[3] = rotl(rng_[3], 45);
+  return float(result >> 40) * (1.0f / 16777216.0f);
+}
+
+const std::vector<float>& Trainer::gradient(int i) const {
+  if (!spec_.keepGradients) throw std::logic_error("gradients are kept only when the trainer is created with keepGradients: true");
+  return vars_.at(i).grad;
+}
+
+void Trainer::gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, const float* b, float beta, float* c) {
+  const int64_t t = nowNs();
+  sgemm(ta, tb, m, n, k, alpha, a, b, beta, c);
+  gemmNs_ += nowNs() - t;
+  gemmCalls_++;
+}
+
+void Trainer::ensureScratch(Scratch& s, int rows, bool training) {
+  if (s.rows >= rows) return;
+  if (training) rows = std::max(rows, spec_.maxBatch);
+  const size_t L = spec_.layers.size();
+  s.rows = rows;
+  s.z.assign(L, {});
+  s.a.assign(L, {});
+  s.dz.assign(L, {});
+  s.mask.assign(L, {});
+  s.input.assign(L, {});
+  for (size_t l = 0; l < L; l++) {
+    const size_t out = size_t(rows) * spec_.layers[l].units;
+    s.z[l].assign(out, 0.0f);
+    if (l + 1 < L) s.a[l].assign(out, 0.0f);
+    if (!training) continue;
+    s.dz[l].assign(out, 0.0f);
+    if (spec_.layers[l].dropout > 0) {
+      s.mask[l].assign(size_t(rows) * inSize(int(l)), 0.0f);
+      s.input[l].assign(size_t(rows) * inSize(int(l)), 0.0f);
+    }
+  }
+}
+
+// Inverted dropout (tf.dropout's): keep with probability 1 - rate, scale kept inputs by 1/(1 - rate).
+const float* Trainer::dropInput(Scratch& s, int l, const float* in, int n) {
+  const float rate = spec_.layers[l].dropout;
+  if (rate <= 0) return in;
+  const float scale = float(1.0 / (1.0 - double(rate)));
+  const size_t size = size_t(n) * inSize(l);
+  float* mask = s.mask[l].data();
+  float* out = s.input[l].data();
+  for (size_t i = 0; i < size; i++) {
+    mask[i] = uniform() >= rate ? scale : 0.0f;
+    out[i] = in[i] * mask[i];
+  }
+  return out;
+}
+
+// z = in·W + b, then the activation. At training batch sizes the addon's own kernel (kernels.h) does the
+// product and bias in one pass; larger row counts go to BLAS.
+void Trainer::denseForward(Scratch& s, int l, const float* in, int n) {
+  const LayerSpec& L = spec_.layers[l];
+  const int out = L.units;
+  float* z = s.z[l].data();
+  const float* w = vars_[kernelVar(l)].values;
+  const float* bias = L.useBias ? vars_[biasVar(l)].values : nullptr;
+  if (kernelPays(n, out, inSize(l)) && timed([&] { return denseForwardKernel(n, out, inSize(l), in, w, bias, z); })) {
+    activate(s, l, n);
+    return;
+  }
+  gemm(false, false, n, out, inSize(l), 1.0f, in, w, 0.0f, z);
+  if (L.useBias) {
+    const float* b = vars_[biasVar(l)].values;
+    for (int i = 0; i < n; i++) {
+      float* row = z + size_t(i) * out;
+      for (int j = 0; j < out; j++) row[j] += b[j];
+    }
+  }
+  activate(s, l, n);
+}
+
+// w = alpha · inᵀ·dz (+ w when accumulating): the addon's kernel where it pays, else BLAS.
+void Trainer::weightGradient(int rows, int out, int in, float alpha, const float* x, const float* dz, bool accumulate, float* w) {
+  if (kernelPays(rows, out, in) && timed([&] { return weightGradientKernel(rows, out, in, alpha, x, dz, accumulate, w); })) return;
+  gemm(true, false, in, out, rows, alpha, x, dz, accumulate ? 1.0f : 0.0f, w);
+}
+
+// a = activation(z) for a hidden layer (the output layer's softmax is the loss's business).
+void Trainer::activate(Scratch& s, int l, int n) {
+  if (l + 1 == int(spec_.layers.size())) return;
+  const LayerSpec& L = spec_.layers[l];
+  const float* z = s.z[l].data();
+  float* a = s.a[l].data();
+  const size_t size = size_t(n) * L.units;
+  const float alpha = L.alpha;
+  withActivation(L.activation, [&](auto A) {
+    for (size_t i = 0; i < size; i++) a[i] = act::forward(decltype(A)::value, z[i], alpha);
+  });
+}
+
+// The logits of n rows; with training, dropout on every layer's input as configured.
+const float* Trainer::forward(Scratch& s, const float* x, int n, bool training) {
+  const float* in = x;
+  const int last = int(spec_.layers.size()) - 1;
+  for (int l = 0; l <= last; l++) {
+    if (training) in = dropInput(s, l, in, n);
+    denseForward(s, l, in, n);
+    if (l < last) in = s.a[l].data();
+  }
+  return s.z[last].data();
+}
+
+// Keras's sparse categorical cross-entropy of softmax(logits): mean of -log(clip(p[label])). The
+// gradient w.r.t. the logits is (p - onehot)/n, as TensorFlow's fused softmax cross-entropy (the clip
+// only guards the log). Softmax in double: ten exps a row cost nothing and the loss is then exact.
+double Trainer::softmaxLoss(const float* logits, const int32_t* labels, int n, float* dlogits, int* correct, float* probs) {
+  const int k = classes();
+  std::vector<double>& e = exps_;
+  if (e.size() < size_t(k)) e.resize(k);
+  double loss = 0;
+  for (int i = 0; i < n; i++) {
+    const float* row = logits + size_t(i) * k;
+    const int y = labels[i];
+    int best = 0;
+    for (int j = 1; j < k; j++) {
+      if (row[j] > row[best]) best = j;
+    }
+    double sum = 0;
+    for (int j = 0; j < k; j++) sum += e[j] = std::exp(double(row[j]) - double(row[best]));
+    if (best == y) ++*correct;
+    const double py = e[y] / sum;
+    loss -= std::log(std::min(std::max(py, kProbabilityClip), 1 - kProbabilityClip));
+    if (dlogits) {
+      float* d = dlogits + size_t(i) * k;
+      for (int j = 0; j < k; j++) d[j] = float((e[j] / sum - (j == y ? 1.0 : 0.0)) / n);
+    }
+    if (probs) {
+      float* p = probs + size_t(i) * k;
+      for (int j = 0; j < k; j++) p[j] = float(e[j] / sum);
+    }
+  }
+  return loss / n;
+}
+
+// dz of layer l-1 = (dz_l · W_lᵀ) ⊙ dropout mask of layer l's input ⊙ activation'(z_{l-1}).
+void Trainer::hiddenGradient(Scratch& s, int l, int n) {
+  const int out = spec_.layers[l].units, in = inSize(l);
+  float* d = s.dz[l - 1].data();
+  gemm(false, true, n, in, out, 1.0f, s.dz[l].data(), vars_[kernelVar(l)].values, 0.0f, d);
+  const size_t size = size_t(n) * in;
+  if (spec_.layers[l].dropout > 0) {
+    const float* mask = s.mask[l].data();
+    for (size_t i = 0; i < size; i++) d[i] *= mask[i];
+  }
+  const LayerSpec& below = spec_.layers[l - 1];
+  if (below.activation == Activation::Linear) return;
+  const float* z = s.z[l - 1].data();
+  const float* a = s.a[l - 1].data();
+  const float alpha = below.alpha;
+  withActivation(below.activation, [&](auto A) {
+    for (size_t i = 0; i < size; i++) d[i] *= act::derivative(decltype(A)::value, z[i], a[i], alpha);
+  });
+}
+
+// Layer l's kernel and bias gradients (inᵀ·dz, Σdz) and their update. Plain SGD without regularization
+// or clipping folds -lr into the GEMM and adds straight into the kernel (beta = 1): no gradient buffer,
+// one pass over the weights instead of three.
+void Trainer::updateLayer(Scratch& s, int l, const float* in, int n) {
+  const LayerSpec& L = spec_.layers[l];
+  const int out = L.units, k = inSize(l);
+  const float* dz = s.dz[l].data();
+  Var& kernel = vars_[kernelVar(l)];
+  if (L.useBias) {
+    colsum_.assign(out, 0.0);
+    for (int i = 0; i < n; i++) {
+      const float* row = dz + size_t(i) * out;
+      for (int j = 0; j < out; j++) colsum_[j] += row[j];
+    }
+  }
+  if (fastSgd(l)) {
+    const float c = float(-spec_.optimizer.learningRate);
+    weightGradient(n, out, k, c, in, dz, true, kernel.values);
+    if (L.useBias) {
+      float* b = vars_[biasVar(l)].values;
+      for (int j = 0; j < out; j++) b[j] += c * float(colsum_[j]);
+    }
+    return;
+  }
+  weightGradient(n, out, k, 1.0f, in, dz, false, kernel.grad.data());
+  updateVariable(kernelVar(l), kernel.grad.data(), kernel.values, L.l2);
+  if (L.useBias) {
+    Var& bias = vars_[biasVar(l)];
+    for (int j = 0; j < out; j++) bias.grad[j] = float(colsum_[j]);
+    updateVariable(biasVar(l), bias.grad.data(), bias.values, 0);
+  }
+}
+
+// Keras's order: the regularizer's gradient is part of the loss's, then clipnorm, then clipvalue.
+void Trainer::updateVariable(int v, float* g, const float* values, float l2) {
+  Var& var = vars_[v];
+  const size_t size = var.size;
+  if (l2 > 0) {
+    const float c = float(2.0 * double(l2));
+    for (size_t i = 0; i < size; i++) g[i] += c * values[i];
+  }
+  if (spec_.clipnorm > 0) {
+    double ss = 0;
+    for (size_t i = 0; i < size; i++) ss += double(g[i]) * g[i];
+    const double norm = std::sqrt(ss);
+    if (norm > spec_.clipnorm) {
+      const float f = float(spec_.clipnorm / norm);
+      for (size_t i = 0; i < size; i++) g[i] *= f;
+    }
+  }
+  if (spec_.clipvalue > 0) {
+    const float c = float(spec_.clipvalue);
+    for (size_t i = 0; i < size; i++) g[i] = std::min(std::max(g[i], -c), c);
+  }
+  applyUpdate(spec_.optimizer, var.values, g, var.slots.data(), state_.data(), size);
+}
+
+void Trainer::backward(Scratch& s, const float* x, int n) {
+  for (int l = int(spec_.layers.size()) - 1; l >= 0; l--) {
+    const float* in = spec_.layers[l].dropout > 0 ? s.input[l].data() : (l == 0 ? x : s.a[l - 1].data());
+    if (l > 0) hiddenGradient(s, l, n);  // reads W_l, so before W_l is updated
+    updateLayer(s, l, in, n);
+  }
+  advanceState(spec_.optimizer, state_.data());
+}
+
+double Trainer::regularization() const {
+  double total = 0;
+  for (int l = 0; l < int(spec_.layers.size()); l++) {
+    const float l2 = spec_.layers[l].l2;
+    if (l2 <= 0) continue;
+    const Var& k = vars_[kernelVar(l)];
+    double ss = 0;
+    for (size_t i = 0; i < k.size; i++) ss += double(k.values[i]) * k.values[i];
+    total += l2 * ss;
+  }
+  return total;
+}
+
+StepResult Trainer::step(const float* x, const int32_t* labels, int n) {
+  checkBound();
+  if (n <= 0) throw std::invalid_argument("step needs at least one row, got n=" + std::to_string(n));
+  const int64_t t0 = nowNs(), gemm0 = gemmNs_, calls0 = gemmCalls_;
+  ensureScratch(train_, n, true);
+  StepResult r;
+  r.regularization = regularization();  // of the weights this step's forward pass uses
+  const float* logits = forward(train_, x, n, true);
+  const int last = int(spec_.layers.size()) - 1;
+  r.loss = softmaxLoss(logits, labels, n, train_.dz[last].data(), &r.correct, nullptr) + r.regularization;
+  backward(train_, x, n);
+  counters.steps++;
+  counters.stepNs += nowNs() - t0;
+  counters.sgemmNs += gemmNs_ - gemm0;
+  counters.sgemmCalls += gemmCalls_ - calls0;
+  return r;
+}
+
+StepResult Trainer::evaluate(const float* x, const int32_t* labels, int n) {
+  checkBound();
+  const int64_t t0 = nowNs();
+  StepResult r;
+  double lossSum = 0;
+  for (int start = 0; start < n; start += kEvalChunk) {
+    const int rows = std::min(kEvalChunk, n - start);
+    ensureScratch(eval_, rows, false);
+    const float* logits = forward(eval_, x + size_t(start) * spec_.inputSize, rows, false);
+    lossSum += softmaxLoss(logits, labels + start, rows, nullptr, &r.correct, nullptr) * rows;
+  }
+  r.regularization = regularization();
+  r.loss = (n > 0 ? lossSum / n : 0) + r.regularization;
+  counters.evalRows += n;
+  counters.evalNs += nowNs() - t0;
+  return r;
+}
+
+void Trainer::predict(const float* x, int n, float* out) {
+  checkBound();
+  const int64_t t0 = nowNs();
+  const int k = classes();
+  std::vector<int32_t> noLabels(std::min(kEvalChunk, std::max(n, 0)), 0);
+  for (int start = 0; start < n; start += kEvalChunk) {
+    const int rows = std::min(kEvalChunk, n - start);
+    ensureScratch(eval_, rows, false);
+    const float* logits = forward(eval_, x + size_t(start) * spec_.inputSize, rows, false);
+    int ignored = 0;
+    softmaxLoss(logits, noLabels.data(), rows, nullptr, &ignored, out + size_t(start) * k);
+  }
+  counters.evalRows += n;
+  counters.evalNs += nowNs() - t0;
+}
+
+}  // namespace fa

@@ -1,0 +1,136 @@
+// A whole training step of a Dense stack in one call: forward, Keras's sparse categorical cross-entropy
+// on a softmax output, backward, optimizer update in place on arrays the caller owns (tfjs variables'
+// own buffers). No N-API here, so the step can be read, and reasoned about, on its own.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "activations.h"
+#include "optimizer.h"
+#include "timer.h"
+
+namespace fa {
+
+struct LayerSpec {
+  int units = 0;
+  Activation activation = Activation::Linear;  // hidden layers; the last layer is always softmax
+  float alpha = 0.3f;    // LeakyReLU slope (tfjs-layers' LeakyReLU default is 0.3)
+  float dropout = 0;     // rate of inverted dropout on this layer's *input*, training only
+  float l2 = 0;          // Keras l2 on the kernel: loss += l2·ΣW², gradient += 2·l2·W
+  bool useBias = true;
+};
+
+struct TrainerSpec {
+  int inputSize = 0;
+  int maxBatch = 32;  // scratch is sized for this; a larger batch grows it
+  std::vector<LayerSpec> layers;
+  OptimizerSpec optimizer;
+  double clipnorm = 0;   // per variable, as Keras's clipnorm; 0 = off
+  double clipvalue = 0;  // element-wise; 0 = off (applied after clipnorm, Keras 2's order)
+  uint64_t seed = 42;    // dropout's random stream
+  bool keepGradients = false;  // materialise every gradient and keep it for gradient(i) (tests, debugging)
+};
+
+struct StepResult {
+  double loss = 0;            // mean cross-entropy over the batch + regularization
+  int correct = 0;            // rows whose largest logit is at the label
+  double regularization = 0;  // the l2 part of `loss`
+};
+
+class Trainer {
+ public:
+  explicit Trainer(TrainerSpec spec);
+
+  // Variables in tfjs's trainableWeights order: layer 0 kernel [in, units], layer 0 bias [units], layer 1 ...
+  int variableCount() const { return int(vars_.size()); }
+  size_t variableSize(int i) const { return vars_.at(i).size; }
+  std::string variableName(int i) const;
+  int slotsPerVariable() const { return slotCount(spec_.optimizer); }
+  int stateSize() const { return stateCount(spec_.optimizer); }
+
+  // The arrays are the caller's and must stay alive and unmoved until rebound; nothing is copied.
+  void bindVariable(int i, float* values, const std::vector<float*>& slots);
+  void bindState(int i, float* value);
+
+  // x: [n, inputSize] row-major; labels: n class indices in [0, classes).
+  StepResult step(const float* x, const int32_t* labels, int n);
+  // Forward only, no dropout, in chunks; loss is the data part (mean), regularization separate.
+  StepResult evaluate(const float* x, const int32_t* labels, int n);
+  // Softmax probabilities [n, classes].
+  void predict(const float* x, int n, float* out);
+
+  void setLearningRate(double lr) { spec_.optimizer.learningRate = lr; }
+  // New hyper-parameters for the same kind of optimizer (its slots keep their meaning).
+  void setOptimizer(const OptimizerSpec& spec);
+  const OptimizerSpec& optimizer() const { return spec_.optimizer; }
+  void setSeed(uint64_t seed);
+  int classes() const { return spec_.layers.back().units; }
+  int inputSize() const { return spec_.inputSize; }
+
+  // The gradient applied to variable i by the last step (after l2 and clipping); needs keepGradients.
+  const std::vector<float>& gradient(int i) const;
+
+  Counters counters;
+
+ private:
+  // Every sgemm call; step() books its share into counters.sgemmNs and sgemmCalls.
+  int64_t gemmNs_ = 0, gemmCalls_ = 0;
+
+  struct Var {
+    float* values = nullptr;
+    size_t size = 0;
+    std::vector<float*> slots;
+    std::vector<float> grad;  // general path and keepGradients only
+  };
+  // Activations of one forward pass, for `rows` rows.
+  struct Scratch {
+    int rows = 0;
+    std::vector<std::vector<float>> z, a;         // per layer [rows, units]: pre-activation, output
+    std::vector<std::vector<float>> mask, input;  // per layer [rows, in]: dropout scale, dropped input
+    std::vector<std::vector<float>> dz;           // per layer [rows, units]: loss gradient w.r.t. z
+  };
+
+  int inSize(int l) const { return l == 0 ? spec_.inputSize : spec_.layers[l - 1].units; }
+  int kernelVar(int l) const { return firstVar_[l]; }
+  int biasVar(int l) const { return spec_.layers[l].useBias ? firstVar_[l] + 1 : -1; }
+  bool fastSgd(int l) const;
+  void checkBound() const;
+  void ensureScratch(Scratch& s, int rows, bool training);
+  void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, const float* b, float beta, float* c);
+
+  const float* forward(Scratch& s, const float* x, int n, bool training);
+  const float* dropInput(Scratch& s, int l, const float* in, int n);
+  void denseForward(Scratch& s, int l, const float* in, int n);
+  // Runs one of kernels.h's kernels, booked as matrix-product time; false when it is unavailable.
+  template <class F>
+  bool timed(F&& kernel) {
+    const int64_t t = nowNs();
+    if (!kernel()) return false;
+    gemmNs_ += nowNs() - t;
+    gemmCalls_++;
+    return true;
+  }
+  void activate(Scratch& s, int l, int n);
+  void weightGradient(int rows, int out, int in, float alpha, const float* x, const float* dz, bool accumulate, float* w);
+  double softmaxLoss(const float* logits, const int32_t* labels, int n, float* dlogits, int* correct, float* probs);
+  void backward(Scratch& s, const float* x, int n);
+  void hiddenGradient(Scratch& s, int l, int n);
+  void updateLayer(Scratch& s, int l, const float* in, int n);
+  void updateVariable(int v, float* grad, const float* values, float l2);
+  double regularization() const;
+  float uniform();
+
+  TrainerSpec spec_;
+  std::vector<Var> vars_;
+  std::vector<int> firstVar_;
+  std::vector<float*> state_;
+  Scratch train_, eval_;
+  std::vector<double> colsum_;  // a layer's bias gradient, summed in double as tfjs's Sum does
+  std::vector<double> exps_;    // one row's exp(z - max)
+  uint64_t rng_[4];
+};
+
+}  // namespace fa
