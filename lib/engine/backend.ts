@@ -1,7 +1,7 @@
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { BACKENDS, type BackendName, type ExperimentConfig, resolveConfig } from "../config";
-import { loadAddon, registerNativeBackend } from "./native";
+import { loadAddon, nativeCoverage, registerNativeBackend } from "./native";
 import { installWasmMatMulKernels } from "./wasm/kernels";
 import { busyCoresNow } from "./machine";
 import { enableWasmThreads } from "./wasm/threads";
@@ -31,16 +31,23 @@ export class BackendError extends Error {
 const MAX_AUTO_THREADS = 2;
 
 /** What initBackend takes: a backend name, or the config's backend, threads and kernels. */
-export type BackendChoice = string | Partial<Pick<ExperimentConfig, "backend" | "threads" | "stockKernels">>;
+export type BackendChoice = string | Partial<Pick<ExperimentConfig, "backend" | "threads" | "stockKernels" | "batchNorm" | "optimizer">>;
 
 // Registration is a side effect of requiring the package, so each loader is a
 // lazy require: a missing tfjs-node must not break `import "fashion-ann"`.
-const loaders: Record<BackendName, (threads: ThreadChoice, stockKernels: boolean) => Promise<string | undefined>> = {
+/** What a loader needs to know: the threads asked for, and the config (auto skips native for a model it does not cover). */
+interface LoaderContext {
+  stockKernels: boolean;
+  auto: boolean;
+  config: Partial<Pick<ExperimentConfig, "batchNorm" | "optimizer">>;
+}
+
+const loaders: Record<BackendName, (threads: ThreadChoice, context: LoaderContext) => Promise<string | undefined>> = {
   tensorflow: async () => {
     require("@tensorflow/tfjs-node");
     return undefined;
   },
-  wasm: async (choice, stockKernels) => {
+  wasm: async (choice, { stockKernels }) => {
     require("@tensorflow/tfjs-backend-wasm");
     const { threads, note: why } = choice.auto ? await autoThreads(choice.threads) : { threads: choice.threads, note: undefined };
     const note = threads > 1 ? await startWasmThreads(threads) : why;
@@ -48,7 +55,9 @@ const loaders: Record<BackendName, (threads: ThreadChoice, stockKernels: boolean
     return note;
   },
   // The addon built by setup; registering fails with its one-sentence reason (not built, build failed, ...).
-  native: async (choice) => {
+  native: async (choice, { auto, config }) => {
+    const uncovered = auto ? nativeCoverage(config) : undefined;
+    if (uncovered) throw new Error(uncovered);
     const reason = registerNativeBackend();
     if (reason) throw new Error(reason);
     const { threads, note } = choice.auto ? await autoThreads(choice.threads) : { threads: choice.threads, note: undefined };
@@ -140,7 +149,7 @@ async function describe(name: BackendName, skipped: BackendInfo["skipped"], thre
  */
 export async function initBackend(choice?: BackendChoice): Promise<BackendInfo> {
   // A bare name or partial choice still goes through resolveConfig, so the environment's overrides apply.
-  const { backend, threads, stockKernels } =
+  const { backend, threads, stockKernels, batchNorm, optimizer } =
     typeof choice === "string" ? { ...resolveConfig(), backend: choice } : { ...resolveConfig(), ...choice };
   const candidates = requested(backend);
   const threadCount = wasmThreads(threads);
@@ -148,7 +157,8 @@ export async function initBackend(choice?: BackendChoice): Promise<BackendInfo> 
   const skipped: BackendInfo["skipped"] = [];
   for (const name of candidates) {
     try {
-      const threadsNote = await loaders[name](threadCount, stockKernels);
+      const context = { stockKernels, auto: candidates.length > 1, config: { batchNorm, optimizer } };
+      const threadsNote = await loaders[name](threadCount, context);
       if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend("${name}") returned false`);
       await tf.ready();
       current = await describe(name, skipped, threadsNote);

@@ -1,4 +1,4 @@
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { formatBackend, initBackend, type BackendInfo } from "../engine/backend";
 import type { ExperimentConfig } from "../config";
 import { defaultProgress } from "../data/download";
@@ -186,7 +186,8 @@ async function trainLocked(config: ExperimentConfig, run: Run, options: Experime
   }
   if (stopper?.stopped()) log(`early stopping: best val_loss at epoch ${stopper.bestEpoch()! + 1}; its weights restored`);
   await run.saveModel(model);
-  const metrics = { ...evaluate(model, data.test, log), backend: backend.name };
+  // The backend that trained: the native engine hands a model its step does not cover to wasm.
+  const metrics = { ...evaluate(model, data.test, log), backend: tf.getBackend() ?? backend.name };
   run.writeJson("metrics.json", metrics);
   const figures: string[] = [];
   if (options.figures ?? true) {

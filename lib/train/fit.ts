@@ -9,6 +9,7 @@ import { learningRateOf, setLearningRate } from "./optimizers";
 import { type PlateauState, ReduceLrOnPlateau, scheduledLearningRate } from "./schedules";
 import { seededRandom, shuffledIndices } from "./shuffle";
 import { compiledLoss, countCorrect, type StepResult, trainStep } from "./step";
+import { initBackend } from "../engine/backend";
 import { NATIVE_BACKEND, type NativeDenseStep, nativeDenseStep } from "../engine/native";
 
 export type { LabeledImages };
@@ -79,7 +80,7 @@ export async function train(
   const history: History = options.initialHistory ? copyHistory(options.initialHistory, params) : { epoch: [], history: {}, params };
   // Dropout masks come from a stream restarted every epoch from (seed, epoch), so a resume draws the same ones.
   let dropoutRandom = seededRandom(config.seed);
-  const native = nativeStepFor(model, config);
+  const native = await nativeStepFor(model, config);
   const step = native ? null : trainStep(model, { random: () => dropoutRandom(), clipNorm: config.clipNorm, clipValue: config.clipValue });
   const trainLabels = native ? typedLabels(y.data) : null;
   const random = seededRandom(config.seed);
@@ -203,10 +204,12 @@ function learningRateControl(model: tf.LayersModel, config: TrainConfig, steps: 
 const nativeNotes = new Set<string>();
 
 /**
- * The fused native step when the native backend runs and covers this model; otherwise null, and the
- * reason is said once per process (the written-out or generic step then trains, its products still native).
+ * The fused native step when the native backend runs and covers this model. A model it does not cover
+ * (batch norm, Nadam, a layer built by hand) trains with the tfjs step on wasm instead, whose elementwise
+ * kernels are far faster than the cpu backend's the native backend inherits; tfjs moves the variables
+ * over on first use. The reason is said once per process.
  */
-function nativeStepFor(model: tf.LayersModel, config: TrainConfig): NativeDenseStep | null {
+async function nativeStepFor(model: tf.LayersModel, config: TrainConfig): Promise<NativeDenseStep | null> {
   if (tf.getBackend() !== NATIVE_BACKEND) return null;
   const choice = nativeDenseStep(model, {
     maxBatch: config.batchSize,
@@ -215,9 +218,16 @@ function nativeStepFor(model: tf.LayersModel, config: TrainConfig): NativeDenseS
     seed: config.seed,
   });
   if (choice.step) return choice.step;
+  let switched: string;
+  try {
+    const info = await initBackend({ backend: "wasm" });
+    switched = `this model trains on ${info.name} instead`;
+  } catch (err) {
+    switched = `this model trains with the tfjs step on the native backend (wasm did not start: ${(err as Error).message.split("\n")[0]})`;
+  }
   if (!nativeNotes.has(choice.reason)) {
     nativeNotes.add(choice.reason);
-    console.log(`native engine: ${choice.reason}; this model trains with the tfjs step (its matrix products still native)`);
+    console.log(`native engine: ${choice.reason}; ${switched}`);
   }
   return null;
 }
