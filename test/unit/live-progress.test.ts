@@ -125,6 +125,30 @@ describe("liveProgress against a fake display", () => {
     expect(curves!.images.at(-1)).toEqual({ svg: '<svg data-epochs="2"/>' });
   });
 
+  it("draws short epochs' curves together: at most one render per curvesIntervalMs, the last epoch always drawn", async () => {
+    let t = 0;
+    const displays = fakeDisplays();
+    const renders: number[] = [];
+    const live = liveProgress({
+      newDisplay: displays.newDisplay,
+      now: () => t,
+      curvesIntervalMs: 50,
+      curves: async (h) => {
+        renders.push(h.loss!.length);
+        return { svg: "<svg/>" };
+      },
+    })!;
+    await live.onTrainBegin!({ ...params, epochs: 20 });
+    for (let epoch = 0; epoch < 20; epoch++) {
+      await live.onEpochBegin!(epoch);
+      t += 10; // 20 epochs of 10 ms (fake clock), all ending within one real gap
+      await live.onEpochEnd!(epoch, { loss: 1 / (epoch + 1), val_loss: 1 });
+    }
+    await live.onTrainEnd!({ epoch: [], history: {}, params, stopped: false });
+    expect(renders.length).toBeLessThan(20);
+    expect(renders.at(-1)).toBe(20);
+  });
+
   it("says training stopped, and which epoch was discarded, when stopped mid-epoch", async () => {
     const { live, displays, tick } = run(1);
     await live.onTrainBegin!(params);
