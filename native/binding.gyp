@@ -10,7 +10,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "conditions": [
         ["OS=='linux'", {
-          "cflags_cc": ["-O3", "-march=native", "-std=c++17", "-fexceptions"],
+          "cflags_cc": ["-O3", "-march=native", "-std=c++17", "-fexceptions", "-fno-math-errno"],
           "cflags_cc!": ["-O2", "-O0", "-fno-exceptions", "-std=gnu++17", "-std=gnu++1y", "-std=gnu++14"],
           "libraries": ["-lopenblas"]
         }],
