@@ -7,7 +7,7 @@ import { DEFAULT_SYSTEM_DIRS, FASHION_MNIST_FILES } from "../data/fashion-mnist"
 import { seededRandom, shuffledIndices } from "../train/shuffle";
 import { projectPath } from "../io/paths";
 import { BenchError, type RawRun } from "./report";
-import { childEnvironment } from "../config";
+import { childEnvironment, type ExperimentConfig } from "../config";
 
 /** Debian's python3-torch is built for the system interpreter, not whatever `python3` comes first on PATH. */
 export const PEER_PYTHON = "/usr/bin/python3";
@@ -16,15 +16,53 @@ export const PEER_SCRIPT = "bench/pytorch_peer.py";
 export const PEER_THREADS = 2;
 
 export interface PeerOptions {
-  epochs: number;
-  batchSize: number;
-  seed: number;
-  validationSize: number;
-  hiddenUnits: number[];
-  learningRate: number;
-  dataDir: string;
+  /** The resolved config every node row trains with; the peer builds the same model, optimizer and inputs. */
+  config: ExperimentConfig;
   /** Training images: the Fashion-MNIST training set minus the validation images. */
   samples: number;
+}
+
+/** Config fields the peer does not mirror, each with the value that makes it mirrorable (the schema default). */
+const UNMIRRORED: readonly { field: keyof ExperimentConfig; off: (c: ExperimentConfig) => boolean }[] = [
+  // torch's schedulers step per epoch or per call, Keras's per step from the config's own formulas; not ported.
+  { field: "lrSchedule", off: (c) => c.lrSchedule === null },
+  // Stopping early would time a different number of epochs than the node row.
+  { field: "patience", off: (c) => c.patience === null },
+];
+
+/** Why the peer cannot run `config` side by side with the node rows (naming the fields), or undefined if it can. */
+export function peerCannotMirror(config: ExperimentConfig): string | undefined {
+  const fields = UNMIRRORED.filter((u) => !u.off(config)).map((u) => u.field);
+  if (fields.length === 0) return undefined;
+  return `the PyTorch peer does not mirror ${fields.join(" or ")} (set by --set); the ratio would compare unlike runs`;
+}
+
+/** The JSON the peer reads from argv: everything of `config` that shapes training, in bench/pytorch_peer.py's names. */
+export function peerSpec(config: ExperimentConfig, orderFile: string) {
+  return {
+    order_file: orderFile,
+    data_dirs: [projectPath(config.dataDir), ...DEFAULT_SYSTEM_DIRS],
+    files: FASHION_MNIST_FILES,
+    epochs: config.epochs,
+    batch_size: config.batchSize,
+    validation_size: config.validationSize,
+    normalize: config.normalize,
+    hidden_units: config.hiddenUnits,
+    activation: config.activation,
+    initializer: config.initializer,
+    batch_norm: config.batchNorm,
+    dropout: config.dropout,
+    l2: config.l2,
+    optimizer: config.optimizer,
+    learning_rate: config.learningRate,
+    momentum: config.momentum,
+    nesterov: config.nesterov,
+    weight_decay: config.weightDecay,
+    clip_norm: config.clipNorm,
+    clip_value: config.clipValue,
+    seed: config.seed,
+    threads: PEER_THREADS,
+  };
 }
 
 /**
@@ -60,19 +98,8 @@ export async function runPytorchPeer(o: PeerOptions): Promise<RawRun> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-bench-"));
   try {
     const orderFile = path.join(tmp, "order.u32");
-    writeFileAtomic(orderFile, uint32LE(shuffleOrders(o.samples, o.epochs, o.seed)));
-    const spec = {
-      order_file: orderFile,
-      data_dirs: [projectPath(o.dataDir), ...DEFAULT_SYSTEM_DIRS],
-      files: FASHION_MNIST_FILES,
-      epochs: o.epochs,
-      batch_size: o.batchSize,
-      validation_size: o.validationSize,
-      hidden_units: o.hiddenUnits,
-      learning_rate: o.learningRate,
-      seed: o.seed,
-      threads: PEER_THREADS,
-    };
+    writeFileAtomic(orderFile, uint32LE(shuffleOrders(o.samples, o.config.epochs, o.config.seed)));
+    const spec = peerSpec(o.config, orderFile);
     const stdout = await runCapturing(
       PEER_PYTHON,
       [projectPath(PEER_SCRIPT), JSON.stringify(spec)],

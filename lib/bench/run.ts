@@ -9,7 +9,7 @@ import { machineBusySeconds, ownCpuSeconds } from "../engine/machine";
 import { childEnvironment, type ConfigOverrides, resolveConfig } from "../config";
 import type { MeasureSpec, WorkerReply } from "./measure";
 import { loadAddon } from "../engine/native";
-import { peerUnavailable, runPytorchPeer } from "./peer";
+import { peerCannotMirror, peerUnavailable, runPytorchPeer } from "./peer";
 import {
   BENCH_BACKENDS,
   BenchError,
@@ -45,8 +45,6 @@ export interface BenchOptions {
 }
 
 export const DEFAULT_CPU_BATCHES = 200;
-// bench/pytorch_peer.py builds only the tutorial's model and SGD; a row for another config would compare unlike things.
-const PEER_TUTORIAL_ONLY = "the PyTorch peer runs only the tutorial configuration, not --set overrides";
 const FASHION_MNIST_TRAIN_IMAGES = 60_000;
 
 /** Runs every requested backend one after the other (never in parallel: they would share the cores). */
@@ -68,7 +66,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const results: BenchResult[] = [];
   const skipped: BenchSkip[] = [];
   for (const backend of backends) {
-    const why = backend === "pytorch" && Object.keys(options.overrides ?? {}).length ? PEER_TUTORIAL_ONLY : unavailable(backend);
+    const why = (backend === "pytorch" ? peerCannotMirror(config) : undefined) ?? unavailable(backend);
     if (why) {
       log(`${backend}: skipped, ${why}`);
       skipped.push({ backend, reason: why });
@@ -79,7 +77,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     try {
       const raw =
         backend === "pytorch"
-          ? await runPytorchPeer({ ...config, samples: FASHION_MNIST_TRAIN_IMAGES - config.validationSize })
+          ? await runPytorchPeer({ config, samples: FASHION_MNIST_TRAIN_IMAGES - config.validationSize })
           : await spawnBenchWorker({
               backend,
               epochs: config.epochs,

@@ -33,7 +33,7 @@ describe("parseBackendList", () => {
 
   it("rejects an unknown name, naming it and the allowed ones", () => {
     expect(() => parseBackendList("wasm,webgl")).toThrow(
-      /unknown backend "webgl"; expected some of tensorflow, wasm, wasm-1thread, wasm-stock, cpu, pytorch/,
+      /unknown backend "webgl"; expected some of tensorflow, native, native-1thread, wasm, wasm-1thread, wasm-stock, cpu, pytorch/,
     );
   });
 
@@ -214,6 +214,6 @@ describe("the PyTorch peer's inputs and output", () => {
 });
 
 it("BENCH_BACKENDS lists the default path, its one-thread variant, the stock baseline and the peer", () => {
-  expect(BENCH_BACKENDS).toEqual(["tensorflow", "wasm", "wasm-1thread", "wasm-stock", "cpu", "pytorch"]);
+  expect(BENCH_BACKENDS).toEqual(["tensorflow", "native", "native-1thread", "wasm", "wasm-1thread", "wasm-stock", "cpu", "pytorch"]);
   expect(parseBackendList("wasm-1thread,wasm")).toEqual(["wasm-1thread", "wasm"]);
 });
