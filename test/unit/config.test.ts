@@ -45,7 +45,7 @@ describe("resolveConfig", () => {
     [{ learningRate: -0.1 }, /^learningRate: .*>0.*got -0.1/],
     [{ hiddenUnits: [300, 0] }, /^hiddenUnits\[1\]: .*>=1.*got 0/],
     [{ hiddenUnits: [] }, /^hiddenUnits: .*got \[\]/],
-    [{ backend: "gpu" }, /^backend: .*"auto"\|"tensorflow"\|"wasm"\|"cpu".*got "gpu"/],
+    [{ backend: "gpu" }, /^backend: .*"auto"\|"tensorflow"\|"native"\|"wasm"\|"cpu".*got "gpu"/],
     [{ threads: 0 }, /^threads: expected "auto" or a whole number of threads from 1 to 64, got 0/],
     [{ threads: "two" }, /^threads: .*"auto".*got "two"/],
     [{ validationSize: 60000 }, /^validationSize: .*<=59999.*got 60000/],
