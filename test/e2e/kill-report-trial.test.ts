@@ -9,6 +9,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { objectiveFor } from "../../lib/search/objective";
+import { parseSearchSpace } from "../../lib/search/space";
+import { SqlStudyStore } from "../../lib/search/storage";
+import { TunerSpec } from "../../lib/search/study";
+import { openPglite } from "../../lib/search/storage/pglite";
 import { seededRandom } from "../../lib/train/shuffle";
 import { ROOT as root, runCli } from "./spawn";
 
@@ -48,10 +53,40 @@ for (let i = 0; ; i++) {
 }`;
 
 /**
+ * The tuner's other record, the study database (PGlite): claims, records two epochs and finishes trials as fast as
+ * it can, announcing each step's start (`begin n`) and end (`end n`) on stdout.
+ */
+const STUDY_WRITER = `
+const d = ${JSON.stringify(path.join(dist, "search"))};
+const { SqlStudyStore } = require(d + "/storage/index.js");
+const { openPglite } = require(d + "/storage/pglite.js");
+const { objectiveFor } = require(d + "/objective.js");
+const { parseSearchSpace } = require(d + "/space.js");
+const { TunerSpec } = require(d + "/study.js");
+const def = { name: "kill", tuner: TunerSpec.parse({ kind: "random", maxTrials: 100000, maxEpochs: 2, seed: 7 }),
+  space: parseSearchSpace({ learningRate: { type: "float", min: 0.001, max: 0.1, log: true } }, ["learningRate"]),
+  objective: objectiveFor("val_accuracy"), fixed: {} };
+(async () => {
+  const store = await SqlStudyStore.open(await openPglite(process.argv[1]), def);
+  process.stdout.write("ready\\n");
+  for (let n = 0; ; n++) {
+    process.stdout.write("begin " + n + "\\n");
+    const a = await store.claim("W" + process.pid, 3600);
+    if (a.kind !== "start" && a.kind !== "continue") throw new Error("unexpected " + a.kind);
+    for (let e = 1; e <= 2; e++) {
+      const h = Array.from({ length: e }, (_, i) => 0.5 + i / 10);
+      await store.recordEpochs("W" + process.pid, a.trialId, h, { val_accuracy: h, loss: h });
+    }
+    await store.finish("W" + process.pid, a.trialId, "completed");
+    process.stdout.write("end " + a.trialId + "\\n");
+  }
+})();`;
+
+/**
  * Runs `script` with `args` in its own process group, SIGKILLs the group `delayMs` after the `nth` stdout line
  * matching `cue` (its Chromium too), and resolves to the writer's pid once it is gone.
  */
-function killAfter(script: string, args: string[], cue: RegExp, nth: number, delayMs: number): Promise<number> {
+function killAfter(script: string, args: string[], cue: RegExp, nth: number, delayMs: number, lines: string[] = []): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["-e", script, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let err = "";
@@ -60,11 +95,12 @@ function killAfter(script: string, args: string[], cue: RegExp, nth: number, del
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
-      const lines = out.split("\n");
-      out = lines.pop()!;
-      for (const line of lines) if (cue.test(line) && ++seen === nth) setTimeout(() => process.kill(-child.pid!, "SIGKILL"), delayMs);
+      const fresh = out.split("\n");
+      out = fresh.pop()!;
+      lines.push(...fresh);
+      for (const line of fresh) if (cue.test(line) && ++seen === nth) setTimeout(() => process.kill(-child.pid!, "SIGKILL"), delayMs);
     });
-    child.on("exit", (code, signal) =>
+    child.on("close", (code, signal) =>
       signal === "SIGKILL" ? resolve(child.pid!) : reject(new Error(`writer exited ${code} before the kill:\n${err}`)),
     );
   });
@@ -145,5 +181,58 @@ describe("SIGKILL during the tuner's trial.json writes", () => {
     );
     expect(fs.readdirSync(dir)).toEqual(["trial.json"]);
     expect(JSON.parse(fs.readFileSync(file, "utf8"))).toMatchObject({ status: "completed", history: [0.5] });
+  }, 120_000);
+});
+
+describe("SIGKILL during the tuner's study database writes (PGlite)", () => {
+  it("the study database: after kills at random moments it opens, holds every trial reported finished, and a worker carries on", async () => {
+    const dbDir = path.join(tmp, "study.pgdata");
+    const rng = seededRandom(23);
+    const finished = new Set<string>();
+    // The writer does nothing but study steps, so most of 8 kills land inside one (between its begin and end).
+    let midWrite = 0;
+    const k = 8;
+    for (let i = 0; i < k; i++) {
+      const lines: string[] = [];
+      await killAfter(STUDY_WRITER, [dbDir], /^ready$/, 1, Math.floor(rng() * 1500), lines);
+      for (const l of lines) if (l.startsWith("end ")) finished.add(l.slice(4));
+      midWrite += lines.at(-1)?.startsWith("begin ") ? 1 : 0;
+    }
+    const db = await openPglite(dbDir);
+    try {
+      const { rows } = await db.query<{ id: string; status: string; history: number[]; metrics: Record<string, number[]> }>(
+        "SELECT id, status, history, metrics FROM fa_trials",
+      );
+      console.log(
+        `kill-study: ${midWrite}/${k} kills landed inside a step; ${finished.size} trials finished, ${rows.length} in the database`,
+      );
+      expect(midWrite).toBeGreaterThan(0);
+      expect(finished.size).toBeGreaterThan(0);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      // Every trial a writer saw finish is there, complete; each row's history and metrics come from one update.
+      for (const id of finished) expect(byId.get(id), id).toMatchObject({ status: "completed", history: [0.5, 0.6] });
+      for (const r of rows) expect(r.metrics.val_accuracy ?? [], r.id).toEqual(r.history);
+      // At most one unfinished trial per killed writer, and the next worker takes them back once their claims time out.
+      const open = rows.filter((r) => r.status !== "completed");
+      expect(open.length).toBeLessThanOrEqual(k);
+      const def = {
+        name: "kill",
+        tuner: TunerSpec.parse({ kind: "random", maxTrials: 100000, maxEpochs: 2, seed: 7 }),
+        space: parseSearchSpace({ learningRate: { type: "float", min: 0.001, max: 0.1, log: true } }, ["learningRate"]),
+        objective: objectiveFor("val_accuracy"),
+        fixed: {},
+      };
+      const store = await SqlStudyStore.open(db, def);
+      const a = await store.claim("next", 0);
+      expect(a.kind).toMatch(/^(start|continue)$/);
+      if (a.kind === "start" || a.kind === "continue") {
+        const stale = await db.query<{ id: string }>("SELECT id FROM fa_trials WHERE status = 'running' AND owner <> 'next'");
+        expect(stale.rows, "trials still held by a killed writer").toEqual([]);
+        await store.recordEpochs("next", a.trialId, [0.5], { val_accuracy: [0.5] });
+        expect(await store.finish("next", a.trialId, "completed")).toBe(true);
+      }
+    } finally {
+      await db.close();
+    }
   }, 120_000);
 });
