@@ -2,7 +2,9 @@
 // kill-writer.test.ts does for the model, checkpoints and history. After every kill the target is absent or
 // a complete earlier version, and every leftover is the killed writer's hidden `.<name>.<pid>.<ms>.tmp`,
 // which the next write of that file removes. Each test asserts that some kills landed mid-write (left such a
-// temp file), so it cannot pass by killing too early or too late.
+// temp file), so it cannot pass by killing too early or too late. The tuner's other record, the study
+// database (PGlite), has no temp files: after kills inside its transactions it must open, hold every trial a
+// writer saw finish, and let the next worker take back the killed writers' trials.
 // The children use the built library (dist/), as the CLI does.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
