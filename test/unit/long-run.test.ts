@@ -1,5 +1,5 @@
 // A long run stays bounded: 200 epochs of a tiny model, checkpointed every epoch and with early stopping
-// watching, keep the tensor count and the open file handles (/proc/self/fd) flat; RSS is printed.
+// watching, keep the tensor count and the open file handles (/proc/self/fd) flat, and RSS bounded.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -19,7 +19,7 @@ function synthetic(n: number, seed: number): LabeledImages {
 
 const openFiles = (): number => fs.readdirSync("/proc/self/fd").length;
 
-it("200 epochs with checkpoints and early stopping keep tensors and open files flat", async () => {
+it("200 epochs with checkpoints and early stopping keep tensors and open files flat and RSS bounded", async () => {
   await tf.setBackend("cpu");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-long-"));
   const model = createModel({ hiddenUnits: [4], learningRate: 0.01, seed: 3 });
@@ -41,6 +41,11 @@ it("200 epochs with checkpoints and early stopping keep tensors and open files f
     expect(s.tensors, `tensors at epoch ${s.epoch}`).toBe(first.tensors);
     expect(s.fds, `open files at epoch ${s.epoch}`).toBeLessThanOrEqual(first.fds + 2);
   }
+  // RSS creeps by ~10 MB over these 180 epochs (measured 9-11 MB in three runs; the garbage collector takes
+  // its time), so the bound is loose: it catches a leak outside tf's tensors (those are counted above) of more
+  // than ~200 kB per epoch, such as a copy of the training set or of a saved checkpoint's bytes.
+  const warm = samples.find((s) => s.epoch >= 20)!;
+  expect(samples.at(-1)!.rssMB - warm.rssMB, "RSS growth after epoch 20, MB").toBeLessThan(40);
   // Only the last and best checkpoints stay on disk.
   expect(fs.readdirSync(dir).filter((f) => f.startsWith("epoch-")).length).toBeLessThanOrEqual(2);
   model.dispose();
