@@ -47,6 +47,33 @@ describe("model save/load", () => {
   });
 });
 
+describe("a save killed between its two renames", () => {
+  // saveModel moves the old model to `.model.<pid>.<ms>.old`, then the new one into place: a kill in between
+  // leaves no model/ and the previous complete model in the .old folder. A dead pid makes that state exactly.
+  const deadPid = 2 ** 22 + 12345;
+
+  it("is put back by the next load, with the previous weights", async () => {
+    const root = tmp();
+    const model = createModel({ hiddenUnits: [4], learningRate: 0.01, seed: 1 });
+    await saveModel(model, path.join(root, "model"));
+    fs.renameSync(path.join(root, "model"), path.join(root, `.model.${deadPid}.${Date.now()}.old`));
+    const loaded = await loadModel(path.join(root, "model"));
+    expect(fs.readdirSync(root)).toEqual(["model"]);
+    const [a, b] = [model.getWeights()[0]!, loaded.getWeights()[0]!];
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+  });
+
+  it("is cleared by the next save, which leaves only the new model", async () => {
+    const root = tmp();
+    const model = createModel({ hiddenUnits: [4], learningRate: 0.01, seed: 1 });
+    await saveModel(model, path.join(root, "model"));
+    fs.renameSync(path.join(root, "model"), path.join(root, `.model.${deadPid}.${Date.now()}.old`));
+    await saveModel(model, path.join(root, "model"));
+    expect(fs.readdirSync(root)).toEqual(["model"]);
+    expect(fs.existsSync(path.join(root, "model", "model.json"))).toBe(true);
+  });
+});
+
 describe("run folders", () => {
   it("refuses to reuse a non-empty folder unless forced", () => {
     const dir = tmp();
