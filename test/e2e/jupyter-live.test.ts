@@ -143,7 +143,9 @@ describe(`Jupyter Notebook shows ${NOTEBOOK}'s training live`, () => {
         nb.set_autosave_interval(0);
         const params = nb.get_cells().find((c: any) => (c.metadata.tags ?? []).includes("parameters"));
         // wasm: its epochs last seconds, so the bar is caught mid-epoch (a native epoch is over in under one).
-        params.set_text(`let overrides: ConfigOverrides = { epochs: ${epochs}, backend: "wasm" };\nlet runDir = ${JSON.stringify(runDir)};`);
+        params.set_text(
+          `let overrides: ConfigOverrides = { epochs: ${epochs}, backend: "wasm" };\nlet runDir = ${JSON.stringify(runDir)};`,
+        );
         nb.execute_all_cells();
       },
       { epochs: EPOCHS, runDir },

@@ -15,7 +15,8 @@ const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\
 describe("run-folder lock between two fashion-ann train processes", () => {
   it("refuses the second writer, then lets --resume take over the lock of a SIGKILLed first one", async () => {
     const run = path.join(tmp, "shared");
-    const first = startTrain(["--epochs", "200", "--hidden", "8", "--batch-size", "256", "--out", run]);
+    // wasm: the native engine could finish these 200 epochs before the second writer arrives.
+    const first = startTrain(["--epochs", "200", "--hidden", "8", "--batch-size", "256", "--backend", "wasm", "--out", run]);
     try {
       await first.seen(/^Epoch 2\/200$/m);
       const lock = JSON.parse(fs.readFileSync(path.join(run, ".lock"), "utf8"));

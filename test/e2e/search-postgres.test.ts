@@ -35,6 +35,9 @@ const searchArgs = (study: string) => [
   "2",
   "--hidden",
   "16",
+  // wasm, not the native engine: its seconds-long epochs let the test catch a trial between its two epochs.
+  "--backend",
+  "wasm",
   "--storage",
   server.url,
   "--study",

@@ -26,7 +26,20 @@ describe("sweep --grid (a grid search)", () => {
   it("SIGTERM stops the sweep and its trainer; the same command then finishes without repeating a run", async () => {
     const out = path.join(tmp, "lr");
     // Flag name and field name, and the array syntax.
-    const args = ["sweep", "--grid", "learning-rate=0.01", "--grid", "hiddenUnits=[8];[4]", "--epochs", "2", "--out", out];
+    // wasm: with the native engine these tiny runs could end before SIGTERM lands mid-sweep.
+    const args = [
+      "sweep",
+      "--grid",
+      "learning-rate=0.01",
+      "--grid",
+      "hiddenUnits=[8];[4]",
+      "--epochs",
+      "2",
+      "--backend",
+      "wasm",
+      "--out",
+      out,
+    ];
     const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let log = "";
     child.stdout!.on("data", (d: Buffer) => (log += d.toString()));
