@@ -48,7 +48,7 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
       const errors = outputs(name).filter((o) => o.output_type === "error" || o.name === "stderr");
       expect(errors, name).toEqual([]);
     }
-    expect(all("01_load_and_inspect.ipynb")).toMatch(/backend: (wasm|tensorflow|cpu)/);
+    expect(all("01_load_and_inspect.ipynb")).toMatch(/backend: (native|wasm|tensorflow|cpu)/);
     expect(all("01_load_and_inspect.ipynb")).toMatch(/X_train_full.shape \[60000, 28, 28\]/);
     expect(all("01_load_and_inspect.ipynb")).toMatch(/X_train_full.dtype uint8/);
     expect(all("01_load_and_inspect.ipynb")).toMatch(/"epochs": 1|epochs: 1/);

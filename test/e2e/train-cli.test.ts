@@ -14,13 +14,15 @@ describe("fashion-ann train (real data, real backend)", () => {
     expect(r.status).toBe(0);
     const stdout = r.stdout;
     // A busy machine adds why fewer threads run ("1 thread: other processes kept ... busy").
-    expect(stdout).toMatch(/^backend: (tensorflow|wasm \(SIMD on, \d+ threads?(: .*)?\)|cpu), tfjs 4\.22\.0/m);
+    expect(stdout).toMatch(
+      /^backend: (tensorflow|native \(\S+ [\d.]+ \(\w+\), \w+, \d+ threads?(: .*)?\)|wasm \(SIMD on, \d+ threads?(: .*)?\)|cpu), tfjs 4\.22\.0/m,
+    );
     expect(stdout).toMatch(/^Epoch 2\/2$/m);
     expect(stdout).toMatch(/Total params: 266,610/);
     const metrics = JSON.parse(fs.readFileSync(path.join(run, "metrics.json"), "utf8"));
     expect(metrics.test_accuracy).toBeGreaterThan(0.8);
     expect(metrics.test_loss).toBeLessThan(0.6);
-    expect(["tensorflow", "wasm", "cpu"]).toContain(metrics.backend);
+    expect(["tensorflow", "native", "wasm", "cpu"]).toContain(metrics.backend);
     expect(fs.readFileSync(path.join(run, "summary.txt"), "utf8")).toMatch(/Total params: 266,610/);
     const csv = fs.readFileSync(path.join(run, "history.csv"), "utf8").trim().split("\n");
     expect(csv[0]).toBe("epoch,loss,accuracy,val_loss,val_accuracy");
