@@ -1,5 +1,6 @@
 import { type JsonValue, stableStringify } from "./json";
 import { intCount, intValueAt, type ParamSpec, type Params, type SearchSpace } from "./space";
+import { seededRandom } from "../train/shuffle";
 
 /** A source of uniform numbers in [0, 1), like Math.random. */
 export type Uniform = () => number;
@@ -17,14 +18,7 @@ function mix(h: number, x: number): number {
  * constant of its own, so a study with seed 42 does not draw the numbers training's own seed-42 shuffle draws.
  */
 export function seededSource(seed: number, ...stream: number[]): Uniform {
-  let a = [seed, ...stream].reduce(mix, 0x5ea7c4);
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom([seed, ...stream].reduce(mix, 0x5ea7c4));
 }
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
