@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { ACTIVATIONS, type ConfigOverrides, INITIALIZERS } from "../config";
+import { ACTIVATIONS, BACKENDS, type ConfigOverrides, INITIALIZERS } from "../config";
 import { OPTIMIZER_NAMES } from "../train/optimizers";
 import { defaultRunName } from "../runs/run";
 import { projectPath } from "../io/paths";
@@ -71,14 +71,12 @@ export function withConfigFlags(cmd: Command): Command {
     )
     .option("--data-dir <dir>", "dataset cache folder, relative to the project (default data)")
     .addOption(
-      new Option("--backend <name>", "tfjs backend (default auto: tensorflow, else wasm, else cpu)").choices([
+      new Option("--backend <name>", "tfjs backend (default auto: the first that starts of tensorflow, native, wasm, cpu)").choices([
         "auto",
-        "tensorflow",
-        "wasm",
-        "cpu",
+        ...BACKENDS,
       ]),
     )
-    .option("--threads <n>", "wasm backend threads, or auto (default auto: one per core, at most 2)", threadCount);
+    .option("--threads <n>", "native and wasm engines' threads, or auto (default auto: one per free core, at most 2)", threadCount);
 }
 
 function batchNormMode(value: string): boolean | "before" {

@@ -7,7 +7,7 @@ import { changedFields, comparisonTable, listRuns, summarizeRuns } from "../../l
 import { collectSet, overridesWithSet } from "../../lib/cli/flags";
 import { collectGrid, combinationName, gridCombinations, gridSpace } from "../../lib/cli/commands/sweep";
 import { buildCli } from "../../lib/cli/main";
-import { resolveConfig } from "../../lib/config";
+import { BACKENDS, resolveConfig } from "../../lib/config";
 import { historyToCsv } from "../../lib/results/history";
 import { loadImagePng } from "../../lib/data/png-input";
 
@@ -91,7 +91,7 @@ describe("the command line", () => {
   it.each([
     [["train", "--epochs", "x"], /--epochs expects an integer, got "x"/],
     [["train", "--frobnicate"], /unknown option '--frobnicate'/],
-    [["train", "--backend", "tpu"], /Allowed choices are auto, tensorflow, wasm, cpu/],
+    [["train", "--backend", "tpu"], /Allowed choices are auto, tensorflow, native, wasm, cpu/],
     [["sweep", "--grid", "nope=1"], /--grid nope: not a config field/],
     [["sweep", "--grid", "epochs=1", "--parallel", "0"], /--parallel expects a positive integer, got "0"/],
     [["predict"], /missing required argument 'run'/],
@@ -99,6 +99,11 @@ describe("the command line", () => {
     [["bogus"], /unknown command 'bogus'/],
   ])("%j is refused with a message naming it", async (args, message) => {
     await expect(parse(...args)).rejects.toThrow(message);
+  });
+  it("--backend offers every engine the config knows, on every command that trains", () => {
+    const training = buildCli().commands.filter((c) => c.options.some((o) => o.long === "--backend"));
+    expect(training.map((c) => c.name())).toEqual(expect.arrayContaining(["train", "sweep", "search"]));
+    for (const c of training) expect(c.options.find((o) => o.long === "--backend")?.argChoices).toEqual(["auto", ...BACKENDS]);
   });
   it("every command has --help", () => {
     for (const c of buildCli().commands) expect(c.helpInformation()).toMatch(/-h, --help/);

@@ -21,7 +21,7 @@ export function registerSearch(program: Command): void {
     .requiredOption("--max-epochs <n>", "epochs per trial (Hyperband: of the longest-trained trials)", positive("--max-epochs"))
     .option("--objective <metric>", "per-epoch metric to rank trials by (*accuracy maximised, *loss minimised)", "val_accuracy")
     .requiredOption("--out <dir>", "study folder: trials/<id>/ run folders, trials.csv, figures/, best/, the embedded study database")
-    .option("--parallel <n>", "trainers at once in this process, one wasm thread each", positive("--parallel"), 1)
+    .option("--parallel <n>", "trainers at once in this process, one engine thread each", positive("--parallel"), 1)
     .option("--storage <url>", "postgresql://user:password@host:port/db to share the study with workers on other machines")
     .option("--study <name>", "study name in the storage (default: the --out folder's name)")
     .option("--search-seed <n>", "seed of the random and Hyperband draws (default 42; --seed seeds training)", integer("--search-seed"))
