@@ -76,6 +76,5 @@ export function trialCurvesFigure(trials: readonly StoredTrial[], fixed: Record<
         bestEpoch: best + 1,
       } as RunSummary;
     });
-  const fig = compareCurvesFigure(summaries);
-  return { ...fig, layout: { ...fig.layout, title: { text: "Validation curves by trial" } } };
+  return compareCurvesFigure(summaries, { named: true, title: "Validation curves by trial" });
 }

@@ -1,14 +1,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { run as runChild } from "./spawn";
-import { randomBytes } from "node:crypto";
-import { createServer, type AddressInfo } from "node:net";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { jupyterEnv } from "../../lib/runs/notebooks";
-import { PNG } from "pngjs";
 import { chromium } from "playwright-core";
+import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { architectureFigure } from "../../lib/figures/architecture";
 import { chromiumPath, closeRenderer, rendererStats, saveFig } from "../../lib/figures/render/chromium";
@@ -21,6 +18,7 @@ import { predictionsFigure } from "../../lib/figures/predictions";
 import { renderFigure } from "../../lib/figures/render/chromium";
 import type { Figure } from "../../lib/figures/figure";
 import { defined } from "../defined";
+import { openBrowser, startJupyter } from "./helpers/jupyter";
 import { classificationReport, confusionMatrix, misclassified } from "../../lib/results/metrics";
 
 // Renders the tutorial's figures from the real Fashion-MNIST images with the real Chromium, and shows
@@ -405,31 +403,10 @@ describe('showInline(fig, { format: "html" }) in a real notebook', () => {
   });
 
   it("draws both interactive figures in the Jupyter Notebook page", async () => {
-    const port = await freePort();
-    const token = randomBytes(16).toString("hex");
-    const args = [
-      ...["-m", "jupyter", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0"],
-      `--NotebookApp.token=${token}`,
-      `--notebook-dir=${dir}`,
-      "--NotebookNotary.db_file=:memory:",
-      ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
-    ];
-    const env = { ...jupyterEnv(ROOT), JUPYTER_CONFIG_DIR: join(dir, "config"), JUPYTER_RUNTIME_DIR: join(dir, "runtime") };
-    const server = spawn("/usr/bin/python3", args, { cwd: dir, env, stdio: "ignore", detached: true });
-    const browser = await chromium.launch({ executablePath: chromiumPath(), args: ["--no-sandbox", "--disable-gpu"] });
+    const server = await startJupyter(dir, dir);
+    const { browser, page } = await openBrowser(1600);
     try {
-      const deadline = Date.now() + 60_000;
-      while (
-        !(await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`).then(
-          (r) => r.ok,
-          () => false,
-        ))
-      ) {
-        if (Date.now() > deadline) throw new Error("jupyter notebook did not start");
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
-      await page.goto(`http://127.0.0.1:${port}/notebooks/html.ipynb?token=${token}`);
+      await page.goto(server.notebookUrl("html.ipynb"));
       await page.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 120_000 });
       await page.evaluate(() => (window as any).Jupyter.notebook.set_autosave_interval(0));
       await page.evaluate(() => (window as any).Jupyter.notebook.execute_all_cells());
@@ -442,24 +419,7 @@ describe('showInline(fig, { format: "html" }) in a real notebook', () => {
       expect(await page.locator(".output_subarea .js-plotly-plot text", { hasText: "Coat" }).count()).toBeGreaterThan(0);
     } finally {
       await browser.close();
-      await fetch(`http://127.0.0.1:${port}/api/shutdown?token=${token}`, { method: "POST" }).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 1000));
-      try {
-        process.kill(-server.pid!, "SIGTERM");
-      } catch {
-        // already gone after /api/shutdown
-      }
+      await server.stop();
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => res(port));
-    });
-  });
-}

@@ -2,16 +2,13 @@
 // finished epoch, the learning curves redrawn after each epoch. A real server, the project's tslab kernel and the
 // system Chromium through playwright-core; the parameters cell is edited in the page (2 epochs, a temp run folder),
 // never saved. Screenshots: SHOT_MID (mid-epoch), SHOT_END (after the last epoch), SHOT_STOPPED (after ■), for a look.
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../../lib/io/paths";
-import { jupyterEnv, SYSTEM_PYTHON } from "../../lib/runs/notebooks";
+import { type JupyterServer, openBrowser, startJupyter } from "./helpers/jupyter";
 
 const SHOT_MID = "/tmp/fashion-ann-live-mid-epoch.png";
 const SHOT_END = "/tmp/fashion-ann-live-end.png";
@@ -19,17 +16,6 @@ const SHOT_STOPPED = "/tmp/fashion-ann-live-stopped.png";
 const root = projectRoot();
 const NOTEBOOK = "04_train.ipynb";
 const EPOCHS = 3;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** What the fit cell shows at one moment: its text output (epoch lines and bar) and its SVG figure. */
 interface FitView {
@@ -40,58 +26,22 @@ interface FitView {
 }
 
 describe(`Jupyter Notebook shows ${NOTEBOOK}'s training live`, () => {
-  const token = randomBytes(16).toString("hex");
   const notebookPath = path.join(root, "notebooks", NOTEBOOK);
   const original = fs.readFileSync(notebookPath, "utf8");
   let tmp: string;
-  let port: number;
-  let server: ChildProcess | undefined;
-  let log = "";
+  let server: JupyterServer | undefined;
   let browser: Browser | undefined;
   let page: Page;
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-live-"));
-    port = await freePort();
-    const args = [
-      ...["-m", "jupyter", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0"],
-      `--NotebookApp.token=${token}`,
-      `--notebook-dir=${path.dirname(notebookPath)}`,
-      "--NotebookNotary.db_file=:memory:",
-      ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
-    ];
-    const env = { ...jupyterEnv(root), JUPYTER_CONFIG_DIR: path.join(tmp, "config"), JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime") };
-    server = spawn(SYSTEM_PYTHON, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    server.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-    server.stderr!.on("data", (d: Buffer) => (log += d.toString()));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (server.exitCode !== null) throw new Error(`jupyter notebook exited with ${server.exitCode}:\n${log}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error(`jupyter notebook did not answer on port ${port}:\n${log}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    server = await startJupyter(path.dirname(notebookPath), tmp);
+    ({ browser, page } = await openBrowser(1100));
   });
 
   afterAll(async () => {
     await browser?.close();
-    if (server && server.exitCode === null) {
-      const exited = new Promise<void>((resolve) => server!.once("exit", () => resolve()));
-      await fetch(`http://127.0.0.1:${port}/api/shutdown?token=${token}`, { method: "POST" }).catch(() => undefined);
-      if ((await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 15_000))])) === "timeout") {
-        process.kill(-server.pid!, "SIGKILL");
-      }
-    }
+    await server?.stop();
     if (fs.readFileSync(notebookPath, "utf8") !== original) {
       fs.writeFileSync(notebookPath, original);
       throw new Error(`${notebookPath} was modified by the UI run (restored it); autosave must stay off`);
@@ -134,7 +84,7 @@ describe(`Jupyter Notebook shows ${NOTEBOOK}'s training live`, () => {
   }
 
   it(`runs notebook 04 for ${EPOCHS} epochs: the bar moves mid-epoch, each epoch keeps its line, the curves are redrawn`, async () => {
-    await page.goto(`http://127.0.0.1:${port}/notebooks/${NOTEBOOK}?token=${token}`);
+    await page.goto(server!.notebookUrl(NOTEBOOK));
     await page.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 120_000 });
     const runDir = path.join(tmp, "run");
     await page.evaluate(

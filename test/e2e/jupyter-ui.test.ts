@@ -3,21 +3,17 @@
 // Uses the system Chromium through playwright-core (no browser download). Leaves a screenshot at
 // SCREENSHOT for a look. FASHION_ANN_UI_NOTEBOOK=<path> points it at another notebook (for
 // developing against test/fixtures/notebooks-ok/01_probe.ipynb).
-import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { jupyterEnv, KERNEL_ERROR_PATTERN, SYSTEM_PYTHON } from "../../lib/runs/notebooks";
+import { KERNEL_ERROR_PATTERN } from "../../lib/runs/notebooks";
+import { type JupyterServer, openBrowser, startJupyter } from "./helpers/jupyter";
 import { projectRoot } from "../../lib/io/paths";
 
 const SCREENSHOT = "/tmp/fashion-ann-jupyter-ui.png";
-const CHROMIUM = "/usr/bin/chromium";
-const SERVER_START_TIMEOUT_MS = 60_000;
 const root = projectRoot();
 
 function notebookUnderTest(): string {
@@ -28,17 +24,6 @@ function notebookUnderTest(): string {
   return path.join(dir, first);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Code cells as the notebook page holds them after the run. */
 interface UiCell {
   prompt: number | string | null;
@@ -47,13 +32,10 @@ interface UiCell {
 }
 
 describe("Jupyter Notebook UI runs notebook 01 with the project's tslab kernel", () => {
-  const token = randomBytes(16).toString("hex");
   let notebook: string;
   let originalContent: string;
   let tmp: string;
-  let port: number;
-  let server: ChildProcess | undefined;
-  let serverLog = "";
+  let server: JupyterServer | undefined;
   let browser: Browser | undefined;
   let page: Page;
 
@@ -61,41 +43,13 @@ describe("Jupyter Notebook UI runs notebook 01 with the project's tslab kernel",
     notebook = notebookUnderTest();
     originalContent = fs.readFileSync(notebook, "utf8");
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-jupyter-"));
-    port = await freePort();
-    const args = [
-      ...["-m", "jupyter", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0"],
-      `--NotebookApp.token=${token}`,
-      `--notebook-dir=${path.dirname(notebook)}`,
-      // Trust signatures would otherwise go to the user's ~/.local/share/jupyter database.
-      "--NotebookNotary.db_file=:memory:",
-      ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
-    ];
-    // Own config and runtime folders: the user's Jupyter config must not change what the test sees.
-    const env = { ...jupyterEnv(root), JUPYTER_CONFIG_DIR: path.join(tmp, "config"), JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime") };
-    server = spawn(SYSTEM_PYTHON, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    server.stdout!.on("data", (d: Buffer) => (serverLog += d.toString()));
-    server.stderr!.on("data", (d: Buffer) => (serverLog += d.toString()));
-    await waitForServer();
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+    server = await startJupyter(path.dirname(notebook), tmp);
+    ({ browser, page } = await openBrowser(1600));
   });
 
   afterAll(async () => {
     await browser?.close();
-    await stopServer();
+    await server?.stop();
     // Autosave is switched off below, but the notebook in the repository must never keep UI-run outputs.
     if (notebook && fs.readFileSync(notebook, "utf8") !== originalContent) {
       fs.writeFileSync(notebook, originalContent);
@@ -104,35 +58,9 @@ describe("Jupyter Notebook UI runs notebook 01 with the project's tslab kernel",
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function waitForServer(): Promise<void> {
-    const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (server!.exitCode !== null) throw new Error(`jupyter notebook exited with ${server!.exitCode}:\n${serverLog}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`jupyter notebook did not answer on port ${port} within ${SERVER_START_TIMEOUT_MS / 1000} s:\n${serverLog}`);
-  }
-
-  async function stopServer(): Promise<void> {
-    if (!server || server.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => server!.once("exit", () => resolve()));
-    // /api/shutdown stops the kernels too; signals to the process group are the fallback.
-    await fetch(`http://127.0.0.1:${port}/api/shutdown?token=${token}`, { method: "POST" }).catch(() => undefined);
-    const timeout = (ms: number) => new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms));
-    if ((await Promise.race([exited, timeout(15_000)])) !== "timeout") return;
-    process.kill(-server.pid!, "SIGTERM");
-    if ((await Promise.race([exited, timeout(10_000)])) !== "timeout") return;
-    process.kill(-server.pid!, "SIGKILL");
-  }
-
   it("opens the notebook, runs all cells from the Cell menu, and every cell shows output without errors", async () => {
     const name = path.basename(notebook);
-    await page.goto(`http://127.0.0.1:${port}/notebooks/${encodeURIComponent(name)}?token=${token}`);
+    await page.goto(server!.notebookUrl(name));
     // The kernel is connected and idle once the indicator shows the idle icon.
     await page.waitForSelector("#kernel_indicator_icon.kernel_idle_icon", { timeout: 120_000 });
     await page.evaluate(() => (window as any).Jupyter.notebook.set_autosave_interval(0));

@@ -17,7 +17,7 @@ export function chromiumPath(): string {
   return chromiumExecutable();
 }
 
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
   "--disable-background-networking",

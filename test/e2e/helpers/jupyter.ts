@@ -1,0 +1,92 @@
+// A real Debian Jupyter Notebook server with the project's tslab kernel, and the system Chromium looking at it:
+// what the UI e2e tests start before they click through a notebook as a person would.
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as net from "node:net";
+import * as path from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { CHROMIUM_ARGS, chromiumPath } from "../../../lib/figures/render/browser";
+import { projectRoot } from "../../../lib/io/paths";
+import { jupyterEnv, SYSTEM_PYTHON } from "../../../lib/runs/notebooks";
+
+const START_TIMEOUT_MS = 60_000;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface JupyterServer {
+  /** The page of `notebook` (a file name in the server's notebook folder), token included. */
+  notebookUrl(notebook: string): string;
+  /** Everything the server printed so far. */
+  log(): string;
+  /** /api/shutdown (which stops the kernels too), then SIGTERM and SIGKILL to its process group as fallbacks. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `jupyter notebook` serving `notebookDir`, answering on a free port. Config, runtime and trust database live in
+ * `tmp`, so the user's Jupyter settings cannot change what a test sees and a test leaves nothing in ~/.local.
+ */
+export async function startJupyter(notebookDir: string, tmp: string): Promise<JupyterServer> {
+  const root = projectRoot();
+  const token = randomBytes(16).toString("hex");
+  const port = await freePort();
+  const args = [
+    ...["-m", "jupyter", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0"],
+    `--NotebookApp.token=${token}`,
+    `--notebook-dir=${notebookDir}`,
+    "--NotebookNotary.db_file=:memory:",
+    ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
+  ];
+  const env = { ...jupyterEnv(root), JUPYTER_CONFIG_DIR: path.join(tmp, "config"), JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime") };
+  const server: ChildProcess = spawn(SYSTEM_PYTHON, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let log = "";
+  server.stdout!.on("data", (d: Buffer) => (log += d.toString()));
+  server.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+  const api = (what: string) => `http://127.0.0.1:${port}/api/${what}?token=${token}`;
+  const stop = async (): Promise<void> => {
+    if (server.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+    const timeout = (ms: number) => new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms));
+    await fetch(api("shutdown"), { method: "POST" }).catch(() => undefined);
+    if ((await Promise.race([exited, timeout(15_000)])) !== "timeout") return;
+    process.kill(-server.pid!, "SIGTERM");
+    if ((await Promise.race([exited, timeout(10_000)])) !== "timeout") return;
+    process.kill(-server.pid!, "SIGKILL");
+  };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error(`jupyter notebook exited with ${server.exitCode}:\n${log}`);
+    if (
+      await fetch(api("status")).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`jupyter notebook did not answer on port ${port} within ${START_TIMEOUT_MS / 1000} s:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    notebookUrl: (notebook) => `http://127.0.0.1:${port}/notebooks/${encodeURIComponent(notebook)}?token=${token}`,
+    log: () => log,
+    stop,
+  };
+}
+
+/** Headless system Chromium (the figures' own launch arguments) and one page of `height` pixels. */
+export async function openBrowser(height: number): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  return { browser, page: await browser.newPage({ viewport: { width: 1280, height } }) };
+}
