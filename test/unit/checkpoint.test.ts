@@ -5,21 +5,10 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkpointCallback, earlyStopping, loadCheckpoint, readPointer } from "../../lib/train/callbacks/checkpoint";
 import { createModel } from "../../lib/model/factory";
-import { seededRandom } from "../../lib/train/shuffle";
-import { train, TrainingError, type LabeledImages } from "../../lib/train/fit";
+import { train, TrainingError } from "../../lib/train/fit";
+import { syntheticImages } from "../synthetic";
 
-function synthetic(n: number, seed: number): LabeledImages {
-  const random = seededRandom(seed);
-  const x = new Float32Array(n * 784);
-  const y = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = i % 10;
-    for (let j = 0; j < 784; j++) x[i * 784 + j] = Math.min(1, (y[i]! / 10) * random() * 2);
-  }
-  return { x: { data: x, shape: [n, 28, 28] }, y: { data: y, shape: [n] } };
-}
-
-const data = { train: synthetic(48, 1), valid: synthetic(16, 2) };
+const data = { train: syntheticImages(48, 1), valid: syntheticImages(16, 2) };
 const tiny = { hiddenUnits: [8], learningRate: 0.05, seed: 5 };
 const cfg = { epochs: 4, batchSize: 16, seed: 9 };
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-ckpt-"));

@@ -7,25 +7,6 @@ import { Command } from "commander";
 const env = {};
 
 describe("chapter 11 config fields", () => {
-  it("defaults are the tutorial's", () => {
-    const c = resolveConfig({}, env);
-    expect(c).toMatchObject({
-      activation: "relu",
-      initializer: "glorot_uniform",
-      batchNorm: false,
-      dropout: 0,
-      l2: 0,
-      optimizer: "sgd",
-      momentum: 0,
-      nesterov: false,
-      weightDecay: null,
-      lrSchedule: null,
-      clipNorm: null,
-      clipValue: null,
-      normalize: "scale",
-    });
-  });
-
   it.each([
     [{ nesterov: true }, /nesterov: true needs momentum > 0.*got momentum 0/],
     [{ optimizer: "adam", momentum: 0.9 }, /momentum: applies only to optimizer "sgd" or "rmsprop", got momentum 0.9 with "adam"/],

@@ -6,21 +6,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../lib/config";
 import { createModel } from "../../lib/model/factory";
 import { checkpointedCallbacks, loadCheckpoint, readPointer } from "../../lib/train/callbacks/checkpoint";
-import { type LabeledImages, train } from "../../lib/train/fit";
-import { seededRandom } from "../../lib/train/shuffle";
+import { train } from "../../lib/train/fit";
+import { syntheticImages } from "../synthetic";
 
-function synthetic(n: number, seed: number): LabeledImages {
-  const random = seededRandom(seed);
-  const x = new Float32Array(n * 784);
-  const y = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = i % 10;
-    for (let j = 0; j < 784; j++) x[i * 784 + j] = Math.min(1, (y[i]! / 10) * random() * 2);
-  }
-  return { x: { data: x, shape: [n, 28, 28] }, y: { data: y, shape: [n] } };
-}
-
-const data = { train: synthetic(48, 1), valid: synthetic(16, 2) };
+const data = { train: syntheticImages(48, 1), valid: syntheticImages(16, 2) };
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-resume-"));
 const weightsOf = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
 

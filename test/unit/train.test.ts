@@ -1,22 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createModel } from "../../lib/model/factory";
-import { train, type LabeledImages } from "../../lib/train/fit";
+import { train } from "../../lib/train/fit";
 import { historyFromCsv, historyToCsv } from "../../lib/results/history";
-import { seededRandom } from "../../lib/train/shuffle";
-
-/** n random 28x28 "images" whose label is determined by mean brightness, so a model can learn something. */
-function synthetic(n: number, seed: number): LabeledImages {
-  const random = seededRandom(seed);
-  const x = new Float32Array(n * 784);
-  const y = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const label = i % 10;
-    y[i] = label;
-    for (let j = 0; j < 784; j++) x[i * 784 + j] = Math.min(1, (label / 10) * random() * 2);
-  }
-  return { x: { data: x, shape: [n, 28, 28] }, y: { data: y, shape: [n] } };
-}
+import { syntheticImages } from "../synthetic";
 
 const tiny = { hiddenUnits: [8], learningRate: 0.05, seed: 7 };
 
@@ -59,7 +46,7 @@ describe("createModel", () => {
 });
 
 describe("train", () => {
-  const data = { train: synthetic(64, 1), valid: synthetic(16, 2) };
+  const data = { train: syntheticImages(64, 1), valid: syntheticImages(16, 2) };
 
   it("returns a History with Keras's keys, one finite value per epoch", async () => {
     const model = createModel(tiny);
@@ -163,7 +150,7 @@ describe("the written-out Dense step", () => {
   /** Two identical models, one step each on the same batch: the written-out step and tf.variableGrads. */
   async function bothSteps(hiddenUnits: number[], batch: number, optimizer?: () => tf.Optimizer) {
     const { denseStack, denseStep, genericStep } = await import("../../lib/train/step");
-    const { x, y } = synthetic(batch, 5);
+    const { x, y } = syntheticImages(batch, 5);
     const xb = tf.tensor(x.data, [batch, 28, 28]);
     const labels = Float32Array.from(y.data as Uint8Array);
     const [fast, slow] = [createModel({ ...tiny, hiddenUnits }), createModel({ ...tiny, hiddenUnits })];
@@ -245,7 +232,7 @@ describe("the written-out Dense step", () => {
       ],
     });
     model.compile({ loss: "sparseCategoricalCrossentropy", optimizer: tf.train.sgd(0.05) });
-    const h = await train(model, { train: synthetic(64, 1) }, { epochs: 3, batchSize: 16, seed: 1 }, { progress: "none" });
+    const h = await train(model, { train: syntheticImages(64, 1) }, { epochs: 3, batchSize: 16, seed: 1 }, { progress: "none" });
     expect(h.history.loss![2]!).toBeLessThan(h.history.loss![0]!);
     model.dispose();
   });
@@ -257,7 +244,7 @@ describe("sparseCrossEntropy (the training step's loss)", () => {
     const model = createModel(tiny);
     const inner = (model as unknown as { model: tf.LayersModel }).model;
     const keras = inner.lossFunctions[0]!;
-    const { x, y } = synthetic(16, 4);
+    const { x, y } = syntheticImages(16, 4);
     const xb = tf.tensor(x.data, [16, 28, 28]);
     const yb = tf.tensor1d(Float32Array.from(y.data as Uint8Array));
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
