@@ -126,7 +126,7 @@ async function reference(c: Case, data: Batch[], steps: number): Promise<Trace> 
 }
 
 async function finishTrace(model: tf.LayersModel, trace: Trace, stands = (_: string) => false): Promise<Trace> {
-  trace.weights = model.weights.filter((w) => !stands(w.read().name)).map((w) => w.read().dataSync().slice() as Float32Array);
+  trace.weights = model.weights.filter((w) => !stands(w.name)).map((w) => w.read().dataSync().slice() as Float32Array);
   const [iter, ...slots] = await model.optimizer.getWeights();
   trace.slots = slots.map((w) => w.tensor.dataSync().slice() as Float32Array);
   iter!.tensor.dispose();
