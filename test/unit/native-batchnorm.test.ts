@@ -255,6 +255,48 @@ describe.skipIf(!load.addon)(`native step with BatchNormalization vs tfjs on cpu
     model.dispose();
   });
 
+  describe("the addon's Trainer refuses BN specs it cannot run, naming the layer", () => {
+    const Trainer = () => load.addon!.Trainer;
+    const spec = (layers: object[]) => ({ inputSize: 3, layers, optimizer: { kind: "sgd" as const, learningRate: 0.1 } });
+    it.each([
+      [
+        "on the softmax output",
+        [
+          { units: 4, activation: "relu" },
+          { units: 2, batchNorm: {} },
+        ],
+        /layers\[1\]: batchNorm is covered on hidden layers only, not the softmax output/,
+      ],
+      [
+        "a position other than after/before",
+        [{ units: 4, batchNorm: { position: "middle" } }, { units: 2 }],
+        /layers\[0\]\.batchNorm\.position must be after or before, got middle/,
+      ],
+      ["epsilon 0", [{ units: 4, batchNorm: { epsilon: 0 } }, { units: 2 }], /layers\[0\]\.batchNorm\.epsilon must be positive, got 0/],
+      [
+        "momentum 2",
+        [{ units: 4, batchNorm: { momentum: 2 } }, { units: 2 }],
+        /layers\[0\]\.batchNorm\.momentum must be in \[0, 1\], got 2/,
+      ],
+    ])("%s", (_, layers, reason) => {
+      expect(() => new (Trainer())(spec(layers as never))).toThrow(reason);
+    });
+
+    it("a step before the moving statistics are bound, and a buffer index out of range", () => {
+      const t = new (Trainer())(spec([{ units: 4, activation: "relu", batchNorm: { scale: false } }, { units: 2 }]));
+      // kernel, bias, beta (no gamma: scale false), output kernel, bias
+      expect(t.variableCount).toBe(5);
+      expect(t.bufferCount).toBe(2);
+      for (let i = 0; i < t.variableCount; i++) t.bindVariable(i, new Float32Array(12));
+      t.bindBuffer(0, new Float32Array(4));
+      expect(() => t.step(new Float32Array(6), new Int32Array([0, 1]), 2)).toThrow(
+        /layers\[0\] batchNorm movingVariance is not bound; call bindBuffer first/,
+      );
+      expect(() => t.bindBuffer(2, new Float32Array(4))).toThrow(/buffer index 2 out of range \[0, 2\)/);
+      expect(() => t.bindBuffer(1, new Float32Array(3))).toThrow(/movingVariance has 3 elements, needs 4/);
+    });
+  });
+
   it("repeats exactly with the same seed, dropout 0.2 and BN included", async () => {
     await tf.setBackend(NATIVE_BACKEND);
     const trainOnce = () => {
