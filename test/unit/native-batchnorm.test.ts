@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadAddon } from "../../lib/engine/native/addon";
+import { loadAddon, type TrainerLayerSpec } from "../../lib/engine/native/addon";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/backend";
 import { planDenseStack } from "../../lib/engine/native/plan";
 import { type NativeDenseStep, nativeDenseStep } from "../../lib/engine/native/step";
@@ -257,7 +257,11 @@ describe.skipIf(!load.addon)(`native step with BatchNormalization vs tfjs on cpu
 
   describe("the addon's Trainer refuses BN specs it cannot run, naming the layer", () => {
     const Trainer = () => load.addon!.Trainer;
-    const spec = (layers: object[]) => ({ inputSize: 3, layers, optimizer: { kind: "sgd" as const, learningRate: 0.1 } });
+    const spec = (layers: object[]) => ({
+      inputSize: 3,
+      layers: layers as TrainerLayerSpec[],
+      optimizer: { kind: "sgd" as const, learningRate: 0.1 },
+    });
     it.each([
       [
         "on the softmax output",
@@ -279,7 +283,7 @@ describe.skipIf(!load.addon)(`native step with BatchNormalization vs tfjs on cpu
         /layers\[0\]\.batchNorm\.momentum must be in \[0, 1\], got 2/,
       ],
     ])("%s", (_, layers, reason) => {
-      expect(() => new (Trainer())(spec(layers as never))).toThrow(reason);
+      expect(() => new (Trainer())(spec(layers))).toThrow(reason);
     });
 
     it("a step before the moving statistics are bound, and a buffer index out of range", () => {
