@@ -31,6 +31,8 @@ interface Case {
   center?: boolean;
   scale?: boolean;
   dropout?: number;
+  /** Values per input row; default INPUT. 784 with 100 units reaches the addon's own GEMM kernels. */
+  input?: number;
 }
 
 type Batch = { x: Float32Array; y: Float32Array };
@@ -43,9 +45,9 @@ function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   });
 }
 
-function batches(count: number): Batch[] {
+function batches(count: number, input = INPUT): Batch[] {
   return Array.from({ length: count }, (_, i) => ({
-    x: uniform(ROWS * INPUT, 100 + i, -2, 2),
+    x: uniform(ROWS * input, 100 + i, -2, 2),
     y: Float32Array.from(uniform(ROWS, 200 + i, 0, CLASSES), Math.floor),
   }));
 }
@@ -59,7 +61,7 @@ function buildModel(c: Case, stand?: "reference"): tf.Sequential {
     const separate = !last && (c.bn === "before" || c.leaky);
     model.add(
       tf.layers.dense({
-        ...(i === 0 ? { inputShape: [INPUT] } : {}),
+        ...(i === 0 ? { inputShape: [c.input ?? INPUT] } : {}),
         units,
         activation: last ? "softmax" : separate ? "linear" : activation,
         useBias: last || c.bn !== "before",
@@ -111,7 +113,7 @@ async function reference(c: Case, data: Batch[], steps: number): Promise<Trace> 
   for (let s = 0; s < steps; s++) {
     const { x, y } = data[s % data.length]!;
     tf.tidy(() => {
-      const xt = tf.tensor2d(x, [y.length, INPUT]);
+      const xt = tf.tensor2d(x, [y.length, c.input ?? INPUT]);
       const yt = tf.tensor1d(y);
       const { value, grads } = tf.variableGrads(
         () => tf.mean(lossFn(yt, model.apply(xt, { training: true }) as tf.Tensor)) as tf.Scalar,
@@ -166,7 +168,7 @@ function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 async function compare(c: Case, steps: number, tolerance = 2e-5): Promise<void> {
-  const data = batches(3);
+  const data = batches(3, c.input);
   const got = await native(c, data, steps);
   const want = await reference(c, data, steps);
   got.losses.forEach((l, i) => expect(Math.abs(l - want.losses[i]!), `loss at step ${i}`).toBeLessThan(tolerance));
@@ -206,6 +208,15 @@ describe.skipIf(!load.addon)(`native step with BatchNormalization vs tfjs on cpu
       ["after LeakyReLU, SGD, five steps", { hidden: [8, 5], bn: "after", leaky: true }, 5],
       ["center false (no beta), Adam, five steps", { hidden: [8], bn: "after", center: false, optimizer: adam }, 5],
       ["scale false (no gamma), Adam, five steps", { hidden: [8], bn: "before", scale: false, optimizer: adam }, 5],
+      // Momentum, not Adam, at this size: the gradients agree to float32 tolerance, but Adam's first steps
+      // move a weight by about lr·g/(|g| + ε), so kernel entries whose gradient is within rounding of 0
+      // turn the two sides' rounding into ~2e-4 relative weight differences after five steps.
+      [
+        "784 inputs, hidden [100, 8] (the addon's kernels), BN after, momentum, five steps",
+        { hidden: [100, 8], bn: "after", input: 784, optimizer: () => tf.train.momentum(0.05, 0.9) },
+        5,
+      ],
+      ["784 inputs, hidden [100, 8], BN before, SGD, five steps", { hidden: [100, 8], bn: "before", input: 784 }, 5],
     ] as [string, Case, number][])("%s", (_, c, steps) => compare(c, steps));
   });
 
@@ -299,6 +310,27 @@ describe.skipIf(!load.addon)(`native step with BatchNormalization vs tfjs on cpu
       expect(() => t.bindBuffer(2, new Float32Array(4))).toThrow(/buffer index 2 out of range \[0, 2\)/);
       expect(() => t.bindBuffer(1, new Float32Array(3))).toThrow(/movingVariance has 3 elements, needs 4/);
     });
+  });
+
+  it("trains bit for bit the same with the kernels on two threads as on one", async () => {
+    const addon = load.addon!;
+    await tf.setBackend(NATIVE_BACKEND);
+    const data = batches(3, 784);
+    const trainOnce = () => {
+      const model = buildModel({ hidden: [100, 8], bn: "after", input: 784, optimizer: adam });
+      const step = fusedStep(model);
+      for (const b of data) step(b.x, b.y);
+      const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+      model.dispose();
+      return weights;
+    };
+    const one = trainOnce();
+    addon.setThreads(2);
+    try {
+      expect(trainOnce()).toEqual(one);
+    } finally {
+      addon.setThreads(1);
+    }
   });
 
   it("repeats exactly with the same seed, dropout 0.2 and BN included", async () => {
