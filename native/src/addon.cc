@@ -18,7 +18,7 @@
 
 namespace {
 
-constexpr const char* kVersion = "1";
+constexpr const char* kVersion = "2";
 
 // Library exceptions become JS errors: invalid_argument/out_of_range as RangeError, the rest as Error.
 template <class F>
@@ -165,6 +165,19 @@ fa::LayerSpec layerSpec(const Napi::Object& o, bool last, size_t index) {
   L.dropout = float(numberOr(o, "dropout", 0));
   L.l2 = float(numberOr(o, "l2", 0));
   L.useBias = boolOr(o, "useBias", true);
+  const Napi::Value bn = o.Get("batchNorm");
+  if (!bn.IsUndefined() && !bn.IsNull()) {
+    if (!bn.IsObject()) throw Napi::TypeError::New(o.Env(), where + ".batchNorm must be an object { position, momentum, epsilon, center, scale }");
+    const Napi::Object b = bn.As<Napi::Object>();
+    const std::string position = stringOr(b, "position", "after");
+    if (position == "after") L.batchNorm.at = fa::BatchNormAt::After;
+    else if (position == "before") L.batchNorm.at = fa::BatchNormAt::Before;
+    else throw Napi::RangeError::New(o.Env(), where + ".batchNorm.position must be after or before, got " + position);
+    L.batchNorm.momentum = numberOr(b, "momentum", L.batchNorm.momentum);
+    L.batchNorm.epsilon = numberOr(b, "epsilon", L.batchNorm.epsilon);
+    L.batchNorm.center = boolOr(b, "center", true);
+    L.batchNorm.scale = boolOr(b, "scale", true);
+  }
   return L;
 }
 
@@ -212,6 +225,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                        {
                            InstanceMethod<&TrainerWrap::BindVariable>("bindVariable"),
                            InstanceMethod<&TrainerWrap::BindState>("bindState"),
+                           InstanceMethod<&TrainerWrap::BindBuffer>("bindBuffer"),
                            InstanceMethod<&TrainerWrap::Step>("step"),
                            InstanceMethod<&TrainerWrap::StepRows>("stepRows"),
                            InstanceMethod<&TrainerWrap::Evaluate>("evaluate"),
@@ -225,6 +239,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                            InstanceAccessor<&TrainerWrap::VariableCount>("variableCount"),
                            InstanceAccessor<&TrainerWrap::SlotsPerVariable>("slotsPerVariable"),
                            InstanceAccessor<&TrainerWrap::StateSize>("stateSize"),
+                           InstanceAccessor<&TrainerWrap::BufferCount>("bufferCount"),
                            InstanceAccessor<&TrainerWrap::LearningRate>("learningRate"),
                        });
   }
@@ -236,6 +251,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     trainer_ = guarded(env, [&] { return std::make_unique<fa::Trainer>(std::move(spec)); });
     varRefs_.resize(trainer_->variableCount());
     stateRefs_.resize(trainer_->stateSize());
+    bufferRefs_.resize(trainer_->bufferCount());
   }
 
  private:
@@ -270,6 +286,17 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     float* value = floats(info[1], "optimizer state " + std::to_string(i), 1);
     guarded(env, [&] { trainer_->bindState(i, value); });
     stateRefs_[i] = Napi::Persistent(info[1].As<Napi::Object>());
+    return env.Undefined();
+  }
+
+  // bindBuffer(index, values): a BatchNormalization's moving mean or variance, updated in place by steps.
+  Napi::Value BindBuffer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const int i = integer(info[0], "index");
+    if (i >= trainer_->bufferCount()) throw Napi::RangeError::New(env, "buffer index " + std::to_string(i) + " out of range [0, " + std::to_string(trainer_->bufferCount()) + ")");
+    float* values = floats(info[1], trainer_->bufferName(i), trainer_->bufferSize(i));
+    guarded(env, [&] { trainer_->bindBuffer(i, values); });
+    bufferRefs_[i] = Napi::Persistent(info[1].As<Napi::Object>());
     return env.Undefined();
   }
 
@@ -431,11 +458,12 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value VariableCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), trainer_->variableCount()); }
   Napi::Value SlotsPerVariable(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), trainer_->slotsPerVariable()); }
   Napi::Value StateSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), trainer_->stateSize()); }
+  Napi::Value BufferCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), trainer_->bufferCount()); }
   Napi::Value LearningRate(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), trainer_->optimizer().learningRate); }
 
   std::unique_ptr<fa::Trainer> trainer_;
   std::vector<std::vector<Napi::ObjectReference>> varRefs_;
-  std::vector<Napi::ObjectReference> stateRefs_;
+  std::vector<Napi::ObjectReference> stateRefs_, bufferRefs_;
   std::vector<int32_t> labels_;
   std::vector<float> batch_;
   int64_t gatherNs_ = 0;  // stepRows' label check, row copy and prefetch

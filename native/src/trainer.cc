@@ -74,12 +74,17 @@ Trainer::Trainer(TrainerSpec spec) : spec_(std::move(spec)) {
     firstVar_.push_back(int(vars_.size()));
     vars_.push_back(Var{nullptr, size_t(inSize(int(l))) * L.units, {}, {}});
     if (L.useBias) vars_.push_back(Var{nullptr, size_t(L.units), {}, {}});
+    addBatchNorm(int(l), where);
   }
   if (!(spec_.clipnorm >= 0) || !(spec_.clipvalue >= 0)) throw std::invalid_argument("clipnorm and clipvalue must be >= 0 (0 = off)");
   state_.assign(stateSize(), nullptr);
   for (int l = 0; l < int(spec_.layers.size()); l++) {
     for (int v : {kernelVar(l), biasVar(l)}) {
       if (v >= 0 && !fastSgd(l)) vars_[v].grad.assign(vars_[v].size, 0.0f);
+    }
+    // γ and β always take the general update: their gradients come out of BN's backward pass, not a GEMM.
+    for (int v : {gammaVar(l), betaVar(l)}) {
+      if (v >= 0) vars_[v].grad.assign(vars_[v].size, 0.0f);
     }
   }
   setSeed(spec_.seed);
@@ -89,6 +94,8 @@ std::string Trainer::variableName(int i) const {
   for (int l = 0; l < int(spec_.layers.size()); l++) {
     if (i == kernelVar(l)) return "layers[" + std::to_string(l) + "] kernel";
     if (i == biasVar(l)) return "layers[" + std::to_string(l) + "] bias";
+    if (i == gammaVar(l)) return "layers[" + std::to_string(l) + "] batchNorm gamma";
+    if (i == betaVar(l)) return "layers[" + std::to_string(l) + "] batchNorm beta";
   }
   return "variable " + std::to_string(i);
 }
@@ -113,6 +120,9 @@ void Trainer::checkBound() const {
   }
   for (float* s : state_) {
     if (!s) throw std::logic_error("optimizer state is not bound; call bindState first");
+  }
+  for (int i = 0; i < bufferCount(); i++) {
+    if (!buffers_[i]) throw std::logic_error(bufferName(i) + " is not bound; call bindBuffer first");
   }
 }
 
@@ -163,6 +173,10 @@ void Trainer::ensureScratch(Scratch& s, int rows, bool training) {
   if (training) rows = std::max(rows, spec_.maxBatch);
   const size_t L = spec_.layers.size();
   s.rows = rows;
+  s.training = training;
+  s.h.assign(L, {});
+  s.xhat.assign(L, {});
+  s.invStd.assign(L, {});
   s.z.assign(L, {});
   s.a.assign(L, {});
   s.dz.assign(L, {});
@@ -172,7 +186,12 @@ void Trainer::ensureScratch(Scratch& s, int rows, bool training) {
     const size_t out = size_t(rows) * spec_.layers[l].units;
     s.z[l].assign(out, 0.0f);
     if (l + 1 < L) s.a[l].assign(out, 0.0f);
+    if (hasBatchNorm(int(l))) s.h[l].assign(out, 0.0f);
     if (!training) continue;
+    if (hasBatchNorm(int(l))) {
+      s.xhat[l].assign(out, 0.0f);
+      s.invStd[l].assign(spec_.layers[l].units, 0.0f);
+    }
     s.dz[l].assign(out, 0.0f);
     if (spec_.layers[l].dropout > 0) {
       s.mask[l].assign(size_t(rows) * inSize(int(l)), 0.0f);
@@ -228,6 +247,7 @@ void Trainer::weightGradient(int rows, int out, int in, float alpha, const float
 // a = activation(z) for a hidden layer (the output layer's softmax is the loss's business).
 void Trainer::activate(Scratch& s, int l, int n) {
   if (l + 1 == int(spec_.layers.size())) return;
+  if (hasBatchNorm(l)) return normalizeActivate(s, l, n);
   const LayerSpec& L = spec_.layers[l];
   const float* z = s.z[l].data();
   float* a = s.a[l].data();
@@ -292,6 +312,7 @@ void Trainer::hiddenGradient(Scratch& s, int l, int n) {
     const float* mask = s.mask[l].data();
     for (size_t i = 0; i < size; i++) d[i] *= mask[i];
   }
+  if (hasBatchNorm(l - 1)) return batchNormGradient(s, l - 1, n, d);
   const LayerSpec& below = spec_.layers[l - 1];
   if (below.activation == Activation::Linear) return;
   const float* z = s.z[l - 1].data();
@@ -363,6 +384,7 @@ void Trainer::backward(Scratch& s, const float* x, int n) {
   for (int l = int(spec_.layers.size()) - 1; l >= 0; l--) {
     const float* in = spec_.layers[l].dropout > 0 ? s.input[l].data() : (l == 0 ? x : s.a[l - 1].data());
     if (l > 0) hiddenGradient(s, l, n);  // reads W_l, so before W_l is updated
+    if (l > 0 && hasBatchNorm(l - 1)) updateBatchNorm(l - 1);
     updateLayer(s, l, in, n);
   }
   advanceState(spec_.optimizer, state_.data());
@@ -431,6 +453,120 @@ void Trainer::predict(const float* x, int n, float* out) {
   }
   counters.evalRows += n;
   counters.evalNs += nowNs() - t0;
+}
+
+// --- BatchNormalization -------------------------------------------------------------------------
+
+// Layer l's γ and β variables (after its kernel and bias, tfjs's order) and moving-statistics buffers.
+void Trainer::addBatchNorm(int l, const std::string& where) {
+  const BatchNormSpec& bn = spec_.layers[l].batchNorm;
+  gammaVar_.push_back(-1);
+  betaVar_.push_back(-1);
+  firstBuffer_.push_back(-1);
+  if (bn.at == BatchNormAt::None) return;
+  if (l + 1 == int(spec_.layers.size())) throw std::invalid_argument(where + ": batchNorm is covered on hidden layers only, not the softmax output");
+  if (!(bn.momentum >= 0 && bn.momentum <= 1)) throw std::invalid_argument(where + ".batchNorm.momentum must be in [0, 1], got " + std::to_string(bn.momentum));
+  if (!(bn.epsilon > 0)) throw std::invalid_argument(where + ".batchNorm.epsilon must be positive, got " + std::to_string(bn.epsilon));
+  const size_t units = size_t(spec_.layers[l].units);
+  if (bn.scale) {
+    gammaVar_[l] = int(vars_.size());
+    vars_.push_back(Var{nullptr, units, {}, {}});
+  }
+  if (bn.center) {
+    betaVar_[l] = int(vars_.size());
+    vars_.push_back(Var{nullptr, units, {}, {}});
+  }
+  firstBuffer_[l] = int(buffers_.size());
+  for (int i = 0; i < 2; i++) {
+    buffers_.push_back(nullptr);
+    bufferLayer_.push_back(l);
+  }
+}
+
+std::string Trainer::bufferName(int i) const {
+  if (i < 0 || i >= bufferCount()) return "buffer " + std::to_string(i);
+  return "layers[" + std::to_string(bufferLayer_[i]) + "] batchNorm " + (i == firstBuffer_[bufferLayer_[i]] ? "movingMean" : "movingVariance");
+}
+
+void Trainer::bindBuffer(int i, float* values) {
+  if (i < 0 || i >= bufferCount()) throw std::out_of_range("buffer index " + std::to_string(i) + " out of range [0, " + std::to_string(bufferCount()) + ")");
+  buffers_[i] = values;
+}
+
+BatchNormParams Trainer::batchNormParams(int l) const {
+  const BatchNormSpec& bn = spec_.layers[l].batchNorm;
+  BatchNormParams p;
+  p.gamma = gammaVar(l) >= 0 ? vars_[gammaVar(l)].values : nullptr;
+  p.beta = betaVar(l) >= 0 ? vars_[betaVar(l)].values : nullptr;
+  p.movingMean = buffers_[firstBuffer_[l]];
+  p.movingVariance = buffers_[firstBuffer_[l] + 1];
+  p.epsilon = bn.epsilon;
+  p.momentum = bn.momentum;
+  return p;
+}
+
+// A hidden layer with BN: After, a = BN(act(z)) with h = act(z); Before, a = act(BN(z)) with h = BN(z).
+// Training passes normalize by the batch's statistics (and move the moving ones), others by the moving ones.
+void Trainer::normalizeActivate(Scratch& s, int l, int n) {
+  const LayerSpec& L = spec_.layers[l];
+  const bool after = L.batchNorm.at == BatchNormAt::After;
+  const size_t size = size_t(n) * L.units;
+  const float alpha = L.alpha;
+  const float* actIn = after ? s.z[l].data() : s.h[l].data();
+  float* actOut = after ? s.h[l].data() : s.a[l].data();
+  const float* bnIn = after ? s.h[l].data() : s.z[l].data();
+  float* bnOut = after ? s.a[l].data() : s.h[l].data();
+  const auto activation = [&] {
+    withActivation(L.activation, [&](auto A) {
+      for (size_t i = 0; i < size; i++) actOut[i] = act::forward(decltype(A)::value, actIn[i], alpha);
+    });
+  };
+  const auto normalize = [&] {
+    const BatchNormParams p = batchNormParams(l);
+    if (s.training) bn::trainForward(p, bnIn, n, L.units, s.xhat[l].data(), s.invStd[l].data(), bnOut, bnAcc_);
+    else bn::inferForward(p, bnIn, n, L.units, bnOut, bnAcc_);
+  };
+  if (after) {
+    activation();
+    normalize();
+  } else {
+    normalize();
+    activation();
+  }
+}
+
+// d: the loss gradient w.r.t. layer l's output a; becomes the gradient w.r.t. z, through the activation
+// and BN in the layer's order. γ and β's gradients land in their variables' grad buffers.
+void Trainer::batchNormGradient(Scratch& s, int l, int n, float* d) {
+  const LayerSpec& L = spec_.layers[l];
+  const bool after = L.batchNorm.at == BatchNormAt::After;
+  const size_t size = size_t(n) * L.units;
+  const auto activation = [&](const float* x, const float* y) {
+    if (L.activation == Activation::Linear) return;
+    const float alpha = L.alpha;
+    withActivation(L.activation, [&](auto A) {
+      for (size_t i = 0; i < size; i++) d[i] *= act::derivative(decltype(A)::value, x[i], y[i], alpha);
+    });
+  };
+  const auto normalize = [&] {
+    float* dgamma = gammaVar(l) >= 0 ? vars_[gammaVar(l)].grad.data() : nullptr;
+    float* dbeta = betaVar(l) >= 0 ? vars_[betaVar(l)].grad.data() : nullptr;
+    bn::backward(batchNormParams(l), d, s.xhat[l].data(), s.invStd[l].data(), n, L.units, dgamma, dbeta, bnAcc_);
+  };
+  if (after) {
+    normalize();
+    activation(s.z[l].data(), s.h[l].data());
+  } else {
+    activation(s.h[l].data(), s.a[l].data());
+    normalize();
+  }
+}
+
+// γ and β of layer l, from the gradients batchNormGradient left (after it used γ for dx).
+void Trainer::updateBatchNorm(int l) {
+  for (int v : {gammaVar(l), betaVar(l)}) {
+    if (v >= 0) updateVariable(v, vars_[v].grad.data(), vars_[v].values, 0);
+  }
 }
 
 }  // namespace fa

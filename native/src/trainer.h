@@ -9,10 +9,23 @@
 #include <vector>
 
 #include "activations.h"
+#include "batchnorm.h"
 #include "optimizer.h"
 #include "timer.h"
 
 namespace fa {
+
+// A BatchNormalization layer on a hidden Dense layer's output: After its activation (Dense(act) -> BN, the
+// chapter's batchNorm: true) or Before it (Dense(linear) -> BN -> activation, batchNorm: "before").
+enum class BatchNormAt { None, After, Before };
+
+struct BatchNormSpec {
+  BatchNormAt at = BatchNormAt::None;
+  double momentum = 0.99;  // Keras's defaults
+  double epsilon = 1e-3;
+  bool center = true;  // has β
+  bool scale = true;   // has γ
+};
 
 struct LayerSpec {
   int units = 0;
@@ -21,6 +34,7 @@ struct LayerSpec {
   float dropout = 0;     // rate of inverted dropout on this layer's *input*, training only
   float l2 = 0;          // Keras l2 on the kernel: loss += l2·ΣW², gradient += 2·l2·W
   bool useBias = true;
+  BatchNormSpec batchNorm;  // hidden layers only
 };
 
 struct TrainerSpec {
@@ -44,7 +58,8 @@ class Trainer {
  public:
   explicit Trainer(TrainerSpec spec);
 
-  // Variables in tfjs's trainableWeights order: layer 0 kernel [in, units], layer 0 bias [units], layer 1 ...
+  // Variables in tfjs's trainableWeights order: layer 0 kernel [in, units], layer 0 bias [units], its
+  // BatchNormalization's gamma and beta [units] if any, layer 1 ...
   int variableCount() const { return int(vars_.size()); }
   size_t variableSize(int i) const { return vars_.at(i).size; }
   std::string variableName(int i) const;
@@ -54,6 +69,11 @@ class Trainer {
   // The arrays are the caller's and must stay alive and unmoved until rebound; nothing is copied.
   void bindVariable(int i, float* values, const std::vector<float*>& slots);
   void bindState(int i, float* value);
+  // Non-trainable arrays the step also updates: each BatchNormalization's moving mean, then moving variance.
+  int bufferCount() const { return int(buffers_.size()); }
+  size_t bufferSize(int i) const { return size_t(spec_.layers.at(bufferLayer_.at(i)).units); }
+  std::string bufferName(int i) const;
+  void bindBuffer(int i, float* values);
 
   // x: [n, inputSize] row-major; labels: n class indices in [0, classes).
   StepResult step(const float* x, const int32_t* labels, int n);
@@ -91,11 +111,20 @@ class Trainer {
     std::vector<std::vector<float>> z, a;         // per layer [rows, units]: pre-activation, output
     std::vector<std::vector<float>> mask, input;  // per layer [rows, in]: dropout scale, dropped input
     std::vector<std::vector<float>> dz;           // per layer [rows, units]: loss gradient w.r.t. z
+    // Layers with BN, [rows, units]: h is act(z) (After) or BN(z) (Before), the value between the two
+    // ops; xhat the normalized input (training only). invStd [units]: the batch's 1/√(σ² + ε).
+    std::vector<std::vector<float>> h, xhat, invStd;
+    bool training = false;
   };
 
   int inSize(int l) const { return l == 0 ? spec_.inputSize : spec_.layers[l - 1].units; }
   int kernelVar(int l) const { return firstVar_[l]; }
   int biasVar(int l) const { return spec_.layers[l].useBias ? firstVar_[l] + 1 : -1; }
+  bool hasBatchNorm(int l) const { return spec_.layers[l].batchNorm.at != BatchNormAt::None; }
+  int gammaVar(int l) const { return gammaVar_[l]; }  // -1 without BN or with scale false
+  int betaVar(int l) const { return betaVar_[l]; }    // -1 without BN or with center false
+  BatchNormParams batchNormParams(int l) const;
+  void addBatchNorm(int l, const std::string& where);
   bool fastSgd(int l) const;
   void checkBound() const;
   void ensureScratch(Scratch& s, int rows, bool training);
@@ -114,6 +143,9 @@ class Trainer {
     return true;
   }
   void activate(Scratch& s, int l, int n);
+  void normalizeActivate(Scratch& s, int l, int n);
+  void batchNormGradient(Scratch& s, int l, int n, float* d);
+  void updateBatchNorm(int l);
   void weightGradient(int rows, int out, int in, float alpha, const float* x, const float* dz, bool accumulate, float* w);
   double softmaxLoss(const float* logits, const int32_t* labels, int n, float* dlogits, int* correct, float* probs);
   void backward(Scratch& s, const float* x, int n);
@@ -125,7 +157,11 @@ class Trainer {
 
   TrainerSpec spec_;
   std::vector<Var> vars_;
-  std::vector<int> firstVar_;
+  std::vector<int> firstVar_, gammaVar_, betaVar_;
+  std::vector<int> firstBuffer_;  // per layer, -1 without BN
+  std::vector<int> bufferLayer_;  // per buffer, its layer
+  std::vector<float*> buffers_;
+  std::vector<double> bnAcc_;     // BN's per-feature sums
   std::vector<float*> state_;
   Scratch train_, eval_;
   std::vector<double> colsum_;  // a layer's bias gradient, summed in double as tfjs's Sum does

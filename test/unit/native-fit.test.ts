@@ -32,14 +32,14 @@ async function fitOn(backend: "native" | "cpu", overrides: Parameters<typeof res
 }
 
 describe("nativeCoverage: which configs auto leaves to wasm", () => {
-  it.each([
-    [{ batchNorm: true }, /does not cover batchNorm/],
-    [{ optimizer: "nadam" }, /does not cover optimizer nadam \(only sgd, adam, rmsprop\)/],
-  ])("%j is not covered", (config, reason) => {
-    expect(nativeCoverage(config)).toMatch(reason);
-  });
+  it.each([[{ optimizer: "nadam" }, /does not cover optimizer nadam \(only sgd, adam, rmsprop\)/]])(
+    "%j is not covered",
+    (config, reason) => {
+      expect(nativeCoverage(config)).toMatch(reason);
+    },
+  );
 
-  it.each([{}, { optimizer: "sgd" }, { optimizer: "adam" }, { optimizer: "rmsprop", batchNorm: false }])("%j is covered", (config) => {
+  it.each([{}, { optimizer: "sgd" }, { optimizer: "adam" }, { optimizer: "rmsprop" }])("%j is covered", (config) => {
     expect(nativeCoverage(config)).toBeUndefined();
   });
 });
@@ -59,9 +59,23 @@ describe.skipIf(!load.addon)(`train() on the native backend${load.addon ? "" : `
     }
   });
 
-  it("moves a model its step does not cover (batch norm) to wasm and trains it there", async () => {
-    const bn = await fitOn("native", { batchNorm: true });
-    expect(bn.trainedOn).toBe("wasm");
-    expect(bn.history.loss?.every(Number.isFinite)).toBe(true);
+  it.each([true, "before" as const])("gives the history of the tfjs step on cpu with batchNorm %s (SGD, then Adam)", async (batchNorm) => {
+    for (const overrides of [{ batchNorm }, { batchNorm, optimizer: "adam" as const, learningRate: 0.001 }]) {
+      const native = await fitOn("native", overrides);
+      const cpu = await fitOn("cpu", overrides);
+      expect(native.trainedOn).toBe("native");
+      for (const key of ["loss", "accuracy", "val_loss", "val_accuracy"]) {
+        const a = native.history[key] ?? [];
+        const b = cpu.history[key] ?? [];
+        expect(a).toHaveLength(2);
+        a.forEach((v, i) => expect(v).toBeCloseTo(b[i] ?? Number.NaN, 4));
+      }
+    }
+  });
+
+  it("moves a model its step does not cover (Nadam) to wasm and trains it there", async () => {
+    const nadam = await fitOn("native", { optimizer: "nadam", learningRate: 0.001 });
+    expect(nadam.trainedOn).toBe("wasm");
+    expect(nadam.history.loss?.every(Number.isFinite)).toBe(true);
   });
 });

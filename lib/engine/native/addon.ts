@@ -12,7 +12,7 @@ export const ADDON_PATH = "native/build/Release/fashion_ann_native.node";
 /** A one-line reason setup writes when the build fails (its absence with no addon means "not built"). */
 export const STATUS_PATH = "native/build/status.txt";
 /** native/src/addon.cc's kVersion; a mismatch means a build from older sources. */
-export const ADDON_VERSION = "1";
+export const ADDON_VERSION = "2";
 
 /** BLAS and build facts, for the backend line and environment.json. */
 export interface NativeInfo {
@@ -62,6 +62,22 @@ export interface TrainerLayerSpec {
   l2?: number;
   /** Default true. */
   useBias?: boolean;
+  /** A BatchNormalization layer on this hidden layer's output; its gamma and beta follow the bias among the variables. */
+  batchNorm?: TrainerBatchNormSpec;
+}
+
+/** tfjs-layers' BatchNormalization over the last axis; defaults are Keras's. */
+export interface TrainerBatchNormSpec {
+  /** "after": Dense(activation) -> BN (batchNorm: true); "before": Dense(linear) -> BN -> activation. Default "after". */
+  position?: "after" | "before";
+  /** Default 0.99. */
+  momentum?: number;
+  /** Default 1e-3. */
+  epsilon?: number;
+  /** Has beta; default true. */
+  center?: boolean;
+  /** Has gamma; default true. */
+  scale?: boolean;
 }
 
 /** tfjs's optimizers by update rule; hyper-parameters default as tfjs-core's constructors would. */
@@ -121,15 +137,18 @@ export type NativeLabels = Int32Array | Float32Array | Uint8Array;
 
 /** native/src/addon.cc's Trainer. Every array is used in place and must stay alive until rebound. */
 export interface NativeTrainer {
-  /** Variables in tfjs's trainableWeights order: layer 0 kernel, layer 0 bias, layer 1 kernel, ... */
+  /** Variables in tfjs's trainableWeights order: layer 0 kernel, bias, BN gamma, BN beta, layer 1 kernel, ... */
   readonly variableCount: number;
   /** Optimizer slots per variable, in tfjs's getWeights order (momentum: 1; adam: m, v; rmsprop: rms, momentum[, mg]). */
   readonly slotsPerVariable: number;
   /** Optimizer-wide scalars (adam: accBeta1, accBeta2). */
   readonly stateSize: number;
   readonly learningRate: number;
+  /** Non-trainable arrays a training step updates: each BatchNormalization's moving mean, then moving variance. */
+  readonly bufferCount: number;
   bindVariable(index: number, values: Float32Array, slots?: Float32Array[]): void;
   bindState(index: number, value: Float32Array): void;
+  bindBuffer(index: number, values: Float32Array): void;
   /** One training step on n rows of x ([n, inputSize]) and their class indices. */
   step(x: Float32Array, labels: NativeLabels, n: number): NativeStepResult;
   /**

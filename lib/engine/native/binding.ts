@@ -5,7 +5,8 @@ import type { WeightHandle } from "./plan";
 import { currentSlot, slotVariable, stateVariable, type OptimizerPlan } from "./slots";
 
 /*
- * Hands the trainer the Float32Arrays behind the tfjs variables (weights, optimizer slots and state),
+ * Hands the trainer the Float32Arrays behind the tfjs variables (weights, optimizer slots and state, BN's
+ * moving statistics),
  * and keeps that true. tfjs treats a tensor's data as immutable and shares it freely: clone(), reshape
  * and Variable.assign(t) all point two tensors at one buffer. Writing in place is only safe while the
  * variable is the buffer's sole owner, so before every step each bound variable is checked (same object,
@@ -29,6 +30,7 @@ export class VariableBinding {
     private readonly weights: WeightHandle[],
     private readonly optimizer: tf.Optimizer,
     private readonly plan: OptimizerPlan,
+    private readonly buffers: WeightHandle[] = [],
   ) {}
 
   /** Rebinds when any watched variable moved to other data or shares it; a few property reads otherwise. */
@@ -50,6 +52,12 @@ export class VariableBinding {
       this.trainer.bindState(
         i,
         this.own(stateVariable(this.optimizer, field), () => stateVariable(this.optimizer, field)),
+      );
+    });
+    this.buffers.forEach((handle, i) => {
+      this.trainer.bindBuffer(
+        i,
+        this.own(handle.read() as tf.Variable, () => handle.read() as tf.Variable),
       );
     });
   }

@@ -4,7 +4,8 @@ import type { NativeActivation, TrainerLayerSpec } from "./addon";
 /*
  * Which tfjs models the fused native step covers, read from the layers themselves: a Sequential of an
  * optional Flatten, then Dense layers (each optionally preceded by Dropout and followed by an activation
- * layer), the last one softmax, compiled with sparse categorical cross-entropy. Anything else gets a
+ * layer and a BatchNormalization, in either order), the last one softmax, compiled with sparse
+ * categorical cross-entropy. Anything else gets a
  * reason naming the layer, so the caller can say why it trains on the generic path.
  */
 
@@ -17,8 +18,10 @@ export interface DensePlan {
   /** Values per input row, i.e. the first Dense layer's fan-in (784 for Flatten of 28x28). */
   inputSize: number;
   layers: TrainerLayerSpec[];
-  /** Trainable weights in the trainer's (and tfjs's trainableWeights) order: kernel, bias per Dense. */
+  /** Trainable weights in the trainer's (and tfjs's trainableWeights) order: kernel, bias, BN gamma, BN beta per layer. */
   weights: WeightHandle[];
+  /** The BatchNormalization layers' moving mean and moving variance, in layer order (the trainer's buffers). */
+  buffers: WeightHandle[];
   /** The first Dropout layer's seed, if it has one. */
   seed?: number;
 }
@@ -49,6 +52,8 @@ export function planDenseStack(model: tf.LayersModel): DensePlan | string {
     return `the native step needs the sparseCategoricalCrossentropy loss, the model is compiled with ${describeLoss(loss)}`;
   const layers: TrainerLayerSpec[] = [];
   const weights: WeightHandle[] = [];
+  const buffers: WeightHandle[] = [];
+  const normalized = new Map<TrainerLayerSpec, string>();
   let dropout: number | null = null;
   let seed: number | undefined;
   let flattened = false;
@@ -78,6 +83,19 @@ export function planDenseStack(model: tf.LayersModel): DensePlan | string {
       dropout = null;
       continue;
     }
+    if (kind === "BatchNormalization") {
+      const prev = layers[layers.length - 1];
+      if (!prev || dropout !== null) return `${where}: BatchNormalization is covered only right after a Dense layer or its activation`;
+      if (prev.batchNorm) return `${where}: a second BatchNormalization on one Dense layer is not covered`;
+      // After a linear Dense it normalizes the pre-activations (Géron's BN before the activation).
+      const bn = batchNormLayer(layer, where, prev.activation === "linear" ? "before" : "after");
+      if (typeof bn === "string") return bn;
+      prev.batchNorm = bn.spec;
+      weights.push(...bn.weights);
+      buffers.push(...bn.buffers);
+      normalized.set(prev, where);
+      continue;
+    }
     const post = activationLayer(layer, where);
     if (typeof post === "string") return post;
     const prev = layers[layers.length - 1];
@@ -86,7 +104,9 @@ export function planDenseStack(model: tf.LayersModel): DensePlan | string {
     Object.assign(prev, post);
   }
   if (dropout !== null) return "a Dropout after the last Dense layer is not covered";
-  return finish(model, layers, weights, flattened, seed);
+  const output = normalized.get(layers[layers.length - 1]!);
+  if (output) return `${output}: BatchNormalization on the output layer is not covered`;
+  return finish(model, layers, weights, buffers, flattened, seed);
 }
 
 /** Checks the whole stack: hidden activations covered, softmax last, input width consistent. */
@@ -94,6 +114,7 @@ function finish(
   model: tf.Sequential,
   layers: TrainerLayerSpec[],
   weights: WeightHandle[],
+  buffers: WeightHandle[],
   flattened: boolean,
   seed: number | undefined,
 ): DensePlan | string {
@@ -110,7 +131,7 @@ function finish(
   const inputSize = weights[0]!.read().shape[0]!;
   const flat = inputShape.reduce<number>((p, d) => p * (d ?? NaN), 1);
   if (flat !== inputSize) return `the input has ${flat} values a row, the first Dense layer expects ${inputSize}`;
-  return { inputSize, layers, weights, seed };
+  return { inputSize, layers, weights, buffers, seed };
 }
 
 /** A Dense layer as a trainer layer, with its kernel (and bias) handles. */
@@ -136,6 +157,39 @@ function denseLayer(layer: tf.layers.Layer, where: string, dropout: number): { s
   return {
     spec: { units: d.units, activation: activation as NativeActivation | "softmax", dropout, l2, useBias: d.useBias },
     weights: d.useBias && d.bias ? [d.kernel, d.bias] : [d.kernel],
+  };
+}
+
+/** A BatchNormalization layer over the last axis as the trainer's spec, with its gamma/beta and moving-statistics handles. */
+function batchNormLayer(
+  layer: tf.layers.Layer,
+  where: string,
+  position: "after" | "before",
+): { spec: NonNullable<TrainerLayerSpec["batchNorm"]>; weights: WeightHandle[]; buffers: WeightHandle[] } | string {
+  const b = layer as unknown as {
+    axis: number;
+    momentum: number;
+    epsilon: number;
+    center: boolean;
+    scale: boolean;
+    gamma?: WeightHandle | null;
+    beta?: WeightHandle | null;
+    movingMean?: WeightHandle;
+    movingVariance?: WeightHandle;
+    gammaRegularizer?: unknown;
+    betaRegularizer?: unknown;
+    gammaConstraint?: unknown;
+    betaConstraint?: unknown;
+  };
+  if (!layer.trainable) return `${where}: frozen (trainable false) layers are not covered`;
+  if (b.axis !== -1 && b.axis !== 1) return `${where}: BatchNormalization over axis ${b.axis} is not covered, only the last (-1)`;
+  if (b.gammaRegularizer || b.betaRegularizer) return `${where}: gamma/beta regularizers are not covered`;
+  if (b.gammaConstraint || b.betaConstraint) return `${where}: gamma/beta constraints are not covered`;
+  if (!b.movingMean || !b.movingVariance || (b.scale && !b.gamma) || (b.center && !b.beta)) return `${where}: the layer is not built`;
+  return {
+    spec: { position, momentum: b.momentum, epsilon: b.epsilon, center: b.center, scale: b.scale },
+    weights: [...(b.scale ? [b.gamma!] : []), ...(b.center ? [b.beta!] : [])],
+    buffers: [b.movingMean, b.movingVariance],
   };
 }
 
@@ -186,7 +240,6 @@ function describeLoss(loss: unknown): string {
 
 /** The config fields that decide whether the fused step covers the model a config builds. */
 export interface NativeCoverageConfig {
-  batchNorm?: boolean | "before";
   optimizer?: string;
 }
 
@@ -199,7 +252,6 @@ const NATIVE_OPTIMIZERS: readonly string[] = ["sgd", "adam", "rmsprop"];
  * backend to wasm for such a config: there its tfjs step runs on wasm's kernels instead of pure-JS ones.
  */
 export function nativeCoverage(config: NativeCoverageConfig): string | undefined {
-  if (config.batchNorm) return "the native step does not cover batchNorm, and wasm trains it faster";
   if (config.optimizer && !NATIVE_OPTIMIZERS.includes(config.optimizer))
     return `the native step does not cover optimizer ${config.optimizer} (only ${NATIVE_OPTIMIZERS.join(", ")}), and wasm trains it faster`;
   return undefined;

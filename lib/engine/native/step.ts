@@ -97,7 +97,7 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
     keepGradients: options.keepGradients ?? false,
   });
   latestTrainer = trainer;
-  const binding = new VariableBinding(backend, trainer, stack.weights, optimizer, optimizerPlan);
+  const binding = new VariableBinding(backend, trainer, stack.weights, optimizer, optimizerPlan, stack.buffers);
   binding.bindAll();
 
   // Before each call: same backend, buffers still private to their variables, hyper-parameters current.
@@ -144,6 +144,10 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
 }
 
 function describe(inputSize: number, layers: TrainerLayerSpec[], optimizer: string, learningRate: number): string {
-  const parts = layers.map((l) => `${l.dropout ? `dropout ${l.dropout} → ` : ""}${l.units} ${l.activation}${l.l2 ? ` (l2 ${l.l2})` : ""}`);
+  const parts = layers.map((l) => {
+    const bn = l.batchNorm ? (l.batchNorm.position === "before" ? ` (BN before ${l.activation})` : " + BN") : "";
+    const units = l.batchNorm?.position === "before" ? `${l.units}${bn}` : `${l.units} ${l.activation}${bn}`;
+    return `${l.dropout ? `dropout ${l.dropout} → ` : ""}${units}${l.l2 ? ` (l2 ${l.l2})` : ""}`;
+  });
   return `${inputSize} → ${parts.join(" → ")}, ${optimizer} lr ${learningRate}`;
 }
