@@ -190,9 +190,6 @@ export interface NativeCoverageConfig {
   optimizer?: string;
 }
 
-// The optimizers whose update the addon writes out (SGD with momentum/Nesterov included).
-const NATIVE_OPTIMIZERS: readonly string[] = ["sgd", "adam", "rmsprop"];
-
 /**
  * Why the fused step will not cover the model `config` builds, or undefined when it will (every hidden
  * activation of the config is covered). Known before any model exists, so "auto" can leave the native
@@ -200,7 +197,5 @@ const NATIVE_OPTIMIZERS: readonly string[] = ["sgd", "adam", "rmsprop"];
  */
 export function nativeCoverage(config: NativeCoverageConfig): string | undefined {
   if (config.batchNorm) return "the native step does not cover batchNorm, and wasm trains it faster";
-  if (config.optimizer && !NATIVE_OPTIMIZERS.includes(config.optimizer))
-    return `the native step does not cover optimizer ${config.optimizer} (only ${NATIVE_OPTIMIZERS.join(", ")}), and wasm trains it faster`;
   return undefined;
 }
