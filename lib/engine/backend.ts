@@ -1,7 +1,7 @@
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { BACKENDS, type BackendName, type ExperimentConfig, resolveConfig } from "../config";
-import { loadAddon, nativeCoverage, registerNativeBackend } from "./native";
+import { loadAddon, registerNativeBackend } from "./native";
 import { installWasmMatMulKernels } from "./wasm/kernels";
 import { busyCoresNow } from "./machine";
 import { enableWasmThreads } from "./wasm/threads";
@@ -31,15 +31,13 @@ export class BackendError extends Error {
 const MAX_AUTO_THREADS = 2;
 
 /** What initBackend takes: a backend name, or the config's backend, threads and kernels. */
-export type BackendChoice = string | Partial<Pick<ExperimentConfig, "backend" | "threads" | "stockKernels" | "batchNorm" | "optimizer">>;
+export type BackendChoice = string | Partial<Pick<ExperimentConfig, "backend" | "threads" | "stockKernels">>;
 
 // Registration is a side effect of requiring the package, so each loader is a
 // lazy require: a missing tfjs-node must not break `import "fashion-ann"`.
-/** What a loader needs to know: the threads asked for, and the config (auto skips native for a model it does not cover). */
+/** What a loader needs to know besides the threads asked for. */
 interface LoaderContext {
   stockKernels: boolean;
-  auto: boolean;
-  config: Partial<Pick<ExperimentConfig, "batchNorm" | "optimizer">>;
 }
 
 const loaders: Record<BackendName, (threads: ThreadChoice, context: LoaderContext) => Promise<string | undefined>> = {
@@ -55,9 +53,7 @@ const loaders: Record<BackendName, (threads: ThreadChoice, context: LoaderContex
     return note;
   },
   // The addon built by setup; registering fails with its one-sentence reason (not built, build failed, ...).
-  native: async (choice, { auto, config }) => {
-    const uncovered = auto ? nativeCoverage(config) : undefined;
-    if (uncovered) throw new Error(uncovered);
+  native: async (choice) => {
     const reason = registerNativeBackend();
     if (reason) throw new Error(reason);
     const { threads, note } = choice.auto ? await autoThreads(choice.threads) : { threads: choice.threads, note: undefined };
@@ -149,7 +145,7 @@ async function describe(name: BackendName, skipped: BackendInfo["skipped"], thre
  */
 export async function initBackend(choice?: BackendChoice): Promise<BackendInfo> {
   // A bare name or partial choice still goes through resolveConfig, so the environment's overrides apply.
-  const { backend, threads, stockKernels, batchNorm, optimizer } =
+  const { backend, threads, stockKernels } =
     typeof choice === "string" ? { ...resolveConfig(), backend: choice } : { ...resolveConfig(), ...choice };
   const candidates = requested(backend);
   const threadCount = wasmThreads(threads);
@@ -157,7 +153,7 @@ export async function initBackend(choice?: BackendChoice): Promise<BackendInfo> 
   const skipped: BackendInfo["skipped"] = [];
   for (const name of candidates) {
     try {
-      const context = { stockKernels, auto: candidates.length > 1, config: { batchNorm, optimizer } };
+      const context = { stockKernels };
       const threadsNote = await loaders[name](threadCount, context);
       if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend("${name}") returned false`);
       await tf.ready();

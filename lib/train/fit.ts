@@ -205,7 +205,7 @@ const nativeNotes = new Set<string>();
 
 /**
  * The fused native step when the native backend runs and covers this model. A model it does not cover
- * (Nadam, a layer built by hand) trains with the tfjs step on wasm instead, whose elementwise
+ * (a layer built by hand, tfjs's own Adadelta rule) trains with the tfjs step on wasm instead, whose elementwise
  * kernels are far faster than the cpu backend's the native backend inherits; tfjs moves the variables
  * over on first use. The reason is said once per process.
  */

@@ -184,7 +184,7 @@ fa::LayerSpec layerSpec(const Napi::Object& o, bool last, size_t index) {
 fa::OptimizerSpec optimizerSpec(const Napi::Object& o) {
   fa::OptimizerSpec s;
   const std::string kind = stringOr(o, "kind", "sgd");
-  if (!fa::parseOptimizerKind(kind, &s.kind)) throw Napi::RangeError::New(o.Env(), "optimizer.kind " + kind + " is not one of sgd, momentum, adam, rmsprop");
+  if (!fa::parseOptimizerKind(kind, &s.kind)) throw Napi::RangeError::New(o.Env(), "optimizer.kind " + kind + " is not one of sgd, momentum, adam, rmsprop, nadam, adamw, adamax, adagrad, adadelta");
   s.learningRate = numberOr(o, "learningRate", s.learningRate);
   s.momentum = numberOr(o, "momentum", s.momentum);
   s.nesterov = boolOr(o, "nesterov", s.nesterov);
@@ -193,6 +193,12 @@ fa::OptimizerSpec optimizerSpec(const Napi::Object& o) {
   s.epsilon = numberOr(o, "epsilon", s.epsilon);
   s.decay = numberOr(o, "decay", s.decay);
   s.centered = boolOr(o, "centered", s.centered);
+  s.rho = numberOr(o, "rho", s.rho);
+  s.weightDecay = numberOr(o, "weightDecay", s.weightDecay);
+  s.alpha = numberOr(o, "alpha", s.alpha);
+  s.momentumWeight = numberOr(o, "momentumWeight", s.momentumWeight);
+  s.gradientWeight = numberOr(o, "gradientWeight", s.gradientWeight);
+  s.secondMomentCorrection = numberOr(o, "secondMomentCorrection", s.secondMomentCorrection);
   return s;
 }
 

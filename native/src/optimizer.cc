@@ -1,5 +1,6 @@
 #include "optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace fa {
@@ -9,6 +10,11 @@ bool parseOptimizerKind(const std::string& name, OptimizerKind* out) {
   else if (name == "momentum") *out = OptimizerKind::Momentum;
   else if (name == "adam") *out = OptimizerKind::Adam;
   else if (name == "rmsprop") *out = OptimizerKind::RmsProp;
+  else if (name == "nadam") *out = OptimizerKind::Nadam;
+  else if (name == "adamw") *out = OptimizerKind::AdamW;
+  else if (name == "adamax") *out = OptimizerKind::Adamax;
+  else if (name == "adagrad") *out = OptimizerKind::Adagrad;
+  else if (name == "adadelta") *out = OptimizerKind::Adadelta;
   else return false;
   return true;
 }
@@ -19,11 +25,22 @@ int slotCount(const OptimizerSpec& spec) {
     case OptimizerKind::Momentum: return 1;
     case OptimizerKind::Adam: return 2;
     case OptimizerKind::RmsProp: return spec.centered ? 3 : 2;
+    case OptimizerKind::Nadam: return 2;
+    case OptimizerKind::AdamW: return 2;
+    case OptimizerKind::Adamax: return 2;
+    case OptimizerKind::Adagrad: return 1;
+    case OptimizerKind::Adadelta: return 2;
   }
   return 0;
 }
 
-int stateCount(const OptimizerSpec& spec) { return spec.kind == OptimizerKind::Adam ? 2 : 0; }
+int stateCount(const OptimizerSpec& spec) {
+  switch (spec.kind) {
+    case OptimizerKind::Adam: return 2;
+    case OptimizerKind::Adamax: return 2;
+    default: return 0;
+  }
+}
 
 namespace {
 
@@ -84,6 +101,100 @@ void rmsprop(const OptimizerSpec& s, float* __restrict__ w, const float* __restr
   }
 }
 
+// The five below follow lib/train/optimizers/ (tfjs-core's AdamaxOptimizer and AdagradOptimizer, our
+// NadamOptimizer, AdamWOptimizer and KerasAdadelta): each tensor op there is one float32 op here, in
+// the same order, so the two paths agree bit for bit (test/unit/native-optimizers.test.ts). That needs
+// a·b + c kept as two roundings: GCC fuses it into one FMA by default in C++ (-ffp-contract=fast), clang
+// within an expression, and tfjs's kernels never fuse.
+#if defined(__clang__)
+#define FA_SEPARATE_ROUNDINGS _Pragma("clang fp contract(off)")
+#else
+#define FA_SEPARATE_ROUNDINGS
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+// NadamOptimizer (Keras 3's rule): m ← m + (g − m)(1 − β₁), v ← v + (g² − v)(1 − β₂),
+// m̂ = m·wₘ + g·w_g, v̂ = v/(1 − β₂^t), w ← w − (m̂·lr)/(√v̂ + ε).
+void nadam(const OptimizerSpec& s, float* __restrict__ w, const float* __restrict__ g, float* __restrict__ m, float* __restrict__ v,
+           size_t size) {
+  FA_SEPARATE_ROUNDINGS
+  const float c1 = float(1 - s.beta1), c2 = float(1 - s.beta2), lr = float(s.learningRate), eps = float(s.epsilon);
+  const float mw = float(s.momentumWeight), gw = float(s.gradientWeight), vc = float(s.secondMomentCorrection);
+  for (size_t i = 0; i < size; i++) {
+    const float mi = m[i] + (g[i] - m[i]) * c1;
+    const float vi = v[i] + (g[i] * g[i] - v[i]) * c2;
+    m[i] = mi;
+    v[i] = vi;
+    const float mHat = mi * mw + g[i] * gw;
+    w[i] = w[i] - (mHat * lr) / (std::sqrt(vi / vc) + eps);
+  }
+}
+
+// AdamWOptimizer (Keras 3's): decoupled decay first (skipped at 0, as there), then Adam with ε on the
+// uncorrected √v and the bias correction folded into α.
+void adamw(const OptimizerSpec& s, float* __restrict__ w, const float* __restrict__ g, float* __restrict__ m, float* __restrict__ v,
+           size_t size) {
+  FA_SEPARATE_ROUNDINGS
+  const double decay = s.learningRate * s.weightDecay;
+  const float d = float(decay), c1 = float(1 - s.beta1), c2 = float(1 - s.beta2), alpha = float(s.alpha), eps = float(s.epsilon);
+  for (size_t i = 0; i < size; i++) {
+    const float decayed = decay == 0 ? w[i] : w[i] - w[i] * d;
+    const float mi = m[i] + (g[i] - m[i]) * c1;
+    const float vi = v[i] + (g[i] * g[i] - v[i]) * c2;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = decayed - (mi * alpha) / (std::sqrt(vi) + eps);
+  }
+}
+
+// AdamaxOptimizer: lr_t = −lr/(iteration·decay + 1) and 1 − accBeta1 from the state before this step's
+// advance; m ← m·β₁ + g·(1 − β₁), u ← max(u·β₂, |g|), w ← lr_t/(1 − accBeta1)·(m/(u + ε)) + w.
+void adamax(const OptimizerSpec& s, float* __restrict__ w, const float* __restrict__ g, float* __restrict__ m, float* __restrict__ u,
+            float iteration, float accBeta1, size_t size) {
+  FA_SEPARATE_ROUNDINGS
+  const float lrT = float(-s.learningRate) / (iteration * float(s.decay) + 1.0f);
+  const float c = lrT / (1.0f - accBeta1);
+  const float b1 = float(s.beta1), c1 = float(1 - s.beta1), b2 = float(s.beta2), eps = float(s.epsilon);
+  for (size_t i = 0; i < size; i++) {
+    const float mi = m[i] * b1 + g[i] * c1;
+    const float ui = std::max(u[i] * b2, std::fabs(g[i]));
+    m[i] = mi;
+    u[i] = ui;
+    w[i] = c * (mi / (ui + eps)) + w[i];
+  }
+}
+
+// AdagradOptimizer: acc ← acc + g², w ← (g/√(acc + ε))·(−lr) + w, ε the backend's.
+void adagrad(const OptimizerSpec& s, float* __restrict__ w, const float* __restrict__ g, float* __restrict__ acc, size_t size) {
+  FA_SEPARATE_ROUNDINGS
+  const float negLr = float(-s.learningRate), eps = float(s.epsilon);
+  for (size_t i = 0; i < size; i++) {
+    const float a = acc[i] + g[i] * g[i];
+    acc[i] = a;
+    w[i] = (g[i] / std::sqrt(a + eps)) * negLr + w[i];
+  }
+}
+
+// KerasAdadelta (Keras's and Zeiler's rule, not tfjs's): E[g²] ← ρE[g²] + (1 − ρ)g² first, then
+// Δ = −(√(E[Δ²] + ε)·g)/√(E[g²] + ε), E[Δ²] ← ρE[Δ²] + (1 − ρ)Δ², w ← w + Δ·lr.
+void adadelta(const OptimizerSpec& s, float* __restrict__ w, const float* __restrict__ g, float* __restrict__ accGrad,
+              float* __restrict__ accUpdate, size_t size) {
+  FA_SEPARATE_ROUNDINGS
+  const float rho = float(s.rho), c = float(1 - s.rho), eps = float(s.epsilon), lr = float(s.learningRate);
+  for (size_t i = 0; i < size; i++) {
+    const float ag = accGrad[i] * rho + (g[i] * g[i]) * c;
+    const float delta = -((std::sqrt(accUpdate[i] + eps) * g[i]) / std::sqrt(ag + eps));
+    accGrad[i] = ag;
+    accUpdate[i] = accUpdate[i] * rho + (delta * delta) * c;
+    w[i] = w[i] + delta * lr;
+  }
+}
+
+#if !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
 }  // namespace
 
 void applyUpdate(const OptimizerSpec& spec, float* value, const float* grad, float* const* slots, const float* const* state, size_t size) {
@@ -92,13 +203,22 @@ void applyUpdate(const OptimizerSpec& spec, float* value, const float* grad, flo
     case OptimizerKind::Momentum: return momentum(spec, value, grad, slots[0], size);
     case OptimizerKind::Adam: return adam(spec, value, grad, slots[0], slots[1], *state[0], *state[1], size);
     case OptimizerKind::RmsProp: return rmsprop(spec, value, grad, slots[0], slots[1], spec.centered ? slots[2] : nullptr, size);
+    case OptimizerKind::Nadam: return nadam(spec, value, grad, slots[0], slots[1], size);
+    case OptimizerKind::AdamW: return adamw(spec, value, grad, slots[0], slots[1], size);
+    case OptimizerKind::Adamax: return adamax(spec, value, grad, slots[0], slots[1], *state[0], *state[1], size);
+    case OptimizerKind::Adagrad: return adagrad(spec, value, grad, slots[0], size);
+    case OptimizerKind::Adadelta: return adadelta(spec, value, grad, slots[0], slots[1], size);
   }
 }
 
 void advanceState(const OptimizerSpec& spec, float* const* state) {
-  if (spec.kind != OptimizerKind::Adam) return;
-  *state[0] = *state[0] * float(spec.beta1);
-  *state[1] = *state[1] * float(spec.beta2);
+  if (spec.kind == OptimizerKind::Adam) {
+    *state[0] = *state[0] * float(spec.beta1);
+    *state[1] = *state[1] * float(spec.beta2);
+  } else if (spec.kind == OptimizerKind::Adamax) {
+    *state[0] = *state[0] + 1.0f;                     // iteration
+    *state[1] = *state[1] * float(spec.beta1);  // accBeta1
+  }
 }
 
 }  // namespace fa

@@ -1,9 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { resolveConfig } from "../../lib/config";
+import { ACTIVATIONS, resolveConfig } from "../../lib/config";
 import { initBackend } from "../../lib/engine/backend";
 import { loadAddon } from "../../lib/engine/native/addon";
-import { nativeCoverage } from "../../lib/engine/native/plan";
+import { planDenseStack } from "../../lib/engine/native/plan";
+import { planOptimizer } from "../../lib/engine/native/slots";
+import { OPTIMIZER_NAMES } from "../../lib/train/optimizers";
 import { createModel } from "../../lib/model/factory";
 import { train } from "../../lib/train/fit";
 
@@ -31,16 +33,23 @@ async function fitOn(backend: "native" | "cpu", overrides: Parameters<typeof res
   return { history: history.history, trainedOn };
 }
 
-describe("nativeCoverage: which configs auto leaves to wasm", () => {
-  it.each([[{ optimizer: "nadam" }, /does not cover optimizer nadam \(only sgd, adam, rmsprop\)/]])(
-    "%j is not covered",
-    (config, reason) => {
-      expect(nativeCoverage(config)).toMatch(reason);
-    },
+describe("the fused step covers every model the config builds", () => {
+  // Every optimizer, activation and batch-norm placement, with dropout and l2: auto keeps all of them native.
+  const configs = OPTIMIZER_NAMES.flatMap((optimizer) =>
+    ACTIVATIONS.flatMap((activation) =>
+      ([false, true, "before"] as const).map((batchNorm) => ({ optimizer, activation, batchNorm, dropout: 0.2, l2: 1e-4 })),
+    ),
   );
-
-  it.each([{}, { optimizer: "sgd" }, { optimizer: "adam" }, { optimizer: "rmsprop" }])("%j is covered", (config) => {
-    expect(nativeCoverage(config)).toBeUndefined();
+  it(`plans all ${configs.length} combinations`, () => {
+    const refused = configs.flatMap((c) => {
+      const model = createModel({ ...c, hiddenUnits: [4, 3], learningRate: 0.01, seed: 1 });
+      const stack = planDenseStack(model);
+      const optimizer = planOptimizer(model.optimizer);
+      model.dispose();
+      const reason = typeof stack === "string" ? stack : typeof optimizer === "string" ? optimizer : undefined;
+      return reason ? [`${JSON.stringify(c)}: ${reason}`] : [];
+    });
+    expect(refused).toEqual([]);
   });
 });
 
@@ -73,9 +82,14 @@ describe.skipIf(!load.addon)(`train() on the native backend${load.addon ? "" : `
     }
   });
 
-  it("moves a model its step does not cover (Nadam) to wasm and trains it there", async () => {
-    const nadam = await fitOn("native", { optimizer: "nadam", learningRate: 0.001 });
-    expect(nadam.trainedOn).toBe("wasm");
-    expect(nadam.history.loss?.every(Number.isFinite)).toBe(true);
+  it("moves a hand-built model its step does not cover (tfjs's own Adadelta rule) to wasm and trains it there", async () => {
+    const config = resolveConfig({ hiddenUnits: [16, 8], epochs: 2, batchSize: 16, backend: "native" }, {});
+    await initBackend(config);
+    const model = createModel(config);
+    model.compile({ optimizer: tf.train.adadelta(1), loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
+    const history = await train(model, { train: tinySet(96, 7), valid: tinySet(32, 11) }, config, { progress: "none" });
+    expect(tf.getBackend()).toBe("wasm");
+    expect(history.history.loss?.every(Number.isFinite)).toBe(true);
+    model.dispose();
   });
 });

@@ -82,16 +82,27 @@ export interface TrainerBatchNormSpec {
 
 /** tfjs's optimizers by update rule; hyper-parameters default as tfjs-core's constructors would. */
 export interface TrainerOptimizerSpec {
-  kind: "sgd" | "momentum" | "adam" | "rmsprop";
+  kind: "sgd" | "momentum" | "adam" | "rmsprop" | "nadam" | "adamw" | "adamax" | "adagrad" | "adadelta";
   learningRate: number;
   momentum?: number;
   nesterov?: boolean;
   beta1?: number;
   beta2?: number;
+  /** Adagrad: the backend's epsilon (tfjs's Adagrad uses no other). */
   epsilon?: number;
-  /** RMSProp's decay (Keras's rho). */
+  /** RMSProp's decay (Keras's rho); Adamax's learning-rate decay per iteration (tfjs's `decay`). */
   decay?: number;
   centered?: boolean;
+  /** Adadelta's decay of its two running averages. */
+  rho?: number;
+  /** AdamW's decoupled weight decay (the step shrinks weights by learningRate·weightDecay). */
+  weightDecay?: number;
+  /** AdamW's step size this step, lr·√(1 − β₂^t)/(1 − β₁^t), computed as AdamWOptimizer computes it. */
+  alpha?: number;
+  /** Nadam's weights of m and g in m̂ and its 1 − β₂^t this step, computed as NadamOptimizer computes them. */
+  momentumWeight?: number;
+  gradientWeight?: number;
+  secondMomentCorrection?: number;
 }
 
 export interface TrainerSpec {
@@ -139,9 +150,12 @@ export type NativeLabels = Int32Array | Float32Array | Uint8Array;
 export interface NativeTrainer {
   /** Variables in tfjs's trainableWeights order: layer 0 kernel, bias, BN gamma, BN beta, layer 1 kernel, ... */
   readonly variableCount: number;
-  /** Optimizer slots per variable, in tfjs's getWeights order (momentum: 1; adam: m, v; rmsprop: rms, momentum[, mg]). */
+  /**
+   * Optimizer slots per variable, in tfjs's getWeights order (momentum: 1; adam, nadam, adamw, adamax: m, v;
+   * rmsprop: rms, momentum[, mg]; adagrad: accumulator; adadelta: accum_grad, accum_var).
+   */
   readonly slotsPerVariable: number;
-  /** Optimizer-wide scalars (adam: accBeta1, accBeta2). */
+  /** Optimizer-wide scalars (adam: accBeta1, accBeta2; adamax: iteration, accBeta1). */
   readonly stateSize: number;
   readonly learningRate: number;
   /** Non-trainable arrays a training step updates: each BatchNormalization's moving mean, then moving variance. */

@@ -15,5 +15,4 @@ export {
   type NativeTrainer,
 } from "./addon";
 export { NATIVE_BACKEND, registerNativeBackend } from "./backend";
-export { nativeCoverage } from "./plan";
 export { latestNativeCounters, nativeDenseStep, type NativeDenseStep, type NativeStepChoice, type NativeStepOptions } from "./step";

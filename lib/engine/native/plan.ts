@@ -237,22 +237,3 @@ function describeLoss(loss: unknown): string {
       ? `a function (${loss.name || "anonymous"})`
       : "a list or map of losses";
 }
-
-/** The config fields that decide whether the fused step covers the model a config builds. */
-export interface NativeCoverageConfig {
-  optimizer?: string;
-}
-
-// The optimizers whose update the addon writes out (SGD with momentum/Nesterov included).
-const NATIVE_OPTIMIZERS: readonly string[] = ["sgd", "adam", "rmsprop"];
-
-/**
- * Why the fused step will not cover the model `config` builds, or undefined when it will (every hidden
- * activation of the config is covered). Known before any model exists, so "auto" can leave the native
- * backend to wasm for such a config: there its tfjs step runs on wasm's kernels instead of pure-JS ones.
- */
-export function nativeCoverage(config: NativeCoverageConfig): string | undefined {
-  if (config.optimizer && !NATIVE_OPTIMIZERS.includes(config.optimizer))
-    return `the native step does not cover optimizer ${config.optimizer} (only ${NATIVE_OPTIMIZERS.join(", ")}), and wasm trains it faster`;
-  return undefined;
-}

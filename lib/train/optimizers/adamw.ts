@@ -65,11 +65,7 @@ export class AdamWOptimizer extends tf.Optimizer {
 
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
-    // The per-step scalars depend only on t and lr; computing them in JS (float64) keeps a resumed run
-    // identical to an uninterrupted one, where tfjs's Adam carries β^t in float32 variables.
-    const t = this.iterations + 1;
-    const alpha = (this.learningRate * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
-    const decay = this.learningRate * this.weightDecay;
+    const { alpha, decay } = adamwStepScalars(this, this.iterations);
     const registered = tf.engine().registeredVariables;
     tf.tidy(() => {
       names.forEach((name, i) => {
@@ -142,6 +138,22 @@ export class AdamWOptimizer extends tf.Optimizer {
 }
 
 tf.serialization.registerClass(AdamWOptimizer);
+
+/**
+ * The step size and decay factor of the step after `iterations` steps. They depend only on t and lr;
+ * computing them in JS (float64) keeps a resumed run identical to an uninterrupted one, where tfjs's Adam
+ * carries β^t in float32 variables. The native step (lib/engine/native) takes the same numbers.
+ */
+export function adamwStepScalars(
+  h: { learningRate: number; weightDecay: number; beta1: number; beta2: number },
+  iterations: number,
+): { alpha: number; decay: number } {
+  const t = iterations + 1;
+  return {
+    alpha: (h.learningRate * Math.sqrt(1 - h.beta2 ** t)) / (1 - h.beta1 ** t),
+    decay: h.learningRate * h.weightDecay,
+  };
+}
 
 // Shared with Nadam, which keeps the same two moments in the same layout.
 

@@ -28,8 +28,8 @@ import * as tf from "@tensorflow/tfjs";
 import { AdamWOptimizer, checkWeightCount, toSlot, zeroSlot, type NamedTensor, type Slot } from "./adamw";
 import { NadamOptimizer } from "./nadam";
 
-export { AdamWOptimizer, type AdamWArgs } from "./adamw";
-export { NadamOptimizer, type NadamArgs } from "./nadam";
+export { AdamWOptimizer, type AdamWArgs, adamwStepScalars } from "./adamw";
+export { NadamOptimizer, type NadamArgs, nadamStepScalars } from "./nadam";
 
 /** Keras's optimizer identifiers (`model.compile(optimizer="nadam")`) that createOptimizer accepts. */
 export const OPTIMIZER_NAMES = ["sgd", "rmsprop", "adam", "adamax", "adagrad", "adadelta", "nadam", "adamw"] as const;
@@ -272,7 +272,7 @@ interface AdadeltaInternals {
  *   E[Δ²] ← ρE[Δ²] + (1−ρ)Δ²      x ← x + lr·Δ
  * tfjs uses E[g²] from before this step in Δ's denominator.
  */
-class KerasAdadelta extends tf.AdadeltaOptimizer {
+export class KerasAdadelta extends tf.AdadeltaOptimizer {
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const self = this as unknown as AdadeltaInternals;
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);

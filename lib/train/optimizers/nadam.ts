@@ -61,15 +61,7 @@ export class NadamOptimizer extends tf.Optimizer {
 
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
-    // The per-step scalars depend only on t; computing them in JS keeps them out of tensor memory.
-    const t = this.iterations + 1;
-    const uT = momentumCache(this.beta1, t);
-    const uNext = momentumCache(this.beta1, t + 1);
-    const uProductT = this.uProduct * uT;
-    const uProductNext = uProductT * uNext;
-    const momentumWeight = uNext / (1 - uProductNext);
-    const gradientWeight = (1 - uT) / (1 - uProductT);
-    const secondMomentCorrection = 1 - this.beta2 ** t;
+    const { uProductT, momentumWeight, gradientWeight, secondMomentCorrection } = nadamStepScalars(this, this.iterations, this.uProduct);
     const registered = tf.engine().registeredVariables;
     tf.tidy(() => {
       names.forEach((name, i) => {
@@ -139,6 +131,29 @@ export class NadamOptimizer extends tf.Optimizer {
 }
 
 tf.serialization.registerClass(NadamOptimizer);
+
+/**
+ * The per-step scalars of the step after `iterations` steps, with Π so far `uProduct`. They depend only
+ * on t, so they are computed in JS (float64), which keeps them out of tensor memory; the native step
+ * (lib/engine/native) takes the same numbers.
+ */
+export function nadamStepScalars(
+  h: { beta1: number; beta2: number },
+  iterations: number,
+  uProduct: number,
+): { uProductT: number; momentumWeight: number; gradientWeight: number; secondMomentCorrection: number } {
+  const t = iterations + 1;
+  const uT = momentumCache(h.beta1, t);
+  const uNext = momentumCache(h.beta1, t + 1);
+  const uProductT = uProduct * uT;
+  const uProductNext = uProductT * uNext;
+  return {
+    uProductT,
+    momentumWeight: uNext / (1 - uProductNext),
+    gradientWeight: (1 - uT) / (1 - uProductT),
+    secondMomentCorrection: 1 - h.beta2 ** t,
+  };
+}
 
 /**
  * Keras 3's momentum schedule u_t = β₁(1 - ½·0.96^t). u_t climbs from β₁/2 to within 1% of β₁ in about
