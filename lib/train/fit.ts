@@ -204,6 +204,9 @@ function learningRateControl(model: tf.LayersModel, config: TrainConfig, steps: 
 
 const nativeNotes = new Set<string>();
 
+// Layers whose backward pass tfjs's wasm backend has kernels for (the tutorial's and chapter 11's).
+const WASM_TRAINS = new Set(["InputLayer", "Flatten", "Reshape", "Dense", "Dropout", "BatchNormalization", "Activation", "LeakyReLU"]);
+
 /** A model train() moved off the backend chosen at start: from, to (its BackendInfo) and why. */
 export interface BackendSwitch {
   from: string;
@@ -236,6 +239,16 @@ async function nativeStepFor(model: tf.LayersModel, config: TrainConfig): Promis
   });
   if (choice.step) return choice.step;
   let switched: string;
+  // tfjs's wasm backend lacks some gradient kernels (Conv2DBackpropFilter, MaxPoolGrad): a hand-built CNN stays here.
+  const foreign = model.layers.find((l) => !WASM_TRAINS.has(l.getClassName()));
+  if (foreign) {
+    switched = `this model trains with the tfjs step on the native backend (wasm cannot train its ${foreign.getClassName()} layer)`;
+    if (!nativeNotes.has(choice.reason + switched)) {
+      nativeNotes.add(choice.reason + switched);
+      console.log(`native engine: ${choice.reason}; ${switched}`);
+    }
+    return null;
+  }
   try {
     const info = await initBackend({ backend: "wasm" });
     switched = `this model trains on ${info.name} instead`;
