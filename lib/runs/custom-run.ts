@@ -19,7 +19,8 @@ import type { ProgressMode } from "../train/callbacks/progress";
 import { lastBackendSwitch, train, TrainingError } from "../train/fit";
 import { optimizerFromConfig, restoreOptimizer } from "../train/optimizers";
 import { type CustomRunConfig, customRunConfig, isCustomRunConfig, knownConfig } from "./custom-config";
-import { loadData } from "./experiment";
+import { loadData, TrainingInterrupted } from "./experiment";
+import { lastInterruptSignal } from "../train/interrupt";
 import { acquireRunLock } from "./lock";
 import { createRun, discardUnstartedRun, type Run, RunError } from "./run";
 
@@ -138,7 +139,23 @@ export async function resumeCustomRun(run: Run, options: ResumeCustomOptions = {
     if (record.epochs !== saved.epochs) run.writeJson("config.json", record);
     log(`resuming ${run.dir} after epoch ${pointer.epoch + 1}/${record.epochs}`);
     const resumed = { ...pointer.history, params: { epochs: record.epochs, steps: 0, batchSize: record.batchSize, samples: 0 } };
-    return await fitAndSave(model, data, run, record, { ...options, epochs: record.epochs, backend, log }, { pointer, history: resumed });
+    const result = await fitAndSave(
+      model,
+      data,
+      run,
+      record,
+      { ...options, epochs: record.epochs, backend, log },
+      { pointer, history: resumed },
+    );
+    // As `train --resume` of a config-built run: Ctrl-C / SIGTERM end the command with their exit code.
+    if (result.history.stopped) {
+      const signal = lastInterruptSignal();
+      throw new TrainingInterrupted(
+        `training interrupted${signal ? ` by ${signal}` : ""} after epoch ${result.history.epoch.length}/${record.epochs}; checkpoint kept. Resume with: fashion-ann train --resume ${run.dir}`,
+        signal,
+      );
+    }
+    return result;
   } finally {
     lock.release();
   }
