@@ -91,7 +91,8 @@ export async function trainCustomRun(
     run.writeText("summary.txt", modelSummary(model) + "\n");
     return await fitAndSave(model, data, run, record, options);
   } catch (err) {
-    // A start that completed no epoch leaves nothing behind, so the same cell can simply run again.
+    // A start that completed no epoch leaves nothing behind (the lock first), so the same cell can simply run again.
+    lock.release();
     discardUnstartedRun(run.dir);
     throw err;
   } finally {
@@ -146,7 +147,7 @@ export async function resumeCustomRun(run: Run, options: ResumeCustomOptions = {
       record,
       { ...options, epochs: record.epochs, backend, log },
       { pointer, history: resumed },
-    );
+    ).finally(() => model.dispose());
     // As `train --resume` of a config-built run: Ctrl-C / SIGTERM end the command with their exit code.
     if (result.history.stopped) {
       const signal = lastInterruptSignal();

@@ -93,7 +93,8 @@ export function defaultRunName(now = new Date()): string {
 }
 
 /** What a run writes before its first epoch completes: a folder holding only these has no results to protect. */
-const START_FILES = new Set(["config.json", "environment.json", "summary.txt", "checkpoints", LOCK_NAME]);
+// model.json: a hand-built model's architecture, written with its config (custom-run.ts).
+const START_FILES = new Set(["config.json", "environment.json", "summary.txt", "model.json", "checkpoints", LOCK_NAME]);
 
 /**
  * True if `dir` holds something besides a start that completed no epoch (config, environment, summary,

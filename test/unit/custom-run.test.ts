@@ -210,6 +210,15 @@ describe("trainCustomRun and resumeCustomRun refuse bad input in one sentence", 
     expect(fs.existsSync(path.join(dir, "model.json"))).toBe(true);
   });
 
+  it("a first epoch that fails (images of another shape) removes what it wrote, so the same call can run again", async () => {
+    const dir = path.join(tmp(), "run");
+    const wrongShape = { train: { x: { data: new Float32Array(48 * 27 * 27), shape: [48, 27, 27] }, y: data.train.y } };
+    await expect(trainCustomRun(denseDropout(), wrongShape, dir, { epochs: 1, config, ...quiet })).rejects.toThrow(/shape/);
+    expect(fs.existsSync(dir)).toBe(false);
+    await trainCustomRun(denseDropout(), data, dir, { epochs: 1, config, ...quiet });
+    expect(fs.existsSync(path.join(dir, "history.csv"))).toBe(true);
+  });
+
   it("a resume whose model.json is missing", async () => {
     const dir = path.join(tmp(), "run");
     await trainCustomRun(denseDropout(), data, dir, { epochs: 1, config, ...quiet });
