@@ -28,8 +28,14 @@ export function summarizeRuns(dirs: string[]): RunSummary[] {
     const run = new Run(path.resolve(dir));
     if (!fs.existsSync(run.file("config.json")))
       throw new RunError(`${run.dir}: no config.json; expected a run folder written by fashion-ann train or notebooks`);
-    // Defaults fill the fields a run from an older version did not record, so they compare as what ran.
-    const config = { ...CONFIG_DEFAULTS, ...run.readJson<Partial<ExperimentConfig>>("config.json") };
+    // Defaults fill the fields a run from an older version did not record, so they compare as what ran. A hand-built
+    // model's run has "custom" in the fields of the tutorial's MLP, which then differ from other runs' and get a
+    // column; what only it records (layers, optimizer config) is not a config field and gets none.
+    const saved = run.readJson<Record<string, unknown>>("config.json");
+    const config = {
+      ...CONFIG_DEFAULTS,
+      ...Object.fromEntries(Object.entries(saved).filter(([k]) => k in CONFIG_DEFAULTS)),
+    } as ExperimentConfig;
     const history = run.loadHistory();
     const json = fs.existsSync(run.file("history.json")) ? run.readJson<{ seconds?: number }>("history.json") : {};
     const metrics = fs.existsSync(run.file("metrics.json")) ? run.readJson<{ test_accuracy?: number }>("metrics.json") : {};

@@ -17,7 +17,7 @@ import type { ProgressMode } from "../train/callbacks/progress";
 import { projectPath } from "../io/paths";
 import type { Run } from "./run";
 import { layerTable, modelSummary } from "../model/summary";
-import { train, TrainingError } from "../train/fit";
+import { lastBackendSwitch, train, TrainingError } from "../train/fit";
 import type { History } from "../train/callbacks/callback";
 import { type CheckpointPointer, checkpointedCallbacks, loadCheckpoint } from "../train/callbacks/checkpoint";
 import { lastInterruptSignal } from "../train/interrupt";
@@ -176,6 +176,9 @@ async function trainLocked(config: ExperimentConfig, run: Run, options: Experime
     }
     throw err;
   }
+  // Written again now that training chose its engine: a model the native step does not cover trained on wasm.
+  const switched = lastBackendSwitch();
+  if (switched) run.saveEnvironment(backend, switched);
   run.saveHistory(history);
   if (history.stopped && !stopper?.stopped()) {
     const signal = lastInterruptSignal();

@@ -9,6 +9,7 @@ import { liveCurvesRenderer } from "../figures/render/live";
 import type { History, TrainCallbacks } from "../train/callbacks/callback";
 import type { ProgressMode } from "../train/callbacks/progress";
 import { type LabeledImages, train } from "../train/fit";
+import { trainCustomRun } from "./custom-run";
 import { openRun, type Run, RunError } from "./run";
 
 export interface NotebookSession {
@@ -61,22 +62,44 @@ export interface FitOptions {
   /** Keras's clipnorm / clipvalue (`config.clipNorm`, `config.clipValue`); default off. */
   clipNorm?: number | null;
   clipValue?: number | null;
+  /**
+   * Train into this new run folder (refused if it holds another run, unless `overwrite`), so the hand-built model is a
+   * run like `fashion-ann train`'s: config.json, model.json (architecture), summary, checkpoints, history, model/,
+   * metrics.json with `testData`. `compare`, `report` and `fashion-ann train --resume` then read it.
+   */
+  runDir?: string;
+  /** `[X_test, y_test]`, evaluated into the run folder's metrics.json after training (with `runDir`). */
+  testData?: [Images, Labels];
+  /** With `runDir`: clear a folder that holds another run first. */
+  overwrite?: boolean;
+  /** With `runDir`: the session's config, whose data fields the run records (startNotebook's `config`). */
+  config?: ExperimentConfig;
 }
 
 /**
  * `history = model.fit(X_train, y_train, epochs=..., validation_data=(X_valid, y_valid))`: trains a compiled model
  * and returns Keras's History (`history.history.loss`, `.accuracy`, `.val_loss`, `.val_accuracy`, one value per
- * epoch). Underneath is `train()`: a seeded shuffle and, for a Dense stack, the fast step.
+ * epoch). Underneath is `train()`: a seeded shuffle and, for a Dense stack, the fast step. With `runDir`, a
+ * hand-built model trains into a run folder of its own (see FitOptions.runDir).
  */
 export async function fit(model: tf.LayersModel, x: Images, y: Labels, options: FitOptions): Promise<History> {
   if (!model.optimizer) {
     throw new RunError(`model "${model.name}" is not compiled; call model.compile({ loss, optimizer, metrics }) before fit`);
   }
-  const defaults = resolveConfig({});
+  const defaults = options.config ?? resolveConfig({});
   const [xValid, yValid] = options.validationData ?? [];
+  const data = { train: { x, y }, ...(xValid && yValid && { valid: { x: xValid, y: yValid } }) };
+  const liveCurves = options.curves === false ? undefined : liveCurvesRenderer();
+  if (options.runDir) {
+    const [xTest, yTest] = options.testData ?? [];
+    const withTest = { ...data, ...(xTest && yTest && { test: { x: xTest, y: yTest } }) };
+    const result = await trainCustomRun(model, withTest, options.runDir, { ...options, config: defaults, liveCurves });
+    console.log("run folder:", result.run.dir);
+    return result.history;
+  }
   return train(
     model,
-    { train: { x, y }, ...(xValid && yValid && { valid: { x: xValid, y: yValid } }) },
+    data,
     {
       epochs: options.epochs,
       batchSize: options.batchSize ?? defaults.batchSize,
@@ -88,7 +111,7 @@ export async function fit(model: tf.LayersModel, x: Images, y: Labels, options: 
     {
       callbacks: options.callbacks,
       progress: options.progress,
-      liveCurves: options.curves === false ? undefined : liveCurvesRenderer(),
+      liveCurves,
     },
   );
 }

@@ -5,7 +5,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic";
 import { formatBackend, initBackend } from "../engine/backend";
-import { resolveConfig, type ExperimentConfig } from "../config";
 import { evaluate } from "../results/evaluate";
 import { loadData } from "./experiment";
 import {
@@ -33,6 +32,7 @@ import type { Figure } from "../figures/figure";
 import type { Images } from "../data/images";
 import { predictClasses, predictProba } from "../results/predict";
 import { Run, RunError } from "./run";
+import { asModelInput, readRunConfig } from "./custom-run";
 import { layerTable } from "../model/summary";
 import { escapeHtml } from "../format/html";
 
@@ -183,12 +183,15 @@ export async function writeRunReport(runDir: string, opts: ReportOptions = {}): 
   const run = new Run(path.resolve(runDir));
   if (!fs.existsSync(run.dir))
     throw new RunError(`run folder ${run.dir} does not exist; pass a folder written by \`fashion-ann train\` or the notebooks`);
-  const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
+  // A hand-built model's run records "custom" for the MLP's fields: its data fields still say how to load the test set.
+  const { config, custom } = readRunConfig(run);
   const backend = await initBackend(config);
   log(formatBackend(backend));
   const model = await run.loadModel();
   const data = await loadData(config);
-  const { test, classNames } = data;
+  const { classNames } = data;
+  // A hand-built CNN takes [n, 28, 28, 1]: the test images as the model's input (same pixels).
+  const test = { x: asModelInput(model, data.test.x), y: data.test.y };
   const started = performance.now();
   const probabilities = predictProba(model, test.x);
   const analysis = analyseErrors(probabilities, test.y.data, classNames, { wrong: opts.misclassified ?? 24 });
@@ -201,12 +204,12 @@ export async function writeRunReport(runDir: string, opts: ReportOptions = {}): 
   const history = fs.existsSync(run.file("history.csv")) ? run.loadHistory() : undefined;
   const nSamples = Math.min(opts.samples ?? 4, test.y.data.length);
   const sampleIdx = Array.from({ length: nSamples }, (_, i) => i);
-  const errorFigs = errorAnalysisFigures(analysis, test.x);
+  const errorFigs = errorAnalysisFigures(analysis, data.test.x);
   const figs = {
     architecture: architectureFigure(layerTable(model)),
     curves: history ? learningCurvesFigure(history.history, { shiftTraining: true }) : undefined,
     samples: predictionsFigure(
-      selectImages(test.x, sampleIdx),
+      selectImages(data.test.x, sampleIdx),
       sampleIdx.map((i) => classNames[analysis.predicted[i]!]!),
       sampleIdx.map((i) => probabilities[i]!),
       { classNames, trueNames: sampleIdx.map((i) => classNames[test.y.data[i]!]!) },
@@ -233,11 +236,14 @@ export async function writeRunReport(runDir: string, opts: ReportOptions = {}): 
       (typeof metrics.test_loss === "number" ? `, test loss ${metrics.test_loss.toFixed(4)}` : "") +
       ` — ${wrongCount} of ${analysis.confusion.total} test images misclassified.</p>`,
     "<h2>Config</h2>",
-    keyValueTable(config as unknown as Record<string, unknown>),
+    keyValueTable((custom ?? config) as unknown as Record<string, unknown>),
     "<h2>Test metrics</h2>",
     keyValueTable(metrics),
     ...(environment ? ["<h2>Environment</h2>", keyValueTable(environment)] : []),
     "<h2>Model</h2>",
+    ...(custom
+      ? ['<p class="note">A model built by hand: its architecture is the saved summary (and model.json), not config fields.</p>']
+      : []),
     summary ? `<pre>${escapeHtml(summary)}</pre>` : '<p class="note">summary.txt missing</p>',
     img.architecture,
     "<h2>Learning curves</h2>",

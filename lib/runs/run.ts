@@ -10,6 +10,7 @@ import { projectRoot } from "../io/paths";
 import { historyToCsv, loadHistory } from "../results/history";
 import { assertRunNotLocked, LOCK_NAME } from "./lock";
 import type { History } from "../train/callbacks/callback";
+import type { BackendSwitch } from "../train/fit";
 import { loadModel, saveModel } from "../model/files";
 
 export { projectPath, projectRoot } from "../io/paths";
@@ -59,8 +60,9 @@ export class Run {
   saveConfig(config: ExperimentConfig): void {
     this.writeJson("config.json", config);
   }
-  saveEnvironment(backend: BackendInfo): void {
-    this.writeJson("environment.json", environment(backend));
+  /** `switched`: train()'s lastBackendSwitch(), so the file names the engine that trained, not only the one chosen. */
+  saveEnvironment(backend: BackendInfo, switched?: BackendSwitch): void {
+    this.writeJson("environment.json", environment(backend, switched));
   }
   saveHistory(history: History): void {
     this.writeText("history.csv", historyToCsv(history));
@@ -91,7 +93,8 @@ export function defaultRunName(now = new Date()): string {
 }
 
 /** What a run writes before its first epoch completes: a folder holding only these has no results to protect. */
-const START_FILES = new Set(["config.json", "environment.json", "summary.txt", "checkpoints", LOCK_NAME]);
+// model.json: a hand-built model's architecture, written with its config (custom-run.ts).
+const START_FILES = new Set(["config.json", "environment.json", "summary.txt", "model.json", "checkpoints", LOCK_NAME]);
 
 /**
  * True if `dir` holds something besides a start that completed no epoch (config, environment, summary,
@@ -183,9 +186,15 @@ export function openRun(dir: string): Run {
   return new Run(abs);
 }
 
-export function environment(backend: BackendInfo): Record<string, unknown> {
+/**
+ * The machine and the engine: `backend` is the one that trained; when train() moved the model off the one chosen
+ * at start (the native engine hands a model its fused step does not cover to wasm), `backendAtStart` is that one
+ * and `backendSwitch` says why.
+ */
+export function environment(backend: BackendInfo, switched?: BackendSwitch): Record<string, unknown> {
   return {
-    backend,
+    backend: switched ? switched.to : backend,
+    ...(switched && { backendAtStart: backend, backendSwitch: `${switched.reason}; trained on ${switched.to.name} instead` }),
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     cpus: os.cpus().length,

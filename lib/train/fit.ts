@@ -9,7 +9,7 @@ import { learningRateOf, setLearningRate } from "./optimizers";
 import { type PlateauState, ReduceLrOnPlateau, scheduledLearningRate } from "./schedules";
 import { seededRandom, shuffledIndices } from "./shuffle";
 import { compiledLoss, countCorrect, type StepResult, trainStep } from "./step";
-import { initBackend } from "../engine/backend";
+import { type BackendInfo, initBackend } from "../engine/backend";
 import { NATIVE_BACKEND, type NativeDenseStep, nativeDenseStep } from "../engine/native";
 
 export type { LabeledImages };
@@ -80,6 +80,7 @@ export async function train(
   const history: History = options.initialHistory ? copyHistory(options.initialHistory, params) : { epoch: [], history: {}, params };
   // Dropout masks come from a stream restarted every epoch from (seed, epoch), so a resume draws the same ones.
   let dropoutRandom = seededRandom(config.seed);
+  backendSwitch = undefined;
   const native = await nativeStepFor(model, config);
   const step = native ? null : trainStep(model, { random: () => dropoutRandom(), clipNorm: config.clipNorm, clipValue: config.clipValue });
   const trainLabels = native ? typedLabels(y.data) : null;
@@ -203,6 +204,25 @@ function learningRateControl(model: tf.LayersModel, config: TrainConfig, steps: 
 
 const nativeNotes = new Set<string>();
 
+// Layers whose backward pass tfjs's wasm backend has kernels for (the tutorial's and chapter 11's).
+const WASM_TRAINS = new Set(["InputLayer", "Flatten", "Reshape", "Dense", "Dropout", "BatchNormalization", "Activation", "LeakyReLU"]);
+
+/** A model train() moved off the backend chosen at start: from, to (its BackendInfo) and why. */
+export interface BackendSwitch {
+  from: string;
+  to: BackendInfo;
+  reason: string;
+}
+let backendSwitch: BackendSwitch | undefined;
+
+/**
+ * The last train() call's move off the backend chosen at start, or undefined if it trained where it started: so
+ * environment.json can name the engine that really trained (metrics.json reads tf.getBackend() after training).
+ */
+export function lastBackendSwitch(): BackendSwitch | undefined {
+  return backendSwitch;
+}
+
 /**
  * The fused native step when the native backend runs and covers this model. A model it does not cover
  * (a layer built by hand, tfjs's own Adadelta rule) trains with the tfjs step on wasm instead, whose elementwise
@@ -219,9 +239,20 @@ async function nativeStepFor(model: tf.LayersModel, config: TrainConfig): Promis
   });
   if (choice.step) return choice.step;
   let switched: string;
+  // tfjs's wasm backend lacks some gradient kernels (Conv2DBackpropFilter, MaxPoolGrad): a hand-built CNN stays here.
+  const foreign = model.layers.find((l) => !WASM_TRAINS.has(l.getClassName()));
+  if (foreign) {
+    switched = `this model trains with the tfjs step on the native backend (wasm cannot train its ${foreign.getClassName()} layer)`;
+    if (!nativeNotes.has(choice.reason + switched)) {
+      nativeNotes.add(choice.reason + switched);
+      console.log(`native engine: ${choice.reason}; ${switched}`);
+    }
+    return null;
+  }
   try {
     const info = await initBackend({ backend: "wasm" });
     switched = `this model trains on ${info.name} instead`;
+    backendSwitch = { from: NATIVE_BACKEND, to: info, reason: choice.reason };
   } catch (err) {
     switched = `this model trains with the tfjs step on the native backend (wasm did not start: ${(err as Error).message.split("\n")[0]})`;
   }

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import type { Command } from "commander";
 import { ConfigError, resolveConfig, type ExperimentConfig } from "../../config";
 import { PathError } from "../../io/fs-errors";
+import { isCustomRunConfig, resumeCustomRun } from "../../runs/custom-run";
 import { trainExperiment } from "../../runs/experiment";
 import { RunLockError } from "../../runs/lock";
 import { createRun, discardUnstartedRun, existingRun, type Run, RunError } from "../../runs/run";
@@ -35,6 +36,8 @@ export function registerTrain(program: Command): void {
           );
         }
         const saved = run.readJson<ExperimentConfig>("config.json");
+        // A model built by hand in a notebook: rebuilt from its model.json and recorded optimizer.
+        if (isCustomRunConfig(saved)) return report(await guarded(run, true, () => resumeCustomRun(run, { epochs })), run);
         const config = resolveConfig(epochs === undefined ? saved : { ...saved, epochs });
         if (config.epochs !== saved.epochs) run.saveConfig(config);
         return report(await guarded(run, true, () => trainExperiment(config, run, { resume: true, figures: opts.figures })), run);
@@ -75,9 +78,15 @@ function lastEpoch(run: Run): number | undefined {
   }
 }
 
-function report(result: Awaited<ReturnType<typeof trainExperiment>>, run: Run): void {
-  console.log(
-    `test_loss ${result.metrics.test_loss.toFixed(4)}, test_accuracy ${result.metrics.test_accuracy.toFixed(4)} (${result.backend.name})`,
-  );
+function report(
+  result: { metrics?: { test_loss: number; test_accuracy: number; backend: string }; backend: { name: string } },
+  run: Run,
+): void {
+  if (result.metrics) {
+    // metrics.backend is the engine that trained (a model the native step does not cover moves to wasm).
+    console.log(
+      `test_loss ${result.metrics.test_loss.toFixed(4)}, test_accuracy ${result.metrics.test_accuracy.toFixed(4)} (${result.metrics.backend})`,
+    );
+  }
   console.log(`run folder: ${run.dir}`);
 }

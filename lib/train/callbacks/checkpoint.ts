@@ -139,7 +139,8 @@ async function saveOptimizer(optimizer: tf.Optimizer, folder: string): Promise<v
   writeFileAtomic(path.join(folder, "optimizer.json"), JSON.stringify(manifest));
 }
 
-function readOptimizer(folder: string): OptimizerState | undefined {
+/** The optimizer state a checkpoint folder saved (optimizer.json + optimizer.bin), or undefined if it has none. */
+export function readOptimizer(folder: string): OptimizerState | undefined {
   const file = path.join(folder, "optimizer.json");
   if (!fs.existsSync(file)) return undefined;
   const manifest = JSON.parse(fs.readFileSync(file, "utf8")) as Omit<OptimizerState, "slots"> & {

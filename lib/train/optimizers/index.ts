@@ -299,3 +299,28 @@ export class KerasAdadelta extends tf.AdadeltaOptimizer {
     this.incrementIterations();
   }
 }
+
+/** An optimizer as a run folder records it: tfjs's getClassName() and getConfig(), and the JS class that ran. */
+export interface SavedOptimizer {
+  className: string;
+  config: tf.serialization.ConfigDict;
+  /** constructor.name, e.g. "KerasAdadelta": tells Keras's Adadelta rule from tfjs's, which share a className. */
+  implementation?: string;
+}
+
+/**
+ * Rebuilds a saved optimizer with its hyperparameters. Adam and Adamax come back as this module's resumable
+ * subclasses (tfjs's update rule, a setWeights that continues bit for bit); other classes from tfjs's registry.
+ */
+export function optimizerFromConfig(saved: SavedOptimizer): tf.Optimizer {
+  const c = saved.config as Record<string, number>;
+  if (saved.className === "Adam") return new ResumableAdam(c.learningRate!, c.beta1!, c.beta2!, c.epsilon);
+  if (saved.className === "Adamax") return new ResumableAdamax(c.learningRate!, c.beta1!, c.beta2!, c.epsilon, c.decay);
+  if (saved.implementation === KerasAdadelta.name) return new KerasAdadelta(c.learningRate!, c.rho!, c.epsilon);
+  const registered = tf.serialization.SerializationMap.getMap().classNameMap[saved.className];
+  if (!registered) {
+    throw new Error(`optimizer class "${saved.className}" is not registered with tf.serialization; register it before loading the run`);
+  }
+  const [ctor, fromConfig] = registered;
+  return fromConfig(ctor, saved.config) as tf.Optimizer;
+}
