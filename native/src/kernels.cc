@@ -159,7 +159,8 @@ bool denseForwardKernel(int m, int n, int k, const float* x, const float* w, con
 namespace {
 
 // Rows [r0, r1) of w, all columns, in row blocks of 8 (then 4, then 1 at the end of w).
-void gradientRowRange(int r0, int r1, int m, int n, int k, float alpha, const float* x, const float* dz, bool accumulate, float* w) {
+void gradientRowRange(int r0, int r1, int m, int n, int k, float alpha, const float* x, const float* dz, bool accumulate, float* w,
+                      const RowsDone* rowsDone) {
   int r = r0;
   const auto rows = [&](auto mr) {
     constexpr int MR = decltype(mr)::value;
@@ -170,6 +171,7 @@ void gradientRowRange(int r0, int r1, int m, int n, int k, float alpha, const fl
         const __mmask16 tail = __mmask16((1u << (cols - 16 * (nv - 1))) - 1);
         gradientRows<MR>(nv, m, alpha, x + r, k, dz + j, n, accumulate, w + size_t(r) * n + j, n, tail);
       }
+      if (rowsDone) (*rowsDone)(r, r + MR);
     }
   };
   rows(std::integral_constant<int, 8>{});
@@ -179,7 +181,8 @@ void gradientRowRange(int r0, int r1, int m, int n, int k, float alpha, const fl
 
 }  // namespace
 
-bool weightGradientKernel(int m, int n, int k, float alpha, const float* x, const float* dz, bool accumulate, float* w) {
+bool weightGradientKernel(int m, int n, int k, float alpha, const float* x, const float* dz, bool accumulate, float* w,
+                          const RowsDone* rowsDone) {
   if (!enabled) return false;
   // Row blocks outermost: each 8 x 48 tile of w is read and written once, and dz (m x n, 38 KB at
   // 32 x 300) stays in L1. Tasks are ranges of whole 8-row blocks, four per thread for balance.
@@ -189,7 +192,7 @@ bool weightGradientKernel(int m, int n, int k, float alpha, const float* x, cons
   Pool::instance().run(tasks, [&](int t) {
     const int r0 = 8 * (blocks * t / tasks);
     const int r1 = t == tasks - 1 ? k : 8 * (blocks * (t + 1) / tasks);
-    gradientRowRange(r0, r1, m, n, k, alpha, x, dz, accumulate, w);
+    gradientRowRange(r0, r1, m, n, k, alpha, x, dz, accumulate, w, rowsDone);
   });
   return true;
 }
@@ -199,7 +202,7 @@ bool weightGradientKernel(int m, int n, int k, float alpha, const float* x, cons
 bool ownKernels() { return false; }
 
 bool denseForwardKernel(int, int, int, const float*, const float*, const float*, float*) { return false; }
-bool weightGradientKernel(int, int, int, float, const float*, const float*, bool, float*) { return false; }
+bool weightGradientKernel(int, int, int, float, const float*, const float*, bool, float*, const RowsDone*) { return false; }
 
 #endif
 
