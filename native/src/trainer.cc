@@ -357,13 +357,16 @@ void Trainer::updateLayer(Scratch& s, int l, const float* in, int n) {
   if (spec_.clipnorm == 0 && kernelPays(n, out, k)) {
     const std::thread::id caller = std::this_thread::get_id();
     int64_t callerUpdateNs = 0;
-    const RowsDone rowsDone = [&](int r0, int r1) {
+    const RowsDone rowsDone = [&](int r0, int r1, float* rows) {
       const bool mine = std::this_thread::get_id() == caller;
       const int64_t t = mine ? nowNs() : 0;
-      updateRange(kv, g, size_t(r0) * out, size_t(r1) * out, L.l2);
+      updateRange(kv, rows, size_t(r0) * out, size_t(r1) * out, L.l2);
       if (mine) callerUpdateNs += nowNs() - t;
     };
-    updated = timed([&] { return weightGradientKernel(n, out, k, 1.0f, in, dz, false, g, &rowsDone); });
+    // Without keepGradients the rows go to the kernel's scratch: writing a 1 MB gradient out and reading
+    // it back cost more than the update itself.
+    float* rowsOut = spec_.keepGradients ? g : nullptr;
+    updated = timed([&] { return weightGradientKernel(n, out, k, 1.0f, in, dz, false, rowsOut, &rowsDone); });
     if (updated) gemmNs_ -= callerUpdateNs;
   }
   if (!updated) {
@@ -395,22 +398,24 @@ void Trainer::updateVariable(int v, float* g, const float* values, float l2) {
       for (size_t i = 0; i < size; i++) g[i] *= f;
     }
   }
-  forChunks(size, [&](size_t begin, size_t end) { updateRange(v, g, begin, end, l2); });
+  forChunks(size, [&](size_t begin, size_t end) { updateRange(v, g + begin, begin, end, l2); });
 }
 
 void Trainer::updateRange(int v, float* g, size_t begin, size_t end, float l2) {
   const Var& var = vars_[v];
+  const size_t size = end - begin;
+  float* values = var.values + begin;
   if (l2 > 0) {
     const float c = float(2.0 * double(l2));
-    for (size_t i = begin; i < end; i++) g[i] += c * var.values[i];
+    for (size_t i = 0; i < size; i++) g[i] += c * values[i];
   }
   if (spec_.clipvalue > 0) {
     const float c = float(spec_.clipvalue);
-    for (size_t i = begin; i < end; i++) g[i] = std::min(std::max(g[i], -c), c);
+    for (size_t i = 0; i < size; i++) g[i] = std::min(std::max(g[i], -c), c);
   }
   float* slots[kMaxSlots];
   for (size_t k = 0; k < var.slots.size(); k++) slots[k] = var.slots[k] + begin;
-  applyUpdate(spec_.optimizer, var.values + begin, g + begin, slots, state_.data(), end - begin);
+  applyUpdate(spec_.optimizer, values, g, slots, state_.data(), size);
 }
 
 void Trainer::backward(Scratch& s, const float* x, int n) {

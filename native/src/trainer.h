@@ -120,8 +120,9 @@ class Trainer {
   void hiddenGradient(Scratch& s, int l, int n);
   void updateLayer(Scratch& s, int l, const float* in, int n);
   void updateVariable(int v, float* grad, const float* values, float l2);
-  // l2, clipvalue and the optimizer on elements [begin, end) of variable v: element-wise, so any split
-  // into ranges (pool threads, rows fresh from the gradient kernel) gives the same bits.
+  // l2, clipvalue and the optimizer on elements [begin, end) of variable v, whose gradient `grad` holds
+  // (grad[0] is element begin's). Element-wise, so any split into ranges (pool threads, rows fresh from
+  // the gradient kernel) gives the same bits.
   void updateRange(int v, float* grad, size_t begin, size_t end, float l2);
   double regularization() const;
 
