@@ -18,7 +18,7 @@
 
 namespace {
 
-constexpr const char* kVersion = "2";
+constexpr const char* kVersion = "3";
 
 // Library exceptions become JS errors: invalid_argument/out_of_range as RangeError, the rest as Error.
 template <class F>

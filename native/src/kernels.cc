@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
+#include <vector>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -159,17 +160,23 @@ bool denseForwardKernel(int m, int n, int k, const float* x, const float* w, con
 namespace {
 
 // Rows [r0, r1) of w, all columns, in row blocks of 8 (then 4, then 1 at the end of w).
-void gradientRowRange(int r0, int r1, int m, int n, int k, float alpha, const float* x, const float* dz, bool accumulate, float* w) {
+void gradientRowRange(int r0, int r1, int m, int n, int k, float alpha, const float* x, const float* dz, bool accumulate, float* w,
+                      const RowsDone* rowsDone) {
   int r = r0;
+  // A block's rows when w is null: 8 x n floats (9.6 KB at n = 300), in L1 until rowsDone has used them.
+  thread_local std::vector<float> scratch;
+  if (!w) scratch.resize(size_t(8) * n);
   const auto rows = [&](auto mr) {
     constexpr int MR = decltype(mr)::value;
     for (; r + MR <= r1; r += MR) {
+      float* out = w ? w + size_t(r) * n : scratch.data();
       for (int j = 0; j < n; j += kBlockCols) {
         const int cols = n - j < kBlockCols ? n - j : kBlockCols;
         const int nv = (cols + 15) / 16;
         const __mmask16 tail = __mmask16((1u << (cols - 16 * (nv - 1))) - 1);
-        gradientRows<MR>(nv, m, alpha, x + r, k, dz + j, n, accumulate, w + size_t(r) * n + j, n, tail);
+        gradientRows<MR>(nv, m, alpha, x + r, k, dz + j, n, accumulate, out + j, n, tail);
       }
+      if (rowsDone) (*rowsDone)(r, r + MR, out);
     }
   };
   rows(std::integral_constant<int, 8>{});
@@ -179,8 +186,9 @@ void gradientRowRange(int r0, int r1, int m, int n, int k, float alpha, const fl
 
 }  // namespace
 
-bool weightGradientKernel(int m, int n, int k, float alpha, const float* x, const float* dz, bool accumulate, float* w) {
-  if (!enabled) return false;
+bool weightGradientKernel(int m, int n, int k, float alpha, const float* x, const float* dz, bool accumulate, float* w,
+                          const RowsDone* rowsDone) {
+  if (!enabled || (!w && (!rowsDone || accumulate))) return false;
   // Row blocks outermost: each 8 x 48 tile of w is read and written once, and dz (m x n, 38 KB at
   // 32 x 300) stays in L1. Tasks are ranges of whole 8-row blocks, four per thread for balance.
   const int blocks = k / 8;
@@ -189,7 +197,7 @@ bool weightGradientKernel(int m, int n, int k, float alpha, const float* x, cons
   Pool::instance().run(tasks, [&](int t) {
     const int r0 = 8 * (blocks * t / tasks);
     const int r1 = t == tasks - 1 ? k : 8 * (blocks * (t + 1) / tasks);
-    gradientRowRange(r0, r1, m, n, k, alpha, x, dz, accumulate, w);
+    gradientRowRange(r0, r1, m, n, k, alpha, x, dz, accumulate, w, rowsDone);
   });
   return true;
 }
@@ -199,7 +207,7 @@ bool weightGradientKernel(int m, int n, int k, float alpha, const float* x, cons
 bool ownKernels() { return false; }
 
 bool denseForwardKernel(int, int, int, const float*, const float*, const float*, float*) { return false; }
-bool weightGradientKernel(int, int, int, float, const float*, const float*, bool, float*) { return false; }
+bool weightGradientKernel(int, int, int, float, const float*, const float*, bool, float*, const RowsDone*) { return false; }
 
 #endif
 

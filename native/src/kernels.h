@@ -5,6 +5,8 @@
 // columns, so an AVX-512 kernel can stream them as they are.
 #pragma once
 
+#include <functional>
+
 namespace fa {
 
 // Where the kernels beat BLAS: up to 64 rows (evaluation's larger chunks go to BLAS) and weights of at
@@ -22,8 +24,17 @@ bool ownKernels();
 // addon was built without AVX-512 or the kernels are switched off (the caller then uses sgemm).
 bool denseForwardKernel(int m, int n, int k, const float* x, const float* w, const float* bias, float* z);
 
+// Told that rows [r0, r1) of w are final, on the thread that wrote them while they are still in its
+// cache: the trainer applies the optimizer there instead of reading the whole gradient back afterwards.
+// `rows` holds them, (r1 - r0) x n row-major: w + r0·n, or the thread's scratch when w is null.
+using RowsDone = std::function<void(int r0, int r1, float* rows)>;
+
 // w[k, n] = alpha · x[m, k]ᵀ · dz[m, n] + (accumulate ? w : 0): a Dense kernel's gradient (or, with
 // accumulate and alpha = -lr, its SGD update) straight into row-major w. Same conditions as above.
-bool weightGradientKernel(int m, int n, int k, float alpha, const float* x, const float* dz, bool accumulate, float* w);
+// rowsDone, when given, is called once per finished block of rows (8 at most), from any pool thread.
+// With rowsDone, w may be null (and accumulate false): each block then lives only in a small per-thread
+// scratch until rowsDone has used it, so the whole gradient is never written to memory.
+bool weightGradientKernel(int m, int n, int k, float alpha, const float* x, const float* dz, bool accumulate, float* w,
+                          const RowsDone* rowsDone = nullptr);
 
 }  // namespace fa

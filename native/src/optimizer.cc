@@ -61,19 +61,23 @@ void momentum(const OptimizerSpec& s, float* __restrict__ w, const float* __rest
 
 // AdamOptimizer: moments, then bias correction by the accumulated β^t *before* this step's advance
 // (tfjs starts accBeta at β and multiplies after the update), epsilon outside the square root.
-// Distinct arrays (__restrict__) and -fno-math-errno let the compiler vectorize the loop: its sqrt and
-// divisions are correctly rounded in SIMD too, so the results stay bit-identical.
+// Distinct arrays (__restrict__) and -fno-math-errno let the compiler vectorize the loop. tfjs's
+// (m/(1-β1^t)) / (√(v/(1-β2^t)) + ε) · -lr is computed as m·(-lr/(1-β1^t)) / (√v·(1/√(1-β2^t)) + ε):
+// one division and one square root per element instead of three, which keeps the loop at memory speed
+// (measured 168 → 128 µs for 266,610 weights on one core), a few float32 ulps from tfjs's rounding. The
+// moments m and v are computed exactly as tfjs does.
 void adam(const OptimizerSpec& s, float* __restrict__ w, const float* __restrict__ g, float* __restrict__ m, float* __restrict__ v,
           float accBeta1, float accBeta2, size_t size) {
   const float b1 = float(s.beta1), b2 = float(s.beta2), c1 = float(1 - s.beta1), c2 = float(1 - s.beta2);
-  const float negLr = float(-s.learningRate), eps = float(s.epsilon);
-  const float oneMinusAcc1 = 1 - accBeta1, oneMinusAcc2 = 1 - accBeta2;
+  const float eps = float(s.epsilon);
+  const float stepSize = float(-s.learningRate / double(1 - accBeta1));
+  const float invSqrtCorrection2 = float(1 / std::sqrt(double(1 - accBeta2)));
   for (size_t i = 0; i < size; i++) {
     const float mi = m[i] * b1 + g[i] * c1;
     const float vi = v[i] * b2 + (g[i] * g[i]) * c2;
     m[i] = mi;
     v[i] = vi;
-    w[i] += (mi / oneMinusAcc1) / (std::sqrt(vi / oneMinusAcc2) + eps) * negLr;
+    w[i] += mi * stepSize / (std::sqrt(vi) * invSqrtCorrection2 + eps);
   }
 }
 

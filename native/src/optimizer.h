@@ -42,6 +42,7 @@ int slotCount(const OptimizerSpec& spec);
 int stateCount(const OptimizerSpec& spec);
 
 // value ← update(value, gradient, slots). `state` is read only here; advanceState moves it once per step.
+// Element-wise by contract: the trainer calls it on sub-ranges (pool threads, fresh gradient rows).
 void applyUpdate(const OptimizerSpec& spec, float* value, const float* grad, float* const* slots, const float* const* state, size_t size);
 void advanceState(const OptimizerSpec& spec, float* const* state);
 

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 #include <type_traits>
 
 #include "blas.h"
 #include "kernels.h"
+#include "pool.h"
 
 namespace fa {
 
@@ -17,6 +19,16 @@ constexpr double kProbabilityClip = 1e-7;
 // Rows per forward pass in evaluate()/predict(): large enough for BLAS to run near its peak, small
 // enough that the activations stay in L2.
 constexpr int kEvalChunk = 512;
+// Elements per pool task of an optimizer update: a multiple of 16 (whole AVX-512 vectors), and the
+// value, gradient and two slots of one range (256 KB) stay in a core's L2.
+constexpr size_t kUpdateChunk = 16384;
+// Smaller variables (the tutorial's 300x100 kernel: ~15 µs of Adam) update on the caller: a pool job
+// there saves less than one wait for a helper that another process has descheduled.
+constexpr size_t kPoolUpdateMin = 65536;
+// Slot arrays updateRange can offset on the stack; every tfjs optimizer keeps at most 3.
+constexpr int kMaxSlots = 8;
+// SplittableRandom's γ: the dropout stream's i-th draw is mix64(key + i·γ).
+constexpr uint64_t kGamma = 0x9e3779b97f4a7c15ULL;
 
 // Calls f with the activation as a compile-time constant, so the per-element switch in
 // act::forward/derivative folds away and the loops vectorise.
@@ -32,14 +44,23 @@ void withActivation(Activation a, F&& f) {
 #undef FA_CASE
 }
 
-uint64_t splitmix64(uint64_t& x) {
-  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+// splitmix64's finalizer (Stafford's Mix13): a bijection whose outputs on key + i·γ pass BigCrush.
+inline uint64_t mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
 
-inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+// f(begin, end) over [0, size): in kUpdateChunk ranges on the pool for a large variable, else at once.
+template <class F>
+void forChunks(size_t size, F&& f) {
+  const size_t chunks = (size + kUpdateChunk - 1) / kUpdateChunk;
+  if (size < kPoolUpdateMin) return f(size_t(0), size);
+  Pool::instance().run(int(chunks), [&](int c) {
+    const size_t begin = size_t(c) * kUpdateChunk;
+    f(begin, std::min(size, begin + kUpdateChunk));
+  });
+}
 
 }  // namespace
 
@@ -77,6 +98,7 @@ Trainer::Trainer(TrainerSpec spec) : spec_(std::move(spec)) {
     addBatchNorm(int(l), where);
   }
   if (!(spec_.clipnorm >= 0) || !(spec_.clipvalue >= 0)) throw std::invalid_argument("clipnorm and clipvalue must be >= 0 (0 = off)");
+  if (slotsPerVariable() > kMaxSlots) throw std::logic_error("the optimizer keeps more slots than updateRange's kMaxSlots; raise it");
   state_.assign(stateSize(), nullptr);
   for (int l = 0; l < int(spec_.layers.size()); l++) {
     for (int v : {kernelVar(l), biasVar(l)}) {
@@ -139,21 +161,8 @@ void Trainer::setOptimizer(const OptimizerSpec& spec) {
 }
 
 void Trainer::setSeed(uint64_t seed) {
-  uint64_t x = seed;
-  for (auto& r : rng_) r = splitmix64(x);
-}
-
-// xoshiro256**: 24 random bits, a float in [0, 1).
-float Trainer::uniform() {
-  const uint64_t result = rotl(rng_[1] * 5, 7) * 9;
-  const uint64_t t = rng_[1] << 17;
-  rng_[2] ^= rng_[0];
-  rng_[3] ^= rng_[1];
-  rng_[1] ^= rng_[2];
-  rng_[0] ^= rng_[3];
-  rng_[2] ^= t;
-  rng_[3] = rotl(rng_[3], 45);
-  return float(result >> 40) * (1.0f / 16777216.0f);
+  dropKey_ = mix64(seed + kGamma);
+  dropCounter_ = 0;
 }
 
 const std::vector<float>& Trainer::gradient(int i) const {
@@ -201,17 +210,33 @@ void Trainer::ensureScratch(Scratch& s, int rows, bool training) {
 }
 
 // Inverted dropout (tf.dropout's): keep with probability 1 - rate, scale kept inputs by 1/(1 - rate).
+// The stream is counter-based (SplittableRandom's): draw i is mix64(key + i·γ), no draw waits for the
+// one before, so the loop vectorises; each 64-bit draw gives two elements 24 uniform bits each. Keeping
+// u = bits/2^24 >= rate is bits >= ⌈rate·2^24⌉, compared as integers, branch-free.
 const float* Trainer::dropInput(Scratch& s, int l, const float* in, int n) {
   const float rate = spec_.layers[l].dropout;
   if (rate <= 0) return in;
   const float scale = float(1.0 / (1.0 - double(rate)));
-  const size_t size = size_t(n) * inSize(l);
-  float* mask = s.mask[l].data();
-  float* out = s.input[l].data();
-  for (size_t i = 0; i < size; i++) {
-    mask[i] = uniform() >= rate ? scale : 0.0f;
-    out[i] = in[i] * mask[i];
+  const uint32_t threshold = uint32_t(std::ceil(double(rate) * 16777216.0));
+  const size_t size = size_t(n) * inSize(l), pairs = size / 2;
+  float* __restrict__ mask = s.mask[l].data();
+  float* __restrict__ out = s.input[l].data();
+  const uint64_t start = dropKey_ + dropCounter_ * kGamma;
+  for (size_t p = 0; p < pairs; p++) {
+    const uint64_t z = mix64(start + (p + 1) * kGamma);
+    const float m0 = (uint32_t(z) >> 8) >= threshold ? scale : 0.0f;
+    const float m1 = uint32_t(z >> 40) >= threshold ? scale : 0.0f;
+    mask[2 * p] = m0;
+    mask[2 * p + 1] = m1;
+    out[2 * p] = in[2 * p] * m0;
+    out[2 * p + 1] = in[2 * p + 1] * m1;
   }
+  if (size % 2) {
+    const uint64_t z = mix64(start + (pairs + 1) * kGamma);
+    mask[size - 1] = (uint32_t(z) >> 8) >= threshold ? scale : 0.0f;
+    out[size - 1] = in[size - 1] * mask[size - 1];
+  }
+  dropCounter_ += pairs + size % 2;
   return out;
 }
 
@@ -347,8 +372,31 @@ void Trainer::updateLayer(Scratch& s, int l, const float* in, int n) {
     }
     return;
   }
-  weightGradient(n, out, k, 1.0f, in, dz, false, kernel.grad.data());
-  updateVariable(kernelVar(l), kernel.grad.data(), kernel.values, L.l2);
+  // Where the addon's gradient kernel runs and no clipnorm needs the whole gradient first, each block
+  // of rows is updated by the thread that computed it while the rows are in its cache; the caller's own
+  // share of that update is booked as update time, not matrix-product time.
+  const int kv = kernelVar(l);
+  float* g = kernel.grad.data();
+  bool updated = false;
+  if (spec_.clipnorm == 0 && kernelPays(n, out, k)) {
+    const std::thread::id caller = std::this_thread::get_id();
+    int64_t callerUpdateNs = 0;
+    const RowsDone rowsDone = [&](int r0, int r1, float* rows) {
+      const bool mine = std::this_thread::get_id() == caller;
+      const int64_t t = mine ? nowNs() : 0;
+      updateRange(kv, rows, size_t(r0) * out, size_t(r1) * out, L.l2);
+      if (mine) callerUpdateNs += nowNs() - t;
+    };
+    // Without keepGradients the rows go to the kernel's scratch: writing a 1 MB gradient out and reading
+    // it back cost more than the update itself.
+    float* rowsOut = spec_.keepGradients ? g : nullptr;
+    updated = timed([&] { return weightGradientKernel(n, out, k, 1.0f, in, dz, false, rowsOut, &rowsDone); });
+    if (updated) gemmNs_ -= callerUpdateNs;
+  }
+  if (!updated) {
+    weightGradient(n, out, k, 1.0f, in, dz, false, g);
+    updateVariable(kv, g, kernel.values, L.l2);
+  }
   if (L.useBias) {
     Var& bias = vars_[biasVar(l)];
     for (int j = 0; j < out; j++) bias.grad[j] = float(colsum_[j]);
@@ -357,14 +405,15 @@ void Trainer::updateLayer(Scratch& s, int l, const float* in, int n) {
 }
 
 // Keras's order: the regularizer's gradient is part of the loss's, then clipnorm, then clipvalue.
+// Only clipnorm needs the whole gradient; the rest runs in ranges on the pool (updateRange).
 void Trainer::updateVariable(int v, float* g, const float* values, float l2) {
-  Var& var = vars_[v];
-  const size_t size = var.size;
-  if (l2 > 0) {
-    const float c = float(2.0 * double(l2));
-    for (size_t i = 0; i < size; i++) g[i] += c * values[i];
-  }
+  const size_t size = vars_[v].size;
   if (spec_.clipnorm > 0) {
+    if (l2 > 0) {
+      const float c = float(2.0 * double(l2));
+      for (size_t i = 0; i < size; i++) g[i] += c * values[i];
+      l2 = 0;  // in g now
+    }
     double ss = 0;
     for (size_t i = 0; i < size; i++) ss += double(g[i]) * g[i];
     const double norm = std::sqrt(ss);
@@ -373,11 +422,24 @@ void Trainer::updateVariable(int v, float* g, const float* values, float l2) {
       for (size_t i = 0; i < size; i++) g[i] *= f;
     }
   }
+  forChunks(size, [&](size_t begin, size_t end) { updateRange(v, g + begin, begin, end, l2); });
+}
+
+void Trainer::updateRange(int v, float* g, size_t begin, size_t end, float l2) {
+  const Var& var = vars_[v];
+  const size_t size = end - begin;
+  float* values = var.values + begin;
+  if (l2 > 0) {
+    const float c = float(2.0 * double(l2));
+    for (size_t i = 0; i < size; i++) g[i] += c * values[i];
+  }
   if (spec_.clipvalue > 0) {
     const float c = float(spec_.clipvalue);
     for (size_t i = 0; i < size; i++) g[i] = std::min(std::max(g[i], -c), c);
   }
-  applyUpdate(spec_.optimizer, var.values, g, var.slots.data(), state_.data(), size);
+  float* slots[kMaxSlots];
+  for (size_t k = 0; k < var.slots.size(); k++) slots[k] = var.slots[k] + begin;
+  applyUpdate(spec_.optimizer, values, g, slots, state_.data(), size);
 }
 
 void Trainer::backward(Scratch& s, const float* x, int n) {

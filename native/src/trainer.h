@@ -152,8 +152,11 @@ class Trainer {
   void hiddenGradient(Scratch& s, int l, int n);
   void updateLayer(Scratch& s, int l, const float* in, int n);
   void updateVariable(int v, float* grad, const float* values, float l2);
+  // l2, clipvalue and the optimizer on elements [begin, end) of variable v, whose gradient `grad` holds
+  // (grad[0] is element begin's). Element-wise, so any split into ranges (pool threads, rows fresh from
+  // the gradient kernel) gives the same bits.
+  void updateRange(int v, float* grad, size_t begin, size_t end, float l2);
   double regularization() const;
-  float uniform();
 
   TrainerSpec spec_;
   std::vector<Var> vars_;
@@ -166,7 +169,7 @@ class Trainer {
   Scratch train_, eval_;
   std::vector<double> colsum_;  // a layer's bias gradient, summed in double as tfjs's Sum does
   std::vector<double> exps_;    // one row's exp(z - max)
-  uint64_t rng_[4];
+  uint64_t dropKey_ = 0, dropCounter_ = 0;  // dropout's counter-based stream: the seed's key, draws so far
 };
 
 }  // namespace fa

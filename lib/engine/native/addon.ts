@@ -12,7 +12,7 @@ export const ADDON_PATH = "native/build/Release/fashion_ann_native.node";
 /** A one-line reason setup writes when the build fails (its absence with no addon means "not built"). */
 export const STATUS_PATH = "native/build/status.txt";
 /** native/src/addon.cc's kVersion; a mismatch means a build from older sources. */
-export const ADDON_VERSION = "2";
+export const ADDON_VERSION = "3";
 
 /** BLAS and build facts, for the backend line and environment.json. */
 export interface NativeInfo {
