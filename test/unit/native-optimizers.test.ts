@@ -1,12 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveConfig } from "../../lib/config";
-import { initBackend } from "../../lib/engine/backend";
 import { loadAddon } from "../../lib/engine/native/addon";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/backend";
 import { nativeDenseStep, type NativeDenseStep } from "../../lib/engine/native/step";
-import { createModel } from "../../lib/model/factory";
-import { train } from "../../lib/train/fit";
 import { createOptimizer, type OptimizerSpec, setLearningRate } from "../../lib/train/optimizers";
 
 /*
@@ -309,43 +305,5 @@ describe.skipIf(!load.addon)(`native optimizers vs tfjs's applyGradients${load.a
       /tfjs's own Adadelta .* is not covered by the native step; createOptimizer's Keras Adadelta is/,
     );
     model.dispose();
-  });
-});
-
-describe.skipIf(!load.addon)(`train() with nadam on the native backend${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
-  /** n random 28x28 images (0..1) with labels 0..9, the same for every call with the same seed. */
-  function tinySet(n: number, seed: number) {
-    let s = seed;
-    const next = () => {
-      s = (s * 16807) % 2147483647;
-      return s / 2147483647;
-    };
-    const x = Float32Array.from({ length: n * 784 }, next);
-    const y = Uint8Array.from({ length: n }, () => Math.floor(next() * 10));
-    return { x: { data: x, shape: [n, 28, 28] }, y: { data: y, shape: [n] } };
-  }
-
-  async function fitOn(backend: "native" | "cpu") {
-    const config = resolveConfig({ hiddenUnits: [16, 8], epochs: 2, batchSize: 16, backend, optimizer: "nadam", learningRate: 0.002 }, {});
-    await initBackend(config);
-    const model = createModel(config);
-    const history = await train(model, { train: tinySet(96, 7), valid: tinySet(32, 11) }, config, { progress: "none" });
-    const trainedOn = tf.getBackend();
-    const iterations = model.optimizer.iterations;
-    model.dispose();
-    return { history: history.history, trainedOn, iterations };
-  }
-
-  it("gives the history of the tfjs step on cpu (float32 tolerance)", async () => {
-    const native = await fitOn("native");
-    const cpu = await fitOn("cpu");
-    expect(native.trainedOn).toBe("native");
-    expect(native.iterations).toBe(cpu.iterations);
-    for (const key of ["loss", "accuracy", "val_loss", "val_accuracy"]) {
-      const a = native.history[key] ?? [];
-      const b = cpu.history[key] ?? [];
-      expect(a).toHaveLength(2);
-      a.forEach((v, i) => expect(v).toBeCloseTo(b[i] ?? Number.NaN, 4));
-    }
   });
 });
