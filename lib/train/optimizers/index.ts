@@ -25,7 +25,8 @@
  * - nadam, adamw: not in tfjs; ./nadam.ts and ./adamw.ts follow Keras 3's code.
  */
 import * as tf from "@tensorflow/tfjs";
-import { AdamWOptimizer, checkWeightCount, toSlot, zeroSlot, type NamedTensor, type Slot } from "./adamw";
+import { AdamWOptimizer } from "./adamw";
+import { checkWeightCount, type NamedTensor, type Slot, toSlot, zeroSlot } from "./two-moments";
 import { NadamOptimizer } from "./nadam";
 
 export { AdamWOptimizer, type AdamWArgs, adamwStepScalars } from "./adamw";

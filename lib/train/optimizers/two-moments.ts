@@ -1,0 +1,148 @@
+import * as tf from "@tensorflow/tfjs";
+
+/*
+ * What Adam's Keras 3 relatives written here (AdamW, Nadam) share: a first and a second moment per variable,
+ * kept per position in the gradient list like tfjs's own optimizers, with tfjs's getWeights layout
+ * ([iter, …m, …v]) so a layers model saves them with `includeOptimizer` and a checkpoint restores them.
+ * Each subclass says only how a step turns the new moments into the variable's new value.
+ */
+
+/** tfjs's { name, tensor } pair of getWeights/applyGradients (tfjs-core does not export the type). */
+export type NamedTensor = Awaited<ReturnType<tf.Optimizer["getWeights"]>>[number];
+
+/** A slot variable and the name tfjs's getWeights gives it (`<variable>/m`), as tfjs's own optimizers keep them. */
+export interface Slot {
+  originalName: string;
+  variable: tf.Variable;
+}
+
+/** The hyperparameters every two-moment optimizer has; each defaults to Keras 3's. */
+export interface TwoMomentArgs {
+  /** Step size; Keras's default 0.001. */
+  learningRate?: number;
+  /** Decay rate of the first-moment (momentum) average; Keras's default 0.9. */
+  beta1?: number;
+  /** Decay rate of the second-moment average; Keras's default 0.999. */
+  beta2?: number;
+  /** Added to the root of the second moment so a near-zero one cannot blow the step up; Keras's default 1e-7. */
+  epsilon?: number;
+}
+
+export abstract class TwoMomentOptimizer<Scalars> extends tf.Optimizer {
+  learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+
+  // The native step updates these slot variables in place (lib/engine/native/slots.ts names the fields).
+  protected firstMoments: Slot[] = [];
+  protected secondMoments: Slot[] = [];
+
+  constructor(args: TwoMomentArgs) {
+    super();
+    this.learningRate = args.learningRate ?? 0.001;
+    this.beta1 = args.beta1 ?? 0.9;
+    this.beta2 = args.beta2 ?? 0.999;
+    this.epsilon = args.epsilon ?? 1e-7;
+    checkHyperparameters(this.getClassName(), this);
+  }
+
+  /** Changes the step size for the following steps (a learning-rate schedule calls this). */
+  setLearningRate(learningRate: number): void {
+    this.learningRate = learningRate;
+  }
+
+  /** The step's scalars, computed once per applyGradients in JS (float64) from the iteration count. */
+  protected abstract stepScalars(): Scalars;
+  /** The variable's value after this step, from the moments already moved to `m` and `v`. */
+  protected abstract nextValue(value: tf.Tensor, gradient: tf.Tensor, m: tf.Tensor, v: tf.Tensor, scalars: Scalars): tf.Tensor;
+  /** Called after each step with its scalars (Nadam advances its momentum product). */
+  protected stepped(_scalars: Scalars): void {}
+  /** Called after setWeights restored the iteration count (Nadam recomputes its momentum product). */
+  protected restored(): void {}
+
+  override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const scalars = this.stepScalars();
+    const registered = tf.engine().registeredVariables;
+    tf.tidy(() => {
+      names.forEach((name, i) => {
+        const value = registered[name];
+        if (value == null) throw new Error(`${this.getClassName()}: no variable named "${name}" is registered`);
+        this.firstMoments[i] ??= zeroSlot(value, `${name}/m`);
+        this.secondMoments[i] ??= zeroSlot(value, `${name}/v`);
+        const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
+        if (gradient == null) return;
+        const m = this.firstMoments[i]!.variable;
+        const v = this.secondMoments[i]!.variable;
+        // m ← m + (g - m)(1 - β₁), v ← v + (g² - v)(1 - β₂): Keras 3's form of the moving averages.
+        const newM = tf.add(m, tf.mul(tf.sub(gradient, m), 1 - this.beta1));
+        const newV = tf.add(v, tf.mul(tf.sub(tf.square(gradient), v), 1 - this.beta2));
+        const next = this.nextValue(value, gradient, newM, newV, scalars);
+        m.assign(newM);
+        v.assign(newV);
+        value.assign(next);
+      });
+    });
+    this.stepped(scalars);
+    this.incrementIterations();
+  }
+
+  override dispose(): void {
+    tf.dispose([...this.firstMoments, ...this.secondMoments].map((s) => s.variable));
+    this.firstMoments = [];
+    this.secondMoments = [];
+    super.dispose();
+  }
+
+  /**
+   * [iter, …m, …v] as tfjs's Adam lays them out. The slot tensors are the live variables (tfjs's
+   * convention): read or copy them, do not dispose them. The `iter` scalar is new; its caller owns it.
+   */
+  override async getWeights(): Promise<NamedTensor[]> {
+    const slots = [...this.firstMoments, ...this.secondMoments];
+    return [await this.saveIterations(), ...slots.map((s) => ({ name: s.originalName, tensor: s.variable }))];
+  }
+
+  /** Restores what getWeights() returned; the next step continues exactly where that optimizer was. */
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const slots = await this.extractIterations(checkWeightCount(this.getClassName(), weightValues));
+    tf.dispose([...this.firstMoments, ...this.secondMoments].map((s) => s.variable));
+    const half = slots.length / 2;
+    this.firstMoments = slots.slice(0, half).map(toSlot);
+    this.secondMoments = slots.slice(half).map(toSlot);
+    this.restored();
+  }
+}
+
+export function zeroSlot(value: tf.Variable, originalName: string): Slot {
+  // tidy frees the zeros tensor; the variable holds its own reference to the data.
+  return { originalName, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+}
+
+/** A slot backed by a restored weight; the variable takes its own reference, so the caller may dispose the weight. */
+export function toSlot(weight: NamedTensor): Slot {
+  return { originalName: weight.name, variable: weight.tensor.variable(false) };
+}
+
+/** Throws unless the weights are an iteration count followed by an m and a v slot per variable. */
+export function checkWeightCount(optimizer: string, weights: NamedTensor[]): NamedTensor[] {
+  if (weights.length === 0 || (weights.length - 1) % 2 !== 0) {
+    throw new Error(
+      `${optimizer}.setWeights: expected the iteration count then an m and a v slot per variable ` +
+        `(an odd count), got ${weights.length} weights`,
+    );
+  }
+  return weights;
+}
+
+/** Throws on a hyperparameter outside Keras's range, naming it and its value. */
+export function checkHyperparameters(optimizer: string, h: { learningRate: number; beta1: number; beta2: number; epsilon: number }): void {
+  const check = (name: string, value: number, ok: boolean, expected: string): void => {
+    if (!ok) throw new Error(`${optimizer}: ${name} must be ${expected}, got ${value}`);
+  };
+  check("learningRate", h.learningRate, Number.isFinite(h.learningRate) && h.learningRate >= 0, "a finite number >= 0");
+  check("beta1", h.beta1, h.beta1 >= 0 && h.beta1 < 1, "in [0, 1)");
+  check("beta2", h.beta2, h.beta2 >= 0 && h.beta2 < 1, "in [0, 1)");
+  check("epsilon", h.epsilon, Number.isFinite(h.epsilon) && h.epsilon >= 0, "a finite number >= 0");
+}
