@@ -35,6 +35,16 @@ export function cliEntry(): string {
 
 export const trialDir = (out: string, id: string): string => path.join(out, "trials", id);
 
+/**
+ * What a worker says it does with a trial. A trial stopped after its last epoch but before it was marked finished
+ * has no epoch left: `train --resume` then only finishes its run folder.
+ */
+export function actionLine(action: Extract<Action, { kind: "start" | "continue" }>): string {
+  if (action.kind === "start") return `start ${JSON.stringify(action.params)} for ${action.epochs} epochs`;
+  if (action.fromEpoch >= action.toEpoch) return `finish (its ${action.toEpoch} epochs were all kept before the interruption)`;
+  return `continue epochs ${action.fromEpoch + 1}..${action.toEpoch}`;
+}
+
 /** The `train` arguments for an action: a fresh run with the trial's config, or --resume to a later epoch. */
 export function trainArgs(action: Action, out: string, fixed: Record<string, unknown>): string[] {
   // --no-figures: Chromium would add seconds to every trial; the study draws the trials' curves itself.
@@ -164,11 +174,7 @@ export class SearchWorker {
     const { out, log } = this.opts;
     const id = action.trialId;
     const dir = trialDir(out, id);
-    const what =
-      action.kind === "start"
-        ? `start ${JSON.stringify(action.params)} for ${action.epochs} epochs`
-        : `continue epochs ${action.fromEpoch + 1}..${action.toEpoch}`;
-    log(`  [${slot}] ${id}: ${what}`);
+    log(`  [${slot}] ${id}: ${actionLine(action)}`);
     if (action.kind === "continue") {
       const found = await ensureTrialCheckpoint(this.store, id, dir);
       if (!found) {

@@ -83,7 +83,7 @@ describe("the exit-code table", () => {
     [["--help"], 0, /Usage: fashion-ann/],
     [["train", "--help"], 0, /--resume <run>/],
     [["train", "--epochs", "three"], 2, /--epochs expects an integer, got "three"/],
-    [["train", "--backend", "gpu"], 2, /Allowed choices are auto, tensorflow, wasm, cpu/],
+    [["train", "--backend", "gpu"], 2, /Allowed choices are auto, tensorflow, native, wasm, cpu/],
     [["train", "--frobnicate"], 2, /unknown option '--frobnicate'/],
     [["bogus"], 2, /unknown command 'bogus'/],
     [["evaluate"], 2, /missing required argument 'run'/],

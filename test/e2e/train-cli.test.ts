@@ -52,7 +52,7 @@ describe("fashion-ann train (real data, real backend)", () => {
     [["--epochs", "three"], /--epochs expects an integer, got "three"/, 2],
     [["--hidden", "300,x"], /--hidden expects comma-separated integers like 300,100, got "300,x"/, 2],
     [["--learning-rate", "-1"], /learningRate: .*>0.*got -1/, 2],
-    [["--backend", "gpu"], /Allowed choices are auto, tensorflow, wasm, cpu/, 2],
+    [["--backend", "gpu"], /Allowed choices are auto, tensorflow, native, wasm, cpu/, 2],
     [["--nope"], /unknown option '--nope'/, 2],
   ])("rejects %j with a message naming it", async (args, message, code) => {
     const r = await runCli(["train", ...args, "--out", path.join(out, "never")]);

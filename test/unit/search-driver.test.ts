@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { trainArgs, trialDir } from "../../lib/search/driver";
+import { actionLine, trainArgs, trialDir } from "../../lib/search/driver";
 import { objectiveFor } from "../../lib/search/objective";
 import { sequentialAction } from "../../lib/search/sequential";
 import { parseSearchSpace } from "../../lib/search/space";
@@ -14,6 +14,11 @@ describe("a trial's train arguments", () => {
   it("a continued trial resumes to its new epoch count without figures", () => {
     const args = trainArgs({ kind: "continue", trialId: "trial-001", fromEpoch: 1, toEpoch: 3 } as never, "/s", {});
     expect(args).toEqual(["train", "--resume", trialDir("/s", "trial-001"), "--epochs", "3", "--no-figures"]);
+  });
+  it("says which epochs a continued trial runs, or that a trial killed after its last epoch only finishes", () => {
+    const action = (fromEpoch: number) => ({ kind: "continue" as const, trialId: "trial-001", fromEpoch, toEpoch: 3, round: 0 });
+    expect(actionLine(action(1))).toBe("continue epochs 2..3");
+    expect(actionLine(action(3))).toBe("finish (its 3 epochs were all kept before the interruption)");
   });
 });
 
