@@ -27,6 +27,8 @@ export interface CompareCurvesOptions {
   named?: boolean;
   /** Figure title; default "Validation curves by run". */
   title?: string;
+  /** The panels, left to right; default both. Géron's optimizer figure shows val_accuracy alone. */
+  metrics?: readonly ("val_accuracy" | "val_loss")[];
 }
 
 /**
@@ -42,10 +44,8 @@ export function compareCurvesFigure(runs: readonly CurvesOfRun[], options: Compa
     if (!what) return r.name;
     return options.named ? `${r.name}: ${what}` : what;
   };
-  const panels = [
-    { metric: "val_accuracy", xaxis: "x", yaxis: "y" },
-    { metric: "val_loss", xaxis: "x2", yaxis: "y2" },
-  ] as const;
+  const metrics = options.metrics ?? ["val_accuracy", "val_loss"];
+  const panels = metrics.map((metric, i) => ({ metric, xaxis: i === 0 ? "x" : "x2", yaxis: i === 0 ? "y" : "y2" }));
   const data = runs.flatMap((r, i) => {
     const color = TAB10[i % TAB10.length]!;
     return panels.map(({ metric, xaxis, yaxis }) => {
@@ -59,7 +59,7 @@ export function compareCurvesFigure(runs: readonly CurvesOfRun[], options: Compa
         mode: "lines+markers" as const,
         name: label(r),
         legendgroup: `run${i}`,
-        showlegend: metric === "val_accuracy",
+        showlegend: xaxis === "x",
         line: { color },
         marker: { color, size: 5 },
         hovertemplate: `${label(r)}, epoch %{x}: ${metric} %{y:.4f}<extra></extra>`,
@@ -79,14 +79,23 @@ export function compareCurvesFigure(runs: readonly CurvesOfRun[], options: Compa
     data,
     layout: baseLayout(1000, 480 + 20 * legendRows, {
       title: { text: options.title ?? "Validation curves by run" },
-      xaxis: epochAxis([0, 0.45]),
-      yaxis: { title: { text: "val_accuracy" }, range: [0, 1], showgrid: true },
-      xaxis2: { ...epochAxis([0.55, 1]), anchor: "y2" },
-      yaxis2: { title: { text: "val_loss" }, rangemode: "tozero", showgrid: true, anchor: "x2" },
+      xaxis: epochAxis(panels.length > 1 ? [0, 0.45] : [0, 1]),
+      yaxis: metricAxis(panels[0]?.metric ?? "val_accuracy"),
+      ...(panels[1] && {
+        xaxis2: { ...epochAxis([0.55, 1]), anchor: "y2" },
+        yaxis2: { ...metricAxis(panels[1].metric), anchor: "x2" },
+      }),
       // Each run is one legend entry (both panels toggle together): the legend is how a reader tells them apart.
       showlegend: true,
       legend: { font: { size: 10 }, orientation: "h", x: 0, y: -0.18, yanchor: "top" },
       margin: { l: 60, r: 25, t: 60, b: 90 + 20 * legendRows },
     } as Partial<Layout>),
   };
+}
+
+/** Accuracy on 0..1; a loss from zero up, so a diverging run shows how far it went. */
+function metricAxis(metric: "val_accuracy" | "val_loss"): Partial<Layout["yaxis"]> {
+  return metric === "val_accuracy"
+    ? { title: { text: metric }, range: [0, 1], showgrid: true }
+    : { title: { text: metric }, rangemode: "tozero", showgrid: true };
 }

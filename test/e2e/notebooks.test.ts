@@ -1,7 +1,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
+import { TAB10 } from "../../lib/figures/curves";
 import { runCli } from "./spawn";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -90,6 +92,14 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
     ]) {
       expect(figures).toContain(f);
     }
+    // The optimizer comparison really draws the six optimizers: each one's tab10 colour is on the image.
+    const png = PNG.sync.read(fs.readFileSync(path.join(out, "figures", "optimizers_comparison.png")));
+    const colours = new Map<string, number>();
+    for (let i = 0; i < png.data.length; i += 4) {
+      const hex = `#${[0, 1, 2].map((c) => png.data[i + c]!.toString(16).padStart(2, "0")).join("")}`;
+      colours.set(hex, (colours.get(hex) ?? 0) + 1);
+    }
+    for (const colour of TAB10.slice(0, 6)) expect(colours.get(colour) ?? 0, colour).toBeGreaterThan(50);
   });
 
   it("leaves the trained model, history and metrics in the run folder", () => {

@@ -49,6 +49,18 @@ describe("compareCurvesFigure", () => {
     expect(legendValue(30)).toBe("30");
   });
 
+  it("draws one panel across the width when asked for one metric, as Géron's optimizer figure", () => {
+    const fig = compareCurvesFigure([run("a", 0.01, [0.7, 0.8]), run("b", 0.1, [0.6, 0.7])], { metrics: ["val_accuracy"] });
+    expect(fig.data.map((t) => [t.name, t.y])).toEqual([
+      ["learningRate=0.01", [0.7, 0.8]],
+      ["learningRate=0.1", [0.6, 0.7]],
+    ]);
+    const layout = fig.layout as { xaxis: { domain: number[] }; yaxis: { title: { text: string } }; xaxis2?: unknown };
+    expect(layout.xaxis.domain).toEqual([0, 1]);
+    expect(layout.yaxis.title.text).toBe("val_accuracy");
+    expect(layout.xaxis2).toBeUndefined();
+  });
+
   it("names runs by the config keys that differ", () => {
     expect(
       changedKeys([
