@@ -33,22 +33,25 @@ export interface NativeInfo {
 }
 
 /** Activations of hidden layers, by tfjs-layers' names ("leakyRelu" stands for a LeakyReLU layer). */
-export type NativeActivation =
-  | "linear"
-  | "relu"
-  | "relu6"
-  | "elu"
-  | "selu"
-  | "leakyRelu"
-  | "gelu"
-  | "gelu_new"
-  | "swish"
-  | "mish"
-  | "tanh"
-  | "sigmoid"
-  | "softplus"
-  | "softsign"
-  | "hardSigmoid";
+/** The hidden activations native/src/trainer.cc's parseActivation knows, by their tfjs names. */
+export const NATIVE_ACTIVATIONS = [
+  "linear",
+  "relu",
+  "relu6",
+  "elu",
+  "selu",
+  "leakyRelu",
+  "gelu",
+  "gelu_new",
+  "swish",
+  "mish",
+  "tanh",
+  "sigmoid",
+  "softplus",
+  "softsign",
+  "hardSigmoid",
+] as const;
+export type NativeActivation = (typeof NATIVE_ACTIVATIONS)[number];
 
 export interface TrainerLayerSpec {
   units: number;

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { NativeActivation, TrainerLayerSpec } from "./addon";
+import { NATIVE_ACTIVATIONS, type NativeActivation, type TrainerLayerSpec } from "./addon";
 
 /*
  * Which tfjs models the fused native step covers, read from the layers themselves: a Sequential of an
@@ -26,22 +26,6 @@ export interface DensePlan {
   seed?: number;
 }
 
-const HIDDEN_ACTIVATIONS: readonly string[] = [
-  "linear",
-  "relu",
-  "relu6",
-  "elu",
-  "selu",
-  "gelu",
-  "gelu_new",
-  "swish",
-  "mish",
-  "tanh",
-  "sigmoid",
-  "softplus",
-  "softsign",
-  "hardSigmoid",
-];
 const LOSS_NAMES = ["sparseCategoricalCrossentropy", "sparse_categorical_crossentropy"];
 
 /** The trainer's view of `model`, or why the fused step does not cover it. */
@@ -122,7 +106,7 @@ function finish(
   for (const [i, l] of layers.entries()) {
     const last = i === layers.length - 1;
     if (last && l.activation !== "softmax") return `the last Dense layer's activation is ${l.activation}; the native step needs softmax`;
-    if (!last && !HIDDEN_ACTIVATIONS.includes(l.activation!) && l.activation !== "leakyRelu")
+    if (!last && !(NATIVE_ACTIVATIONS as readonly string[]).includes(l.activation!))
       return `hidden activation ${l.activation} is not covered by the native step`;
   }
   const inputShape = model.inputs[0]!.shape.slice(1);
