@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { AdamWOptimizer, adamwStepScalars, KerasAdadelta, NadamOptimizer, nadamStepScalars } from "../../train/optimizers";
+import { AdamWOptimizer, KerasAdadelta, NadamOptimizer, TwoMomentOptimizer } from "../../train/optimizers";
 import type { TrainerOptimizerSpec } from "./addon";
 
 /*
@@ -94,7 +94,7 @@ export function planOptimizer(optimizer: tf.Optimizer | undefined): OptimizerPla
         slots: MOMENTS,
         state: [],
         read: () => {
-          const step = nadamStepScalars(optimizer, optimizer.iterations, uProductOf(optimizer));
+          const step = optimizer.stepScalars();
           return {
             kind: "nadam",
             learningRate: optimizer.learningRate,
@@ -119,7 +119,7 @@ export function planOptimizer(optimizer: tf.Optimizer | undefined): OptimizerPla
           beta2: optimizer.beta2,
           epsilon: optimizer.epsilon,
           weightDecay: optimizer.weightDecay,
-          alpha: adamwStepScalars(optimizer, optimizer.iterations).alpha,
+          alpha: optimizer.stepScalars().alpha,
         }),
       };
     case "Adamax":
@@ -176,11 +176,6 @@ const MOMENTS: SlotKind[] = [
   { field: "secondMoments", suffix: "v" },
 ];
 
-/** NadamOptimizer's Π of the momentum schedule so far (a private float64 field). */
-function uProductOf(optimizer: NadamOptimizer): number {
-  return (optimizer as unknown as { uProduct: number }).uProduct;
-}
-
 /**
  * Variable `index`'s slot of `kind`. tfjs pairs slots with variables by position in the gradient list
  * (model.fit's is trainableWeights order), not by name, so a checkpoint restored into a model whose
@@ -223,11 +218,8 @@ export function stateVariable(optimizer: tf.Optimizer, field: string): tf.Variab
  * advances Nadam's Π as its applyGradients does.
  */
 export function countStep(optimizer: tf.Optimizer): void {
-  if (isA(optimizer, NadamOptimizer)) {
-    const { uProductT } = nadamStepScalars(optimizer, optimizer.iterations, uProductOf(optimizer));
-    (optimizer as unknown as { uProduct: number }).uProduct = uProductT;
-  }
-  (optimizer as unknown as { incrementIterations(): void }).incrementIterations();
+  if (isA(optimizer, TwoMomentOptimizer)) optimizer.countStep();
+  else (optimizer as unknown as { incrementIterations(): void }).incrementIterations();
 }
 
 // Every field of the spec: a change in any of them (Nadam's and AdamW's per-step constants change

@@ -39,7 +39,7 @@ export class AdamWOptimizer extends TwoMomentOptimizer<{ alpha: number; decay: n
     }
   }
 
-  protected stepScalars(): { alpha: number; decay: number } {
+  stepScalars(): { alpha: number; decay: number } {
     return adamwStepScalars(this, this.iterations);
   }
 

@@ -29,8 +29,9 @@ import { AdamWOptimizer } from "./adamw";
 import { checkWeightCount, type NamedTensor, type Slot, toSlot, zeroSlot } from "./two-moments";
 import { NadamOptimizer } from "./nadam";
 
-export { AdamWOptimizer, type AdamWArgs, adamwStepScalars } from "./adamw";
-export { NadamOptimizer, type NadamArgs, nadamStepScalars } from "./nadam";
+export { AdamWOptimizer, type AdamWArgs } from "./adamw";
+export { NadamOptimizer, type NadamArgs } from "./nadam";
+export { TwoMomentOptimizer } from "./two-moments";
 
 /** Keras's optimizer identifiers (`model.compile(optimizer="nadam")`) that createOptimizer accepts. */
 export const OPTIMIZER_NAMES = ["sgd", "rmsprop", "adam", "adamax", "adagrad", "adadelta", "nadam", "adamw"] as const;

@@ -33,7 +33,7 @@ export class NadamOptimizer extends TwoMomentOptimizer<NadamScalars> {
     super(args);
   }
 
-  protected stepScalars(): NadamScalars {
+  stepScalars(): NadamScalars {
     return nadamStepScalars(this, this.iterations, this.uProduct);
   }
 

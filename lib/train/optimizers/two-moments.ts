@@ -52,8 +52,11 @@ export abstract class TwoMomentOptimizer<Scalars> extends tf.Optimizer {
     this.learningRate = learningRate;
   }
 
-  /** The step's scalars, computed once per applyGradients in JS (float64) from the iteration count. */
-  protected abstract stepScalars(): Scalars;
+  /**
+   * The next step's scalars, computed once per step in JS (float64) from the iteration count; the native step
+   * (lib/engine/native) hands the same numbers to its own update of these moments.
+   */
+  abstract stepScalars(): Scalars;
   /** The variable's value after this step, from the moments already moved to `m` and `v`. */
   protected abstract nextValue(value: tf.Tensor, gradient: tf.Tensor, m: tf.Tensor, v: tf.Tensor, scalars: Scalars): tf.Tensor;
   /** Called after each step with its scalars (Nadam advances its momentum product). */
@@ -84,6 +87,14 @@ export abstract class TwoMomentOptimizer<Scalars> extends tf.Optimizer {
         value.assign(next);
       });
     });
+    this.countStep(scalars);
+  }
+
+  /**
+   * Counts a step whose update was applied to the moments and variables elsewhere (the native step, in place),
+   * advancing the iteration count and any state as applyGradients does; `scalars` are the ones that step used.
+   */
+  countStep(scalars: Scalars = this.stepScalars()): void {
     this.stepped(scalars);
     this.incrementIterations();
   }
