@@ -16,11 +16,10 @@ import type { History, TrainCallbacks } from "../train/callbacks/callback";
 import { type CheckpointPointer, checkpointedCallbacks, readOptimizer, readPointer } from "../train/callbacks/checkpoint";
 import type { CurvesRenderer } from "../train/callbacks/live";
 import type { ProgressMode } from "../train/callbacks/progress";
-import { lastBackendSwitch, train, TrainingError } from "../train/fit";
+import { train } from "../train/fit";
 import { optimizerFromConfig, restoreOptimizer } from "../train/optimizers";
 import { type CustomRunConfig, customRunConfig, isCustomRunConfig, knownConfig } from "./custom-config";
-import { loadData, TrainingInterrupted } from "./experiment";
-import { lastInterruptSignal } from "../train/interrupt";
+import { interrupted, loadData, trainIntoRun } from "./experiment";
 import { acquireRunLock } from "./lock";
 import { createRun, discardUnstartedRun, type Run, RunError } from "./run";
 
@@ -149,13 +148,7 @@ export async function resumeCustomRun(run: Run, options: ResumeCustomOptions = {
       { pointer, history: resumed },
     ).finally(() => model.dispose());
     // As `train --resume` of a config-built run: Ctrl-C / SIGTERM end the command with their exit code.
-    if (result.history.stopped) {
-      const signal = lastInterruptSignal();
-      throw new TrainingInterrupted(
-        `training interrupted${signal ? ` by ${signal}` : ""} after epoch ${result.history.epoch.length}/${record.epochs}; checkpoint kept. Resume with: fashion-ann train --resume ${run.dir}`,
-        signal,
-      );
-    }
+    if (result.history.stopped) throw interrupted(run, result.history, record.epochs);
     return result;
   } finally {
     lock.release();
@@ -224,9 +217,8 @@ async function fitAndSave(
   const backend = options.backend ?? { name: (tf.getBackend() ?? "cpu") as BackendInfo["name"], tfjsVersion: tf.version.tfjs, skipped: [] };
   run.saveEnvironment(backend);
   const { callbacks, state } = await checkpointedCallbacks(model, run.checkpointsDir, null, resumed?.pointer, resumed?.history);
-  let history: History;
-  try {
-    history = await train(
+  const history = await trainIntoRun(run, backend, () =>
+    train(
       model,
       { train: data.train, ...(data.valid && { valid: data.valid }) },
       {
@@ -245,16 +237,8 @@ async function fitAndSave(
         initialHistory: resumed?.history,
         state,
       },
-    );
-  } catch (err) {
-    if (err instanceof TrainingError)
-      throw new TrainingError(`${err.message}. The last good checkpoint is in ${run.checkpointsDir}`, err.epoch, err.batch);
-    throw err;
-  }
-  // Again, now that training chose its engine: a model the native step does not cover trained on wasm.
-  const switched = lastBackendSwitch();
-  if (switched) run.saveEnvironment(backend, switched);
-  run.saveHistory(history);
+    ),
+  );
   await run.saveModel(model);
   if (history.stopped) {
     log(

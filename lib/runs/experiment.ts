@@ -128,6 +128,36 @@ export interface ExperimentOptions {
 }
 
 /**
+ * Runs `training` (a train() call checkpointing into `run`), then saves its history. A failure names the last good
+ * checkpoint. environment.json is written again once training chose its engine: a model the native step does not
+ * cover trains on wasm, and the file then names that engine, the one `backend` started and why.
+ */
+export async function trainIntoRun(run: Run, backend: BackendInfo, training: () => Promise<History>): Promise<History> {
+  let history: History;
+  try {
+    history = await training();
+  } catch (err) {
+    if (err instanceof TrainingError) {
+      throw new TrainingError(`${err.message}. The last good checkpoint is in ${run.checkpointsDir}`, err.epoch, err.batch);
+    }
+    throw err;
+  }
+  const switched = lastBackendSwitch();
+  if (switched) run.saveEnvironment(backend, switched);
+  run.saveHistory(history);
+  return history;
+}
+
+/** What ends a `train` or `train --resume` command that Ctrl-C / SIGTERM stopped after `history`'s epochs. */
+export function interrupted(run: Run, history: History, epochs: number): TrainingInterrupted {
+  const signal = lastInterruptSignal();
+  return new TrainingInterrupted(
+    `training interrupted${signal ? ` by ${signal}` : ""} after epoch ${history.epoch.length}/${epochs}; checkpoint kept. Resume with: fashion-ann train --resume ${run.dir}`,
+    signal,
+  );
+}
+
+/**
  * The whole tutorial in one call (what `fashion-ann train` runs): load, build, train, evaluate, and
  * write config, environment, summary, history, model, metrics and figures into the run folder.
  * Every epoch is checkpointed; `resume` continues from the last checkpoint with the run's own config,
@@ -167,26 +197,10 @@ async function trainLocked(config: ExperimentConfig, run: Run, options: Experime
   log(summary);
   run.writeText("summary.txt", summary + "\n");
   const { callbacks, stopper, state } = await checkpointedCallbacks(model, run.checkpointsDir, config.patience, resumed, initialHistory);
-  let history: History;
-  try {
-    history = await train(model, data, config, { progress: options.progress, callbacks, initialHistory, state });
-  } catch (err) {
-    if (err instanceof TrainingError) {
-      throw new TrainingError(`${err.message}. The last good checkpoint is in ${run.checkpointsDir}`, err.epoch, err.batch);
-    }
-    throw err;
-  }
-  // Written again now that training chose its engine: a model the native step does not cover trained on wasm.
-  const switched = lastBackendSwitch();
-  if (switched) run.saveEnvironment(backend, switched);
-  run.saveHistory(history);
-  if (history.stopped && !stopper?.stopped()) {
-    const signal = lastInterruptSignal();
-    throw new TrainingInterrupted(
-      `training interrupted${signal ? ` by ${signal}` : ""} after epoch ${history.epoch.length}/${config.epochs}; checkpoint kept. Resume with: fashion-ann train --resume ${run.dir}`,
-      signal,
-    );
-  }
+  const history = await trainIntoRun(run, backend, () =>
+    train(model, data, config, { progress: options.progress, callbacks, initialHistory, state }),
+  );
+  if (history.stopped && !stopper?.stopped()) throw interrupted(run, history, config.epochs);
   if (stopper?.stopped()) log(`early stopping: best val_loss at epoch ${stopper.bestEpoch()! + 1}; its weights restored`);
   await run.saveModel(model);
   // The backend that trained: the native engine hands a model its step does not cover to wasm.
