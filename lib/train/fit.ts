@@ -238,29 +238,26 @@ async function nativeStepFor(model: tf.LayersModel, config: TrainConfig): Promis
     seed: config.seed,
   });
   if (choice.step) return choice.step;
-  let switched: string;
-  // tfjs's wasm backend lacks some gradient kernels (Conv2DBackpropFilter, MaxPoolGrad): a hand-built CNN stays here.
-  const foreign = model.layers.find((l) => !WASM_TRAINS.has(l.getClassName()));
-  if (foreign) {
-    switched = `this model trains with the tfjs step on the native backend (wasm cannot train its ${foreign.getClassName()} layer)`;
-    if (!nativeNotes.has(choice.reason + switched)) {
-      nativeNotes.add(choice.reason + switched);
-      console.log(`native engine: ${choice.reason}; ${switched}`);
-    }
-    return null;
-  }
-  try {
-    const info = await initBackend({ backend: "wasm" });
-    switched = `this model trains on ${info.name} instead`;
-    backendSwitch = { from: NATIVE_BACKEND, to: info, reason: choice.reason };
-  } catch (err) {
-    switched = `this model trains with the tfjs step on the native backend (wasm did not start: ${(err as Error).message.split("\n")[0]})`;
-  }
-  if (!nativeNotes.has(choice.reason)) {
-    nativeNotes.add(choice.reason);
-    console.log(`native engine: ${choice.reason}; ${switched}`);
+  const note = `native engine: ${choice.reason}; ${await moveOffNative(model, choice.reason)}`;
+  if (!nativeNotes.has(note)) {
+    nativeNotes.add(note);
+    console.log(note);
   }
   return null;
+}
+
+/** Where a model the fused step does not cover trains instead (wasm where it can), said as the note ends. */
+async function moveOffNative(model: tf.LayersModel, reason: string): Promise<string> {
+  // tfjs's wasm backend lacks some gradient kernels (Conv2DBackpropFilter, MaxPoolGrad): a hand-built CNN stays here.
+  const foreign = model.layers.find((l) => !WASM_TRAINS.has(l.getClassName()));
+  if (foreign) return `this model trains with the tfjs step on the native backend (wasm cannot train its ${foreign.getClassName()} layer)`;
+  try {
+    const info = await initBackend({ backend: "wasm" });
+    backendSwitch = { from: NATIVE_BACKEND, to: info, reason };
+    return `this model trains on ${info.name} instead`;
+  } catch (err) {
+    return `this model trains with the tfjs step on the native backend (wasm did not start: ${(err as Error).message.split("\n")[0]})`;
+  }
 }
 
 /** The label arrays the addon reads without a copy; anything else is copied once. */
