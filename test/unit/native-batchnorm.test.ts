@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAddon, type TrainerLayerSpec } from "../../lib/engine/native/addon";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/backend";
 import { planDenseStack } from "../../lib/engine/native/plan";
-import { type NativeDenseStep, nativeDenseStep } from "../../lib/engine/native/step";
+import { fusedStep, relativeError } from "../native";
 import { createModel } from "../../lib/model/factory";
 
 /*
@@ -137,16 +137,10 @@ async function finishTrace(model: tf.LayersModel, trace: Trace, stands = (_: str
   return trace;
 }
 
-function fusedStep(model: tf.LayersModel, seed?: number): NativeDenseStep {
-  const choice = nativeDenseStep(model, { keepGradients: true, seed });
-  if (!choice.step) throw new Error(choice.reason);
-  return choice.step;
-}
-
 async function native(c: Case, data: Batch[], steps: number): Promise<Trace> {
   await tf.setBackend(NATIVE_BACKEND);
   const model = buildModel(c);
-  const step = fusedStep(model);
+  const step = fusedStep(model, { keepGradients: true });
   const trace: Trace = { losses: [], grads: [], weights: [], slots: [] };
   for (let s = 0; s < steps; s++) {
     const { x, y } = data[s % data.length]!;
@@ -154,17 +148,6 @@ async function native(c: Case, data: Batch[], steps: number): Promise<Trace> {
     if (s === 0) trace.grads = [...step.gradients().values()];
   }
   return finishTrace(model, trace);
-}
-
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0,
-    scale = 1;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
 }
 
 async function compare(c: Case, steps: number, tolerance = 2e-5): Promise<void> {
@@ -226,7 +209,7 @@ describe.skipIf(!load.addon)(`native step with BatchNormalization vs tfjs on cpu
       async (bn) => {
         await tf.setBackend(NATIVE_BACKEND);
         const model = buildModel({ hidden: [8, 5], bn, optimizer: adam });
-        const step = fusedStep(model);
+        const step = fusedStep(model, { keepGradients: true });
         const data = batches(3);
         for (let s = 0; s < 6; s++) step(data[s % 3]!.x, data[s % 3]!.y);
         const { x, y } = batches(4)[3]!;
@@ -248,7 +231,7 @@ describe.skipIf(!load.addon)(`native step with BatchNormalization vs tfjs on cpu
   it("keeps the moving statistics bound after model.setWeights (a checkpoint restore): the same steps repeat", async () => {
     await tf.setBackend(NATIVE_BACKEND);
     const model = buildModel({ hidden: [8], bn: "after" });
-    const step = fusedStep(model);
+    const step = fusedStep(model, { keepGradients: true });
     const initial = model.getWeights().map((w) => w.clone());
     const data = batches(2);
     const run = () => {
@@ -318,7 +301,7 @@ describe.skipIf(!load.addon)(`native step with BatchNormalization vs tfjs on cpu
     const data = batches(3, 784);
     const trainOnce = () => {
       const model = buildModel({ hidden: [100, 8], bn: "after", input: 784, optimizer: adam });
-      const step = fusedStep(model);
+      const step = fusedStep(model, { keepGradients: true });
       for (const b of data) step(b.x, b.y);
       const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
       model.dispose();
@@ -337,7 +320,7 @@ describe.skipIf(!load.addon)(`native step with BatchNormalization vs tfjs on cpu
     await tf.setBackend(NATIVE_BACKEND);
     const trainOnce = () => {
       const model = buildModel({ hidden: [8, 5], bn: "after", dropout: 0.2, optimizer: adam });
-      const step = fusedStep(model, 7);
+      const step = fusedStep(model, { keepGradients: true, seed: 7 });
       for (const b of batches(3)) step(b.x, b.y);
       const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
       model.dispose();

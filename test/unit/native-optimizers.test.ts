@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAddon } from "../../lib/engine/native/addon";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/backend";
-import { nativeDenseStep, type NativeDenseStep } from "../../lib/engine/native/step";
+import { nativeDenseStep } from "../../lib/engine/native/step";
+import { fusedStep } from "../native";
 import { createOptimizer, type OptimizerSpec, setLearningRate } from "../../lib/train/optimizers";
 
 /*
@@ -64,12 +65,6 @@ function buildModel(c: Case): tf.Sequential {
   return model;
 }
 
-function fusedStep(model: tf.LayersModel, keepGradients = false): NativeDenseStep {
-  const choice = nativeDenseStep(model, { keepGradients });
-  if (!choice.step) throw new Error(choice.reason);
-  return choice.step;
-}
-
 /** Everything an optimizer's next step depends on, as plain numbers. */
 interface Snapshot {
   weights: number[][];
@@ -120,7 +115,7 @@ async function nativeRun(c: Case, steps: number, lrAt?: { step: number; rate: nu
     grads: [],
     after: [],
   };
-  const step = fusedStep(model, true);
+  const step = fusedStep(model, { keepGradients: true });
   for (let s = 0; s < steps; s++) {
     if (lrAt?.step === s) setLearningRate(model.optimizer, lrAt.rate);
     const { x, y } = data[s % data.length]!;

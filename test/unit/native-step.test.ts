@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAddon } from "../../lib/engine/native/addon";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/backend";
-import { nativeDenseStep, type NativeDenseStep, type NativeStepOptions } from "../../lib/engine/native/step";
+import { nativeDenseStep, type NativeStepOptions } from "../../lib/engine/native/step";
+import { fusedStep, relativeError } from "../native";
 
 /*
  * The fused native step against plain tfjs on the cpu backend: tf.variableGrads through the model and
@@ -145,24 +146,6 @@ async function native(c: Case, data: Batch[], steps: number): Promise<Trace> {
     if (s === 0) trace.grads = [...step.gradients().values()];
   }
   return finishTrace(model, trace);
-}
-
-function fusedStep(model: tf.LayersModel, options?: NativeStepOptions): NativeDenseStep {
-  const choice = nativeDenseStep(model, options);
-  if (!choice.step) throw new Error(choice.reason);
-  return choice.step;
-}
-
-/** Largest |a - b| relative to max(1, largest |b|): float32 agreement for values of any scale. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0,
-    scale = 1;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
 }
 
 function expectSameTraining(got: Trace, want: Trace, tolerance = 2e-5): void {
