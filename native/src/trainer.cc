@@ -62,6 +62,23 @@ void forChunks(size_t size, F&& f) {
   });
 }
 
+// out = activation(in) over `size` values of a hidden layer.
+void activationForward(const LayerSpec& L, const float* in, float* out, size_t size) {
+  const float alpha = L.alpha;
+  withActivation(L.activation, [&](auto A) {
+    for (size_t i = 0; i < size; i++) out[i] = act::forward(decltype(A)::value, in[i], alpha);
+  });
+}
+
+// d ⊙= activation'(x), given the activation's input x and output y (some derivatives read y).
+void activationBackward(const LayerSpec& L, const float* x, const float* y, float* d, size_t size) {
+  if (L.activation == Activation::Linear) return;
+  const float alpha = L.alpha;
+  withActivation(L.activation, [&](auto A) {
+    for (size_t i = 0; i < size; i++) d[i] *= act::derivative(decltype(A)::value, x[i], y[i], alpha);
+  });
+}
+
 }  // namespace
 
 bool parseActivation(const std::string& name, Activation* out) {
@@ -273,14 +290,7 @@ void Trainer::weightGradient(int rows, int out, int in, float alpha, const float
 void Trainer::activate(Scratch& s, int l, int n) {
   if (l + 1 == int(spec_.layers.size())) return;
   if (hasBatchNorm(l)) return normalizeActivate(s, l, n);
-  const LayerSpec& L = spec_.layers[l];
-  const float* z = s.z[l].data();
-  float* a = s.a[l].data();
-  const size_t size = size_t(n) * L.units;
-  const float alpha = L.alpha;
-  withActivation(L.activation, [&](auto A) {
-    for (size_t i = 0; i < size; i++) a[i] = act::forward(decltype(A)::value, z[i], alpha);
-  });
+  activationForward(spec_.layers[l], s.z[l].data(), s.a[l].data(), size_t(n) * spec_.layers[l].units);
 }
 
 // The logits of n rows; with training, dropout on every layer's input as configured.
@@ -338,14 +348,7 @@ void Trainer::hiddenGradient(Scratch& s, int l, int n) {
     for (size_t i = 0; i < size; i++) d[i] *= mask[i];
   }
   if (hasBatchNorm(l - 1)) return batchNormGradient(s, l - 1, n, d);
-  const LayerSpec& below = spec_.layers[l - 1];
-  if (below.activation == Activation::Linear) return;
-  const float* z = s.z[l - 1].data();
-  const float* a = s.a[l - 1].data();
-  const float alpha = below.alpha;
-  withActivation(below.activation, [&](auto A) {
-    for (size_t i = 0; i < size; i++) d[i] *= act::derivative(decltype(A)::value, z[i], a[i], alpha);
-  });
+  activationBackward(spec_.layers[l - 1], s.z[l - 1].data(), s.a[l - 1].data(), d, size);
 }
 
 // Layer l's kernel and bias gradients (inᵀ·dz, Σdz) and their update. Plain SGD without regularization
@@ -572,17 +575,11 @@ BatchNormParams Trainer::batchNormParams(int l) const {
 void Trainer::normalizeActivate(Scratch& s, int l, int n) {
   const LayerSpec& L = spec_.layers[l];
   const bool after = L.batchNorm.at == BatchNormAt::After;
-  const size_t size = size_t(n) * L.units;
-  const float alpha = L.alpha;
   const float* actIn = after ? s.z[l].data() : s.h[l].data();
   float* actOut = after ? s.h[l].data() : s.a[l].data();
   const float* bnIn = after ? s.h[l].data() : s.z[l].data();
   float* bnOut = after ? s.a[l].data() : s.h[l].data();
-  const auto activation = [&] {
-    withActivation(L.activation, [&](auto A) {
-      for (size_t i = 0; i < size; i++) actOut[i] = act::forward(decltype(A)::value, actIn[i], alpha);
-    });
-  };
+  const auto activation = [&] { activationForward(L, actIn, actOut, size_t(n) * L.units); };
   const auto normalize = [&] {
     const BatchNormParams p = batchNormParams(l);
     if (s.training) bn::trainForward(p, bnIn, n, L.units, s.xhat[l].data(), s.invStd[l].data(), bnOut, bnAcc_);
@@ -602,14 +599,7 @@ void Trainer::normalizeActivate(Scratch& s, int l, int n) {
 void Trainer::batchNormGradient(Scratch& s, int l, int n, float* d) {
   const LayerSpec& L = spec_.layers[l];
   const bool after = L.batchNorm.at == BatchNormAt::After;
-  const size_t size = size_t(n) * L.units;
-  const auto activation = [&](const float* x, const float* y) {
-    if (L.activation == Activation::Linear) return;
-    const float alpha = L.alpha;
-    withActivation(L.activation, [&](auto A) {
-      for (size_t i = 0; i < size; i++) d[i] *= act::derivative(decltype(A)::value, x[i], y[i], alpha);
-    });
-  };
+  const auto activation = [&](const float* x, const float* y) { activationBackward(L, x, y, d, size_t(n) * L.units); };
   const auto normalize = [&] {
     float* dgamma = gammaVar(l) >= 0 ? vars_[gammaVar(l)].grad.data() : nullptr;
     float* dbeta = betaVar(l) >= 0 ? vars_[betaVar(l)].grad.data() : nullptr;
