@@ -1,6 +1,10 @@
 import * as fs from "node:fs";
-import * as dfd from "danfojs-node";
+import type * as dfd from "danfojs-node";
+import { lazyRequire } from "../io/lazy";
 import type { History } from "../train/callbacks/callback";
+
+// danfojs loads with the first table, not with the library.
+const danfo = lazyRequire<typeof dfd>("danfojs-node");
 
 /** A history file that is not what historyToCsv writes. */
 export class HistoryError extends Error {
@@ -22,7 +26,7 @@ function columns(history: History): string[] {
 export function historyToDataFrame(history: History): dfd.DataFrame {
   const data: Record<string, number[]> = {};
   for (const k of columns(history)) data[k] = history.history[k]!;
-  return new dfd.DataFrame(data, { index: history.epoch, config: { tableMaxRow: Math.max(history.epoch.length, 10) } });
+  return new (danfo().DataFrame)(data, { index: history.epoch, config: { tableMaxRow: Math.max(history.epoch.length, 10) } });
 }
 
 /** Prints the history table with every epoch, values rounded to 6 decimals as pandas shows them. */

@@ -1,12 +1,10 @@
 // The error analysis Keras's evaluate() leaves out: which classes are confused with which, and how well each class
 // is found. Plain counting in JS: 10,000 labels take well under a millisecond, no tensors to dispose.
 import type * as dfd from "danfojs-node";
+import { lazyRequire } from "../io/lazy";
 
 // danfojs (and the tfjs it brings) loads only when a table is asked for, so figures and the CLI can use the counting alone.
-function danfo(): typeof dfd {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require("danfojs-node") as typeof dfd;
-}
+const danfo = lazyRequire<typeof dfd>("danfojs-node");
 
 /** Thrown for labels or matrices of the wrong size or kind; the message names the value and what was expected. */
 export class MetricsError extends Error {

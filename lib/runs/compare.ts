@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as dfd from "danfojs-node";
+import type * as dfd from "danfojs-node";
 import { ExperimentConfig } from "../config";
+import { lazyRequire } from "../io/lazy";
 import { changedKeys } from "../figures/compare";
 import { Run, RunError } from "./run";
 import type { History } from "../train/callbacks/callback";
@@ -20,6 +21,8 @@ export interface RunSummary {
 }
 
 const CONFIG_DEFAULTS = ExperimentConfig.parse({});
+// danfojs loads with the first table, not with the library.
+const danfo = lazyRequire<typeof dfd>("danfojs-node");
 
 /** Reads what `compare` needs from each run folder; a folder that is not a run is a clear error. */
 export function summarizeRuns(dirs: string[]): RunSummary[] {
@@ -79,7 +82,7 @@ export function comparisonTable(summaries: RunSummary[]): dfd.DataFrame {
       { width: Math.min(40, Math.max(name.length, ...values.map((v) => String(v).length))) },
     ]),
   );
-  return new dfd.DataFrame(columns, {
+  return new (danfo().DataFrame)(columns, {
     config: {
       tableMaxRow: Math.max(summaries.length, 10),
       tableMaxColInConsole: 20,

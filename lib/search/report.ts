@@ -1,7 +1,8 @@
-import * as dfd from "danfojs-node";
+import type * as dfd from "danfojs-node";
 import { type ExperimentConfig, resolveConfig } from "../config";
 import type { Figure } from "../figures/figure";
 import { writeFileAtomic } from "../io/atomic";
+import { lazyRequire } from "../io/lazy";
 import { compareCurvesFigure, type RunSummary } from "../runs/compare";
 import type { Objective } from "./objective";
 import { type ResultRow, resultRows, tableRecords } from "./results";
@@ -10,13 +11,16 @@ import type { StoredTrial } from "./storage";
 
 type Cell = string | number | boolean | null;
 
+// danfojs loads with the first table, not with the library.
+const danfo = lazyRequire<typeof dfd>("danfojs-node");
+
 /** The results table, best first, as a DataFrame (printed at the end of a search, shown in notebook 10). */
 export function trialsDataFrame(trials: readonly StoredTrial[], objective: Objective): dfd.DataFrame {
   const records = tableRecords(resultRows(trials, objective), objective).map((r) =>
     Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "number" && !Number.isInteger(v) ? round(v) : (v ?? "-")])),
   );
   const columns = Object.keys(records[0] ?? { trial: "" });
-  return new dfd.DataFrame(records, {
+  return new (danfo().DataFrame)(records, {
     columns,
     config: {
       tableMaxRow: Math.max(records.length, 10),

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PGlite, type Transaction } from "@electric-sql/pglite";
+import type { PGlite, Transaction } from "@electric-sql/pglite";
 import type { SqlClient, SqlDatabase } from "./sql";
 
 const client = (q: PGlite | Transaction): SqlClient => ({
@@ -17,6 +17,8 @@ const client = (q: PGlite | Transaction): SqlClient => ({
  */
 export async function openPglite(dir: string): Promise<SqlDatabase> {
   fs.mkdirSync(path.dirname(dir), { recursive: true });
+  // PGlite loads with the first embedded study, not with the library.
+  const { PGlite } = await import("@electric-sql/pglite");
   const db = await PGlite.create(dir);
   return {
     where: dir,

@@ -1,4 +1,4 @@
-import pg from "pg";
+import type pg from "pg";
 import { type SqlClient, type SqlDatabase, StudyStorageError } from "./sql";
 
 /** The URL with its password hidden, for messages and logs. */
@@ -53,7 +53,9 @@ const client = (c: pg.Pool | pg.PoolClient): SqlClient => ({
 
 /** A PostgreSQL server study database, reached with `pg`'s pool; any number of processes on any machines share it. */
 export async function openPostgres(url: string): Promise<SqlDatabase> {
-  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });
+  // pg loads with the first server study, not with the library.
+  const { Pool } = (await import("pg")).default;
+  const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });
   // A pooled connection that dies (server restart) must not crash the worker; the next query reconnects.
   pool.on("error", () => {});
   try {
