@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { OPTIMIZER_NAMES } from "./train/optimizers";
+import { OPTIMIZER_NAMES } from "./train/optimizers/names";
 import { LrSchedule } from "./train/schedules";
 
 /** Backends in order of preference; "auto" picks the first that loads. */

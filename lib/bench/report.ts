@@ -9,6 +9,9 @@ export const BENCH_BACKENDS = ["tensorflow", "native", "native-1thread", "wasm",
 export type BenchBackend = (typeof BENCH_BACKENDS)[number];
 const ALL_BACKENDS: readonly string[] = BENCH_BACKENDS;
 
+/** The cpu row (pure JS, far slower than the others) times this many batches of one epoch and extrapolates. */
+export const DEFAULT_CPU_BATCHES = 200;
+
 /** One timed epoch, as a benchmark child (node or Python) reports it. Seconds are wall-clock. */
 export interface EpochRecord {
   /** Training + validation of the epoch (extrapolated to a full epoch when `batches_timed` is set). */

@@ -13,6 +13,7 @@ import { peerCannotMirror, peerUnavailable, runPytorchPeer } from "./peer";
 import {
   BENCH_BACKENDS,
   BenchError,
+  DEFAULT_CPU_BATCHES,
   otherLoad,
   reportJson,
   summarizeRun,
@@ -44,7 +45,6 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-export const DEFAULT_CPU_BATCHES = 200;
 const FASHION_MNIST_TRAIN_IMAGES = 60_000;
 
 /** Runs every requested backend one after the other (never in parallel: they would share the cores). */

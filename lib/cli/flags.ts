@@ -1,9 +1,8 @@
 import * as path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ACTIVATIONS, BACKENDS, type ConfigOverrides, INITIALIZERS } from "../config";
-import { OPTIMIZER_NAMES } from "../train/optimizers";
-import { defaultRunName } from "../runs/run";
-import { projectPath } from "../io/paths";
+import { OPTIMIZER_NAMES } from "../train/optimizers/names";
+import { defaultRunName, projectPath } from "../io/paths";
 
 export function integer(flag: string) {
   return (value: string): number => {

@@ -12,7 +12,7 @@ import { registerSweep } from "./commands/sweep";
 import { registerTrain } from "./commands/train";
 import { ConfigError } from "../config";
 import { isErrnoError, pathError } from "../io/fs-errors";
-import { TrainingInterrupted } from "../runs/experiment";
+import { TrainingInterrupted } from "../runs/interrupted";
 import { closeRenderer } from "../figures/render/chromium";
 import { onIdleSignal } from "../train/interrupt";
 

@@ -24,3 +24,9 @@ export function projectRoot(): string {
 export function projectPath(p: string): string {
   return path.resolve(projectRoot(), p);
 }
+
+/** A timestamped run name such as 20261125-101500. */
+export function defaultRunName(now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+}

@@ -22,6 +22,7 @@ import type { History } from "../train/callbacks/callback";
 import { type CheckpointPointer, checkpointedCallbacks, loadCheckpoint } from "../train/callbacks/checkpoint";
 import { lastInterruptSignal } from "../train/interrupt";
 import { acquireRunLock } from "./lock";
+import { TrainingInterrupted } from "./interrupted";
 
 /**
  * Loads Fashion-MNIST from config.dataDir (or the Debian package, or the download) and splits and scales it
@@ -103,17 +104,8 @@ export interface ExperimentResult {
   figures: string[];
 }
 
-/** Training stopped by Ctrl-C / SIGTERM / Jupyter's interrupt; the last completed epoch is checkpointed. */
-export class TrainingInterrupted extends Error {
-  override name = "TrainingInterrupted";
-  constructor(
-    message: string,
-    /** The signal that stopped it (undefined: a callback set model.stopTraining). */
-    readonly signal?: NodeJS.Signals,
-  ) {
-    super(message);
-  }
-}
+// Defined apart so the CLI can map it to exit codes 130 / 143 without loading training.
+export { TrainingInterrupted } from "./interrupted";
 
 export interface ExperimentOptions {
   log?: (s: string) => void;

@@ -86,11 +86,8 @@ export class Run {
   }
 }
 
-/** A timestamped run name such as 20261125-101500. */
-export function defaultRunName(now = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
-}
+// The name lives with the project's paths, so the CLI's flags can name a run folder without loading tfjs.
+export { defaultRunName } from "../io/paths";
 
 /** What a run writes before its first epoch completes: a folder holding only these has no results to protect. */
 // model.json: a hand-built model's architecture, written with its config (custom-run.ts).

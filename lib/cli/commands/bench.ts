@@ -1,6 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { BENCH_BACKENDS, BenchError, formatTable, parseBackendList, type BenchBackend } from "../../bench/report";
-import { DEFAULT_CPU_BATCHES, runBench } from "../../bench/run";
+import { BENCH_BACKENDS, BenchError, DEFAULT_CPU_BATCHES, formatTable, parseBackendList, type BenchBackend } from "../../bench/report";
 import { collectSet, integer } from "../flags";
 
 /** A flag's integer parser with a lower bound, so `--epochs 0` is refused before any child starts. */
@@ -44,6 +43,7 @@ export function registerBench(program: Command): void {
     .option("--json <file>", "also write the results as JSON")
     .option("--set <key=value>", "config field for every row, repeatable (e.g. --set optimizer=adam --set dropout=0.2)", collectSet)
     .action(async (opts) => {
+      const { runBench } = await import("../../bench/run");
       const report = await runBench({
         epochs: opts.epochs,
         batchSize: opts.batchSize,

@@ -1,11 +1,10 @@
 import * as path from "node:path";
 import type { Command } from "commander";
-import { compareCurvesFigure, comparisonTable, summarizeRuns } from "../../runs/compare";
-import { saveFig } from "../../figures/render/chromium";
-import { existingRun } from "../../runs/run";
 
 /** Prints the comparison table and writes the overlay figure; shared by `compare` and `sweep`. */
 export async function compareRuns(dirs: string[], figureDir: string): Promise<string> {
+  const { compareCurvesFigure, comparisonTable, summarizeRuns } = await import("../../runs/compare");
+  const { saveFig } = await import("../../figures/render/chromium");
   const summaries = summarizeRuns(dirs);
   console.log(comparisonTable(summaries).toString());
   const file = await saveFig(compareCurvesFigure(summaries), "compare_learning_curves", { dir: figureDir });
@@ -20,6 +19,7 @@ export function registerCompare(program: Command): void {
     .argument("<runs...>", "run folders")
     .option("--out <dir>", "where to write compare_learning_curves.png (default: the current folder)", ".")
     .action(async (runs: string[], opts: { out: string }) => {
+      const { existingRun } = await import("../../runs/run");
       for (const dir of runs) existingRun(dir);
       await compareRuns(runs, path.resolve(opts.out));
     });

@@ -1,9 +1,5 @@
 import type { Command } from "commander";
-import { formatBackend, initBackend } from "../../engine/backend";
 import { resolveConfig, type ExperimentConfig } from "../../config";
-import { evaluate } from "../../results/evaluate";
-import { loadData } from "../../runs/experiment";
-import { existingRun } from "../../runs/run";
 
 export function registerEvaluate(program: Command): void {
   program
@@ -11,6 +7,10 @@ export function registerEvaluate(program: Command): void {
     .description("evaluate a run's trained model on the test set and update its metrics.json")
     .argument("<run>", "run folder, e.g. runs/20261125-101619")
     .action(async (dir: string) => {
+      const { existingRun } = await import("../../runs/run");
+      const { formatBackend, initBackend } = await import("../../engine/backend");
+      const { evaluate } = await import("../../results/evaluate");
+      const { loadData } = await import("../../runs/experiment");
       const run = existingRun(dir);
       const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
       const backend = await initBackend(config);

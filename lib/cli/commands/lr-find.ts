@@ -1,12 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { resolveConfig } from "../../config";
-import { formatBackend, initBackend } from "../../engine/backend";
-import { formatRate, lrFinderFigure } from "../../figures/lr-finder";
-import { saveFig } from "../../figures/render/chromium";
-import { createModel } from "../../model/factory";
-import { loadData } from "../../runs/experiment";
-import { openRun } from "../../runs/run";
-import { findLearningRate } from "../../train/lr-finder";
 import { collectSet, number, overridesWithSet, runDirFor, withConfigFlags } from "../flags";
 
 export function registerLrFind(program: Command): void {
@@ -32,6 +25,13 @@ export function registerLrFind(program: Command): void {
         throw new InvalidArgumentError(
           `--min-rate and --max-rate must satisfy 0 < min < max, got --min-rate ${minRate} and --max-rate ${maxRate}`,
         );
+      const { openRun } = await import("../../runs/run");
+      const { formatBackend, initBackend } = await import("../../engine/backend");
+      const { loadData } = await import("../../runs/experiment");
+      const { createModel } = await import("../../model/factory");
+      const { findLearningRate } = await import("../../train/lr-finder");
+      const { formatRate, lrFinderFigure } = await import("../../figures/lr-finder");
+      const { saveFig } = await import("../../figures/render/chromium");
       const run = openRun(runDirFor(opts.out));
       const backend = await initBackend(config);
       console.log(formatBackend(backend));

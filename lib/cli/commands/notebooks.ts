@@ -1,7 +1,5 @@
 import type { Command } from "commander";
 import { resolveConfig } from "../../config";
-import { runNotebooks } from "../../runs/notebooks";
-import { createRun } from "../../runs/run";
 import { collectSet, overridesWithSet, runDirFor, withConfigFlags } from "../flags";
 
 export function registerNotebooks(program: Command): void {
@@ -12,6 +10,8 @@ export function registerNotebooks(program: Command): void {
     .action(async (opts) => {
       const overrides = overridesWithSet(opts);
       resolveConfig(overrides); // refuse bad values before starting a kernel
+      const { createRun } = await import("../../runs/run");
+      const { runNotebooks } = await import("../../runs/notebooks");
       const run = createRun(runDirFor(opts.out), { force: opts.force });
       const started = performance.now();
       const result = await runNotebooks({ runDir: run.dir, overrides, log: (line: string) => console.log(line) });

@@ -1,15 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { initBackend } from "../../engine/backend";
 import { resolveConfig, type ExperimentConfig } from "../../config";
 import { CLASS_NAMES, IMAGE_PIXELS, IMAGE_SHAPE } from "../../data/images";
-import { applyStandardization, loadDataWithStandardization } from "../../runs/experiment";
-import { loadImagePng } from "../../data/png-input";
-import { predictionsFigure } from "../../figures/predictions";
-import { saveFig } from "../../figures/render/chromium";
-import { classNamesOf, predictClasses, predictProba, roundProbabilities } from "../../results/predict";
-import { existingRun, RunError } from "../../runs/run";
 import { isErrnoError, PathError, pathError } from "../../io/fs-errors";
 
 function assertPngFile(file: string): void {
@@ -38,6 +31,8 @@ export function registerPredict(program: Command): void {
     .option("--test-index <n>", "a test-set image by index (repeatable)", index)
     .option("--show-input <file>", "write the 28x28 inputs the model saw (after conversion) with its predictions: .png, .svg or .pdf")
     .action(async (dir: string, images: string[], opts: { testIndex?: number[]; showInput?: string }) => {
+      const { existingRun, RunError } = await import("../../runs/run");
+      const { loadImagePng } = await import("../../data/png-input");
       if (images.length === 0 && !opts.testIndex?.length)
         throw new RunError("predict needs PNG files or --test-index N; see fashion-ann predict --help");
       const run = existingRun(dir);
@@ -54,6 +49,9 @@ export function registerPredict(program: Command): void {
         pixels.push(img.pixels);
         truth.push(undefined);
       }
+      const { initBackend } = await import("../../engine/backend");
+      const { applyStandardization, loadDataWithStandardization } = await import("../../runs/experiment");
+      const { classNamesOf, predictClasses, predictProba, roundProbabilities } = await import("../../results/predict");
       await initBackend(config);
       const model = await run.loadModel();
       // A "standardize" run saw (x - mean) / std of its training set: the PNGs get the same statistics.
@@ -94,6 +92,8 @@ export function registerPredict(program: Command): void {
         console.log(`${names[i]}: ${predicted[i]}${known}  [${top.map((t) => `${CLASS_NAMES[t.c]} ${t.p.toFixed(2)}`).join(", ")}]`);
       });
       if (opts.showInput) {
+        const { predictionsFigure } = await import("../../figures/predictions");
+        const { saveFig } = await import("../../figures/render/chromium");
         const format = path.extname(opts.showInput).slice(1);
         if (format !== "png" && format !== "svg" && format !== "pdf")
           throw new RunError(`--show-input ${opts.showInput}: expected a .png, .svg or .pdf file name`);

@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { writeRunReport } from "../../runs/report";
-import { existingRun } from "../../runs/run";
 import { integer } from "../flags";
 
 const kB = (n: number): string => `${(n / 1024).toFixed(0)} kB`;
@@ -14,6 +12,8 @@ export function registerReport(program: Command): void {
     .option("--no-pdf", "write only the HTML report")
     .option("--misclassified <n>", "misclassified test images to show (default 24)", integer("--misclassified"))
     .action(async (dir: string, opts: { out?: string; pdf: boolean; misclassified?: number }) => {
+      const { existingRun } = await import("../../runs/run");
+      const { writeRunReport } = await import("../../runs/report");
       existingRun(dir);
       const result = await writeRunReport(dir, { outDir: opts.out, pdf: opts.pdf, misclassified: opts.misclassified });
       console.log(`report: ${result.html} (${kB(result.htmlBytes)})`);

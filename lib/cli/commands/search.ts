@@ -1,8 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { TrainingInterrupted } from "../../runs/experiment";
-import { runSearch } from "../../search/session";
+import { TrainingInterrupted } from "../../runs/interrupted";
 import { collectSet, integer, number, overridesWithSet, withConfigFlags } from "../flags";
 
 const positive = (flag: string) => (v: string) => {
@@ -46,6 +45,7 @@ export function registerSearch(program: Command): void {
       } catch (err) {
         throw new InvalidArgumentError(`--space ${opts.space}: not JSON (${(err as Error).message})`);
       }
+      const { runSearch } = await import("../../search/session");
       const result = await runSearch({
         space,
         tuner: opts.tuner,

@@ -3,11 +3,8 @@ import * as path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { ExperimentConfig, resolveConfig } from "../../config";
 import { makeFolder } from "../../io/fs-errors";
-import { projectPath } from "../../io/paths";
-import { TrainingInterrupted } from "../../runs/experiment";
-import { assertFolderFree, defaultRunName, RunError } from "../../runs/run";
-import { runSearch } from "../../search/session";
-import { EMBEDDED_DIR } from "../../search/storage";
+import { defaultRunName, projectPath } from "../../io/paths";
+import { TrainingInterrupted } from "../../runs/interrupted";
 import { collectSet, jsonOrString, overridesFrom, overridesWithSet, withConfigFlags } from "../flags";
 
 type Grid = Record<string, unknown[]>;
@@ -101,6 +98,9 @@ finished runs are not repeated, an interrupted one resumes from its last epoch. 
       if (both.length) throw new InvalidArgumentError(`${both.join(", ")} given both in --grid and as a fixed value; use one`);
       // Validate every combination before training any of them.
       for (const c of gridCombinations(opts.grid)) resolveConfig({ ...base, ...c });
+      const { assertFolderFree, RunError } = await import("../../runs/run");
+      const { runSearch } = await import("../../search/session");
+      const { EMBEDDED_DIR } = await import("../../search/storage");
       const dir = opts.out ? path.resolve(opts.out) : projectPath(path.join("runs", `sweep-${defaultRunName()}`));
       // A folder holding a sweep's study is continued; anything else non-empty is refused.
       if (!fs.existsSync(path.join(dir, EMBEDDED_DIR))) assertFolderFree(dir, "sweep folder", "choose another --out");

@@ -2,10 +2,8 @@ import * as fs from "node:fs";
 import type { Command } from "commander";
 import { ConfigError, resolveConfig, type ExperimentConfig } from "../../config";
 import { PathError } from "../../io/fs-errors";
-import { isCustomRunConfig, resumeCustomRun } from "../../runs/custom-run";
-import { trainExperiment } from "../../runs/experiment";
 import { RunLockError } from "../../runs/lock";
-import { createRun, discardUnstartedRun, existingRun, type Run, RunError } from "../../runs/run";
+import type { Run } from "../../runs/run";
 import { collectSet, overridesWithSet, runDirFor, withConfigFlags } from "../flags";
 
 export function registerTrain(program: Command): void {
@@ -29,6 +27,7 @@ export function registerTrain(program: Command): void {
             `--resume uses the run's own config.json (only --epochs may change); drop ${[...Object.keys(rest), ...(opts.out ? ["out"] : [])].join(", ")}`,
           );
         }
+        const { existingRun, RunError } = await import("../../runs/run");
         const run = existingRun(opts.resume);
         if (!fs.existsSync(run.file("checkpoints/last.json"))) {
           throw new RunError(
@@ -36,13 +35,18 @@ export function registerTrain(program: Command): void {
           );
         }
         const saved = run.readJson<ExperimentConfig>("config.json");
+        const { isCustomRunConfig, resumeCustomRun } = await import("../../runs/custom-run");
         // A model built by hand in a notebook: rebuilt from its model.json and recorded optimizer.
         if (isCustomRunConfig(saved)) return report(await guarded(run, true, () => resumeCustomRun(run, { epochs })), run);
         const config = resolveConfig(epochs === undefined ? saved : { ...saved, epochs });
         if (config.epochs !== saved.epochs) run.saveConfig(config);
+        const { trainExperiment } = await import("../../runs/experiment");
         return report(await guarded(run, true, () => trainExperiment(config, run, { resume: true, figures: opts.figures })), run);
       }
+      // Bad values are refused before training code loads.
       const config = resolveConfig(overrides);
+      const { createRun } = await import("../../runs/run");
+      const { trainExperiment } = await import("../../runs/experiment");
       const run = createRun(runDirFor(opts.out), { force: opts.force });
       return report(await guarded(run, false, () => trainExperiment(config, run, { figures: opts.figures })), run);
     });
@@ -56,6 +60,7 @@ async function guarded<T>(run: Run, resume: boolean, train: () => Promise<T>): P
   try {
     return await train();
   } catch (err) {
+    const { discardUnstartedRun } = await import("../../runs/run");
     // Another process holding the folder is its owner: leave its files alone.
     if (!resume && !(err instanceof RunLockError) && discardUnstartedRun(run.dir)) throw err;
     if (err instanceof PathError) {

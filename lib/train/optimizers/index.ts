@@ -28,14 +28,12 @@ import * as tf from "@tensorflow/tfjs";
 import { AdamWOptimizer } from "./adamw";
 import { checkWeightCount, type NamedTensor, type Slot, toSlot, zeroSlot } from "./two-moments";
 import { NadamOptimizer } from "./nadam";
+import { OPTIMIZER_NAMES, type OptimizerName } from "./names";
 
 export { AdamWOptimizer, type AdamWArgs } from "./adamw";
 export { NadamOptimizer, type NadamArgs } from "./nadam";
 export { TwoMomentOptimizer } from "./two-moments";
-
-/** Keras's optimizer identifiers (`model.compile(optimizer="nadam")`) that createOptimizer accepts. */
-export const OPTIMIZER_NAMES = ["sgd", "rmsprop", "adam", "adamax", "adagrad", "adadelta", "nadam", "adamw"] as const;
-export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+export { OPTIMIZER_NAMES, type OptimizerName } from "./names";
 
 /** What the experiment config says about the optimizer. */
 export interface OptimizerSpec {
