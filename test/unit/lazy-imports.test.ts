@@ -1,0 +1,45 @@
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+
+// What a fresh process has loaded after the library's import or a CLI answer, read from its module cache: a heavy
+// package imported again at the top of some lib module shows up here, whatever the machine's speed.
+const ROOT = path.resolve(__dirname, "../..");
+
+/** Packages (node_modules names) in a fresh Node process's require.cache after `script` ran on lib's sources. */
+function packagesLoadedBy(script: string): string[] {
+  const report = `
+    const names = Object.keys(require.cache).map((p) => (p.match(/.*node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)[\\\\/]/) ?? [])[1]);
+    process.stderr.write("\\nLOADED " + JSON.stringify([...new Set(names.filter(Boolean))]) + "\\n");`;
+  const child = spawnSync(
+    process.execPath,
+    ["-r", "./test/load-sources.cjs", "-e", `(async () => { ${script} })().then(() => { ${report} });`],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  );
+  const line = child.stderr.split("\n").find((l) => l.startsWith("LOADED "));
+  if (!line) throw new Error(`the child reported nothing (exit ${child.status}): ${child.stderr}`);
+  return JSON.parse(line.slice("LOADED ".length)) as string[];
+}
+
+// A second or more each, and none of them needed to import the library or answer --help.
+const HEAVY = ["danfojs-node", "mathjs", "playwright-core", "nodeplotlib", "pg", "@electric-sql/pglite"];
+
+describe("heavy packages load on first use", () => {
+  it('importing the library (lib/index.ts, what `import ... from "fashion-ann"` runs) loads none of them', () => {
+    const loaded = packagesLoadedBy(`require("./lib/index.ts");`);
+    expect(loaded).toContain("@tensorflow/tfjs"); // the check sees packages at all
+    expect(loaded.filter((p) => HEAVY.includes(p))).toEqual([]);
+  });
+
+  it("the CLI's --help and a bad flag load no command implementation (no tfjs either)", () => {
+    const loaded = packagesLoadedBy(`
+      const { main } = require("./lib/cli/main.ts");
+      const codes = [await main(["node", "fashion-ann", "--help"]), await main(["node", "fashion-ann", "train", "--epochs", "x"])];
+      if (codes.join() !== "0,2") throw new Error("unexpected exit codes " + codes);`);
+    expect(loaded).toContain("commander");
+    expect(loaded.filter((p) => [...HEAVY, "@tensorflow/tfjs", "@tensorflow/tfjs-core"].includes(p))).toEqual([]);
+  });
+});
