@@ -1,5 +1,8 @@
-import { table } from "table";
+import type * as Table from "table";
 import type { BackendName } from "../config";
+import { lazyRequire } from "../io/lazy";
+
+const tables = lazyRequire<typeof Table>("table");
 
 /**
  * What `fashion-ann bench` times: the tfjs backends (wasm as the default path runs it, threads included),
@@ -223,7 +226,7 @@ export function leakNote(r: BenchResult): string {
 
 /** The table as printed on stdout. */
 export function formatTable(report: Pick<BenchReport, "results" | "skipped">): string {
-  return table(tableRows(report), {
+  return tables().table(tableRows(report), {
     columns: {
       0: { width: 20, wrapWord: true },
       1: { alignment: "right" },

@@ -1,0 +1,137 @@
+// `fashion-ann bench --latency`: what a reader stepping through a notebook, or typing a command, waits for, beside
+// issue 23's targets. This module is the pure half (steps, targets, summary, table); latency.ts starts the processes.
+import type * as Table from "table";
+import { lazyRequire } from "../io/lazy";
+import { BenchError, median } from "./report";
+
+const tables = lazyRequire<typeof Table>("table");
+
+/** The measured steps, in the order a reader meets them. */
+export const LATENCY_STEPS = ["import", "startNotebook", "importAndStart", "firstFigure", "laterFigure", "help", "badFlag"] as const;
+export type LatencyStep = (typeof LATENCY_STEPS)[number];
+
+interface StepInfo {
+  /** The table's first column: what the reader runs. */
+  label: string;
+  /** Issue 23's target in seconds; null where the issue sets none (the step is shown for the total it feeds). */
+  target: number | null;
+  /** How the time is taken, for the notes column. */
+  how: string;
+}
+
+export const LATENCY_STEP_INFO: Record<LatencyStep, StepInfo> = {
+  import: { label: 'import { ... } from "fashion-ann"', target: 0.7, how: "require of the library in a fresh process" },
+  startNotebook: { label: "startNotebook()", target: null, how: "config, run folder, backend start and its line" },
+  importAndStart: { label: "import + startNotebook cells", target: 1.5, how: "the two together, same process" },
+  firstFigure: { label: "first figure cell", target: 1, how: "inline PNG + saveFig, right after startNotebook" },
+  laterFigure: { label: "later figure cell", target: 0.3, how: "another figure, same process" },
+  help: { label: "fashion-ann --help", target: 0.3, how: "whole process, node start included" },
+  badFlag: { label: "fashion-ann train --epochs x", target: 0.3, how: "whole process until the exit-2 error" },
+};
+
+/** Seconds per repeat for each step that ran, and why the others did not. */
+export interface LatencySamples {
+  seconds: Partial<Record<LatencyStep, number[]>>;
+  failures: Partial<Record<LatencyStep, string>>;
+}
+
+/** One row of the table and of `--json`. */
+export interface LatencyRow {
+  step: LatencyStep;
+  label: string;
+  /** Seconds, one per repeat, in the order measured. */
+  seconds: number[];
+  median: number;
+  min: number;
+  max: number;
+  target: number | null;
+  /** Whether the median is within the target; null without a target. */
+  met: boolean | null;
+}
+
+export interface LatencyReport {
+  rows: LatencyRow[];
+  /** Steps that could not be measured, with the one-sentence reason. */
+  failed: { step: LatencyStep; label: string; reason: string }[];
+  /** Conditions of the measurement: node, cores, load average, repeats. */
+  environment: Record<string, unknown>;
+}
+
+/** The verdict on a median: within the target (equal counts), over it, or null when the step has none. */
+export function meetsTarget(medianSeconds: number, target: number | null): boolean | null {
+  if (target === null) return null;
+  return medianSeconds <= target;
+}
+
+/** The rows of the steps that ran (in LATENCY_STEPS order) and the failures; a step with a failure gets no row. */
+export function summarizeLatency(samples: LatencySamples): Pick<LatencyReport, "rows" | "failed"> {
+  const rows: LatencyRow[] = [];
+  const failed: LatencyReport["failed"] = [];
+  for (const step of LATENCY_STEPS) {
+    const { label, target } = LATENCY_STEP_INFO[step];
+    const reason = samples.failures[step];
+    if (reason !== undefined) {
+      failed.push({ step, label, reason });
+      continue;
+    }
+    const seconds = samples.seconds[step];
+    if (!seconds?.length) continue;
+    if (seconds.some((s) => !(s >= 0))) throw new BenchError(`${step}: times must be non-negative seconds, got ${seconds.join(", ")}`);
+    const m = median(seconds);
+    rows.push({
+      step,
+      label,
+      seconds,
+      median: m,
+      min: Math.min(...seconds),
+      max: Math.max(...seconds),
+      target,
+      met: meetsTarget(m, target),
+    });
+  }
+  return { rows, failed };
+}
+
+const HEADER = ["step", "median s", "min-max s", "target s", "met", "how"];
+
+/** Table cells, header first; a failed step gets dashes and its reason. */
+export function latencyTableRows(report: Pick<LatencyReport, "rows" | "failed">): string[][] {
+  const rows = report.rows.map((r) => [
+    r.label,
+    r.median.toFixed(2),
+    `${r.min.toFixed(2)}-${r.max.toFixed(2)}`,
+    r.target === null ? "-" : `<= ${r.target}`,
+    r.met === null ? "-" : r.met ? "yes" : "NO",
+    `${LATENCY_STEP_INFO[r.step].how}; n=${r.seconds.length}`,
+  ]);
+  const failed = report.failed.map((f) => [f.label, "-", "-", "-", "-", `failed: ${f.reason}`]);
+  return [HEADER, ...rows, ...failed];
+}
+
+/** The table as printed on stdout, drawn like the epoch benchmark's. */
+export function formatLatencyTable(report: Pick<LatencyReport, "rows" | "failed">): string {
+  return tables().table(latencyTableRows(report), {
+    columns: {
+      0: { width: 34, wrapWord: true },
+      1: { alignment: "right" },
+      2: { alignment: "right" },
+      3: { alignment: "right" },
+      5: { width: 40, wrapWord: true },
+    },
+    drawHorizontalLine: (line, rowCount) => line === 0 || line === 1 || line === rowCount,
+  });
+}
+
+/** The line under the table: how many targets are met, and the load the numbers were taken under. */
+export function latencySummaryLine(report: LatencyReport): string {
+  const judged = report.rows.filter((r) => r.met !== null);
+  const met = judged.filter((r) => r.met).length;
+  const load = report.environment.loadavg_1min_before;
+  const cores = report.environment.cpus;
+  const conditions =
+    typeof load === "number" && typeof cores === "number"
+      ? `; load average ${load.toFixed(1)} on ${cores} cores before the first repeat`
+      : "";
+  const failed = report.failed.length ? `, ${report.failed.length} step${report.failed.length === 1 ? "" : "s"} failed` : "";
+  return `${met} of ${judged.length} targets met${failed}${conditions} (the targets are for a machine otherwise idle)\n`;
+}

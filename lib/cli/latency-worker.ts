@@ -1,0 +1,71 @@
+// Child-process entry of `fashion-ann bench --latency`: a notebook's first cells in a fresh process, each timed as
+// the reader waits for it. Nothing of the library is imported at the top (types only), so the timed require is the
+// import cell's whole cost. The parent sends a LatencySpec over IPC and gets back { seconds } or { error }.
+import type { LatencySpec, LatencyWorkerReply } from "../bench/latency";
+import type * as Chromium from "../figures/render/chromium";
+import type * as Curves from "../figures/curves";
+import type * as Images from "../figures/images";
+import type * as Notebook from "../runs/notebook";
+
+/** The part of the public API (`fashion-ann`) the cells below call. */
+type Library = Pick<typeof Notebook, "startNotebook"> &
+  Pick<typeof Images, "imageFigure"> &
+  Pick<typeof Curves, "learningCurvesFigure"> &
+  Pick<typeof Chromium, "saveFig" | "closeRenderer">;
+
+const seconds = (from: number): number => (performance.now() - from) / 1000;
+
+/** A figure cell as the notebooks write it: the inline PNG (showInline's render, scale 1), then saveFig's file. */
+async function figureCell(
+  render: typeof Chromium.renderFigure,
+  lib: Library,
+  fig: Parameters<typeof lib.saveFig>[0],
+  name: string,
+  dir: string,
+) {
+  await render(fig, { format: "png", scale: 1 });
+  await lib.saveFig(fig, name, { dir });
+}
+
+async function measure(spec: LatencySpec): Promise<LatencyWorkerReply> {
+  let t = performance.now();
+  const lib = require(spec.library) as Library;
+  const imported = seconds(t);
+  t = performance.now();
+  await lib.startNotebook({}, spec.runDir);
+  const started = seconds(t);
+  // renderFigure is the renderer's public function behind showInline; required from the module the library loaded.
+  const { renderFigure } = require(spec.renderer) as typeof Chromium;
+  // Notebook 02's first figure (one 28x28 image), then 05's learning curves: synthetic data, no dataset needed.
+  const image = lib.imageFigure(Array.from({ length: 784 }, (_, i) => ((i * 37) % 256) / 255));
+  const epochs = Array.from({ length: 30 }, (_, i) => i);
+  const curves = lib.learningCurvesFigure({
+    loss: epochs.map((e) => 0.7 / (1 + e / 5)),
+    accuracy: epochs.map((e) => 0.95 - 0.2 / (1 + e / 5)),
+    val_loss: epochs.map((e) => 0.75 / (1 + e / 6)),
+    val_accuracy: epochs.map((e) => 0.93 - 0.2 / (1 + e / 6)),
+  });
+  t = performance.now();
+  await figureCell(renderFigure, lib, image, "latency_first_figure", spec.figuresDir);
+  const firstFigure = seconds(t);
+  t = performance.now();
+  await figureCell(renderFigure, lib, curves, "latency_later_figure", spec.figuresDir);
+  const laterFigure = seconds(t);
+  await lib.closeRenderer();
+  return { seconds: { import: imported, startNotebook: started, importAndStart: imported + started, firstFigure, laterFigure } };
+}
+
+function reply(message: LatencyWorkerReply): Promise<void> {
+  return new Promise((resolve) => process.send!(message, () => resolve()));
+}
+
+if (require.main === module) {
+  if (!process.send) throw new Error("latency worker: start it with child_process.fork (it needs an IPC channel)");
+  process.once("message", (spec: LatencySpec) => {
+    measure(spec)
+      .then(reply)
+      .catch((err: unknown) => reply({ error: err instanceof Error ? err.message.split("\n")[0]! : String(err) }))
+      // Exit explicitly: the backend or the renderer may leave handles that keep the event loop alive.
+      .finally(() => process.exit(0));
+  });
+}
