@@ -148,7 +148,11 @@ function isBrowserGone(err: unknown): boolean {
   return /Target (page, context or browser )?(has been )?closed|Browser has been closed|crash/i.test(String(err));
 }
 
-/** Runs `fn` on the shared image page (plotly.js loaded), counting one render whether or not it succeeds. */
+/**
+ * Runs `fn` on the shared image page (plotly.js loaded), counting one render whether or not it succeeds.
+ * @internal Kept out of the .d.ts (stripInternal): its playwright `Page` would make every notebook's import cell
+ * parse playwright-core's 52,000 lines of types, 30% of all the types tslab reads for `fashion-ann`.
+ */
 export async function withImagePage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
   try {
     return await withBrowser(async () => fn(await getPage(await getRenderer())));
