@@ -371,7 +371,7 @@ describe.each(OPTIMIZER_NAMES)("%s through createOptimizer", (name) => {
     step(opt, vars, 0);
     step(opt, vars, 1);
     vars.forEach((v, j) => expect(Array.from(v.dataSync())).toEqual(initial[j]));
-    setLearningRate(opt, SPECS[name].learningRate);
+    setLearningRate(opt, SPECS[name].learningRate!);
     step(opt, vars, 2);
     expect(Array.from(vars[0]!.dataSync())).not.toEqual(initial[0]);
     opt.dispose();

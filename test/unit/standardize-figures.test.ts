@@ -45,7 +45,7 @@ describe("images of a standardized run", () => {
     const scaled = splits();
     const standardized = splits();
     const s = standardize(standardized);
-    const model = createModel({ hiddenUnits: [8], seed: 1 });
+    const model = createModel({ hiddenUnits: [8], learningRate: 0.01, seed: 1 });
     const history = { epoch: [0], history: { loss: [1], accuracy: [0.5] }, params: { epochs: 1, steps: 1, batchSize: 32, samples: 50 } };
     const figs = tutorialFigures(standardized, model, history, s);
     model.dispose();
