@@ -31,7 +31,28 @@ export async function startNotebook(overrides: ConfigOverrides = {}, runDir = ".
   const backend = await initBackend(config);
   console.log(formatBackend(backend));
   console.log("run folder:", run.dir);
-  return { config, run, backend };
+  session = { config, run, backend };
+  return session;
+}
+
+/**
+ * The session the kernel's startNotebook opened last. A `fit` in it records the run folder's config.json and
+ * environment.json, so the folder is a complete run (compare, report, `train --resume`) whichever notebooks ran:
+ * notebook 04 alone used to leave it without config.json. Each notebook is its own kernel, so its own session.
+ */
+let session: NotebookSession | undefined;
+
+/**
+ * Writes what a run folder says about its training: the session's config with the settings of the loop `fit` runs
+ * (epochs, batch size, seed, schedule, clipping), and the backend. The model and optimizer fields are the session's,
+ * which notebook 04's createModel(config) and createOptimizer(config) follow.
+ */
+function recordTraining(
+  s: NotebookSession,
+  loop: Pick<ExperimentConfig, "epochs" | "batchSize" | "seed" | "lrSchedule" | "clipNorm" | "clipValue">,
+): void {
+  s.run.saveConfig({ ...s.config, ...loop });
+  s.run.saveEnvironment(s.backend);
 }
 
 /** Images as the notebooks hold them (an NDArray, e.g. `X_train`): float32 values and a shape `[n, 28, 28]`. */
@@ -97,23 +118,16 @@ export async function fit(model: tf.LayersModel, x: Images, y: Labels, options: 
     console.log("run folder:", result.run.dir);
     return result.history;
   }
-  return train(
-    model,
-    data,
-    {
-      epochs: options.epochs,
-      batchSize: options.batchSize ?? defaults.batchSize,
-      seed: options.seed ?? defaults.seed,
-      lrSchedule: options.lrSchedule ?? null,
-      clipNorm: options.clipNorm ?? null,
-      clipValue: options.clipValue ?? null,
-    },
-    {
-      callbacks: options.callbacks,
-      progress: options.progress,
-      liveCurves,
-    },
-  );
+  const loop = {
+    epochs: options.epochs,
+    batchSize: options.batchSize ?? defaults.batchSize,
+    seed: options.seed ?? defaults.seed,
+    lrSchedule: options.lrSchedule ?? null,
+    clipNorm: options.clipNorm ?? null,
+    clipValue: options.clipValue ?? null,
+  };
+  if (session) recordTraining(session, loop);
+  return train(model, data, loop, { callbacks: options.callbacks, progress: options.progress, liveCurves });
 }
 
 /**
