@@ -53,5 +53,25 @@ describe("a notebook's fit makes its run folder a complete run", () => {
     restored.dispose();
     model.dispose();
     expect(tf.getBackend()).toBe("cpu");
+
+    // A side experiment in the same session (notebook 11's optimizers: other models, no checkpoints) leaves the
+    // config of the run it did not train into alone.
+    const before = fs.readFileSync(path.join(runDir, "config.json"), "utf8");
+    const other = createModel({ ...config, optimizer: "adam", learningRate: 0.001 });
+    await notebookFit(other, train.x, train.y, { epochs: 1, batchSize: 32, progress: "none", curves: false });
+    other.dispose();
+    expect(fs.readFileSync(path.join(runDir, "config.json"), "utf8")).toBe(before);
+  });
+
+  it("a fit without checkpoints still gives a folder without config.json one (the session's, fit's epochs)", async () => {
+    const runDir = path.join(tmp, "fresh");
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const { config } = await startNotebook({ backend: "cpu", hiddenUnits: [8] }, runDir);
+    vi.restoreAllMocks();
+    const model = createModel(config);
+    const train = syntheticImages(32, 3);
+    await notebookFit(model, train.x, train.y, { epochs: 1, progress: "none", curves: false });
+    model.dispose();
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8"))).toMatchObject({ hiddenUnits: [8], epochs: 1 });
   });
 });
