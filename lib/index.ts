@@ -49,7 +49,7 @@ export { historyToDataFrame, printHistory } from "./results/history";
 export { createRun, openRun, projectPath, Run, RunError } from "./runs/run";
 export { loadData, trainExperiment, TrainingInterrupted } from "./runs/experiment";
 export { asModelInput, type CustomRunOptions, type CustomRunResult, resumeCustomRun, trainCustomRun } from "./runs/custom-run";
-export { comparisonTable, listRuns, summarizeRuns } from "./runs/compare";
+export { comparisonTable, formatComparison, listRuns, summarizeRuns } from "./runs/compare";
 export { analyseErrors, writeRunReport } from "./runs/report";
 export { runNotebooks } from "./runs/notebooks";
 export { liveTrialsTable, type Objective, type TrialRow, trialsTableHtml } from "./runs/trials-table";

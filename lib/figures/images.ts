@@ -111,11 +111,21 @@ function singleImage(batch: ImageBatch): GreyImage {
   return toGreyImage(batch.data, [rows, cols]);
 }
 
-/** 255 for bytes, 1 for scaled floats, so both show the same; a blank (all-zero) image stays white. */
-function pixelMax(pixels: ArrayLike<number>): number {
-  let max = 0;
-  for (let i = 0; i < pixels.length; i++) max = Math.max(max, pixels[i] ?? 0);
-  return max > 1 ? 255 : 1;
+/**
+ * The colormap's [zmin, zmax]: 0..1 for scaled floats and 0..255 for bytes, so both show the same and a blank
+ * (all-zero) image stays white. Values that are not pixels (negative ones, e.g. standardized images, about -2..4
+ * with outliers past 100) are drawn from their own minimum to maximum: on 0..255 they would be almost white.
+ */
+function pixelRange(pixels: ArrayLike<number>): [number, number] {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i] ?? 0;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (min >= 0) return [0, max > 1 ? 255 : 1];
+  return [min, max];
 }
 
 /** A heatmap trace drawing `img` on the axes (xRef, yRef) with the binary colormap. */
@@ -124,11 +134,12 @@ export function imageTrace(img: GreyImage, xRef = "x", yRef = "y"): Plot {
   for (let r = 0; r < img.rows; r++) {
     z.push(Array.from(slice(img.pixels, r * img.cols, (r + 1) * img.cols)));
   }
+  const [zmin, zmax] = pixelRange(img.pixels);
   return {
     type: "heatmap",
     z,
-    zmin: 0,
-    zmax: pixelMax(img.pixels),
+    zmin,
+    zmax,
     colorscale: BINARY_COLORSCALE,
     showscale: false,
     xaxis: xRef,
@@ -197,7 +208,8 @@ export function titleAnnotation(text: string, box: PixelBox, figW: number, figH:
 
 /**
  * One grey-scale image like `plt.imshow(img, cmap="binary"); plt.axis("off")`.
- * @param pixels row-major values, 0..1 or 0..255 (28x28 = 784 for Fashion-MNIST), or `{ data, shape: [rows, cols] }`; 0 is drawn white.
+ * @param pixels row-major values, 0..1 or 0..255 (28x28 = 784 for Fashion-MNIST), or `{ data, shape: [rows, cols] }`; 0 is drawn
+ *   white. Other values (standardized ones) are drawn from their minimum (white) to their maximum (black).
  */
 export function imageFigure(pixels: ArrayLike<number> | ImageBatch, opts: ImageFigureOptions = {}): Figure {
   const img = isBatch(pixels) ? singleImage(pixels) : toGreyImage(pixels, opts.shape);

@@ -1,9 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dfd from "danfojs-node";
+import { table } from "table";
 import { ExperimentConfig } from "../config";
 import { lazyRequire } from "../io/lazy";
-import { changedKeys } from "../figures/compare";
+import { changedKeys, legendValue, shortName } from "../figures/compare";
 import { Run, RunError } from "./run";
 import type { History } from "../train/callbacks/callback";
 
@@ -65,30 +66,85 @@ export function changedFields(summaries: RunSummary[]): (keyof ExperimentConfig)
 // The figure is a pure spec in figures/; re-exported here for the callers that found it beside the table.
 export { compareCurvesFigure } from "../figures/compare";
 
-/** One row per run: the changed hyperparameters, best val_accuracy and its epoch, test accuracy, training time. */
-export function comparisonTable(summaries: RunSummary[]): dfd.DataFrame {
+/** A comparison as text cells: the header (short names) and one row per run. */
+export interface ComparisonRows {
+  /** "run", the hyperparameters that differ (short names, e.g. lr), then the results columns. */
+  header: string[];
+  rows: string[][];
+  /** How many leading columns (after "run") are hyperparameters; the rest are results. */
+  hyperparameters: number;
+}
+
+/**
+ * One row per run: the hyperparameters that differ between the runs (short names: lr, hidden, opt...; values as
+ * the legend shows them, "-" for off), then the epochs trained, the best val_accuracy and its epoch, test accuracy
+ * and training time.
+ */
+export function comparisonRows(summaries: RunSummary[]): ComparisonRows {
   const changed = changedFields(summaries);
-  const columns: Record<string, (string | number)[]> = { run: summaries.map((s) => s.name) };
-  for (const k of changed) columns[k] = summaries.map((s) => JSON.stringify(s.config[k]));
-  columns.epochs = summaries.map((s) => s.history.epoch.length);
-  columns.best_val_accuracy = summaries.map((s) => round(s.bestValAccuracy));
-  columns.best_epoch = summaries.map((s) => s.bestEpoch);
-  columns.test_accuracy = summaries.map((s) => (s.testAccuracy === undefined ? "-" : round(s.testAccuracy)));
-  columns.seconds = summaries.map((s) => (s.seconds === undefined ? "-" : Math.round(s.seconds)));
+  const cell = (v: unknown) => (v === null || v === undefined ? "-" : legendValue(v));
+  const header = ["run", ...changed.map(shortName), "epochs", "best_val_acc", "best_epoch", "test_acc", "seconds"];
+  const rows = summaries.map((s) => [
+    s.name,
+    ...changed.map((k) => cell(s.config[k])),
+    String(s.history.epoch.length),
+    String(round(s.bestValAccuracy)),
+    String(s.bestEpoch),
+    s.testAccuracy === undefined ? "-" : String(round(s.testAccuracy)),
+    s.seconds === undefined ? "-" : String(Math.round(s.seconds)),
+  ]);
+  return { header, rows, hyperparameters: changed.length };
+}
+
+/** The comparison as a DataFrame (comparisonRows' columns), e.g. to sort or filter in a notebook. */
+export function comparisonTable(summaries: RunSummary[]): dfd.DataFrame {
+  const { header, rows } = comparisonRows(summaries);
+  const columns = Object.fromEntries(header.map((name, j) => [name, rows.map((r) => r[j]!)]));
   // danfojs cuts every cell at 16 characters; size each column to its longest value instead.
   const widths = Object.fromEntries(
-    Object.entries(columns).map(([name, values], i) => [
-      i + 1,
-      { width: Math.min(40, Math.max(name.length, ...values.map((v) => String(v).length))) },
-    ]),
+    header.map((name, j) => [j + 1, { width: Math.min(MAX_CELL, Math.max(name.length, ...rows.map((r) => r[j]!.length))) }]),
   );
   return new (danfo().DataFrame)(columns, {
     config: {
       tableMaxRow: Math.max(summaries.length, 10),
-      tableMaxColInConsole: 20,
+      tableMaxColInConsole: 40,
       tableDisplayConfig: { columns: { 0: { width: 3 }, ...widths } },
     },
   });
+}
+
+// A cell wider than this wraps (a learning-rate schedule: "exponential(decaySteps=17200, " then "decayRate=0.1)").
+const MAX_CELL = 30;
+
+/**
+ * The comparison as text at most `width` characters wide (a terminal's, or 100 for a report): one table when it
+ * fits; otherwise the hyperparameters that differ, split into as many tables as needed (each starting with the run
+ * name), then the results. Long values wrap inside their cell.
+ */
+export function formatComparison(summaries: RunSummary[], width = 100): string {
+  const { header, rows, hyperparameters } = comparisonRows(summaries);
+  const widthOf = (j: number) => Math.min(MAX_CELL, Math.max(header[j]!.length, ...rows.map((r) => r[j]!.length)));
+  // The table package draws "│ cell │": each column costs its width plus 3, and the frame 1 more.
+  const drawnWidth = (cols: number[]) => cols.reduce((sum, j) => sum + widthOf(j) + 3, 1);
+  const draw = (cols: number[]) =>
+    table([cols.map((j) => header[j]!), ...rows.map((r) => cols.map((j) => r[j]!))], {
+      columns: cols.map((j) => ({ width: widthOf(j), wrapWord: true })),
+    }).trimEnd();
+  const all = header.map((_, j) => j);
+  if (drawnWidth(all) <= width) return draw(all);
+  const results = all.slice(1 + hyperparameters);
+  const parts: number[][] = [];
+  let part: number[] = [0];
+  for (let j = 1; j <= hyperparameters; j++) {
+    if (part.length > 1 && drawnWidth([...part, j]) > width) {
+      parts.push(part);
+      part = [0];
+    }
+    part.push(j);
+  }
+  if (part.length > 1) parts.push(part);
+  const captions = parts.map((_, i) => `hyperparameters that differ${parts.length > 1 ? ` (${i + 1}/${parts.length})` : ""}:`);
+  return [...parts.map((cols, i) => `${captions[i]}\n${draw(cols)}`), `results:\n${draw([0, ...results])}`].join("\n");
 }
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;

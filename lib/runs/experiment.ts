@@ -3,6 +3,7 @@ import { formatBackend, initBackend, type BackendInfo } from "../engine/backend"
 import type { ExperimentConfig } from "../config";
 import { defaultProgress } from "../data/download";
 import { loadFashionMnist } from "../data/fashion-mnist";
+import type { Images } from "../data/images";
 import { type FashionMnistSplits, splitAndScale } from "../data/split";
 import { evaluate, type TestMetrics } from "../results/evaluate";
 import { createModel } from "../model/factory";
@@ -60,6 +61,19 @@ export function applyStandardization(pixels: Float32Array, s: Standardization): 
 }
 
 /**
+ * Undoes `standardize` for drawing: `x * std + mean` per pixel gives back the 0..1 pixels. A standardized image drawn
+ * as it is looks almost white (its values run from about -1 to over 100, the colormap's 0..255 range wipes them out).
+ * Returns new images of the same shape; `s` null (a "scale" run) returns `images` as they are.
+ */
+export function unstandardize<T extends Images<ArrayLike<number>>>(images: T, s: Standardization | null): T | Images {
+  if (!s) return images;
+  const size = s.mean.length;
+  // Clamped: float32 rounding leaves a blank pixel at -1e-8 or a full one at 1 + 1e-7, which would change the drawn range.
+  const data = Float32Array.from(images.data, (v, i) => Math.min(1, Math.max(0, v * s.std[i % size]! + s.mean[i % size]!)));
+  return { data, shape: images.shape };
+}
+
+/**
  * `X = (X - X_train.mean(axis=0)) / X_train.std(axis=0)` in place on train, valid and test. A pixel that is
  * constant over the training set keeps std 1 (NumPy would divide by zero).
  */
@@ -80,20 +94,29 @@ export function standardize(splits: Pick<FashionMnistSplits, "train" | "valid" |
   return { mean, std };
 }
 
-/** The tutorial's figures, under the names Géron's notebook saves them with. */
-export function tutorialFigures(data: FashionMnistSplits, model: tf.LayersModel, history: History): Record<string, Figure> {
+/**
+ * The tutorial's figures, under the names Géron's notebook saves them with. `standardization`: the statistics a
+ * "standardize" run's images went through, undone to draw them (the model still predicts from the standardized ones).
+ */
+export function tutorialFigures(
+  data: FashionMnistSplits,
+  model: tf.LayersModel,
+  history: History,
+  standardization: Standardization | null = null,
+): Record<string, Figure> {
   const names = data.classNames;
   const train = data.train;
   const first40 = train.x.slice(0, 40);
   const labels40 = Array.from(train.y.data.subarray(0, 40), (c) => names[c]!);
   const newImages = data.test.x.slice(0, 3);
   const predicted = classNamesOf(predictClasses(predictProba(model, newImages)), names);
+  const drawn = (images: Images) => unstandardize(images, standardization);
   return {
-    first_image: imageFigure(train.x.row(0).data, { title: names[train.y.data[0]!] }),
-    fashion_mnist_plot: imageGridFigure({ data: first40.data, shape: first40.shape }, labels40, 4, 10),
+    first_image: imageFigure(drawn(train.x.slice(0, 1)).data, { title: names[train.y.data[0]!] }),
+    fashion_mnist_plot: imageGridFigure(drawn(first40), labels40, 4, 10),
     my_fashion_mnist_model: architectureFigure(layerTable(model)),
     keras_learning_curves_plot: learningCurvesFigure(history.history),
-    fashion_mnist_images_plot: predictionsFigure({ data: newImages.data, shape: newImages.shape }, predicted),
+    fashion_mnist_images_plot: predictionsFigure(drawn(newImages), predicted),
   };
 }
 
@@ -172,7 +195,7 @@ async function trainLocked(config: ExperimentConfig, run: Run, options: Experime
   log(`config: ${JSON.stringify(config)}`);
   if (!options.resume) run.saveConfig(config);
   run.saveEnvironment(backend);
-  const data = await loadData(config);
+  const { splits: data, standardization } = await loadDataWithStandardization(config);
   let model: tf.LayersModel;
   let initialHistory: History | undefined;
   let resumed: CheckpointPointer | undefined;
@@ -200,7 +223,7 @@ async function trainLocked(config: ExperimentConfig, run: Run, options: Experime
   run.writeJson("metrics.json", metrics);
   const figures: string[] = [];
   if (options.figures ?? true) {
-    for (const [name, fig] of Object.entries(tutorialFigures(data, model, history))) {
+    for (const [name, fig] of Object.entries(tutorialFigures(data, model, history, standardization))) {
       figures.push(await saveFig(fig, name, { dir: run.figuresDir }));
     }
   }

@@ -1,4 +1,6 @@
 // What every notebook does first, and Keras's `model.fit` for the notebooks: the lean loop of train/ underneath.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { type ConfigOverrides, type ExperimentConfig, resolveConfig } from "../config";
 import { type BackendInfo, formatBackend, initBackend } from "../engine/backend";
@@ -31,7 +33,40 @@ export async function startNotebook(overrides: ConfigOverrides = {}, runDir = ".
   const backend = await initBackend(config);
   console.log(formatBackend(backend));
   console.log("run folder:", run.dir);
-  return { config, run, backend };
+  session = { config, run, backend };
+  return session;
+}
+
+/**
+ * The session the kernel's startNotebook opened last. A `fit` in it that trains into its run folder records the
+ * folder's config.json and environment.json, so the folder is a complete run (compare, report, `train --resume`)
+ * whichever notebooks ran: notebook 04 alone used to leave it without config.json. Each notebook is its own kernel,
+ * so its own session.
+ */
+let session: NotebookSession | undefined;
+
+/**
+ * Whether a fit trains into `run`: its callbacks checkpoint there (notebook 04's), or the folder has no config.json
+ * yet. Side experiments (notebook 11's optimizers, no checkpoints) then leave the config of notebook 04's run alone.
+ */
+function trainsIntoRun(run: Run, callbacks: FitOptions["callbacks"]): boolean {
+  const into = [callbacks ?? []]
+    .flat()
+    .some((cb) => (cb as { checkpointsDir?: unknown }).checkpointsDir === path.resolve(run.checkpointsDir));
+  return into || !fs.existsSync(run.file("config.json"));
+}
+
+/**
+ * Writes what a run folder says about its training: the session's config with the settings of the loop `fit` runs
+ * (epochs, batch size, seed, schedule, clipping), and the backend. The model and optimizer fields are the session's,
+ * which notebook 04's createModel(config) and createOptimizer(config) follow.
+ */
+function recordTraining(
+  s: NotebookSession,
+  loop: Pick<ExperimentConfig, "epochs" | "batchSize" | "seed" | "lrSchedule" | "clipNorm" | "clipValue">,
+): void {
+  s.run.saveConfig({ ...s.config, ...loop });
+  s.run.saveEnvironment(s.backend);
 }
 
 /** Images as the notebooks hold them (an NDArray, e.g. `X_train`): float32 values and a shape `[n, 28, 28]`. */
@@ -97,23 +132,16 @@ export async function fit(model: tf.LayersModel, x: Images, y: Labels, options: 
     console.log("run folder:", result.run.dir);
     return result.history;
   }
-  return train(
-    model,
-    data,
-    {
-      epochs: options.epochs,
-      batchSize: options.batchSize ?? defaults.batchSize,
-      seed: options.seed ?? defaults.seed,
-      lrSchedule: options.lrSchedule ?? null,
-      clipNorm: options.clipNorm ?? null,
-      clipValue: options.clipValue ?? null,
-    },
-    {
-      callbacks: options.callbacks,
-      progress: options.progress,
-      liveCurves,
-    },
-  );
+  const loop = {
+    epochs: options.epochs,
+    batchSize: options.batchSize ?? defaults.batchSize,
+    seed: options.seed ?? defaults.seed,
+    lrSchedule: options.lrSchedule ?? null,
+    clipNorm: options.clipNorm ?? null,
+    clipValue: options.clipValue ?? null,
+  };
+  if (session && trainsIntoRun(session.run, options.callbacks)) recordTraining(session, loop);
+  return train(model, data, loop, { callbacks: options.callbacks, progress: options.progress, liveCurves });
 }
 
 /**

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic";
 import { formatBackend, initBackend } from "../engine/backend";
 import { evaluate } from "../results/evaluate";
-import { loadData } from "./experiment";
+import { loadDataWithStandardization, unstandardize } from "./experiment";
 import {
   classificationReport,
   classificationReportRows,
@@ -188,8 +188,10 @@ export async function writeRunReport(runDir: string, opts: ReportOptions = {}): 
   const backend = await initBackend(config);
   log(formatBackend(backend));
   const model = await run.loadModel();
-  const data = await loadData(config);
+  const { splits: data, standardization } = await loadDataWithStandardization(config);
   const { classNames } = data;
+  // The images as pixels again: a "standardize" run's test set drawn as it is would be almost white.
+  const testImages = unstandardize(data.test.x, standardization);
   // A hand-built CNN takes [n, 28, 28, 1]: the test images as the model's input (same pixels).
   const test = { x: asModelInput(model, data.test.x), y: data.test.y };
   const started = performance.now();
@@ -204,12 +206,12 @@ export async function writeRunReport(runDir: string, opts: ReportOptions = {}): 
   const history = fs.existsSync(run.file("history.csv")) ? run.loadHistory() : undefined;
   const nSamples = Math.min(opts.samples ?? 4, test.y.data.length);
   const sampleIdx = Array.from({ length: nSamples }, (_, i) => i);
-  const errorFigs = errorAnalysisFigures(analysis, data.test.x);
+  const errorFigs = errorAnalysisFigures(analysis, testImages);
   const figs = {
     architecture: architectureFigure(layerTable(model)),
     curves: history ? learningCurvesFigure(history.history, { shiftTraining: true }) : undefined,
     samples: predictionsFigure(
-      selectImages(data.test.x, sampleIdx),
+      selectImages(testImages, sampleIdx),
       sampleIdx.map((i) => classNames[analysis.predicted[i]!]!),
       sampleIdx.map((i) => probabilities[i]!),
       { classNames, trueNames: sampleIdx.map((i) => classNames[test.y.data[i]!]!) },

@@ -69,8 +69,8 @@ describe("a hand-built model's run folder on the real dataset", () => {
     expect(t.status, t.stderr).toBe(0);
     const r = await cli("compare", tutorial, runDir, "--out", tmp);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/hand-built.*"custom"/);
-    expect(r.stdout).toMatch(/hand-built.*"adam"/);
+    expect(r.stdout).toMatch(/hand-built.*│ custom /);
+    expect(r.stdout).toMatch(/hand-built.*│ adam /);
   });
 
   it("report renders its architecture from the saved summary and its predictions from the [n, 28, 28, 1] model", async () => {

@@ -21,6 +21,8 @@ interface CellResult {
   status: string | null;
   idle: boolean;
   output: string;
+  /** The cell's live display as last updated, also after the cell returned: its text (fit's bar and epoch lines), and whether it showed an SVG figure. */
+  display: { text: string; svg: boolean };
   timed_out: boolean;
 }
 interface KernelReport {
@@ -31,13 +33,17 @@ interface KernelReport {
   probe1: CellResult;
   probe2: CellResult;
   probe3: CellResult;
+  after: CellResult;
   alive_at_end: boolean;
 }
 
 const counters = (cell: CellResult): { batches: number; epochs: number; ended: string } =>
   JSON.parse(/\{"batches".*\}/.exec(cell.output)![0]);
+const pidOf = (cell: CellResult): number => Number(/pid=(\d+)/.exec(cell.output)?.[1]);
 
-describe("Jupyter interrupt on a tslab kernel training the tutorial model", () => {
+// Notebook 04 as a reader runs it: startNotebook, compile, and `fit` with its live view, whose learning curves start
+// the headless Chromium after the first epoch. The interrupt comes once the curves are on screen, as the reader's did.
+describe("Jupyter interrupt on a tslab kernel running notebook 04's fit, live curves on screen", () => {
   let report: KernelReport;
   let runDir: string;
 
@@ -45,21 +51,22 @@ describe("Jupyter interrupt on a tslab kernel training the tutorial model", () =
     runDir = path.join(tmp, "kernel-run");
     const cells = {
       setup: [
-        `import { resolveConfig, openRun, initBackend, loadData, createModel, train, checkpointCallback } from "fashion-ann";`,
-        `const config = resolveConfig({ epochs: 1000 });`,
-        `const run = openRun(${JSON.stringify(runDir)});`,
-        `await initBackend(config);`,
-        `const data = await loadData(config);`,
+        `import { startNotebook, loadData, createModel, createOptimizer, fit, checkpointCallback, evaluate } from "fashion-ann";`,
+        `const { config, run } = await startNotebook({ epochs: 1000 }, ${JSON.stringify(runDir)});`,
+        `const { train, valid } = await loadData(config);`,
         `const model = createModel(config);`,
+        `model.compile({ loss: "sparseCategoricalCrossentropy", optimizer: createOptimizer(config), metrics: ["accuracy"] });`,
         `let batches = 0;`,
         `let epochs = 0;`,
         `let ended = "running";`,
-        `console.log("ready");`,
+        `console.log(\`ready pid=\${process.pid}\`);`,
       ].join("\n"),
-      // The notebook-04 cell, plus counters. The marker goes out after 2 whole epochs.
+      // The notebook-04 cell, plus counters. The marker goes out after 2 whole epochs (and the helper waits for the curves).
       train: [
-        `const history = await train(model, { train: data.train, valid: data.valid }, config, {`,
-        `  progress: "none",`,
+        `const history = await fit(model, train.x, train.y, {`,
+        `  epochs: config.epochs,`,
+        `  validationData: [valid.x, valid.y],`,
+        `  seed: config.seed,`,
         `  callbacks: [checkpointCallback(model, run.checkpointsDir), {`,
         `    onBatchEnd: () => { batches++; },`,
         `    onEpochEnd: () => { if (++epochs === 2) console.log("TWO_EPOCHS_DONE"); },`,
@@ -68,10 +75,15 @@ describe("Jupyter interrupt on a tslab kernel training the tutorial model", () =
         `});`,
       ].join("\n"),
       // Not `{ batches, epochs }`: tslab does not rewrite shorthand properties naming an earlier cell's variables.
-      // It first waits (bounded) for train() to return: the batch under way when the signal came may still finish.
+      // It first waits (bounded) for fit() to return: the batch under way when the signal came may still finish.
       probe: [
         `for (let i = 0; i < 300 && ended === "running"; i++) await new Promise((r) => setTimeout(r, 100));`,
         `console.log(JSON.stringify({ batches: batches, epochs: epochs, ended: ended }));`,
+      ].join("\n"),
+      // What a reader does next: use the trained model, in the same kernel.
+      after: [
+        `const metrics = evaluate(model, valid, null);`,
+        `console.log(\`pid=\${process.pid} val_accuracy=\${metrics.test_accuracy.toFixed(4)}\`);`,
       ].join("\n"),
       marker: "TWO_EPOCHS_DONE",
     };
@@ -83,13 +95,16 @@ describe("Jupyter interrupt on a tslab kernel training the tutorial model", () =
     report = JSON.parse(r.stdout.trim().split("\n").pop()!) as KernelReport;
   });
 
-  it("the training cell ends at once with tslab's interrupt error, and train() itself ends stopped", () => {
-    expect(report.setup.output).toContain("ready");
+  it("the training cell ends at once with tslab's interrupt error, and fit() itself ends stopped", () => {
+    expect(report.setup.output).toMatch(/ready pid=\d+/);
     expect(report.interrupted).toBe(true);
     // tslab rejects the cell's await on SIGINT; our listener stops the training behind it after its batch.
     expect(report.train.timed_out).toBe(false);
     expect(report.train.status).toBe("error");
     expect(report.train.output).toMatch(/^TWO_EPOCHS_DONE\nError: Interrupted asynchronously/);
+    // The learning curves were on screen (Chromium running) when the signal came, as in the reader's kernel.
+    expect(report.train.display.svg).toBe(true);
+    expect(report.train.display.text).toMatch(/^Training stopped by SIGINT during epoch \d+ \(batch \d+\/1719, discarded\)/m);
     expect(counters(report.probe1).ended).toMatch(/^stopped=true epochs=\d+$/);
   });
 
@@ -102,13 +117,20 @@ describe("Jupyter interrupt on a tslab kernel training the tutorial model", () =
     expect(report.alive_at_end).toBe(true);
   });
 
+  it("the same kernel process still holds the data and the trained model: a cell evaluates it", () => {
+    expect(report.after.status, report.after.output).toBe("ok");
+    expect(pidOf(report.after)).toBe(pidOf(report.setup));
+    // Two epochs of the tutorial's model reach about 0.83; an untrained one about 0.1.
+    expect(Number(/val_accuracy=([\d.]+)/.exec(report.after.output)![1])).toBeGreaterThan(0.75);
+  });
+
   it("no batch runs after the stop: the counters are the same 3 s and an idle interrupt later", () => {
     const first = counters(report.probe1);
     expect(first.epochs).toBeGreaterThanOrEqual(2);
     expect(first.batches).toBeGreaterThan(first.epochs * 1719 - 1);
     expect(counters(report.probe2)).toEqual(first);
     expect(counters(report.probe3)).toEqual(first);
-    // The history train() returned has the whole epochs only; the one cut short is discarded.
+    // The history fit() returned has the whole epochs only; the one cut short is discarded.
     expect(first.ended).toBe(`stopped=true epochs=${first.epochs}`);
   });
 

@@ -31,4 +31,13 @@ describe('predict on a run trained with normalize "standardize"', () => {
     expect(fromPng![2]).toBe(fromTest![2]);
     expect(fromPng![1]).toBe(fromTest![1]);
   });
+
+  // Drawn from the standardized values (about -2..4 on the 0..255 colormap) these were almost white: under 1% dark pixels.
+  it.each(["fashion_mnist_plot", "fashion_mnist_images_plot"])("draws %s.png from the pixels, not near-white", (name) => {
+    const png = PNG.sync.read(fs.readFileSync(path.join(run, "figures", `${name}.png`)));
+    let dark = 0;
+    for (let i = 0; i < png.data.length; i += 4) if (png.data[i]! < 128) dark++;
+    // From the pixels, they have 15% (grid) and 22% (three images) dark pixels.
+    expect(dark / (png.width * png.height)).toBeGreaterThan(0.1);
+  });
 });

@@ -3,10 +3,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
-import { changedFields, comparisonTable, listRuns, summarizeRuns } from "../../lib/runs/compare";
+import { changedFields, comparisonTable, formatComparison, listRuns, summarizeRuns } from "../../lib/runs/compare";
 import { collectSet, overridesWithSet } from "../../lib/cli/flags";
 import { collectGrid, combinationName, gridCombinations, gridSpace } from "../../lib/cli/commands/sweep";
 import { buildCli } from "../../lib/cli/main";
+import { skipFiles } from "../../lib/cli/commands/compare";
 import { BACKENDS, resolveConfig } from "../../lib/config";
 import { historyToCsv } from "../../lib/results/history";
 import { loadImagePng } from "../../lib/data/png-input";
@@ -111,9 +112,9 @@ describe("the command line", () => {
 });
 
 describe("compare", () => {
-  function fakeRun(dir: string, lr: number, valAcc: number[], test: number) {
+  function fakeRun(dir: string, lr: number, valAcc: number[], test: number, more: Parameters<typeof resolveConfig>[0] = {}) {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(resolveConfig({ learningRate: lr, epochs: valAcc.length })));
+    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(resolveConfig({ ...more, learningRate: lr, epochs: valAcc.length })));
     const history = {
       epoch: valAcc.map((_, i) => i),
       history: { loss: valAcc.map(() => 0.5), accuracy: valAcc, val_loss: valAcc.map(() => 0.4), val_accuracy: valAcc },
@@ -134,8 +135,62 @@ describe("compare", () => {
       [0.86, 3, 0.85, 12.4],
     ]);
     const table = comparisonTable(s).toString();
-    expect(table).toMatch(/learningRate/);
+    expect(table).toMatch(/│ run +│ lr +│ epochs +│ best_val_acc +│ best_epoch +│ test_acc +│ seconds +║/);
     expect(table).toMatch(/│ a +│ 0.01 +│ 3 +│ 0.85 +│ 2 +│ 0.83 +│ 12 +║/);
+    // Two runs that differ in one field: one table, a short one.
+    const text = formatComparison(s);
+    expect(text).toMatch(/^╔/);
+    expect(text).toMatch(/║ a +│ 0.01 +│ 3 +│ 0.85 +│ 2 +│ 0.83 +│ 12 +║/);
+    expect(Math.max(...text.split("\n").map((l) => l.length))).toBeLessThan(80);
+  });
+  it("formatComparison fits a run that changed 14 fields into 100 columns: only what differs, short names, split and wrapped", () => {
+    const root = tmp();
+    fakeRun(path.join(root, "base"), 0.01, [0.8], 0.8);
+    fakeRun(path.join(root, "many"), 0.02, [0.8], 0.8, {
+      batchSize: 64,
+      hiddenUnits: [64, 32],
+      activation: "selu",
+      initializer: "lecun_normal",
+      batchNorm: true,
+      dropout: 0.1,
+      l2: 0.0001,
+      optimizer: "sgd",
+      momentum: 0.9,
+      nesterov: true,
+      lrSchedule: { type: "exponential", decaySteps: 17200, decayRate: 0.1 },
+      clipNorm: 1,
+      normalize: "standardize",
+    });
+    const s = summarizeRuns([path.join(root, "base"), path.join(root, "many")]);
+    const text = formatComparison(s, 100);
+    const lines = text.split("\n");
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(100);
+    expect(lines.filter((l) => /^(hyperparameters that differ|results)/.test(l))).toEqual([
+      "hyperparameters that differ (1/2):",
+      "hyperparameters that differ (2/2):",
+      "results:",
+    ]);
+    for (const name of ["batch", "hidden", "lr", "act", "init", "bn", "dropout", "l2", "mom", "nesterov", "schedule", "clipnorm", "norm"])
+      expect(text).toMatch(new RegExp(`│ ${name} +[│║]`));
+    // Unchanged fields get no column; every part names the runs.
+    expect(text).not.toMatch(/seed|validationSize|val_size|\bopt\b/);
+    expect(text.match(/║ many +│/g)).toHaveLength(3);
+    // The schedule wraps inside its cell rather than widening the table.
+    expect(text).toMatch(/exponential\(decaySteps=17200, +│[\s\S]*│ decayRate=0\.1\) +│/);
+    expect(text).toMatch(/║ many +│ 1 +│ 0\.8 +│ 1 +│ 0\.8 +│ 12 +║/);
+  });
+  it("compare runs/x/trials/* skips the files among the folders with a note (a search.log), not an error", () => {
+    const root = tmp();
+    fakeRun(path.join(root, "trials", "trial-000"), 0.01, [0.8], 0.8);
+    fakeRun(path.join(root, "trials", "trial-001"), 0.03, [0.8], 0.8);
+    fs.writeFileSync(path.join(root, "trials", "search.log"), "log\n");
+    const paths = ["search.log", "trial-000", "trial-001"].map((f) => path.join(root, "trials", f));
+    const notes: string[] = [];
+    expect(skipFiles(paths, (l) => notes.push(l))).toEqual(paths.slice(1));
+    expect(notes).toEqual([`compare: skipped ${paths[0]}: a file, not a run folder`]);
+    // Only files: kept, so the run-folder check names what was expected; a missing path is kept for its own error.
+    expect(skipFiles([paths[0]!], (l) => notes.push(l))).toEqual([paths[0]]);
+    expect(skipFiles([path.join(root, "nope"), paths[0]!], (l) => notes.push(l))).toEqual([path.join(root, "nope")]);
   });
   it("listRuns finds runs and sweep members as absolute paths", () => {
     const root = tmp();

@@ -131,19 +131,17 @@ describe("trainCustomRun: a hand-built model as a run folder", () => {
     });
     const table = comparisonTable(summarizeRuns([tutorial.dir, custom]));
     const rows = dfdRows(table);
-    expect(table.columns).toEqual(
-      expect.arrayContaining(["run", "hiddenUnits", "activation", "learningRate", "momentum", "nesterov", "batchSize"]),
-    );
+    expect(table.columns).toEqual(expect.arrayContaining(["run", "hidden", "act", "lr", "mom", "nesterov", "batch"]));
     expect(table.columns).not.toContain("layers");
     expect(rows[1]).toMatchObject({
       run: "cnn",
-      hiddenUnits: '"custom"',
-      learningRate: "0.05",
-      momentum: "0.9",
+      hidden: "custom",
+      lr: "0.05",
+      mom: "0.9",
       nesterov: "true",
-      batchSize: "16",
+      batch: "16",
     });
-    expect(rows[0]).toMatchObject({ run: "tutorial", hiddenUnits: "[300,100]", learningRate: "0.01" });
+    expect(rows[0]).toMatchObject({ run: "tutorial", hidden: "[300,100]", lr: "0.01" });
   });
 
   it.each([

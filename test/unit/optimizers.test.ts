@@ -371,7 +371,7 @@ describe.each(OPTIMIZER_NAMES)("%s through createOptimizer", (name) => {
     step(opt, vars, 0);
     step(opt, vars, 1);
     vars.forEach((v, j) => expect(Array.from(v.dataSync())).toEqual(initial[j]));
-    setLearningRate(opt, SPECS[name].learningRate);
+    setLearningRate(opt, SPECS[name].learningRate!);
     step(opt, vars, 2);
     expect(Array.from(vars[0]!.dataSync())).not.toEqual(initial[0]);
     opt.dispose();
@@ -394,6 +394,85 @@ describe("restoreOptimizer", () => {
     const opt = createOptimizer(SPECS.adam);
     const state = { className: "Adam", iterations: 1, slots: [{ name: "w/m", shape: [2, 2], values: new Float32Array(3) }] };
     await expect(restoreOptimizer(opt, state)).rejects.toThrow(/slot w\/m has 3 values for shape \[2, 2\] \(4\)/);
+    opt.dispose();
+  });
+});
+
+// Keras habits (issue 23): a spec with only a name (and a rate) type-checks and takes Keras's defaults, and every
+// config name works as a compile string, as `model.compile(optimizer="nadam")` does in Keras.
+describe("Keras's optimizer names and defaults", () => {
+  it.each([
+    ["sgd", 0.01],
+    ["rmsprop", 0.001],
+    ["adam", 0.001],
+    ["adamax", 0.001],
+    ["adagrad", 0.001],
+    ["adadelta", 0.001],
+    ["nadam", 0.001],
+    ["adamw", 0.001],
+  ] as const)("createOptimizer({ optimizer: %j }) takes Keras's learning rate %f, no momentum, no Nesterov", (name, rate) => {
+    const opt = createOptimizer({ optimizer: name });
+    expect(learningRateOf(opt)).toBe(rate);
+    expect(opt.getConfig()).not.toHaveProperty("momentum", 0.9);
+    opt.dispose();
+  });
+
+  it('createOptimizer({ optimizer: "nadam", learningRate: 0.001 }) needs no momentum or nesterov', () => {
+    const spec: OptimizerSpec = { optimizer: "nadam", learningRate: 0.001 };
+    const opt = createOptimizer(spec);
+    expect(opt).toBeInstanceOf(NadamOptimizer);
+    opt.dispose();
+  });
+
+  const tinyModel = () => {
+    const model = tf.sequential();
+    model.add(tf.layers.dense({ units: 2, inputShape: [3], activation: "softmax" }));
+    return model;
+  };
+
+  it.each(OPTIMIZER_NAMES)(
+    "model.compile({ optimizer: %j }) builds Keras's optimizer with Keras's defaults, and it trains",
+    async (name) => {
+      const reference = createOptimizer({ optimizer: name });
+      const model = tinyModel();
+      model.compile({ optimizer: name, loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
+      expect(model.optimizer.constructor).toBe(reference.constructor);
+      expect(model.optimizer.getConfig()).toEqual(reference.getConfig());
+      reference.dispose();
+      const before = model.getWeights()[0]!.dataSync().slice();
+      await model.trainOnBatch(tf.tensor2d([[1, 2, 3]]), tf.tensor1d([1]));
+      expect(model.getWeights()[0]!.dataSync()).not.toEqual(before);
+      model.dispose();
+    },
+  );
+
+  it('model.compile({ optimizer: "Adam" }) takes Keras\'s class names too, and the model owns (disposes) the optimizer', async () => {
+    const model = tinyModel();
+    model.compile({ optimizer: "Adam", loss: "sparseCategoricalCrossentropy" });
+    expect(model.optimizer.getClassName()).toBe("Adam");
+    await model.trainOnBatch(tf.tensor2d([[1, 2, 3]]), tf.tensor1d([1]));
+    const [iter, ...slots] = await model.optimizer.getWeights();
+    iter!.tensor.dispose();
+    expect(slots.length).toBe(4);
+    model.dispose();
+    // As for tfjs's own names: the optimizer built from a name goes with the model (its moments are freed).
+    for (const s of slots) expect(s.tensor.isDisposed).toBe(true);
+  });
+
+  it("model.compile refuses an unknown name with the list of names", () => {
+    const model = tinyModel();
+    expect(() => model.compile({ optimizer: "ftrl", loss: "sparseCategoricalCrossentropy" })).toThrow(
+      /^optimizer "ftrl": expected one of sgd, rmsprop, adam, adamax, adagrad, adadelta, nadam, adamw \(Keras's names\) or a tf\.Optimizer$/,
+    );
+    model.dispose();
+  });
+
+  it("an optimizer object passes through compile untouched", () => {
+    const model = tinyModel();
+    const opt = tf.train.adagrad(0.05);
+    model.compile({ optimizer: opt, loss: "sparseCategoricalCrossentropy" });
+    expect(model.optimizer).toBe(opt);
+    model.dispose();
     opt.dispose();
   });
 });

@@ -1,15 +1,29 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
 
 /** Prints the comparison table and writes the overlay figure; shared by `compare` and `sweep`. */
 export async function compareRuns(dirs: string[], figureDir: string): Promise<string> {
-  const { compareCurvesFigure, comparisonTable, summarizeRuns } = await import("../../runs/compare");
+  const { compareCurvesFigure, formatComparison, summarizeRuns } = await import("../../runs/compare");
   const { saveFig } = await import("../../figures/render/chromium");
   const summaries = summarizeRuns(dirs);
-  console.log(comparisonTable(summaries).toString());
+  // A terminal's width; 100 when the output goes to a file or a report.
+  console.log(formatComparison(summaries, process.stdout.columns || 100));
   const file = await saveFig(compareCurvesFigure(summaries), "compare_learning_curves", { dir: figureDir });
   console.log(`overlay of learning curves: ${file}`);
   return file;
+}
+
+/**
+ * The paths that are not files: `compare runs/x/trials/*` also matches a study's files (search.log, trials.csv),
+ * which are skipped with a note. Paths that are only files are kept, so existingRun says what was expected.
+ */
+export function skipFiles(paths: string[], note: (line: string) => void): string[] {
+  const isFile = (p: string) => fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+  const kept = paths.filter((p) => !isFile(p));
+  if (kept.length === 0) return paths;
+  for (const p of paths) if (isFile(p)) note(`compare: skipped ${p}: a file, not a run folder`);
+  return kept;
 }
 
 export function registerCompare(program: Command): void {
@@ -20,7 +34,8 @@ export function registerCompare(program: Command): void {
     .option("--out <dir>", "where to write compare_learning_curves.png (default: the current folder)", ".")
     .action(async (runs: string[], opts: { out: string }) => {
       const { existingRun } = await import("../../runs/run");
-      for (const dir of runs) existingRun(dir);
-      await compareRuns(runs, path.resolve(opts.out));
+      const folders = skipFiles(runs, console.error);
+      for (const dir of folders) existingRun(dir);
+      await compareRuns(folders, path.resolve(opts.out));
     });
 }

@@ -77,8 +77,11 @@ async function launch(): Promise<Renderer> {
     );
   }
   const { chromium } = await import("playwright-core");
-  // Playwright kills this browser itself when the process exits or gets SIGINT/SIGTERM/SIGHUP.
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  // Not Playwright's SIGINT handler: it closes the browser and then exits the process with 130, which kills a
+  // notebook kernel on Jupyter's interrupt button once a figure has been drawn. SIGINT belongs to lib/train/interrupt.ts
+  // (stop training after the batch; a kernel lives on). The browser still goes when the process exits (Playwright's
+  // exit handler) or dies (Chromium ends when its pipe to this process closes).
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, handleSIGINT: false });
   stats.launches++;
   const renderer: Renderer = { browser, page: undefined, printPage: undefined, printQueue: Promise.resolve() };
   browser.on("disconnected", () => {

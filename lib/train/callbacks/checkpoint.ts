@@ -45,13 +45,20 @@ export interface CheckpointExtras {
  * `last.json` (and `best.json` when val_loss improved) with one atomic rename: a kill at any moment
  * leaves the previous complete checkpoint or the new one, never a half-written one.
  */
-export function checkpointCallback(model: tf.LayersModel, dir: string, initial?: History, extras: CheckpointExtras = {}): TrainCallbacks {
+export function checkpointCallback(
+  model: tf.LayersModel,
+  dir: string,
+  initial?: History,
+  extras: CheckpointExtras = {},
+): TrainCallbacks & { checkpointsDir: string } {
   let best = readPointer(dir, "best")?.val_loss ?? Infinity;
   let history: Pick<History, "epoch" | "history" | "seconds"> = initial
     ? { epoch: [...initial.epoch], history: structuredClone(initial.history), seconds: initial.seconds }
     : { epoch: [], history: {} };
   const started = performance.now();
   return {
+    // Where it writes (absolute): a notebook's fit records the run folder's config when training checkpoints into it.
+    checkpointsDir: path.resolve(dir),
     onEpochEnd: async (epoch: number, logs: Logs) => {
       history = {
         epoch: [...history.epoch, epoch],

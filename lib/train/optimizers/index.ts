@@ -26,6 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { AdamWOptimizer } from "./adamw";
+import { acceptOptimizerNames } from "./compile-names";
 import { checkWeightCount, type NamedTensor, type Slot, toSlot, zeroSlot } from "./two-moments";
 import { NadamOptimizer } from "./nadam";
 import { OPTIMIZER_NAMES, type OptimizerName } from "./names";
@@ -35,15 +36,15 @@ export { NadamOptimizer, type NadamArgs } from "./nadam";
 export { TwoMomentOptimizer } from "./two-moments";
 export { OPTIMIZER_NAMES, type OptimizerName } from "./names";
 
-/** What the experiment config says about the optimizer. */
+/** What the experiment config says about the optimizer; what it leaves out takes Keras's default. */
 export interface OptimizerSpec {
   optimizer: OptimizerName;
-  /** Step size (a schedule changes it later through setLearningRate). */
-  learningRate: number;
-  /** Velocity decay in [0, 1] for "sgd" (0 = plain SGD, Keras's default) and "rmsprop"; must be 0 otherwise. */
-  momentum: number;
-  /** Nesterov momentum, "sgd" only (ignored at momentum 0, as Keras does). */
-  nesterov: boolean;
+  /** Step size (a schedule changes it later through setLearningRate); default Keras's for the name (KERAS_LEARNING_RATES). */
+  learningRate?: number;
+  /** Velocity decay in [0, 1] for "sgd" (0 = plain SGD, Keras's default) and "rmsprop"; must be 0 otherwise. Default 0. */
+  momentum?: number;
+  /** Nesterov momentum, "sgd" only (ignored at momentum 0, as Keras does). Default false. */
+  nesterov?: boolean;
   /** Decoupled weight decay, "adamw" only; undefined or null (the config's default) = Keras's 0.004. */
   weightDecay?: number | null;
 }
@@ -51,16 +52,30 @@ export interface OptimizerSpec {
 /** Keras 3's epsilon for every optimizer that has one. */
 const KERAS_EPSILON = 1e-7;
 
+/** Keras 3's default learning rate of each optimizer (keras/src/optimizers): 0.01 for SGD, 0.001 for the rest. */
+export const KERAS_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
+  sgd: 0.01,
+  rmsprop: 0.001,
+  adam: 0.001,
+  adamax: 0.001,
+  adagrad: 0.001,
+  adadelta: 0.001,
+  nadam: 0.001,
+  adamw: 0.001,
+};
+
 /**
  * The tfjs optimizer Keras would build for `spec`, with Keras 3's defaults for everything the spec does
- * not set (β₁ 0.9, β₂ 0.999, ε 1e-7; RMSprop ρ 0.9; Adagrad initial accumulator 0.1; Adadelta ρ 0.95).
+ * not set (the learning rate, momentum 0, no Nesterov; β₁ 0.9, β₂ 0.999, ε 1e-7; RMSprop ρ 0.9; Adagrad initial
+ * accumulator 0.1; Adadelta ρ 0.95). `createOptimizer({ optimizer: "nadam" })` is Keras's `optimizer="nadam"`.
  * Throws on a hyperparameter the chosen optimizer does not have rather than ignoring it.
  */
 export function createOptimizer(spec: OptimizerSpec): tf.Optimizer {
-  const { optimizer, learningRate, momentum, nesterov, weightDecay } = spec;
+  const { optimizer, momentum = 0, nesterov = false, weightDecay } = spec;
   if (!(OPTIMIZER_NAMES as readonly string[]).includes(optimizer)) {
     throw new Error(`optimizer: expected one of ${OPTIMIZER_NAMES.join(", ")}, got ${JSON.stringify(optimizer)}`);
   }
+  const learningRate = spec.learningRate ?? KERAS_LEARNING_RATES[optimizer];
   if (!(Number.isFinite(learningRate) && learningRate > 0)) {
     throw new Error(`${optimizer}: learningRate must be a finite number > 0, got ${learningRate}`);
   }
@@ -101,6 +116,9 @@ export function createOptimizer(spec: OptimizerSpec): tf.Optimizer {
       return new AdamWOptimizer({ learningRate, weightDecay: weightDecay ?? 0.004 });
   }
 }
+
+// `model.compile({ optimizer: "nadam" })` as in Keras: every name above, with Keras's defaults (see compile-names.ts).
+acceptOptimizerNames(OPTIMIZER_NAMES, (name) => createOptimizer({ optimizer: name as OptimizerName }));
 
 /** The step size `optimizer` uses next (tfjs keeps it in a protected field). */
 export function learningRateOf(optimizer: tf.Optimizer): number {

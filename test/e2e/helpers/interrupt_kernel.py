@@ -5,8 +5,10 @@ training runs, then look at what happened. Prints one JSON object on stdout; the
 
     JUPYTER_PATH=.jupyter/share/jupyter /usr/bin/python3 interrupt_kernel.py CWD CELLS_JSON
 
-CELLS_JSON is {"setup": src, "train": src, "probe": src, "marker": str}: `setup` runs first, `train` is
-the cell to interrupt (it must print `marker` once training is under way), `probe` prints the state.
+CELLS_JSON is {"setup": src, "train": src, "probe": src, "marker": str, "after": src}: `setup` runs first, `train`
+is the cell to interrupt (it must print `marker` once training is under way; the interrupt waits, too, for a
+figure (SVG) in the cell's live display, so the figure renderer is running when the signal comes), `probe` prints
+the state, `after` (optional) runs last, e.g. a cell that uses the model.
 Every wait is bounded; a timeout is reported in the JSON rather than hanging the test.
 """
 import json
@@ -15,6 +17,10 @@ import sys
 import time
 
 from jupyter_client.manager import KernelManager
+
+# Each cell's live display (latest text/plain, whether it showed an SVG figure), by the cell's msg_id. The dict is
+# shared with the result, so a display updated after its cell returned shows in the printed JSON.
+DISPLAYS = {}
 
 STARTUP_TIMEOUT_SEC = 60
 SETUP_TIMEOUT_SEC = 300
@@ -29,6 +35,7 @@ def execute(kc, code, timeout, marker=None, on_marker=None):
     """Runs `code`, collecting stream output, until the reply and the idle status arrive or `timeout`."""
     msg_id = kc.execute(code)
     out = []
+    display = DISPLAYS.setdefault(msg_id, {"text": "", "svg": False})
     reply = None
     idle = False
     fired = False
@@ -36,8 +43,14 @@ def execute(kc, code, timeout, marker=None, on_marker=None):
     while (reply is None or not idle) and time.monotonic() < deadline:
         try:
             msg = kc.get_iopub_msg(timeout=0.2)
-            if msg["parent_header"].get("msg_id") == msg_id:
-                kind = msg["msg_type"]
+            parent = msg["parent_header"].get("msg_id")
+            kind = msg["msg_type"]
+            if kind in ("display_data", "update_display_data") and parent in DISPLAYS:
+                # Any cell's: a stopped training's last update can come after its cell has returned.
+                data = msg["content"].get("data", {})
+                DISPLAYS[parent]["text"] = data.get("text/plain", DISPLAYS[parent]["text"])
+                DISPLAYS[parent]["svg"] = DISPLAYS[parent]["svg"] or "image/svg+xml" in data
+            if parent == msg_id:
                 if kind == "stream":
                     out.append(msg["content"]["text"])
                 elif kind == "error":
@@ -46,7 +59,7 @@ def execute(kc, code, timeout, marker=None, on_marker=None):
                     idle = True
         except queue.Empty:
             pass
-        if marker and not fired and marker in "".join(out):
+        if marker and not fired and marker in "".join(out) and display["svg"]:
             fired = True
             on_marker()
             # Give the stop its own budget, counted from the interrupt.
@@ -57,7 +70,13 @@ def execute(kc, code, timeout, marker=None, on_marker=None):
                 reply = msg["content"]["status"]
         except queue.Empty:
             pass
-    return {"status": reply, "idle": idle, "output": "".join(out), "timed_out": reply is None or not idle}
+    return {
+        "status": reply,
+        "idle": idle,
+        "output": "".join(out),
+        "display": display,
+        "timed_out": reply is None or not idle,
+    }
 
 
 def main():
@@ -88,6 +107,8 @@ def main():
         km.interrupt_kernel()
         time.sleep(1)
         result["probe3"] = execute(kc, cells["probe"], 60)
+        if "after" in cells:
+            result["after"] = execute(kc, cells["after"], 120)
         result["alive_at_end"] = km.is_alive()
     finally:
         kc.stop_channels()
