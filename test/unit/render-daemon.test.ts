@@ -159,10 +159,12 @@ describe("render daemon", () => {
 });
 
 describe("render daemon address", () => {
-  it("differs by project root and by build, and fits a Unix socket path (< 108 bytes)", () => {
+  it("differs by project root, build and folder, and fits a Unix socket path (< 108 bytes)", () => {
     const a = daemonAddress({ root: "/p/one", build: "b1", dir: root });
     expect(daemonAddress({ root: "/p/two", build: "b1", dir: root }).socketPath).not.toBe(a.socketPath);
     expect(daemonAddress({ root: "/p/one", build: "b2", dir: root }).lockName).not.toBe(a.lockName);
+    // The same project and build in another folder (another XDG_RUNTIME_DIR) is another daemon.
+    expect(daemonAddress({ root: "/p/one", build: "b1", dir: join(root, "elsewhere") }).lockName).not.toBe(a.lockName);
     expect(Buffer.byteLength(daemonAddress({ root: "/p", build: "b", dir: "/tmp/fashion-ann-1000" }).socketPath)).toBeLessThan(108);
   });
 

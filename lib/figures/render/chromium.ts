@@ -9,7 +9,7 @@ import type { ImageRequest } from "./wire";
 
 export { chromiumPath, plotlyJs, RenderError, rendererStats, setRendererIdleClose } from "./browser";
 export type { PdfOptions } from "./wire";
-export { printPdf as htmlToPdf, renderDaemonStats, warmSharedRenderer as warmRenderer } from "./shared-renderer";
+export { printPdf as htmlToPdf, renderDaemonStats, stopRenderDaemon, warmSharedRenderer as warmRenderer } from "./shared-renderer";
 
 /**
  * Closes what this process renders with: its own Chromium if it launched one, and its connection to the render

@@ -68,14 +68,36 @@ export function buildIdentity(): string {
 /** The address of the daemon for `root` and `build` (default: this project and this build), in `dir`. */
 export function daemonAddress(opts: { root?: string; build?: string; dir?: string } = {}): DaemonAddress {
   const dir = opts.dir ?? privateSocketDir();
-  const key = createHash("sha256")
-    .update(`${opts.root ?? PROJECT_ROOT}\0${opts.build ?? buildIdentity()}`)
+  const root = opts.root ?? PROJECT_ROOT;
+  const key = `${projectKey(root)}-${createHash("sha256")
+    .update(`${root}\0${opts.build ?? buildIdentity()}`)
     .digest("hex")
-    .slice(0, 20);
-  const uid = process.getuid?.() ?? 0;
+    .slice(0, 16)}`;
+  const socketPath = path.join(dir, `render-${key}.sock`);
+  // Named after the socket's full path: the same project in another runtime folder is another daemon.
+  const lock = createHash("sha256").update(socketPath).digest("hex").slice(0, 24);
   return {
-    socketPath: path.join(dir, `render-${key}.sock`),
-    lockName: `\0fashion-ann-render-${uid}-${key}`,
+    socketPath,
+    lockName: `\0fashion-ann-render-${process.getuid?.() ?? 0}-${lock}`,
     logFile: path.join(dir, `render-${key}.log`),
   };
+}
+
+/** The part of a socket's name that says which project it serves, whatever the build. */
+function projectKey(root: string): string {
+  return createHash("sha256").update(root).digest("hex").slice(0, 8);
+}
+
+/**
+ * Sockets of the same project's other builds in the same folder: daemons a rebuild has superseded, which a new
+ * daemon asks to stop rather than leave each holding a Chromium until it idles out.
+ */
+export function supersededSockets(address: DaemonAddress): string[] {
+  const dir = path.dirname(address.socketPath);
+  const prefix = path.basename(address.socketPath).slice(0, "render-".length + 8);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith(".sock"))
+    .map((f) => path.join(dir, f))
+    .filter((f) => f !== address.socketPath);
 }

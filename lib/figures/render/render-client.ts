@@ -146,6 +146,21 @@ export class RenderClient {
     return (await this.request({ op: "stats" })) as DaemonStats;
   }
 
+  /** Asks a running daemon to stop (it finishes nothing new); false when none was running. Starts none. */
+  async stopDaemon(): Promise<boolean> {
+    let socket: net.Socket;
+    try {
+      socket = await dial(this.options.address.socketPath);
+    } catch (err) {
+      if (nobodyListens(err)) return false;
+      throw err;
+    }
+    const connection = new Connection(socket);
+    await connection.send({ op: "stop" }).catch(() => undefined);
+    connection.close();
+    return true;
+  }
+
   /** Closes this process's connection; the daemon stays up for other processes and later figures. */
   close(): void {
     const c = this.connection;

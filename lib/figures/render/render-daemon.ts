@@ -3,9 +3,12 @@
  * client that finds no daemon (render-client.ts). It launches Chromium and loads plotly.js at once, before any
  * figure is asked for, then serves every kernel and command of the project until it has been idle for idleMs.
  */
+import * as net from "node:net";
 import * as path from "node:path";
 import { closeRenderer, htmlToPdf, renderImage, rendererStats, setRendererIdleClose, warmRenderer } from "./browser";
+import { supersededSockets } from "./daemon-address";
 import { type RenderBackend, startRenderServer } from "./render-server";
+import { encodeMessage } from "./wire";
 
 /** The daemon's renderer: the browser module's one Chromium, kept open for as long as the daemon lives. */
 export const chromiumBackend: RenderBackend = {
@@ -41,8 +44,18 @@ async function main(argv: string[]): Promise<void> {
     () => log(`Chromium and plotly.js ready in ${Math.round(performance.now() - t0)} ms`),
     (err) => log(`warm-up failed (the next figure retries): ${(err as Error).message}`),
   );
+  for (const socket of supersededSockets(address)) askToStop(socket, log);
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, () => void server.close());
   await server.closed;
+}
+
+/** Sends "stop" to the daemon at `socketPath`, if one listens there; a stale file is left to its own daemon's next start. */
+function askToStop(socketPath: string, log: (line: string) => void): void {
+  const socket = net.connect(socketPath, () => {
+    socket.end(encodeMessage({ id: 1, op: "stop" }));
+    log(`asked the superseded daemon at ${socketPath} to stop`);
+  });
+  socket.on("error", () => undefined);
 }
 
 if (require.main === module) {

@@ -90,3 +90,9 @@ export async function renderDaemonStats(): Promise<(DaemonStats & { client: Clie
 export function disconnectSharedRenderer(): void {
   client?.close();
 }
+
+/** Stops the project's render daemon if one runs (a measurement's cold start, or freeing its memory now). */
+export async function stopRenderDaemon(): Promise<boolean> {
+  disconnectSharedRenderer();
+  return (await daemonClient()?.stopDaemon()) ?? false;
+}
