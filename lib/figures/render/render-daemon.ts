@@ -6,7 +6,7 @@
 import * as net from "node:net";
 import * as path from "node:path";
 import { closeRenderer, htmlToPdf, renderImage, rendererStats, setRendererIdleClose, warmRenderer } from "./browser";
-import { supersededSockets } from "./daemon-address";
+import { daemonAddress, supersededSockets } from "./daemon-address";
 import { type RenderBackend, startRenderServer } from "./render-server";
 import { encodeMessage } from "./wire";
 
@@ -44,7 +44,11 @@ async function main(argv: string[]): Promise<void> {
     () => log(`Chromium and plotly.js ready in ${Math.round(performance.now() - t0)} ms`),
     (err) => log(`warm-up failed (the next figure retries): ${(err as Error).message}`),
   );
-  for (const socket of supersededSockets(address)) askToStop(socket, log);
+  // Only the current build's daemon retires the others: a daemon started by a kernel still running an older build
+  // (its address is not what this build's files hash to) must not stop the current one.
+  if (daemonAddress({ dir: path.dirname(socketPath) }).socketPath === socketPath) {
+    for (const socket of supersededSockets(address)) askToStop(socket, log);
+  }
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, () => void server.close());
   await server.closed;
 }
