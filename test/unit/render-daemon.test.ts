@@ -65,7 +65,7 @@ function clientFor(address: DaemonAddress, backend: RenderBackend, started: (Ren
 }
 
 const figure = (name: string): Figure => ({ data: [{ y: [1, 2], name }], layout: { width: 300, height: 200 } });
-const image = (client: RenderClient, name: string) =>
+const imageOf = (client: RenderClient, name: string) =>
   client.request({ op: "image", fig: figure(name), req: { format: "svg", width: 300, height: 200, scale: 1 } });
 
 describe("render daemon", () => {
@@ -74,7 +74,7 @@ describe("render daemon", () => {
     const backend = fakeBackend();
     const started: (RenderServer | undefined)[] = [];
     const [a, b] = [clientFor(address, backend, started), clientFor(address, backend, started)];
-    const svgs = await Promise.all([image(a!, "from a"), image(b!, "from b")]);
+    const svgs = await Promise.all([imageOf(a!, "from a"), imageOf(b!, "from b")]);
     expect(svgs).toEqual(['<svg width="300" height="200" data-name="from a"/>', '<svg width="300" height="200" data-name="from b"/>']);
     // Both found no daemon and started one; one won the lock, the other stepped aside and connected.
     expect(started.filter(Boolean)).toHaveLength(1);
@@ -88,9 +88,9 @@ describe("render daemon", () => {
     const address = freshAddress();
     const backend = fakeBackend();
     const a = clientFor(address, backend);
-    await image(a, "first");
+    await imageOf(a, "first");
     const b = clientFor(address, backend);
-    await image(b, "second");
+    await imageOf(b, "second");
     expect(a.counters.starts).toBe(1);
     expect(b.counters.starts).toBe(0);
     expect((await b.stats()).renders).toBe(2);
@@ -113,7 +113,7 @@ describe("render daemon", () => {
     await new Promise((resolve) => child.on("exit", resolve));
     expect(statSync(address.socketPath).isSocket()).toBe(true);
     const client = clientFor(address, fakeBackend());
-    expect(await image(client, "after stale")).toContain('data-name="after stale"');
+    expect(await imageOf(client, "after stale")).toContain('data-name="after stale"');
     expect(client.counters.starts).toBe(1);
   });
 
@@ -121,12 +121,12 @@ describe("render daemon", () => {
     const address = freshAddress();
     const started: (RenderServer | undefined)[] = [];
     const client = clientFor(address, fakeBackend(true), started);
-    const inFlight = image(client, "lost with the first daemon");
+    const inFlight = imageOf(client, "lost with the first daemon");
     while (started.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     // The fake holds the first figure forever: closing the daemon now drops it mid-render.
     await started[0]!.close();
     expect(await inFlight).toContain('data-name="lost with the first daemon"');
-    expect(await image(client, "next")).toContain('data-name="next"');
+    expect(await imageOf(client, "next")).toContain('data-name="next"');
     expect(client.counters.starts).toBe(2);
   });
 
@@ -140,7 +140,22 @@ describe("render daemon", () => {
     await expect(bad).rejects.toThrow(RenderError);
     await expect(bad).rejects.toThrow(/^plotly could not draw the figure: data must be an array of traces$/);
     // The daemon is still serving.
-    expect(await image(client, "after a bad one")).toContain("after a bad one");
+    expect(await imageOf(client, "after a bad one")).toContain("after a bad one");
+  });
+
+  it("reports the daemon's own failure with a figure as a RenderError and keeps using the daemon", async () => {
+    const backend = fakeBackend();
+    const image = backend.image;
+    backend.image = async (fig, req) => {
+      if ((fig.data[0] as { name?: string }).name === "crash") throw new Error("Target page, context or browser has been closed");
+      return image(fig, req);
+    };
+    const client = clientFor(freshAddress(), backend);
+    await expect(imageOf(client, "crash")).rejects.toThrow(
+      /^the render daemon could not draw the figure: Target page, context or browser has been closed$/,
+    );
+    expect(await imageOf(client, "fine")).toContain('data-name="fine"');
+    expect(client.counters.starts).toBe(1);
   });
 
   it("prints a PDF through the daemon", async () => {

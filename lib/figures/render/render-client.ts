@@ -73,7 +73,9 @@ class Connection {
     this.pending.delete(r.id);
     if (this.pending.size === 0) this.socket.unref();
     if (r.ok) p.resolve(r.result);
-    else p.reject(r.bad ? new RenderError(r.error) : new DaemonUnavailable(`the render daemon failed: ${r.error}`));
+    // A daemon that answers is working: its failure with this figure (even a Chromium that crashed twice) is this
+    // figure's error, not a reason for the process to give up on the daemon.
+    else p.reject(new RenderError(r.bad ? r.error : `the render daemon could not draw the figure: ${r.error}`));
   }
 
   send(body: RequestBody): Promise<unknown> {
