@@ -150,6 +150,24 @@ export function chromiumExecutable(env: NodeJS.ProcessEnv = process.env): string
 }
 
 /**
+ * How figures are rendered: "daemon" (default) asks the project's shared render daemon, started in the
+ * background on first need; "inprocess" launches a Chromium inside this process, as before the daemon
+ * (FASHION_ANN_RENDERER=inprocess, e.g. where a Unix socket cannot be used). Anything else is an error.
+ */
+export function rendererMode(env: NodeJS.ProcessEnv = process.env): "daemon" | "inprocess" {
+  const value = env.FASHION_ANN_RENDERER || "daemon";
+  if (value !== "daemon" && value !== "inprocess") {
+    throw new ConfigError(`FASHION_ANN_RENDERER must be "daemon" or "inprocess", got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Where the user's private runtime files go (the render daemon's socket): XDG_RUNTIME_DIR if set, else the temp folder. */
+export function runtimeDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.XDG_RUNTIME_DIR || undefined;
+}
+
+/**
  * Resolves overrides against the tutorial defaults, then the environment (ENVIRONMENT) on top; throws
  * ConfigError naming every bad field (or variable) with its value and what is allowed.
  */

@@ -11,7 +11,7 @@ import { architectureFigure } from "../figures/architecture";
 import { imageFigure, imageGridFigure } from "../figures/images";
 import { learningCurvesFigure } from "../figures/curves";
 import { predictionsFigure } from "../figures/predictions";
-import { saveFig } from "../figures/render/chromium";
+import { saveFig, warmRenderer } from "../figures/render/chromium";
 import type { Figure } from "../figures/figure";
 import { classNamesOf, predictClasses, predictProba } from "../results/predict";
 import type { ProgressMode } from "../train/callbacks/progress";
@@ -190,6 +190,8 @@ export async function trainExperiment(config: ExperimentConfig, run: Run, option
 
 async function trainLocked(config: ExperimentConfig, run: Run, options: ExperimentOptions): Promise<ExperimentResult> {
   const log = options.log ?? console.log;
+  // The figures at the end need Chromium with plotly.js loaded: the render daemon gets ready while this trains.
+  if (options.figures ?? true) warmRenderer();
   const backend = await initBackend(config);
   log(formatBackend(backend));
   log(`config: ${JSON.stringify(config)}`);
@@ -223,9 +225,9 @@ async function trainLocked(config: ExperimentConfig, run: Run, options: Experime
   run.writeJson("metrics.json", metrics);
   const figures: string[] = [];
   if (options.figures ?? true) {
-    for (const [name, fig] of Object.entries(tutorialFigures(data, model, history, standardization))) {
-      figures.push(await saveFig(fig, name, { dir: run.figuresDir }));
-    }
+    // All five at once: the daemon draws them side by side, and no figure waits for another's file write.
+    const specs = Object.entries(tutorialFigures(data, model, history, standardization));
+    figures.push(...(await Promise.all(specs.map(([name, fig]) => saveFig(fig, name, { dir: run.figuresDir })))));
   }
   model.dispose();
   return { backend, history, metrics, figures };

@@ -7,6 +7,7 @@ import { type BackendInfo, formatBackend, initBackend } from "../engine/backend"
 import { loadImagePng } from "../data/png-input";
 import type { Figure } from "../figures/figure";
 import { imageFigure } from "../figures/images";
+import { warmRenderer } from "../figures/render/chromium";
 import { liveCurvesRenderer } from "../figures/render/live";
 import type { History, TrainCallbacks } from "../train/callbacks/callback";
 import type { ProgressMode } from "../train/callbacks/progress";
@@ -30,6 +31,8 @@ export interface NotebookSession {
 export async function startNotebook(overrides: ConfigOverrides = {}, runDir = "../runs/interactive"): Promise<NotebookSession> {
   const config = resolveConfig(overrides);
   const run = openRun(runDir);
+  // Figures later in the notebook should find Chromium and plotly.js loaded; a no-op if the import started it.
+  warmRenderer();
   const backend = await initBackend(config);
   console.log(formatBackend(backend));
   console.log("run folder:", run.dir);

@@ -21,6 +21,7 @@ import * as path from "node:path";
 import * as readline from "node:readline";
 
 import { childEnvironment, resolveConfig, type ConfigOverrides } from "../config";
+import { warmRenderer } from "../figures/render/chromium";
 import { projectRoot } from "../io/paths";
 
 /** Jupyter runs on Debian's Python, which has nbclient and the notebook server; a venv or pyenv python may not. */
@@ -150,6 +151,8 @@ export async function runNotebooks(opts: RunNotebooksOptions): Promise<RunNotebo
   const log = opts.log ?? (() => {});
   resolveConfig(opts.overrides); // a bad override fails here, before any kernel starts
   checkKernelRegistered(root);
+  // Every notebook's kernel draws through the project's render daemon: start it now, while the first kernel starts.
+  warmRenderer();
   const names = listNotebooks(notebooksDir, opts.only);
   const outDir = path.join(runDir, "notebooks");
   fs.mkdirSync(outDir, { recursive: true });

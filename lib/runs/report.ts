@@ -220,8 +220,11 @@ export async function writeRunReport(runDir: string, opts: ReportOptions = {}): 
   model.dispose();
 
   const renderStart = performance.now();
-  const img: Record<string, string> = {};
-  for (const [name, fig] of Object.entries({ ...figs, ...errorFigs })) if (fig) img[name] = await figureImg(fig, name.replace(/_/g, " "));
+  // All at once: the render daemon draws them side by side instead of one round trip after another.
+  const drawn = Object.entries({ ...figs, ...errorFigs }).filter((e): e is [string, Figure] => e[1] !== undefined);
+  const img: Record<string, string> = Object.fromEntries(
+    await Promise.all(drawn.map(async ([name, fig]) => [name, await figureImg(fig, name.replace(/_/g, " "))] as const)),
+  );
   log(`rendered ${Object.keys(img).length} figures in ${((performance.now() - renderStart) / 1000).toFixed(1)} s`);
 
   const summary = fs.existsSync(run.file("summary.txt")) ? fs.readFileSync(run.file("summary.txt"), "utf8") : undefined;

@@ -326,6 +326,86 @@ describe("from the built library (dist/)", () => {
   });
 });
 
+describe("the render daemon, from the built library (dist/)", () => {
+  // The children get their own runtime folder, so this daemon is the test's own and not the developer's.
+  const runtime = mkdtempSync(join(tmp, "runtime-"));
+  const env = { ...process.env, XDG_RUNTIME_DIR: runtime, FASHION_ANN_RENDERER: "daemon" };
+  const dist = join(ROOT, "dist/lib");
+  type Outcome = {
+    bytes?: number;
+    ms?: number;
+    error?: string;
+    stats: { pid: number; launches: number; renders: number; client: { starts: number } };
+  };
+
+  /** A fresh Node process that renders one figure through the daemon and prints what happened. */
+  async function renderInFreshProcess(figure = "p.imageFigure(new Uint8Array(784).fill(200))"): Promise<Outcome> {
+    const script = `
+      const p = { ...require(${JSON.stringify(join(dist, "index.js"))}), ...require(${JSON.stringify(join(dist, "figures/render/chromium.js"))}) };
+      (async () => {
+        const out = {};
+        const t0 = performance.now();
+        try { out.bytes = (await p.renderFigure(${figure})).length; } catch (e) { out.error = e.name + ": " + e.message; }
+        out.ms = performance.now() - t0;
+        out.stats = await p.renderDaemonStats();
+        console.log(JSON.stringify(out));
+      })();`;
+    const run = await runChild(process.execPath, ["-e", script], { env, timeout: 120_000 });
+    // The process exits by itself: its connection to the daemon does not hold it open.
+    expect(run.status, `stderr: ${run.stderr}`).toBe(0);
+    return JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Outcome;
+  }
+
+  const chromiumChildren = (pid: number): number[] =>
+    spawnSync("ps", ["-o", "pid=,comm=", "--ppid", String(pid)], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter((l) => /chrom/.test(l))
+      .map((l) => Number(l.trim().split(/\s+/)[0]));
+
+  let daemonPid = 0;
+  afterAll(() => {
+    for (const pid of [daemonPid]) if (pid) spawnSync("kill", [String(pid)]);
+  });
+
+  it("is started by the first process that draws and shared by the next, which launches nothing", async () => {
+    const first = await renderInFreshProcess();
+    expect(first.bytes).toBeGreaterThan(0);
+    expect(first.stats.client.starts).toBe(1);
+    const second = await renderInFreshProcess();
+    daemonPid = second.stats.pid;
+    expect(second.stats).toMatchObject({ pid: first.stats.pid, launches: 1, renders: 2, client: { starts: 0 } });
+    console.log(`first figure of a fresh process: ${Math.round(first.ms!)} ms with a cold daemon, ${Math.round(second.ms!)} ms warm`);
+  });
+
+  it("relaunches its Chromium after the browser was killed", async () => {
+    const before = await renderInFreshProcess();
+    daemonPid = before.stats.pid;
+    const pids = chromiumChildren(daemonPid);
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) process.kill(pid, "SIGKILL");
+    const after = await renderInFreshProcess();
+    expect(after.bytes).toBeGreaterThan(0);
+    expect(after.stats).toMatchObject({ pid: daemonPid, launches: before.stats.launches + 1 });
+  });
+
+  it("is replaced by the next figure after the daemon was killed", async () => {
+    const before = await renderInFreshProcess();
+    process.kill(before.stats.pid, "SIGKILL");
+    const after = await renderInFreshProcess();
+    daemonPid = after.stats.pid;
+    expect(after.bytes).toBeGreaterThan(0);
+    expect(after.stats.pid).not.toBe(before.stats.pid);
+    expect(after.stats.client.starts).toBe(1);
+  });
+
+  it("answers a figure plotly cannot draw with one RenderError sentence", async () => {
+    const out = await renderInFreshProcess("{ data: [null], layout: {} }");
+    expect(out.error).toMatch(/^RenderError: plotly could not draw the figure: Cannot read properties of null \(reading 'type'\)$/);
+    // The daemon goes on serving.
+    expect(out.stats.pid).toBe(daemonPid);
+  });
+});
+
 describe("show(fig): nodeplotlib's window, offline", () => {
   it("serves a page that draws the figure without the network, and the script exits once the window closes", async () => {
     const script = `

@@ -149,6 +149,44 @@ describe("liveProgress against a fake display", () => {
     expect(renders.at(-1)).toBe(20);
   });
 
+  it("draws the newest history after a slow render, not each epoch in turn, and records each epoch's wait", async () => {
+    let t = 0;
+    const displays = fakeDisplays();
+    const renders: number[] = [];
+    const finish: (() => void)[] = [];
+    const live = liveProgress({
+      newDisplay: displays.newDisplay,
+      now: () => t,
+      curvesIntervalMs: 0,
+      curves: (h) => {
+        renders.push(h.loss!.length);
+        return new Promise((resolve) => finish.push(() => resolve({ svg: `<svg data-epochs="${h.loss!.length}"/>` })));
+      },
+    })!;
+    await live.onTrainBegin!({ ...params, epochs: 4 });
+    const epoch = async (e: number) => {
+      await live.onEpochBegin!(e);
+      t += 1000;
+      await live.onEpochEnd!(e, { loss: 1 / (e + 1) });
+    };
+    await epoch(0); // the render of epoch 1 starts and hangs
+    await new Promise((resolve) => setImmediate(resolve));
+    await epoch(1);
+    await epoch(2);
+    await epoch(3);
+    t += 100;
+    finish.shift()!(); // epoch 1's curves arrive while epoch 4 has ended
+    const end = live.onTrainEnd!({ epoch: [], history: {}, params, stopped: false });
+    while (finish.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    t += 100;
+    finish.shift()!();
+    await end;
+    // Two renders, not four: the second drew all four epochs at once.
+    expect(renders).toEqual([1, 4]);
+    expect(displays.made[1]!.images.at(-1)).toEqual({ svg: '<svg data-epochs="4"/>' });
+    expect(live.stats.epochLagMs).toEqual([3100, 2200, 1200, 200]);
+  });
+
   it("says training stopped, and which epoch was discarded, when stopped mid-epoch", async () => {
     const { live, displays, tick } = run(1);
     await live.onTrainBegin!(params);

@@ -6,11 +6,12 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { chromiumExecutable } from "../../config";
 import { inTslabKernel } from "../../io/tslab";
+import type { Figure } from "../figure";
+import { positive, RenderError } from "./render-error";
+import type { ImageRequest, PdfOptions, RendererCounters } from "./wire";
 
-/** Thrown when a figure cannot be rendered: no Chromium, a bad option, or plotly rejecting the figure. */
-export class RenderError extends Error {
-  override name = "RenderError";
-}
+export { positive, RenderError } from "./render-error";
+export type { PdfOptions } from "./wire";
 
 /** Debian's chromium; FASHION_ANN_CHROMIUM points elsewhere. Playwright must never download its own browser here. */
 export function chromiumPath(): string {
@@ -51,7 +52,7 @@ let idleCloseMs: number | undefined;
 const stats = { launches: 0, pages: 0, renders: 0 };
 
 /** How many browsers and pages this process has started and how many images it rendered; tests use it to check reuse. */
-export function rendererStats(): { launches: number; pages: number; renders: number; running: boolean } {
+export function rendererStats(): RendererCounters & { running: boolean } {
   return { ...stats, running: active !== undefined || launching !== undefined };
 }
 
@@ -165,6 +166,40 @@ export async function withImagePage<T>(fn: (page: Page) => Promise<T>): Promise<
 }
 
 /**
+ * Draws `fig` with plotly's toImage on the shared image page: base64 PNG or SVG text. A figure plotly rejects
+ * (a trace type it does not know, data that is not an array) is a RenderError of one sentence naming plotly's reason.
+ */
+export async function renderImage(fig: Figure, req: ImageRequest): Promise<string> {
+  try {
+    return await withImagePage((page) =>
+      page.evaluate(
+        async ({ fig, req }) => {
+          const Plotly = (globalThis as unknown as { Plotly: { toImage: (f: unknown, o: unknown) => Promise<string> } }).Plotly;
+          return Plotly.toImage({ data: fig.data, layout: fig.layout, config: { staticPlot: true } }, { ...req, imageDataOnly: true });
+        },
+        { fig: JSON.parse(JSON.stringify(fig)) as Figure, req },
+      ),
+    );
+  } catch (err) {
+    if (err instanceof RenderError || isBrowserGone(err)) throw err;
+    throw new RenderError(`plotly could not draw the figure: ${plotlyReason(err)}`);
+  }
+}
+
+/** The first line of an evaluate error without Playwright's prefix, e.g. "Cannot read properties of undefined (reading 'map')". */
+function plotlyReason(err: unknown): string {
+  const line = String((err as Error)?.message ?? err).split("\n")[0] ?? "";
+  return line.replace(/^page\.evaluate:\s*/, "").replace(/^(Type|Reference)?Error:\s*/, "") || "unknown error";
+}
+
+/** Launches the browser and loads plotly.js into the image page now, so the first figure finds them ready. */
+export async function warmRenderer(): Promise<void> {
+  await withBrowser(async () => {
+    await getPage(await getRenderer());
+  });
+}
+
+/**
  * Runs `fn` on the shared browser's print page (work that replaces a page's content, such as printing a PDF,
  * must not disturb the page that renders images). One job at a time; the page is kept for the next one,
  * which saves opening a new page per job.
@@ -188,16 +223,6 @@ async function withPrintPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
     return job;
   };
   return withBrowser(once);
-}
-
-export interface PdfOptions {
-  /** Paper size such as "A4" or "Letter"; ignored when width and height are given. Default "A4". */
-  paper?: "A4" | "A3" | "Letter" | "Legal";
-  /** Page width and height in CSS pixels (96 per inch), for a page the size of a figure. */
-  width?: number;
-  height?: number;
-  /** Page margin, CSS length; default "0" for a figure-sized page, "15mm" for paper. */
-  margin?: string;
 }
 
 /**
@@ -238,10 +263,4 @@ function scheduleIdleClose(): void {
   idleTimer = setTimeout(() => void closeRenderer(), ms);
   // The timer itself must not hold the process open; the browser does that until the timer closes it.
   idleTimer.unref();
-}
-
-export function positive(value: number | undefined, fallback: number, what: string): number {
-  const v = value ?? fallback;
-  if (!(v > 0) || !Number.isFinite(v)) throw new RenderError(`${what} must be a positive number, got ${value}`);
-  return v;
 }

@@ -1,19 +1,29 @@
 import { basename, resolve } from "node:path";
 import { escapeForScript, escapeHtml } from "../../format/html";
+import { inTslabKernel } from "../../io/tslab";
 import { writeFileAtomic } from "../../io/atomic";
 import type { Figure } from "../figure";
-import { htmlToPdf, plotlyJs, positive, RenderError, withImagePage } from "./browser";
+import { closeRenderer as closeInProcessBrowser, plotlyJs, positive, RenderError } from "./browser";
+import { disconnectSharedRenderer, drawImage, printPdf, warmSharedRenderer } from "./shared-renderer";
+import type { ImageRequest } from "./wire";
 
-export {
-  chromiumPath,
-  closeRenderer,
-  htmlToPdf,
-  type PdfOptions,
-  plotlyJs,
-  RenderError,
-  rendererStats,
-  setRendererIdleClose,
-} from "./browser";
+export { chromiumPath, plotlyJs, RenderError, rendererStats, setRendererIdleClose } from "./browser";
+export type { PdfOptions } from "./wire";
+export { printPdf as htmlToPdf, renderDaemonStats, stopRenderDaemon, warmSharedRenderer as warmRenderer } from "./shared-renderer";
+
+/**
+ * Closes what this process renders with: its own Chromium if it launched one, and its connection to the render
+ * daemon (which stays up, warm, for the next command or kernel). Call it at the end of a script; the next
+ * render reconnects or relaunches.
+ */
+export async function closeRenderer(): Promise<void> {
+  disconnectSharedRenderer();
+  await closeInProcessBrowser();
+}
+
+// A notebook's first figure should find Chromium and plotly.js loaded: start the daemon while the reader is
+// still on the import cell. Outside a kernel, figures start it when they need it.
+if (inTslabKernel()) warmSharedRenderer();
 
 export type RenderFormat = "png" | "svg" | "html" | "pdf";
 
@@ -36,25 +46,6 @@ export interface SaveFigOptions extends RenderOptions {
 /** Saved files are for print and slides: scale 3 of a 100-px-per-inch figure ~ the tutorial's dpi=300. */
 export const SAVE_PNG_SCALE = 3;
 
-interface ImageRequest {
-  format: "png" | "svg";
-  width: number;
-  height: number;
-  scale: number;
-}
-
-async function toImage(fig: Figure, req: ImageRequest): Promise<string> {
-  return withImagePage((page) =>
-    page.evaluate(
-      async ({ fig, req }) => {
-        const Plotly = (globalThis as unknown as { Plotly: { toImage: (f: unknown, o: unknown) => Promise<string> } }).Plotly;
-        return Plotly.toImage({ data: fig.data, layout: fig.layout, config: { staticPlot: true } }, { ...req, imageDataOnly: true });
-      },
-      { fig: JSON.parse(JSON.stringify(fig)) as Figure, req },
-    ),
-  );
-}
-
 /** A self-contained HTML page (plotly.js inlined, ~4.9 MB) that shows the interactive figure offline. */
 export function figureHtml(fig: Figure, opts: Pick<RenderOptions, "width" | "height"> = {}): string {
   const layout = { ...fig.layout, ...(opts.width && { width: opts.width }), ...(opts.height && { height: opts.height }) };
@@ -71,7 +62,8 @@ export function figureHtml(fig: Figure, opts: Pick<RenderOptions, "width" | "hei
 }
 
 /**
- * Renders a figure in the shared headless Chromium (launched on first use, reused after).
+ * Renders a figure in the project's render daemon (a headless Chromium with plotly.js loaded, shared by every
+ * kernel and command and started on first need), or in this process's own Chromium where there is no daemon.
  * PNG and PDF are returned as bytes, SVG and HTML as text. Sizes are CSS pixels; PNG size is width*scale x height*scale.
  */
 export function renderFigure(fig: Figure, opts: RenderOptions & { format: "svg" | "html" }): Promise<string>;
@@ -92,11 +84,11 @@ export async function renderFigure(fig: Figure, opts: RenderOptions = {}): Promi
     height: positive(opts.height, fig.layout.height ?? 500, "height"),
     scale: positive(opts.scale, 1, "scale"),
   };
-  const data = await toImage(fig, req);
+  const data = await drawImage(fig, req);
   if (format === "pdf") {
     // The SVG on a page of exactly the figure's size: a vector PDF that LaTeX and slides scale without blur.
     const page = `<!DOCTYPE html><html><head><meta charset="utf-8"><style>html,body{margin:0}svg{display:block}</style></head><body>${data}</body></html>`;
-    return htmlToPdf(page, { width: req.width, height: req.height });
+    return printPdf(page, { width: req.width, height: req.height });
   }
   return format === "png" ? Buffer.from(data, "base64") : data;
 }

@@ -27,9 +27,11 @@ export interface LiveProgressOptions {
   /** Least time between two redraws of the bar, ms; default 250 (four a second). */
   intervalMs?: number;
   /**
-   * Least time between the starts of two curve renders, ms; default 2000. Each render costs the training
-   * thread ~10 ms, which matters when an epoch takes under a second (the native engine): epochs that end
-   * sooner are drawn together by the next render, and the last one is always drawn.
+   * Least time between the starts of two curve renders, ms; default 500. A render is drawn by the render
+   * daemon, beside training; what it costs the training thread is sending the history and showing the SVG
+   * (~1-2 ms), which still matters when an epoch takes well under a second (the native engine on small data):
+   * epochs that end sooner are drawn together by the next render, and the last one is always drawn. The gap
+   * plus one render is how long a finished epoch can wait to be on the plot.
    */
   curvesIntervalMs?: number;
   /** Clock in ms; tests pass a fake one. */
@@ -43,10 +45,12 @@ export interface LiveStats {
   callbackMs: number;
   /** ms from asking for the curves to having them, one per render (runs beside training, not in it). */
   renderMs: number[];
+  /** ms from the end of each epoch to the curves that include it being shown, one per epoch shown. */
+  epochLagMs: number[];
 }
 
 export const LIVE_INTERVAL_MS = 250;
-export const LIVE_CURVES_INTERVAL_MS = 2000;
+export const LIVE_CURVES_INTERVAL_MS = 500;
 
 /**
  * Keras's notebook progress, in place: one text output holding `Epoch k/N` and a Keras bar per epoch (the
@@ -61,7 +65,8 @@ export function liveProgress(options: LiveProgressOptions = {}): (TrainCallbacks
   if (!newDisplay) return undefined;
   const now = options.now ?? (() => performance.now());
   const due = throttle(options.intervalMs ?? LIVE_INTERVAL_MS, now);
-  const stats: LiveStats = { barUpdates: 0, callbackMs: 0, renderMs: [] };
+  const stats: LiveStats = { barUpdates: 0, callbackMs: 0, renderMs: [], epochLagMs: [] };
+  const epochEndedAt: number[] = [];
   let params: History["params"];
   let log: LiveDisplay | undefined;
   let lines: string[] = [];
@@ -97,12 +102,16 @@ export function liveProgress(options: LiveProgressOptions = {}): (TrainCallbacks
       dirty = false;
       const t0 = now();
       lastRender = t0;
+      // Always the newest history: epochs that ended while the previous render ran are drawn by this one.
+      const epochs = epochEndedAt.length;
       try {
         const image = await options.curves(Object.fromEntries(Object.entries(curves).map(([k, v]) => [k, [...v]])));
         stats.renderMs.push(now() - t0);
         curveDisplay ??= newDisplay!();
         if ("svg" in image) curveDisplay.svg(image.svg);
         else curveDisplay.png(image.png);
+        const shown = now();
+        for (let e = stats.epochLagMs.length; e < epochs; e++) stats.epochLagMs.push(shown - epochEndedAt[e]!);
       } catch (err) {
         // Training matters more than its picture: say why once and go on without curves.
         curvesFailed = true;
@@ -145,6 +154,7 @@ export function liveProgress(options: LiveProgressOptions = {}): (TrainCallbacks
         curves[k] = values;
       }
       if (options.curves) {
+        epochEndedAt.push(now());
         dirty = true;
         rendering ??= renderLoop();
       }
