@@ -1,6 +1,5 @@
-import type { Layout } from "nodeplotlib";
 import { pythonShape } from "../format/shape";
-import { baseLayout, FigureError, hiddenAxis, type Figure } from "./figure";
+import { baseLayout, FigureError, hiddenAxis, type Figure, type Layout } from "./figure";
 
 /** One layer as `plot_model` shows it; a model module can build these from `model.layers`. */
 export interface LayerInfo {

@@ -1,5 +1,4 @@
-import type { Layout } from "nodeplotlib";
-import { baseLayout, type Figure } from "./figure";
+import { baseLayout, type Figure, type Layout } from "./figure";
 import { TAB10 } from "./curves";
 
 /** What the comparison needs of a run (a RunSummary fits): a name, its config and its per-epoch history. */

@@ -1,7 +1,6 @@
-import type { Layout, Plot } from "nodeplotlib";
 import { normalizeConfusion } from "../results/metrics";
 import { CLASS_NAMES } from "../data/images";
-import { baseLayout, FigureError, matplotlibAxis, PX_PER_INCH, type Figure } from "./figure";
+import { baseLayout, FigureError, matplotlibAxis, PX_PER_INCH, type Figure, type Layout, type Plot } from "./figure";
 
 /** matplotlib's "Blues" (ColorBrewer), light for few images, dark for many; plotly's own "Blues" runs the other way. */
 export const BLUES_COLORSCALE: Array<[number, string]> = [

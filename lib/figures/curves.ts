@@ -1,5 +1,4 @@
-import type { Layout, Plot } from "nodeplotlib";
-import { baseLayout, FigureError, matplotlibAxis, PX_PER_INCH, type Figure } from "./figure";
+import { baseLayout, FigureError, matplotlibAxis, PX_PER_INCH, type Figure, type Layout, type Plot } from "./figure";
 
 /** matplotlib's default colour cycle (tab10), which pandas' DataFrame.plot uses. */
 export const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];

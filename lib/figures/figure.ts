@@ -1,4 +1,12 @@
-import type { Layout, Plot } from "nodeplotlib";
+import type { Layout as PlotlyLayout, PlotData } from "plotly.js";
+
+/**
+ * One plotly trace and a plotly layout, typed by plotly.js's own declarations (@types/plotly.js): the same types
+ * nodeplotlib's `plot(data, layout)` takes, without nodeplotlib's own types, which pull rxjs's 189 .d.ts files into
+ * the type check of every tslab cell that imports this library.
+ */
+export type Plot = Partial<PlotData>;
+export type Layout = Partial<PlotlyLayout>;
 
 /**
  * A plotly figure: what every plot helper returns and every renderer takes.

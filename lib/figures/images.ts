@@ -1,6 +1,5 @@
-import type { Layout, Plot } from "nodeplotlib";
 import type { Images } from "../data/images";
-import { axisNames, baseLayout, FigureError, hiddenAxis, PX_PER_INCH, positiveInt, type Figure } from "./figure";
+import { axisNames, baseLayout, FigureError, hiddenAxis, PX_PER_INCH, positiveInt, type Figure, type Layout, type Plot } from "./figure";
 import { NO_MARGIN, squareCells, toDomain, type PixelBox } from "./layout-grid";
 
 /** A batch as one flat row-major buffer, shape [n, rows, cols] or [n, rows*cols] (square images), any numbers. */

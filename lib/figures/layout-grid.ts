@@ -1,4 +1,4 @@
-import type { Layout } from "nodeplotlib";
+import type { Layout } from "./figure";
 
 /** A rectangle in figure pixels, origin at the top-left corner like a page. */
 export interface PixelBox {

@@ -1,6 +1,5 @@
-import type { Layout, Plot } from "nodeplotlib";
 import { TAB10 } from "./curves";
-import { baseLayout, FigureError, type Figure, matplotlibAxis, PX_PER_INCH } from "./figure";
+import { baseLayout, FigureError, type Figure, matplotlibAxis, PX_PER_INCH, type Layout, type Plot } from "./figure";
 
 /** What the figure needs of a learning-rate search (findLearningRate's result fits). */
 export interface LrFinderCurve {

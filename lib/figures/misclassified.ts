@@ -1,6 +1,5 @@
-import type { Layout, Plot } from "nodeplotlib";
 import { CLASS_NAMES, type Images } from "../data/images";
-import { baseLayout, FigureError, PX_PER_INCH, positiveInt, type Figure } from "./figure";
+import { baseLayout, FigureError, PX_PER_INCH, positiveInt, type Figure, type Layout, type Plot } from "./figure";
 import { addImageSubplot, titleAnnotation, toGreyImages, type ImageInput } from "./images";
 import { NO_MARGIN, squareCells } from "./layout-grid";
 

@@ -1,6 +1,5 @@
-import type { Layout, Plot } from "nodeplotlib";
 import { CLASS_NAMES } from "../data/images";
-import { axisNames, baseLayout, FigureError, PX_PER_INCH, type Figure } from "./figure";
+import { axisNames, baseLayout, FigureError, PX_PER_INCH, type Figure, type Layout, type Plot } from "./figure";
 import { addImageSubplot, titleAnnotation, toGreyImages, type ImageInput } from "./images";
 import { NO_MARGIN, squareCells, toDomain, type PixelBox } from "./layout-grid";
 

@@ -1,6 +1,5 @@
-import type { Layout, Plot } from "nodeplotlib";
 import { TAB10 } from "./curves";
-import { baseLayout, FigureError, matplotlibAxis, PX_PER_INCH, type Figure } from "./figure";
+import { baseLayout, FigureError, matplotlibAxis, PX_PER_INCH, type Figure, type Layout, type Plot } from "./figure";
 
 /** One class's scores; `perClassScores(...)` from the metrics module returns these. */
 export interface ClassScoreRow {
