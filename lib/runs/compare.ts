@@ -128,9 +128,11 @@ export function formatComparison(summaries: RunSummary[], width = 100): string {
   // The table package draws "│ cell │": each column costs its width plus 3, and the frame 1 more.
   const drawnWidth = (cols: number[]) => cols.reduce((sum, j) => sum + widthOf(j) + 3, 1);
   const draw = (cols: number[]) =>
-    tables().table([cols.map((j) => header[j]!), ...rows.map((r) => cols.map((j) => r[j]!))], {
-      columns: cols.map((j) => ({ width: widthOf(j), wrapWord: true })),
-    }).trimEnd();
+    tables()
+      .table([cols.map((j) => header[j]!), ...rows.map((r) => cols.map((j) => r[j]!))], {
+        columns: cols.map((j) => ({ width: widthOf(j), wrapWord: true })),
+      })
+      .trimEnd();
   const all = header.map((_, j) => j);
   if (drawnWidth(all) <= width) return draw(all);
   const results = all.slice(1 + hyperparameters);
