@@ -46,9 +46,8 @@ describe("fashion-ann train (real data, real backend)", () => {
     expect(r.stderr).toMatch(/run folder .* already exists and is not empty; choose another --out or pass --force/);
   });
 
-  // Every bad flag or value exits 2, whether commander or the config schema refuses it. Side by side: each is its
-  // own CLI process, most of whose time is Node loading the CLI.
-  it.concurrent.each([
+  // Every bad flag or value exits 2, whether commander or the config schema refuses it.
+  it.each([
     [["--epochs", "0"], /epochs: .*>=1.*got 0/, 2],
     [["--epochs", "three"], /--epochs expects an integer, got "three"/, 2],
     [["--hidden", "300,x"], /--hidden expects comma-separated integers like 300,100, got "300,x"/, 2],
