@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dfd from "danfojs-node";
-import { table } from "table";
+import type * as Table from "table";
 import { ExperimentConfig } from "../config";
 import { lazyRequire } from "../io/lazy";
 import { changedKeys, legendValue, shortName } from "../figures/compare";
@@ -24,6 +24,7 @@ export interface RunSummary {
 const CONFIG_DEFAULTS = ExperimentConfig.parse({});
 // danfojs loads with the first table, not with the library.
 const danfo = lazyRequire<typeof dfd>("danfojs-node");
+const tables = lazyRequire<typeof Table>("table");
 
 /** Reads what `compare` needs from each run folder; a folder that is not a run is a clear error. */
 export function summarizeRuns(dirs: string[]): RunSummary[] {
@@ -127,9 +128,11 @@ export function formatComparison(summaries: RunSummary[], width = 100): string {
   // The table package draws "│ cell │": each column costs its width plus 3, and the frame 1 more.
   const drawnWidth = (cols: number[]) => cols.reduce((sum, j) => sum + widthOf(j) + 3, 1);
   const draw = (cols: number[]) =>
-    table([cols.map((j) => header[j]!), ...rows.map((r) => cols.map((j) => r[j]!))], {
-      columns: cols.map((j) => ({ width: widthOf(j), wrapWord: true })),
-    }).trimEnd();
+    tables()
+      .table([cols.map((j) => header[j]!), ...rows.map((r) => cols.map((j) => r[j]!))], {
+        columns: cols.map((j) => ({ width: widthOf(j), wrapWord: true })),
+      })
+      .trimEnd();
   const all = header.map((_, j) => j);
   if (drawnWidth(all) <= width) return draw(all);
   const results = all.slice(1 + hyperparameters);

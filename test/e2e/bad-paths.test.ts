@@ -23,7 +23,9 @@ function expectOneSentence(stderr: string, re: RegExp): void {
   expect(stderr).not.toMatch(/\n\s+at \S+ \(|report it/);
 }
 
-describe("bad paths give one sentence and exit 1", () => {
+// Each case is its own CLI process on its own paths (only train --resume locks the run folder, and only one case
+// does), so the cases run side by side: most of each one's time is Node loading the CLI.
+describe.concurrent("bad paths give one sentence and exit 1", () => {
   it.each([
     ["train --out under a file", ["train", "--out", path.join(file, "run")], /a-file\/run: \S+a-file is a file, expected a folder/],
     ["train --out is a file", ["train", "--out", file], /run folder \S+a-file is a file, expected a folder; choose another --out/],
@@ -78,7 +80,7 @@ describe("bad paths give one sentence and exit 1", () => {
   }, 60_000);
 });
 
-describe("the exit-code table", () => {
+describe.concurrent("the exit-code table", () => {
   it.each([
     [["--help"], 0, /Usage: fashion-ann/],
     [["train", "--help"], 0, /--resume <run>/],

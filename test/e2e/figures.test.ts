@@ -272,6 +272,53 @@ function executeNotebook(dir: string, file: string) {
   );
 }
 
+const notebookCell = (id: string, source: string) => ({ cell_type: "code", execution_count: null, id, metadata: {}, outputs: [], source });
+const notebook = (cells: ReturnType<typeof notebookCell>[]) => ({
+  cells,
+  metadata: { kernelspec: { display_name: "TypeScript", language: "typescript", name: "tslab" } },
+  nbformat: 4,
+  nbformat_minor: 5,
+});
+/** A folder in which tslab resolves "fashion-ann" as in notebooks/ (it resolves imports from the notebook's folder). */
+function notebookFolder(prefix: string): string {
+  const dir = mkdtempSync(join(tmp, prefix));
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+type Output = { output_type: string; data?: Record<string, string | string[]> };
+let inlineRun: Promise<Output[][]> | undefined;
+/**
+ * One kernel session, run once by nbconvert, for both inline formats (a kernel start costs tens of seconds): two
+ * HTML figures, the session's first figures, then a PNG figure. Resolves to each cell's outputs.
+ */
+function inlineNotebookOutputs(): Promise<Output[][]> {
+  inlineRun ??= (async () => {
+    const dir = notebookFolder("nb-");
+    const nb = notebook([
+      notebookCell("imports", 'import { confusionMatrixFigure, imageGridFigure, learningCurvesFigure, showInline } from "fashion-ann";'),
+      notebookCell(
+        "first",
+        'await showInline(learningCurvesFigure({ loss: [0.7, 0.5, 0.4], val_loss: [0.6, 0.5, 0.45] }), { format: "html" });',
+      ),
+      notebookCell(
+        "second",
+        'await showInline(confusionMatrixFigure([[5, 1], [2, 7]], { classNames: ["Shirt", "Coat"] }), { format: "html" });',
+      ),
+      notebookCell(
+        "png",
+        'const px = Array.from({ length: 784 }, (_, i) => (i % 28) * 9);\nawait showInline(imageGridFigure([px, px], ["Sneaker", "Bag"], 1, 2));',
+      ),
+    ]);
+    writeFileSync(join(dir, "inline.ipynb"), JSON.stringify(nb));
+    const run = await executeNotebook(dir, "inline.ipynb");
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(readFileSync(join(dir, "out.ipynb"), "utf8"));
+    return out.cells.map((c: { outputs: Output[] }) => c.outputs);
+  })();
+  return inlineRun;
+}
+
 describe("from the built library (dist/)", () => {
   beforeAll(() => {
     // Notebooks and scripts load dist/ (npm test builds it first).
@@ -289,36 +336,10 @@ describe("from the built library (dist/)", () => {
   });
 
   it("shows a figure inline as an image/png output in a tslab notebook", async () => {
-    const dir = mkdtempSync(join(tmp, "nb-"));
-    // tslab resolves imports from the notebook's folder; the link makes "fashion-ann" resolve as in notebooks/.
-    symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-    const cell = (source: string) => ({
-      cell_type: "code",
-      execution_count: null,
-      id: `c${source.length}`,
-      metadata: {},
-      outputs: [],
-      source,
-    });
-    const nb = {
-      cells: [
-        cell('import { imageGridFigure, showInline } from "fashion-ann";'),
-        cell(
-          'const px = Array.from({ length: 784 }, (_, i) => (i % 28) * 9);\nawait showInline(imageGridFigure([px, px], ["Sneaker", "Bag"], 1, 2));',
-        ),
-      ],
-      metadata: { kernelspec: { display_name: "TypeScript", language: "typescript", name: "tslab" } },
-      nbformat: 4,
-      nbformat_minor: 5,
-    };
-    writeFileSync(join(dir, "inline.ipynb"), JSON.stringify(nb));
-    const run = await executeNotebook(dir, "inline.ipynb");
-    expect(run.status, run.stderr).toBe(0);
-    const out = JSON.parse(readFileSync(join(dir, "out.ipynb"), "utf8"));
-    const outputs: { output_type: string; data?: Record<string, string> }[] = out.cells[1].outputs;
+    const outputs = (await inlineNotebookOutputs())[3]!;
     const pngs = outputs.filter((o) => o.output_type === "display_data" && o.data?.["image/png"]);
     expect(pngs).toHaveLength(1);
-    const img = decode(Buffer.from(defined(pngs[0]?.data?.["image/png"], "the cell's image/png output"), "base64"));
+    const img = decode(Buffer.from(defined(pngs[0]?.data?.["image/png"], "the cell's image/png output") as string, "base64"));
     expect([img.width, img.height]).toEqual([240, 120]);
     expect(greyVariance(img)).toBeGreaterThan(0);
     // The cell's value (showInline resolves to undefined) adds no text output under the image.
@@ -448,29 +469,26 @@ describe("show(fig): nodeplotlib's window, offline", () => {
 });
 
 describe('showInline(fig, { format: "html" }) in a real notebook', () => {
-  const dir = mkdtempSync(join(tmp, "nb-html-"));
-  const cell = (id: string, source: string) => ({ cell_type: "code", execution_count: null, id, metadata: {}, outputs: [], source });
-  const nb = {
-    cells: [
-      cell("imports", 'import { learningCurvesFigure, confusionMatrixFigure, showInline } from "fashion-ann";'),
-      cell("first", 'await showInline(learningCurvesFigure({ loss: [0.7, 0.5, 0.4], val_loss: [0.6, 0.5, 0.45] }), { format: "html" });'),
-      cell("second", 'await showInline(confusionMatrixFigure([[5, 1], [2, 7]], { classNames: ["Shirt", "Coat"] }), { format: "html" });'),
-    ],
-    metadata: { kernelspec: { display_name: "TypeScript", language: "typescript", name: "tslab" } },
-    nbformat: 4,
-    nbformat_minor: 5,
-  };
+  const dir = notebookFolder("nb-html-");
   beforeAll(() => {
-    symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+    const nb = notebook([
+      notebookCell("imports", 'import { learningCurvesFigure, confusionMatrixFigure, showInline } from "fashion-ann";'),
+      notebookCell(
+        "first",
+        'await showInline(learningCurvesFigure({ loss: [0.7, 0.5, 0.4], val_loss: [0.6, 0.5, 0.45] }), { format: "html" });',
+      ),
+      notebookCell(
+        "second",
+        'await showInline(confusionMatrixFigure([[5, 1], [2, 7]], { classNames: ["Shirt", "Coat"] }), { format: "html" });',
+      ),
+    ]);
     writeFileSync(join(dir, "html.ipynb"), JSON.stringify(nb));
   });
 
   it("sends plotly.js once per kernel session and only data with each figure", async () => {
-    const run = await executeNotebook(dir, "html.ipynb");
-    expect(run.status, run.stderr).toBe(0);
-    const out = JSON.parse(readFileSync(join(dir, "out.ipynb"), "utf8"));
+    const cells = await inlineNotebookOutputs();
     const htmlOf = (i: number): string[] =>
-      out.cells[i].outputs.filter((o: any) => o.output_type === "display_data").map((o: any) => [o.data["text/html"]].flat().join(""));
+      cells[i]!.filter((o) => o.output_type === "display_data").map((o) => [o.data?.["text/html"] ?? ""].flat().join(""));
     const [bundle, first] = htmlOf(1);
     expect(htmlOf(1)).toHaveLength(2);
     expect(defined(bundle, "cell 1's plotly.js output").length).toBeGreaterThan(1_000_000);

@@ -155,4 +155,27 @@ describe(`Jupyter Notebook shows ${NOTEBOOK}'s training live`, () => {
     );
     expect(stopped.text).not.toMatch(/ETA/);
   });
+
+  it("after ■ the kernel lives on with its variables: a new cell evaluates the trained model", async () => {
+    // A restarted kernel (the reader's "kernel appears to have died") would have no `model` or `X_valid`.
+    const output = await page.evaluate(async () => {
+      const nb = (window as any).Jupyter.notebook;
+      // tslab drops cells that arrive just after a failed one (as IPython's stop_on_error does).
+      await new Promise((r) => setTimeout(r, 1000));
+      const cell = nb.insert_cell_at_bottom("code");
+      cell.set_text(
+        'import { evaluate } from "fashion-ann";\nconst after = evaluate(model, { x: X_valid, y: y_valid }, null);\nconsole.log("val_accuracy=" + after.test_accuracy.toFixed(4));',
+      );
+      cell.execute();
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline) {
+        const text = Array.from(cell.element[0].querySelectorAll(".output_subarea"), (e: any) => e.textContent).join("\n");
+        if (cell.input_prompt_number !== "*" && text) return text;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return "timed out";
+    });
+    expect(output).toMatch(/^val_accuracy=0\.(7[5-9]|[89]\d)\d*$/m);
+    expect(await page.evaluate(() => (window as any).Jupyter.notebook.kernel.is_connected())).toBe(true);
+  });
 });

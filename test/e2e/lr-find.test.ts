@@ -29,10 +29,13 @@ describe("fashion-ann lr-find (real data, a [32] model)", () => {
   });
 
   it("refuses a bad config value with exit code 2 before loading anything", async () => {
-    const r = await runCli(["lr-find", "--set", "dropout=1", "--out", out]);
+    // Neither loads or writes anything, so both run at once.
+    const [r, rates] = await Promise.all([
+      runCli(["lr-find", "--set", "dropout=1", "--out", out]),
+      runCli(["lr-find", "--min-rate", "1", "--max-rate", "0.1", "--out", out]),
+    ]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/dropout: dropout must be below 1.*got 1/);
-    const rates = await runCli(["lr-find", "--min-rate", "1", "--max-rate", "0.1", "--out", out]);
     expect(rates.status).toBe(2);
     expect(rates.stderr).toMatch(/--min-rate and --max-rate must satisfy 0 < min < max, got --min-rate 1 and --max-rate 0\.1/);
   });

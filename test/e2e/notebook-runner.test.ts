@@ -72,7 +72,9 @@ describe("runNotebooks on probe notebooks", () => {
     expect(lines.findIndex((l) => l.startsWith("[02_second]"))).toBeGreaterThan(lines.findLastIndex((l) => l.startsWith("[01_probe]")));
   });
 
-  it("fails on a type error (tslab reports it only on stderr), naming notebook, cell 5 and its first line", async () => {
+  // The four failures below each start their own kernel on their own probe and run folder, so they run side by
+  // side: most of each one's time is a tslab kernel starting.
+  it.concurrent("fails on a type error (tslab reports it only on stderr), naming notebook, cell 5 and its first line", async () => {
     const err = await failureOf("01");
     expect(err.message).toMatch(
       /^01_type_error\.ipynb: cell 5\/6 \("const epochs: number = \\"thirty\\";"\):\n1:7 - Type 'string' is not assignable to type 'number'/,
@@ -84,7 +86,7 @@ describe("runNotebooks on probe notebooks", () => {
     expect(cells.at(-1)!.outputs).toEqual([]);
   });
 
-  it("fails on an exception thrown inside an awaited async function, with its message", async () => {
+  it.concurrent("fails on an exception thrown inside an awaited async function, with its message", async () => {
     const err = await failureOf("02");
     expect(err.message).toMatch(
       /^02_async_throw\.ipynb: cell 4\/5 \("async function trainBriefly\(\): Promise<number> \{"\):\nError: loss became NaN at step 3/,
@@ -92,14 +94,14 @@ describe("runNotebooks on probe notebooks", () => {
     expect(err.detail).not.toMatch(/node_modules\/tslab/);
   });
 
-  it("fails on a rejection of an un-awaited promise that tslab answers with status ok", async () => {
+  it.concurrent("fails on a rejection of an un-awaited promise that tslab answers with status ok", async () => {
     const err = await failureOf("03");
     expect(err.message).toMatch(
       /^03_unawaited_rejection\.ipynb: cell \d\/5 [\s\S]*UnhandledPromiseRejection: Error: forgotten promise failed/,
     );
   });
 
-  it("fails when the kernel dies (process.exit in cell 4)", async () => {
+  it.concurrent("fails when the kernel dies (process.exit in cell 4)", async () => {
     const err = await failureOf("04");
     expect(err.message).toMatch(/^04_kernel_death\.ipynb: cell 4\/4 \("process\.exit\(3\);"\):\nthe kernel died/);
   });

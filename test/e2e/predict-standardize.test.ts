@@ -12,7 +12,18 @@ describe('predict on a run trained with normalize "standardize"', () => {
   const run = path.join(tmp, "run");
 
   it("gives a PNG of test image 0 the same probabilities as --test-index 0 (the training set's mean/std applied to both)", async () => {
-    const trained = await runCli(["train", "--epochs", "1", "--set", "hiddenUnits=[32]", "--normalize", "standardize", "--out", run]);
+    const trained = await runCli([
+      "train",
+      "--epochs",
+      "1",
+      "--set",
+      "hiddenUnits=[32]",
+      "--normalize",
+      "standardize",
+      "--no-figures",
+      "--out",
+      run,
+    ]);
     expect(trained.status, trained.stderr).toBe(0);
     const raw = await loadFashionMnist({ dataDir: projectPath("data") });
     const png = new PNG({ width: 28, height: 28 });

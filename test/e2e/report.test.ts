@@ -19,7 +19,8 @@ let html: string;
 let reportStdout: string;
 
 beforeAll(async () => {
-  const train = await cli("train", "--epochs", "1", "--hidden", "32", "--out", runDir);
+  // --no-figures: the report renders its own figures; the five PNGs train draws are train-cli.test.ts's.
+  const train = await cli("train", "--epochs", "1", "--hidden", "32", "--no-figures", "--out", runDir);
   expect(train.status, train.stderr).toBe(0);
   const report = await cli("report", runDir);
   expect(report.status, report.stderr).toBe(0);

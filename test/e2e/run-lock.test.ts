@@ -28,10 +28,13 @@ describe("run-folder lock between two fashion-ann train processes", () => {
       );
       const config = fs.readFileSync(path.join(run, "config.json"), "utf8");
 
-      const second = await runCli(["train", "--epochs", "1", "--force", "--out", run]);
+      // Both are refused before they write anything, so they can try at the same time.
+      const [second, resume] = await Promise.all([
+        runCli(["train", "--epochs", "1", "--force", "--out", run]),
+        runCli(["train", "--resume", run]),
+      ]);
       expect(second.status).toBe(1);
       expect(second.stderr).toMatch(inUse);
-      const resume = await runCli(["train", "--resume", run]);
       expect(resume.status).toBe(1);
       expect(resume.stderr).toMatch(inUse);
       // Neither touched the first one's files.

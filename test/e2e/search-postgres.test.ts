@@ -9,11 +9,10 @@ import { CLI, ROOT, run } from "./spawn";
 
 // Three workers on one study in a real PostgreSQL server (Debian's), one of them SIGKILLed mid-trial; the study
 // must end as a single worker's study with the same seed does. Tiny model, 4 trials x 2 epochs.
-const PORT = 55433;
 let server: LocalPostgres;
 let dir: string;
-beforeAll(() => {
-  server = startPostgres(PORT);
+beforeAll(async () => {
+  server = await startPostgres();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "search-pg-"));
   fs.writeFileSync(path.join(dir, "space.json"), JSON.stringify({ learningRate: { type: "float", min: 0.003, max: 0.1, log: true } }));
 });
@@ -86,8 +85,8 @@ describe("search with its study in PostgreSQL", () => {
     });
     // Kill the worker of the first trial that has recorded its first epoch (of two).
     let victim: { id: string; pid: number } | undefined;
-    for (let waited = 0; !victim && waited < 300; waited++) {
-      await new Promise((r) => setTimeout(r, 1000));
+    for (let polls = 0; !victim && polls < 1200; polls++) {
+      await new Promise((r) => setTimeout(r, 250));
       const t = (await trials("shared")).find((r) => r.status === "running" && r.history.length === 1);
       if (t) victim = { id: t.id, pid: Number(t.owner!.split(":")[1]) };
     }
@@ -120,7 +119,9 @@ describe("search with its study in PostgreSQL", () => {
     const r = await run(process.execPath, searchArgs("solo"), { timeout: 60_000 });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toMatch(
-      /^fashion-ann: study "solo" in postgresql:\/\/postgres@127\.0\.0\.1:55433\/studies exists with another search space .*; use the same space file or another --study name$/,
+      new RegExp(
+        `^fashion-ann: study "solo" in postgresql://postgres@127\\.0\\.0\\.1:${server.port}/studies exists with another search space .*; use the same space file or another --study name$`,
+      ),
     );
   });
 
@@ -141,7 +142,7 @@ describe("search with its study in PostgreSQL", () => {
     expect(down.stderr.trim()).toMatch(
       /^fashion-ann: cannot reach PostgreSQL at 127\.0\.0\.1:1 \(ECONNREFUSED\); check that the server runs/,
     );
-    const nodb = await run(process.execPath, args(`postgresql://postgres@127.0.0.1:${PORT}/nosuch`), { timeout: 60_000 });
-    expect(nodb.stderr.trim()).toMatch(/^fashion-ann: PostgreSQL at 127\.0\.0\.1:55433 has no database "nosuch"/);
+    const nodb = await run(process.execPath, args(`postgresql://postgres@127.0.0.1:${server.port}/nosuch`), { timeout: 60_000 });
+    expect(nodb.stderr.trim()).toMatch(new RegExp(`^fashion-ann: PostgreSQL at 127\\.0\\.0\\.1:${server.port} has no database "nosuch"`));
   });
 });

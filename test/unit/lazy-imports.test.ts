@@ -25,7 +25,7 @@ function packagesLoadedBy(script: string): string[] {
 }
 
 // A second or more each, and none of them needed to import the library or answer --help.
-const HEAVY = ["danfojs-node", "mathjs", "playwright-core", "nodeplotlib", "pg", "@electric-sql/pglite"];
+const HEAVY = ["danfojs-node", "mathjs", "playwright-core", "nodeplotlib", "pg", "@electric-sql/pglite", "table"];
 
 describe("heavy packages load on first use", () => {
   it('importing the library (lib/index.ts, what `import ... from "fashion-ann"` runs) loads none of them', () => {

@@ -83,12 +83,19 @@ describe("acquireRunLock", () => {
   it.runIf(processStartTicks(process.pid) !== undefined)(
     "takes over a lock whose holder is a zombie (killed, not yet reaped by its parent)",
     async () => {
-      // `sleep 0` exits at once; its parent exec()s into `sleep 30`, which never reaps it.
-      const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+      // The shell starts a child, then exec()s into `sleep`, which never reaps it. The child is killed only once
+      // its parent is `sleep`: killed earlier (under load, `sleep 0` could exit first), the shell would reap it.
+      const parent = spawn("sh", ["-c", "sleep 30 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+      const state = (pid: number): string => fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]![0]!;
+      const until = async (what: string, ok: () => boolean): Promise<void> => {
+        for (const deadline = Date.now() + 10_000; !ok(); await new Promise((r) => setTimeout(r, 10)))
+          if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      };
       try {
         const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once("data", (d: Buffer) => resolve(d.toString()))));
-        for (let i = 0; i < 100 && fs.readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]![0] !== "Z"; i++)
-          await new Promise((r) => setTimeout(r, 20));
+        await until("the shell has exec'd into sleep", () => fs.readFileSync(`/proc/${parent.pid}/comm`, "utf8").trim() === "sleep");
+        process.kill(zombie, "SIGKILL");
+        await until(`pid ${zombie} is a zombie`, () => state(zombie) === "Z");
         expect(() => process.kill(zombie, 0)).not.toThrow();
         expect(isProcessAlive(zombie)).toBe(false);
         const dir = tmp();

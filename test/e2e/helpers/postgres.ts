@@ -1,13 +1,39 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 
-/** Debian's PostgreSQL 15 server programs (apt-get install postgresql; scripts/setup.sh installs it). */
-export const PG_BIN = "/usr/lib/postgresql/15/bin";
+/**
+ * The folder of the PostgreSQL server programs (initdb, pg_ctl): pg_config's, else the newest of Debian's
+ * /usr/lib/postgresql/<version>/bin (apt-get install postgresql; scripts/setup.sh installs it).
+ */
+export function postgresBin(): string {
+  const debian = fs.existsSync("/usr/lib/postgresql")
+    ? fs
+        .readdirSync("/usr/lib/postgresql")
+        .filter((v) => /^\d+(\.\d+)?$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+        .map((v) => path.join("/usr/lib/postgresql", v, "bin"))
+    : [];
+  const fromPgConfig = (() => {
+    try {
+      return [execFileSync("pg_config", ["--bindir"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()];
+    } catch {
+      return [];
+    }
+  })();
+  const bin = [...fromPgConfig, ...debian].find((dir) => fs.existsSync(path.join(dir, "initdb")));
+  if (!bin)
+    throw new Error(
+      `no PostgreSQL server programs: neither pg_config --bindir nor /usr/lib/postgresql/*/bin has initdb; apt-get install postgresql`,
+    );
+  return bin;
+}
 
 export interface LocalPostgres {
   url: string;
+  port: number;
   stop: () => void;
 }
 
@@ -19,33 +45,61 @@ function sh(argv: string[]): string {
   return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
+/** A loopback port no one listens on now, as the OS hands it out (PostgreSQL cannot listen on port 0 itself). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 /**
- * A throwaway PostgreSQL server on the loopback at `port`, in a temp folder, trusting local connections;
+ * A throwaway PostgreSQL server on a free loopback port, in a temp folder, trusting local connections;
  * stop() shuts it down and deletes the folder. The study database is "studies", user "postgres".
  */
-export function startPostgres(port: number): LocalPostgres {
+export async function startPostgres(): Promise<LocalPostgres> {
+  const bin = postgresBin();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-pg-"));
   const data = path.join(dir, "data");
+  const log = path.join(dir, "server.log");
   if (process.getuid?.() === 0) fs.chownSync(dir, Number(sh(["id", "-u", "postgres"]).trim()), Number(sh(["id", "-g", "postgres"]).trim()));
-  sh(asServerUser(`${PG_BIN}/initdb`, ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]));
-  sh(
-    asServerUser(`${PG_BIN}/pg_ctl`, [
-      "-D",
-      data,
-      "-l",
-      path.join(dir, "server.log"),
-      "-o",
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
-      "-w",
-      "start",
-    ]),
-  );
-  sh(asServerUser(`${PG_BIN}/createdb`, ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "studies"]));
+  sh(asServerUser(`${bin}/initdb`, ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]));
+  // Another process may take the free port before the server binds it: then try another one.
+  let port = 0;
+  for (let attempt = 1; !port; attempt++) {
+    const candidate = await freePort();
+    try {
+      sh(
+        asServerUser(`${bin}/pg_ctl`, [
+          "-D",
+          data,
+          "-l",
+          log,
+          "-o",
+          `-p ${candidate} -k ${dir} -c listen_addresses=127.0.0.1`,
+          "-w",
+          "start",
+        ]),
+      );
+      port = candidate;
+    } catch (err) {
+      if (attempt === 3) {
+        const server = fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "(no server log)";
+        throw new Error(`PostgreSQL did not start on three free ports:\n${server}`, { cause: err });
+      }
+    }
+  }
+  sh(asServerUser(`${bin}/createdb`, ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "studies"]));
   return {
     url: `postgresql://postgres@127.0.0.1:${port}/studies`,
+    port,
     stop: () => {
       try {
-        sh(asServerUser(`${PG_BIN}/pg_ctl`, ["-D", data, "-m", "immediate", "-w", "stop"]));
+        sh(asServerUser(`${bin}/pg_ctl`, ["-D", data, "-m", "immediate", "-w", "stop"]));
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
