@@ -115,14 +115,20 @@ describe.runIf(available || mustRun).each(["lab", "notebook7"] as ModernUi[])("%
       .outputs.map((o) => o.text)
       .join("\n");
 
-  async function waitFor(predicate: (v: NotebookView) => boolean, what: string, timeoutMs: number, each?: (v: NotebookView) => void) {
+  async function waitFor(
+    predicate: (v: NotebookView) => boolean,
+    what: string,
+    timeoutMs: number,
+    each?: (v: NotebookView) => void,
+    failOnErrors = true,
+  ): Promise<NotebookView> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await view();
       each?.(v);
       if (predicate(v)) return v;
       // A cell failed and nothing runs any more: say so now rather than at the timeout.
-      if (errorsIn(v).length > 0 && v.kernel === "idle" && !v.cells.some((c) => c.running))
+      if (failOnErrors && errorsIn(v).length > 0 && v.kernel === "idle" && !v.cells.some((c) => c.running))
         throw new Error(`${uiName}: a cell failed while waiting for ${what}:\n${errorsIn(v).join("\n")}`);
       if (Date.now() > deadline) throw new Error(`${uiName}: timed out waiting for ${what}; kernel ${v.kernel}, fit cell:\n${fitText(v)}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -268,82 +274,108 @@ describe.runIf(available || mustRun).each(["lab", "notebook7"] as ModernUi[])("%
     expect(cellWith(after, "after interrupt").outputs.map((o) => o.text.trim())).toEqual(["after interrupt: 0 epochs, 3 predictions"]);
   });
 
-  it("Restart Kernel and Run All Cells runs 04 again, and the notebook saved from the UI reopens with its outputs", {
-    timeout: 400_000,
-  }, async () => {
-    await command("notebook:restart-run-all");
-    await page.locator(".jp-Dialog .jp-mod-accept").click();
-    await waitFor((v) => v.cells.every((c) => c.count === null || c.running), "the restart to clear the prompts", 60_000);
-    const end = await waitFor(settled, "the run after the restart", 300_000);
+  /** Runs the open notebook's cells (all, or after Restart Kernel when `restart`) and waits for the end. */
+  async function runAll(notebook: string, restart = false): Promise<NotebookView> {
+    if (restart) {
+      await command("notebook:restart-run-all");
+      await page.locator(".jp-Dialog .jp-mod-accept").click();
+      // The earlier run's outputs stay until the cells run again: no early failure on them here.
+      await waitFor(
+        (v) => v.cells.every((c) => c.count === null || c.running),
+        "the restart to clear the prompts",
+        60_000,
+        undefined,
+        false,
+      );
+    } else {
+      await command("notebook:run-all-cells");
+    }
+    const end = await waitFor(settled, `${notebook} to run`, 240_000);
     expect(errorsIn(end)).toEqual([]);
-    const ran = end.cells.filter((c) => c.count !== null);
-    expect(ran.map((c) => c.count)).toEqual(ran.map((_, i) => i + 1));
-    expect(fitText(end).match(doneLine)?.length).toBe(EPOCHS);
+    return end;
+  }
 
-    await page.keyboard.press("Control+s");
-    const saved = path.join(tmp, "nb", "04_train.ipynb");
-    await expect
-      .poll(() => JSON.parse(fs.readFileSync(saved, "utf8")).cells.some((c: any) => (c.outputs ?? []).length > 0), { timeout: 30_000 })
-      .toBe(true);
-    const onDisk = JSON.parse(fs.readFileSync(saved, "utf8")).cells.find((c: any) => c.source.join("").includes("await fit("));
-    expect(onDisk.outputs.map((o: any) => Object.keys(o.data ?? {}))).toEqual([["text/plain"], ["image/svg+xml"]]);
-
-    await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
-    await open("04_train.ipynb");
-    const reopened = await view();
-    expect(fitText(reopened).match(doneLine)?.length).toBe(EPOCHS);
-    expect(cellWith(reopened, "await fit(").outputs.map((o) => o.mimes)).toEqual([["text/plain"], ["image/svg+xml"]]);
-    const shown = await page.evaluate(() => {
+  /**
+   * Every figure cell of the open notebook shows one figure: a display_data with the PNG and, below the size limit,
+   * plotly's JSON, which the page draws as a live plotly graph (hover, zoom) rather than as the PNG.
+   */
+  async function checkFigures(v: NotebookView): Promise<{ interactive: boolean; graph: boolean; img: boolean }[]> {
+    const figures = v.cells.filter((c) => c.source.includes("showInline("));
+    expect(figures.length).toBeGreaterThan(0);
+    for (const c of figures) {
+      // (The cell's value, saveFig's path, is an execute_result after the figure.)
+      const shown = c.outputs.filter((o) => o.type === "display_data").map((o) => o.mimes.sort().join(" "));
+      expect(shown, c.source.split("\n")[0]).toHaveLength(1);
+      expect(shown[0]).toMatch(/image\/png/);
+    }
+    return page.evaluate((mime) => {
       const nb = (window as any).jupyterapp.shell.currentWidget.content;
-      const cell = nb.widgets.find((c: any) => c.model.sharedModel.getSource().includes("await fit("));
-      cell.node.scrollIntoView();
-      return {
-        outputs: cell.node.querySelectorAll(".jp-OutputArea-output").length,
-        images: cell.node.querySelectorAll(".jp-RenderedSVG, .jp-RenderedImage").length,
-      };
-    });
-    expect(shown).toEqual({ outputs: 2, images: 1 });
-    await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
-  });
+      return nb.widgets
+        .filter((c: any) => c.model.type === "code" && c.model.sharedModel.getSource().includes("showInline("))
+        .map((c: any) => {
+          c.node.scrollIntoView();
+          const interactive = c.model.outputs.toJSON().some((o: any) => o.data?.[mime]);
+          const graph = c.node.querySelector(".js-plotly-plot .plot-container") as HTMLElement | null;
+          const img = c.node.querySelector(".jp-OutputArea-output img") as HTMLImageElement | null;
+          return {
+            interactive,
+            graph: !!graph && graph.style.display !== "none",
+            img: !!img && img.offsetWidth > 0 && img.style.display !== "none",
+          };
+        });
+    }, PLOTLY_MIMETYPE);
+  }
 
-  it.each(["05_learning_curves.ipynb", "07_predict.ipynb", "08_error_analysis.ipynb"])(
-    "%s: each figure cell shows its figure, a PNG with plotly's interactive copy",
-    { timeout: 300_000 },
+  const interactiveShown = { interactive: true, graph: true, img: false };
+  const pngShown = { interactive: false, graph: false, img: true };
+
+  it.each(["05_learning_curves.ipynb", "08_error_analysis.ipynb"])(
+    "%s: each figure cell shows its figure, interactive where plotly can draw it",
+    {
+      timeout: 300_000,
+    },
     async (notebook) => {
       await open(notebook);
-      await command("notebook:run-all-cells");
-      const end = await waitFor(settled, `${notebook} to run`, 240_000);
-      expect(errorsIn(end)).toEqual([]);
-      const figures = end.cells.filter((c) => c.source.includes("showInline("));
-      expect(figures.length).toBeGreaterThan(0);
-      for (const c of figures) {
-        const mimes = c.outputs.map((o) => o.mimes.sort().join(" "));
-        // 08's image grid of 24 misclassified pictures is over the JSON limit: a PNG only.
-        expect(mimes, c.source.split("\n")[0]).toHaveLength(1);
-        expect(mimes[0]).toMatch(/image\/png/);
-      }
-      // The interactive copies are drawn by plotly's renderer (a live graph, not its static image).
-      const drawn: { interactive: boolean; graph: boolean; img: boolean }[] = await page.evaluate((mime) => {
-        const nb = (window as any).jupyterapp.shell.currentWidget.content;
-        return nb.widgets
-          .filter((c: any) => c.model.type === "code" && c.model.sharedModel.getSource().includes("showInline("))
-          .map((c: any) => {
-            c.node.scrollIntoView();
-            const interactive = c.model.outputs.toJSON().some((o: any) => o.data?.[mime]);
-            const graph = c.node.querySelector(".js-plotly-plot .plot-container") as HTMLElement | null;
-            const img = c.node.querySelector(".jp-OutputArea-output img") as HTMLImageElement | null;
-            return {
-              interactive,
-              graph: !!graph && graph.style.display !== "none",
-              img: !!img && img.offsetWidth > 0 && img.style.display !== "none",
-            };
-          });
-      }, PLOTLY_MIMETYPE);
-      for (const d of drawn)
-        expect(d).toEqual(d.interactive ? { interactive: true, graph: true, img: false } : { interactive: false, graph: false, img: true });
+      const drawn = await checkFigures(await runAll(notebook));
+      // 08's grid of 24 misclassified images is over the JSON limit: its PNG only.
+      for (const d of drawn) expect(d).toEqual(d.interactive ? interactiveShown : pngShown);
       expect(drawn.some((d) => d.interactive)).toBe(true);
-      await shot(`${notebook.slice(0, 2)}-figure`, figures[0]!.source.split("\n")[0]!);
+      await shot(`${notebook.slice(0, 2)}-figure`, "showInline(");
       await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
     },
   );
+
+  it("07: Restart Kernel and Run All works, and the notebook saved from the UI reopens with its outputs", {
+    timeout: 400_000,
+  }, async () => {
+    const notebook = "07_predict.ipynb";
+    await open(notebook);
+    await runAll(notebook);
+    const end = await runAll(notebook, true);
+    const ran = end.cells.filter((c) => c.count !== null);
+    expect(ran.map((c) => c.count)).toEqual(ran.map((_, i) => i + 1));
+    expect(ran.length).toBe(end.cells.filter((c) => c.source.trim() !== "").length);
+    expect(await checkFigures(end)).toEqual([interactiveShown]);
+    await shot("07-figure", "showInline(");
+
+    await page.keyboard.press("Control+s");
+    const saved = path.join(tmp, "nb", notebook);
+    const figureOnDisk = () =>
+      JSON.parse(fs.readFileSync(saved, "utf8"))
+        .cells.find((c: any) => c.source.join("").includes("showInline("))
+        ?.outputs.find((o: any) => o.output_type === "display_data");
+    await expect.poll(() => figureOnDisk()?.data?.["image/png"] !== undefined, { timeout: 30_000 }).toBe(true);
+    const figure = figureOnDisk();
+    expect(Object.keys(figure.data).sort()).toEqual(["application/vnd.plotly.v1+json", "image/png", "text/plain"]);
+
+    await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
+    await open(notebook);
+    const reopened = await view();
+    expect(reopened.cells.map((c) => c.outputs.length)).toEqual(end.cells.map((c) => c.outputs.length));
+    // Reopened, plotly's renderer shows the saved PNG (its choice for a bundle holding one); the graph comes back
+    // when the cell runs again.
+    expect(await checkFigures(reopened)).toEqual([{ interactive: true, graph: false, img: true }]);
+    await shot("07-reopened", "showInline(");
+    await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
+  });
 });

@@ -2,7 +2,7 @@
 // what the UI e2e tests start before they click through a notebook as a person would.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -134,10 +134,13 @@ export async function startModernJupyter(ui: ModernUi, notebookDir: string, tmp:
     `--${app}.expose_app_in_browser=True`,
     // The workspace (open tabs) and the news/update checks would otherwise reach into ~/.jupyter and the network.
     `--LabServerApp.workspaces_dir=${path.join(tmp, "workspaces")}`,
-    "--LabApp.news_url=",
     "--NotebookNotary.db_file=:memory:",
     ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
   ];
+  // JupyterLab's "get notified about Jupyter news?" toast would cover the notebook in screenshots.
+  const notification = path.join(tmp, "settings", "@jupyterlab", "apputils-extension", "notification.jupyterlab-settings");
+  mkdirSync(path.dirname(notification), { recursive: true });
+  writeFileSync(notification, JSON.stringify({ fetchNews: "false" }));
   const env = {
     ...jupyterEnv(root),
     JUPYTER_CONFIG_DIR: path.join(tmp, "config"),
