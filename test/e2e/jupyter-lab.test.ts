@@ -265,6 +265,7 @@ describe.runIf(available || mustRun).each(["lab", "notebook7"] as ModernUi[])("%
     await waitFor(settled, "the kernel to go idle after ■", 60_000);
     await runCell(
       "await fit(",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the new cell's own template literal, run in the kernel
       'import { predictProba } from "fashion-ann";\nconsole.log(`after interrupt: ${history.epoch.length} epochs, ${predictProba(model, X_valid.slice(0, 3)).length} predictions`);',
     );
     const after = await waitFor((v) => settled(v) && cellWith(v, "after interrupt").count !== null, "the cell after ■", 120_000);

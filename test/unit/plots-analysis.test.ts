@@ -195,9 +195,16 @@ describe("plotlyMimeBundle (the interactive copy showInline sends beside the PNG
   it("is left out for a figure whose JSON would be over the limit", () => {
     const pixels = Array.from({ length: 24 }, (_, i) => Array.from({ length: 784 }, (_, j) => (i * 784 + j) % 256));
     const wrong = pixels.map((_, i) => ({ index: i, trueClass: 0, predictedClass: 1, probability: 0.987654321 }));
-    const fig = misclassifiedFigure(selectImages({ data: Uint8Array.from(pixels.flat()), shape: [24, 28, 28] }, wrong.map((w) => w.index)), wrong, {
-      classNames: Array.from({ length: 10 }, (_, i) => `class ${i}`),
-    });
+    const fig = misclassifiedFigure(
+      selectImages(
+        { data: Uint8Array.from(pixels.flat()), shape: [24, 28, 28] },
+        wrong.map((w) => w.index),
+      ),
+      wrong,
+      {
+        classNames: Array.from({ length: 10 }, (_, i) => `class ${i}`),
+      },
+    );
     expect(JSON.stringify(fig).length).toBeGreaterThan(INTERACTIVE_JSON_LIMIT);
     expect(plotlyMimeBundle(fig)).toBeUndefined();
   });
