@@ -192,6 +192,12 @@ describe("plotlyMimeBundle (the interactive copy showInline sends beside the PNG
     expect(JSON.stringify(bundle).length).toBeLessThan(5_000);
   });
 
+  it("rounds the float32 noise of tensor data to six significant digits", () => {
+    const fig = learningCurvesFigure({ loss: [Math.fround(0.7315123456)], val_loss: [0.5] });
+    const bundle = plotlyMimeBundle(fig) as { data: { y: number[] }[] };
+    expect(bundle.data[0]!.y).toEqual([0.731512]);
+  });
+
   it("is left out for a figure whose JSON would be over the limit", () => {
     const pixels = Array.from({ length: 24 }, (_, i) => Array.from({ length: 784 }, (_, j) => (i * 784 + j) % 256));
     const wrong = pixels.map((_, i) => ({ index: i, trueClass: 0, predictedClass: 1, probability: 0.987654321 }));

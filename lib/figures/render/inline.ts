@@ -75,7 +75,7 @@ export const PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json";
 /**
  * Above this many bytes of figure JSON the interactive copy is left out: image grids (08's 24 misclassified images are
  * 90 KB of pixel values) would make the saved notebook much larger, for hover values (pixel intensities) that say
- * little. Curves (3 KB for 30 epochs), the confusion matrix (2.4 KB) and 07's three predictions stay below it.
+ * little. Curves (3 KB for 30 epochs), the confusion matrix (2.4 KB) and 07's three predictions (26 KB) stay below it.
  */
 export const INTERACTIVE_JSON_LIMIT = 50_000;
 
@@ -104,8 +104,16 @@ async function showPngAndPlotly(fig: Figure, opts: ShowInlineOptions): Promise<v
 /** The figure as plotly's renderer expects it (data, layout, config), or undefined when it is too large to keep. */
 export function plotlyMimeBundle(fig: Figure, opts: Pick<RenderOptions, "width" | "height"> = {}): object | undefined {
   const layout = { ...fig.layout, ...(opts.width && { width: opts.width }), ...(opts.height && { height: opts.height }) };
-  const bundle = { data: fig.data, layout, config: { displaylogo: false } };
-  return JSON.stringify(bundle).length <= INTERACTIVE_JSON_LIMIT ? bundle : undefined;
+  const json = JSON.stringify({ data: fig.data, layout, config: { displaylogo: false } }, roundForHover);
+  return json.length <= INTERACTIVE_JSON_LIMIT ? JSON.parse(json) : undefined;
+}
+
+/**
+ * Six significant digits, plenty for hover values and far beyond what a plot can show: the float32 noise of
+ * tensor data (0.027450980618596077 for 7/255) would otherwise more than double the JSON of an image figure.
+ */
+function roundForHover(_key: string, value: unknown): unknown {
+  return typeof value === "number" && !Number.isInteger(value) ? Number(value.toPrecision(6)) : value;
 }
 
 function figureTitle(fig: Figure): string {
