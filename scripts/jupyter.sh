@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Opens the project's notebooks in Jupyter Notebook (Debian's, on /usr/bin/python3) with the
-# project's tslab kernel. Run `npm run jupyter` (setup first), or this script after setup.
-# Extra arguments go to Jupyter, e.g. `npm run jupyter -- --no-browser --port 8890`.
+# Opens the project's notebooks with the project's tslab kernel: JupyterLab 4 by default, Notebook 7 with
+# --classic, both from the project's .venv (scripts/python-env.sh). Without .venv it opens Debian's Notebook 6
+# (/usr/bin/python3 -m jupyter notebook), the one front end Debian packages.
+# Run `npm run jupyter` (setup first), or this script after setup. Extra arguments go to Jupyter, e.g.
+# `npm run jupyter -- --classic --no-browser --port 8890`.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,12 +13,30 @@ if [[ ! -f "$kernel_json" ]]; then
   exit 1
 fi
 
+classic=0
+rest=()
+for arg in "$@"; do
+  if [[ "$arg" == --classic ]]; then classic=1; else rest+=("$arg"); fi
+done
+
 # The project's kernel spec comes first; whatever the user had on JUPYTER_PATH stays after it.
 export JUPYTER_PATH="$root/.jupyter/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
-args=(--notebook-dir="$root/notebooks" --ip=127.0.0.1)
+args=(--ip=127.0.0.1)
 # Jupyter refuses to start as root without this; CI and containers run as root.
 ((EUID == 0)) && args+=(--allow-root)
 
-echo "jupyter: notebooks in $root/notebooks, kernel \"TypeScript\" (tslab) from $root/.jupyter"
+venv_python="$root/.venv/bin/python"
+if [[ -x "$root/.venv/bin/jupyter-lab" ]] && ((classic == 0)); then
+  ui="JupyterLab 4"
+  command=("$venv_python" -m jupyterlab --ServerApp.root_dir="$root/notebooks")
+elif [[ -x "$root/.venv/bin/jupyter-notebook" ]]; then
+  ui="Notebook 7"
+  command=("$venv_python" -m notebook --ServerApp.root_dir="$root/notebooks")
+else
+  ui="Debian's Notebook 6 (JupyterLab 4 and Notebook 7 come with .venv: npm run setup)"
+  command=(/usr/bin/python3 -m jupyter notebook --notebook-dir="$root/notebooks")
+fi
+
+echo "jupyter: $ui, notebooks in $root/notebooks, kernel \"TypeScript\" (tslab) from $root/.jupyter"
 echo "jupyter: open the http://127.0.0.1:... URL with its token printed below; Ctrl-C twice stops the server"
-exec /usr/bin/python3 -m jupyter notebook "${args[@]}" "$@"
+exec "${command[@]}" "${args[@]}" ${rest[@]+"${rest[@]}"}

@@ -4,7 +4,10 @@
 #   2. npm packages (npm ci) when node_modules is missing or older than package-lock.json
 #   3. TypeScript build (dist/) when a lib/ source is newer than it
 #   4. the tslab kernel, registered inside the project (.jupyter/), never in the user's Jupyter folders
+#   5. the project's Python environment .venv/ (scripts/python-env.sh): JupyterLab 4 and Notebook 7, pinned
 # Env: FASHION_ANN_SKIP_APT=1 skips step 1 (e.g. on a machine without apt; missing packages are then only reported).
+#      FASHION_ANN_WHEELS=<folder> installs step 5 offline from that wheel folder (/opt/pypi/files is used if present).
+#      CI=true makes a failed step 5 fatal: CI must run the JupyterLab/Notebook 7 tests, not skip them.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -116,5 +119,16 @@ else
   grep -qF "\"$tslab_bin\"" "$kernel_json" || { say "tslab install did not write $kernel_json" >&2; exit 1; }
 fi
 
+# --- 5. Python environment (JupyterLab 4, Notebook 7) -------------------------------------
+# Without it `npm run jupyter` opens Debian's Notebook 6 and the JupyterLab/Notebook 7 UI tests are skipped, so a
+# machine without the wheels or the index still gets a working setup; CI must not skip them.
+# python-env.sh prints its progress on stdout and, when it fails, one sentence saying why on stderr.
+if ! python_error=$(bash scripts/python-env.sh jupyter 2>&1 >&3); then
+  if [[ "${CI:-}" == true ]]; then
+    say "CI needs JupyterLab 4 and Notebook 7 for their UI tests, but ${python_error##*setup: }" >&2
+    exit 1
+  fi
+  say "JupyterLab 4 and Notebook 7 are not set up because ${python_error##*setup: }, so npm run jupyter opens Debian's Notebook 6 and their UI tests are skipped"
+fi 3>&1
 elapsed_ms=$(($(date +%s%N) / 1000000 - started_ms))
 say "ready in $((elapsed_ms / 1000)).$((elapsed_ms % 1000 / 100)) s"

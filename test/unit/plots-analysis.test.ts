@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { classScoresFigure } from "../../lib/figures/scores";
 import { confusionMatrixFigure } from "../../lib/figures/confusion";
-import { inlineFigureHtml } from "../../lib/figures/render/inline";
+import { INTERACTIVE_JSON_LIMIT, inlineFigureHtml, plotlyMimeBundle } from "../../lib/figures/render/inline";
 import { learningCurvesFigure } from "../../lib/figures/curves";
 import { misclassifiedFigure, selectImages } from "../../lib/figures/misclassified";
 import { offlineIndexHtml, WINDOW_PLOTLY_ROUTE } from "../../lib/figures/render/window";
@@ -179,6 +179,40 @@ describe("inlineFigureHtml", () => {
   it("gives every figure its own element id", () => {
     const id = (h: string) => /id="([^"]+)"/.exec(h)![1];
     expect(id(inlineFigureHtml(fig))).not.toBe(id(inlineFigureHtml(fig)));
+  });
+});
+
+describe("plotlyMimeBundle (the interactive copy showInline sends beside the PNG)", () => {
+  it("is the figure's data and layout with the requested size, in plotly's renderer's shape", () => {
+    const fig = learningCurvesFigure({ loss: [0.7, 0.5], val_loss: [0.6, 0.55] });
+    const bundle = plotlyMimeBundle(fig, { width: 640 }) as { data: unknown; layout: { width: number }; config: object };
+    expect(bundle.data).toEqual(fig.data);
+    expect(bundle.layout.width).toBe(640);
+    expect(bundle.config).toEqual({ displaylogo: false });
+    expect(JSON.stringify(bundle).length).toBeLessThan(5_000);
+  });
+
+  it("rounds the float32 noise of tensor data to six significant digits", () => {
+    const fig = learningCurvesFigure({ loss: [Math.fround(0.7315123456)], val_loss: [0.5] });
+    const bundle = plotlyMimeBundle(fig) as { data: { y: number[] }[] };
+    expect(bundle.data[0]!.y).toEqual([0.731512]);
+  });
+
+  it("is left out for a figure whose JSON would be over the limit", () => {
+    const pixels = Array.from({ length: 24 }, (_, i) => Array.from({ length: 784 }, (_, j) => (i * 784 + j) % 256));
+    const wrong = pixels.map((_, i) => ({ index: i, trueClass: 0, predictedClass: 1, probability: 0.987654321 }));
+    const fig = misclassifiedFigure(
+      selectImages(
+        { data: Uint8Array.from(pixels.flat()), shape: [24, 28, 28] },
+        wrong.map((w) => w.index),
+      ),
+      wrong,
+      {
+        classNames: Array.from({ length: 10 }, (_, i) => `class ${i}`),
+      },
+    );
+    expect(JSON.stringify(fig).length).toBeGreaterThan(INTERACTIVE_JSON_LIMIT);
+    expect(plotlyMimeBundle(fig)).toBeUndefined();
   });
 });
 

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import type { Display } from "tslab";
 import type { Figure } from "../figure";
@@ -8,10 +9,18 @@ import { findTslabJupyterModule } from "../../io/tslab";
 
 export interface ShowInlineOptions extends Pick<RenderOptions, "width" | "height" | "scale"> {
   /**
-   * "png" (default), "svg", or "html" for an interactive plotly figure (zoom, hover). The first "html" figure of a
-   * kernel session also sends plotly.js (~4.7 MB) once, as its own output; later ones send only their data.
+   * "png" (default): a static PNG that every front end, GitHub and nbconvert show, plus the figure's plotly JSON
+   * for front ends that draw it interactively (see `interactive`). "svg": a static SVG only. "html": an
+   * interactive figure drawn by plotly.js in the page (for Notebook 6, which has no plotly renderer); the first one
+   * of a kernel session also sends plotly.js (~4.7 MB) once, as its own output; later ones send only their data.
    */
   format?: "png" | "svg" | "html";
+  /**
+   * With "png": also offer the figure as `application/vnd.plotly.v1+json` (hover values, zoom), which JupyterLab 4
+   * and Notebook 7 draw with plotly's own renderer (the `plotly` wheel in .venv) while the notebook is open.
+   * Default true; figures whose JSON is over INTERACTIVE_JSON_LIMIT bytes stay PNG only, to keep notebooks small.
+   */
+  interactive?: boolean;
   /** With "html": send plotly.js again, e.g. after clearing the output that carried it. Default: only the first time. */
   includePlotly?: boolean;
 }
@@ -56,8 +65,81 @@ export async function showInline(fig: Figure, opts: ShowInlineOptions = {}): Pro
   } else if (opts.format === "svg") {
     display.svg(await renderFigure(fig, { ...opts, format: "svg" }));
   } else {
-    display.png(await renderFigure(fig, { ...opts, format: "png", scale: opts.scale ?? 1 }));
+    await showPngAndPlotly(fig, opts);
   }
+}
+
+/** Plotly's own mimetype: the renderer that ships prebuilt in the plotly wheel draws it in JupyterLab 4 and Notebook 7. */
+export const PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json";
+
+/**
+ * Above this many bytes of figure JSON the interactive copy is left out: image grids (08's 24 misclassified images are
+ * 90 KB of pixel values) would make the saved notebook much larger, for hover values (pixel intensities) that say
+ * little. Curves (3 KB for 30 epochs), the confusion matrix (2.4 KB) and 07's three predictions (26 KB) stay below it.
+ */
+export const INTERACTIVE_JSON_LIMIT = 50_000;
+
+/**
+ * One output holding the figure twice: first the plotly JSON alone, which JupyterLab 4 / Notebook 7 draw at once
+ * (interactive, no Chromium needed), then, once Chromium has rendered it, the same display updated to add the PNG.
+ * The order matters: plotly's renderer shows a bundle's `image/png` instead of the graph when it is there at the
+ * first render (so that a reopened notebook shows its saved snapshot), but keeps a graph it already drew when the
+ * display is updated. Notebook 6, nbclient, nbconvert and GitHub have no plotly renderer and show the PNG.
+ */
+async function showPngAndPlotly(fig: Figure, opts: ShowInlineOptions): Promise<void> {
+  const plotly = opts.interactive === false ? undefined : plotlyMimeBundle(fig, opts);
+  const label = { "text/plain": `<Figure: ${figureTitle(fig)}>` };
+  const output = newBundleDisplay();
+  if (plotly) output.show({ ...label, [PLOTLY_MIMETYPE]: plotly });
+  let png: Buffer;
+  try {
+    png = await renderFigure(fig, { ...opts, format: "png", scale: opts.scale ?? 1 });
+  } catch (err) {
+    if (plotly) output.show({ "text/plain": `(figure not rendered: ${(err as Error).message})` });
+    throw err;
+  }
+  output.show({ ...label, ...(plotly && { [PLOTLY_MIMETYPE]: plotly }), "image/png": png.toString("base64") });
+}
+
+/** The figure as plotly's renderer expects it (data, layout, config), or undefined when it is too large to keep. */
+export function plotlyMimeBundle(fig: Figure, opts: Pick<RenderOptions, "width" | "height"> = {}): object | undefined {
+  const layout = { ...fig.layout, ...(opts.width && { width: opts.width }), ...(opts.height && { height: opts.height }) };
+  const json = JSON.stringify({ data: fig.data, layout, config: { displaylogo: false } }, roundForHover);
+  return json.length <= INTERACTIVE_JSON_LIMIT ? JSON.parse(json) : undefined;
+}
+
+/**
+ * Six significant digits, plenty for hover values and far beyond what a plot can show: the float32 noise of
+ * tensor data (0.027450980618596077 for 7/255) would otherwise more than double the JSON of an image figure.
+ */
+function roundForHover(_key: string, value: unknown): unknown {
+  return typeof value === "number" && !Number.isInteger(value) ? Number(value.toPrecision(6)) : value;
+}
+
+function figureTitle(fig: Figure): string {
+  const title = (fig.layout as { title?: string | { text?: string } } | undefined)?.title;
+  return (typeof title === "string" ? title : title?.text) || "plotly figure";
+}
+
+/**
+ * A display whose every `show` replaces the whole bundle of mimetypes it showed before. tslab's `Display.raw` sends one
+ * mimetype per message, so a multi-mimetype bundle goes through the kernel's own `lastWriteDisplayData` (the function
+ * `raw` calls, which sends a display_data, or an update_display_data for a display id already shown).
+ */
+function newBundleDisplay(): { show(data: Record<string, unknown>): void } {
+  const jupyterModule = findTslabJupyterModule();
+  if (!jupyterModule) throw new Error("showInline: no tslab kernel in this process");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const jupyter = require(jupyterModule) as typeof import("tslab/dist/jupyter");
+  const displayId = randomBytes(8).toString("hex");
+  let shown = false;
+  return {
+    show(data) {
+      if (!jupyter.lastWriteDisplayData) throw new Error("showInline: the tslab kernel is not ready to display output");
+      jupyter.lastWriteDisplayData({ data, metadata: {}, transient: { display_id: displayId } } as never, shown);
+      shown = true;
+    },
+  };
 }
 
 let plotlySent = false;
