@@ -37,6 +37,11 @@ else
   command=(/usr/bin/python3 -m jupyter notebook --notebook-dir="$root/notebooks")
 fi
 
+# The render daemon (Chromium with plotly.js loaded) starts now, in the background, so that the first figure of the
+# first notebook finds it warm instead of waiting seconds for a browser; it outlives this server and stops when idle.
+node -e 'require(process.argv[1]).warmRenderer()' "$root/dist/lib/figures/render/chromium.js" 2>/dev/null ||
+  echo "jupyter: the render daemon did not start now; the first figure will start it" >&2
+
 echo "jupyter: $ui, notebooks in $root/notebooks, kernel \"TypeScript\" (tslab) from $root/.jupyter"
 echo "jupyter: open the http://127.0.0.1:... URL with its token printed below; Ctrl-C twice stops the server"
 exec "${command[@]}" "${args[@]}" ${rest[@]+"${rest[@]}"}

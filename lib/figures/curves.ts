@@ -1,5 +1,9 @@
 import { baseLayout, FigureError, matplotlibAxis, PX_PER_INCH, type Figure, type Layout, type Plot } from "./figure";
 
+function epochCount(history: Record<string, ArrayLike<number>>, keys: string[]): number {
+  return Math.max(0, ...keys.map((k) => history[k]?.length ?? 0));
+}
+
 /** matplotlib's default colour cycle (tab10), which pandas' DataFrame.plot uses. */
 export const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
@@ -47,13 +51,22 @@ export function learningCurvesFigure(history: Record<string, ArrayLike<number>>,
       hovertemplate: `${key}, epoch %{customdata}: %{y:.4f}<extra></extra>`,
     };
   });
+  // One epoch is a single point per curve: markers make it visible (the live view's first redraw, a 1-epoch run).
+  if (keys.length > 0 && (history[keys[0]!]?.length ?? 0) === 1) for (const trace of data) trace.mode = "lines+markers";
   const title = opts.title ?? (opts.shiftTraining ? "Learning curves (training shifted by half an epoch)" : "Learning curves");
   const gridColor = "#b0b0b0"; // matplotlib's grid colour
   const layout = baseLayout(8 * PX_PER_INCH, 5 * PX_PER_INCH, {
     showlegend: true,
     ...(title && { title: { text: title, x: 0.5, xanchor: "center" } }),
     margin: { l: 60, r: 25, t: title ? 50 : 25, b: 55 },
-    xaxis: matplotlibAxis({ title: { text: "epoch" }, showgrid: true, gridcolor: gridColor, gridwidth: 0.8 }),
+    xaxis: matplotlibAxis({
+      title: { text: "epoch" },
+      showgrid: true,
+      gridcolor: gridColor,
+      gridwidth: 0.8,
+      // Whole epochs only: for a short run plotly's automatic ticks would put 0.2, 0.4, ... between two epochs.
+      ...(epochCount(history, keys) <= 10 && { dtick: 1 }),
+    }),
     yaxis: matplotlibAxis({
       range: opts.yRange ?? [0, 1],
       autorange: false,

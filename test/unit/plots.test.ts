@@ -352,3 +352,19 @@ describe("rendering without a browser", () => {
     expect(rendererStats().launches).toBe(0);
   });
 });
+
+describe("learningCurvesFigure's epoch axis", () => {
+  it("ticks whole epochs for a run of up to 10 epochs, and leaves longer runs to plotly", () => {
+    const short = learningCurvesFigure({ loss: [0.9, 0.7], val_loss: [0.8, 0.75] });
+    expect((short.layout.xaxis as { dtick?: number }).dtick).toBe(1);
+    const long = learningCurvesFigure({ loss: Array.from({ length: 30 }, (_, i) => 1 / (i + 1)) });
+    expect((long.layout.xaxis as { dtick?: number }).dtick).toBeUndefined();
+  });
+
+  it("marks the points of a one-epoch history, which would otherwise draw no line at all", () => {
+    const one = learningCurvesFigure({ loss: [0.9], val_loss: [0.8] });
+    expect(one.data.map((t) => (t as { mode?: string }).mode)).toEqual(["lines+markers", "lines+markers"]);
+    const two = learningCurvesFigure({ loss: [0.9, 0.7] });
+    expect(two.data.map((t) => (t as { mode?: string }).mode)).toEqual(["lines"]);
+  });
+});

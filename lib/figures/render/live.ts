@@ -19,11 +19,6 @@ export function liveCurvesRenderer(options: LiveCurvesOptions = {}): CurvesRende
   const { format = "svg", ...figureOptions } = { firstEpoch: 1, ...options };
   return async (history) => {
     const fig = learningCurvesFigure(history, figureOptions);
-    const epochs = Object.values(history)[0]?.length ?? 0;
-    // Whole epochs only: plotly's automatic ticks would put 0.2, 0.4, ... between two epochs.
-    if (epochs <= 10) fig.layout.xaxis = { ...fig.layout.xaxis, dtick: 1 };
-    // One epoch is a single point per curve: markers make it visible until the lines appear.
-    if (epochs === 1) for (const trace of fig.data) (trace as { mode?: string }).mode = "lines+markers";
     return format === "png" ? { png: await renderFigure(fig, { format: "png" }) } : { svg: await renderFigure(fig, { format: "svg" }) };
   };
 }
