@@ -20,7 +20,7 @@ describe('predict on a run trained with normalize "standardize"', () => {
       "hiddenUnits=[32]",
       "--normalize",
       "standardize",
-      "--no-figures",
+      // With figures: the tests below check that the run's images are drawn from the pixels, not near-white.
       "--out",
       run,
     ]);
