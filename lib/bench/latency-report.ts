@@ -126,7 +126,7 @@ export function formatLatencyTable(report: Pick<LatencyReport, "rows" | "failed"
 export function latencySummaryLine(report: LatencyReport): string {
   const judged = report.rows.filter((r) => r.met !== null);
   const met = judged.filter((r) => r.met).length;
-  const load = report.environment.loadavg_1min_before;
+  const load = (report.environment.load_average_before as number[] | undefined)?.[0];
   const cores = report.environment.cpus;
   const conditions =
     typeof load === "number" && typeof cores === "number"

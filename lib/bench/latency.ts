@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { childEnvironment } from "../config";
 import { writeFileAtomic } from "../io/atomic";
 import { type LatencyReport, type LatencySamples, type LatencyStep, summarizeLatency } from "./latency-report";
-import { BenchError } from "./report";
+import { BenchError, machineEnvironment } from "./report";
 
 export interface LatencyOptions {
   /** Fresh processes per step (default 5): the table shows their median and range. */
@@ -75,13 +75,7 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
   const report: LatencyReport = {
     ...summarizeLatency(samples),
     environment: {
-      started: started.toISOString(),
-      finished: new Date().toISOString(),
-      node: process.version,
-      cpus: os.cpus().length,
-      cpu_model: os.cpus()[0]?.model,
-      loadavg_1min_before: Number(loadBefore[0]!.toFixed(2)),
-      loadavg_1min_after: Number(os.loadavg()[0]!.toFixed(2)),
+      ...machineEnvironment(started, loadBefore),
       repeats,
       seconds: "wall clock; the notebook steps inside one fresh process each repeat, the commands as whole processes",
     },

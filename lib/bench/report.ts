@@ -1,5 +1,6 @@
 import type * as Table from "table";
 import type { BackendName } from "../config";
+import * as os from "node:os";
 import { lazyRequire } from "../io/lazy";
 
 const tables = lazyRequire<typeof Table>("table");
@@ -248,4 +249,20 @@ export function reportJson(report: BenchReport): string {
 /** The tfjs backend a bench row runs on ("wasm-1thread" and "wasm-stock" are wasm, "native-1thread" native). */
 export function engineOf(row: Exclude<BenchBackend, "pytorch">): BackendName {
   return row.startsWith("wasm") ? "wasm" : row.startsWith("native") ? "native" : (row as BackendName);
+}
+
+/**
+ * Where and when a bench ran, for its JSON: both benches record it the same way, so a reader can tell a busy machine
+ * (load average before and after, 1/5/15 min) from a slow engine.
+ */
+export function machineEnvironment(started: Date, loadBefore: number[]): Record<string, unknown> {
+  return {
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model,
+    load_average_before: loadBefore.map((l) => Number(l.toFixed(2))),
+    load_average_after: os.loadavg().map((l) => Number(l.toFixed(2))),
+  };
 }

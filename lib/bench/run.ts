@@ -11,6 +11,7 @@ import type { MeasureSpec, WorkerReply } from "./measure";
 import { loadAddon } from "../engine/native";
 import { peerCannotMirror, peerUnavailable, runPytorchPeer } from "./peer";
 import {
+  machineEnvironment,
   BENCH_BACKENDS,
   BenchError,
   DEFAULT_CPU_BATCHES,
@@ -98,13 +99,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     results: withRatios(results),
     skipped,
     environment: {
-      started: started.toISOString(),
-      finished: new Date().toISOString(),
-      node: process.version,
-      cpus: os.cpus().length,
-      cpu_model: os.cpus()[0]?.model,
-      load_average_before: loadBefore.map((l) => Number(l.toFixed(2))),
-      load_average_after: os.loadavg().map((l) => Number(l.toFixed(2))),
+      ...machineEnvironment(started, loadBefore),
       epochs: config.epochs,
       batch_size: config.batchSize,
       seed: config.seed,

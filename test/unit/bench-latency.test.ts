@@ -76,7 +76,7 @@ describe("the latency table", () => {
       seconds: { import: [0.9, 1.1, 1.0], startNotebook: [0.3], badFlag: [0.25, 0.2] },
       failures: { firstFigure: "the notebook child exited with code 1 before reporting" },
     }),
-    environment: { cpus: 2, loadavg_1min_before: 1.234 },
+    environment: { cpus: 2, load_average_before: [1.234, 1, 1] },
   };
 
   it("has one row per step: median, range, target and verdict, then failed steps with dashes", () => {
