@@ -293,7 +293,14 @@ describe.runIf(available || mustRun).each(["lab", "notebook7"] as ModernUi[])("%
     expect(errorsIn(after)).toEqual([]);
     // The stopped cell shows one error, tslab's interrupt, as a Python cell shows KeyboardInterrupt.
     const fitErrors = cellWith(after, "await fit(").outputs.filter((o) => o.type === "error" || KERNEL_ERROR_PATTERN.test(o.text));
-    expect(fitErrors.map((o) => o.text.trim().split("\n")[0]!.replace(/^Error: /, ""))).toEqual(["Interrupted asynchronously"]);
+    expect(
+      fitErrors.map((o) =>
+        o.text
+          .trim()
+          .split("\n")[0]!
+          .replace(/^Error: /, ""),
+      ),
+    ).toEqual(["Interrupted asynchronously"]);
     expect(cellWith(after, "after interrupt").outputs.map((o) => o.text.trim())).toEqual(["after interrupt: 0 epochs, 3 predictions"]);
   });
 
