@@ -7,7 +7,16 @@ import { BenchError, median } from "./report";
 const tables = lazyRequire<typeof Table>("table");
 
 /** The measured steps, in the order a reader meets them. */
-export const LATENCY_STEPS = ["import", "startNotebook", "importAndStart", "firstFigure", "laterFigure", "help", "badFlag"] as const;
+export const LATENCY_STEPS = [
+  "import",
+  "startNotebook",
+  "importAndStart",
+  "firstFigure",
+  "laterFigure",
+  "help",
+  "badFlag",
+  "nodeStart",
+] as const;
 export type LatencyStep = (typeof LATENCY_STEPS)[number];
 
 interface StepInfo {
@@ -27,6 +36,8 @@ export const LATENCY_STEP_INFO: Record<LatencyStep, StepInfo> = {
   laterFigure: { label: "later figure cell", target: 0.3, how: "another figure, same process" },
   help: { label: "fashion-ann --help", target: 0.3, how: "whole process, node start included" },
   badFlag: { label: "fashion-ann train --epochs x", target: 0.3, how: "whole process until the exit-2 error" },
+  // A shared machine stretches every row alike; a bare node start shows by how much (about 0.04 s when idle).
+  nodeStart: { label: "node -e 0 (for scale)", target: null, how: "a bare node process: the machine's pace now" },
 };
 
 /** Seconds per repeat for each step that ran, and why the others did not. */

@@ -61,6 +61,7 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
       log(`latency: repeat ${i}/${repeats}`);
       await measure(samples, ["help"], async () => ({ help: await timeCommand(files.cli, ["--help"], 0) }));
       await measure(samples, ["badFlag"], async () => ({ badFlag: await timeCommand(files.cli, ["train", "--epochs", "x"], 2) }));
+      await measure(samples, ["nodeStart"], async () => ({ nodeStart: await timeNode(["-e", "0"], 0) }));
       const spec: LatencySpec = {
         library: files.library,
         renderer: files.renderer,
@@ -102,21 +103,21 @@ async function measure(
 
 /** Seconds from spawning `node cli ...args` to its exit, which must be `expectedCode`. */
 function timeCommand(cli: string, args: string[], expectedCode: number): Promise<number> {
+  return timeNode([cli, ...args], expectedCode, `fashion-ann ${args.join(" ")}`);
+}
+
+/** Seconds from spawning `node ...args` to its exit, which must be `expectedCode`. */
+function timeNode(args: string[], expectedCode: number, what = `node ${args.join(" ")}`): Promise<number> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn(process.execPath, [cli, ...args], { env: childEnvironment(), stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, args, { env: childEnvironment(), stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", reject);
     child.on("close", (code) => {
       const s = (performance.now() - t) / 1000;
       if (code === expectedCode) resolve(s);
-      else
-        reject(
-          new BenchError(
-            `fashion-ann ${args.join(" ")} exited with ${code}, expected ${expectedCode}: ${stderr.trim().split("\n")[0] ?? ""}`,
-          ),
-        );
+      else reject(new BenchError(`${what} exited with ${code}, expected ${expectedCode}: ${stderr.trim().split("\n")[0] ?? ""}`));
     });
   });
 }

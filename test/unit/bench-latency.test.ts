@@ -66,6 +66,7 @@ describe("summarizeLatency", () => {
       laterFigure: 0.3,
       help: 0.3,
       badFlag: 0.3,
+      nodeStart: null,
     });
   });
 });
