@@ -287,6 +287,20 @@ function notebookFolder(prefix: string): string {
 }
 
 type Output = { output_type: string; data?: Record<string, string | string[]> };
+/** Two interactive figures, a kernel session's first: the nbconvert run and the Notebook page test both show them. */
+function htmlFigureCells(): ReturnType<typeof notebookCell>[] {
+  return [
+    notebookCell(
+      "first",
+      'await showInline(learningCurvesFigure({ loss: [0.7, 0.5, 0.4], val_loss: [0.6, 0.5, 0.45] }), { format: "html" });',
+    ),
+    notebookCell(
+      "second",
+      'await showInline(confusionMatrixFigure([[5, 1], [2, 7]], { classNames: ["Shirt", "Coat"] }), { format: "html" });',
+    ),
+  ];
+}
+
 let inlineRun: Promise<Output[][]> | undefined;
 /**
  * One kernel session, run once by nbconvert, for both inline formats (a kernel start costs tens of seconds): two
@@ -297,14 +311,7 @@ function inlineNotebookOutputs(): Promise<Output[][]> {
     const dir = notebookFolder("nb-");
     const nb = notebook([
       notebookCell("imports", 'import { confusionMatrixFigure, imageGridFigure, learningCurvesFigure, showInline } from "fashion-ann";'),
-      notebookCell(
-        "first",
-        'await showInline(learningCurvesFigure({ loss: [0.7, 0.5, 0.4], val_loss: [0.6, 0.5, 0.45] }), { format: "html" });',
-      ),
-      notebookCell(
-        "second",
-        'await showInline(confusionMatrixFigure([[5, 1], [2, 7]], { classNames: ["Shirt", "Coat"] }), { format: "html" });',
-      ),
+      ...htmlFigureCells(),
       notebookCell(
         "png",
         'const px = Array.from({ length: 784 }, (_, i) => (i % 28) * 9);\nawait showInline(imageGridFigure([px, px], ["Sneaker", "Bag"], 1, 2));',
@@ -473,14 +480,7 @@ describe('showInline(fig, { format: "html" }) in a real notebook', () => {
   beforeAll(() => {
     const nb = notebook([
       notebookCell("imports", 'import { learningCurvesFigure, confusionMatrixFigure, showInline } from "fashion-ann";'),
-      notebookCell(
-        "first",
-        'await showInline(learningCurvesFigure({ loss: [0.7, 0.5, 0.4], val_loss: [0.6, 0.5, 0.45] }), { format: "html" });',
-      ),
-      notebookCell(
-        "second",
-        'await showInline(confusionMatrixFigure([[5, 1], [2, 7]], { classNames: ["Shirt", "Coat"] }), { format: "html" });',
-      ),
+      ...htmlFigureCells(),
     ]);
     writeFileSync(join(dir, "html.ipynb"), JSON.stringify(nb));
   });
