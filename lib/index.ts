@@ -76,7 +76,3 @@ export { showInline } from "./figures/render/inline";
 export { show } from "./figures/render/window";
 export { closeRenderer, saveFig } from "./figures/render/chromium";
 export { liveCurvesRenderer } from "./figures/render/live";
-
-// The benchmark: seconds per epoch per backend against PyTorch.
-export { runBench } from "./bench/run";
-export { formatTable } from "./bench/report";

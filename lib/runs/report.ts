@@ -35,6 +35,8 @@ import { Run, RunError } from "./run";
 import { asModelInput, readRunConfig } from "./custom-run";
 import { layerTable } from "../model/summary";
 import { escapeHtml } from "../format/html";
+import type { ExperimentConfig } from "../config";
+import type { CustomRunConfig } from "./custom-config";
 
 /** Everything the error analysis finds on one labelled set, from the model's probabilities. */
 export interface ErrorAnalysis {
@@ -172,17 +174,20 @@ figure{margin:8px 0;break-inside:avoid}img{max-width:100%;height:auto}
 @media print{body{margin:0;max-width:none}h2{margin-top:18px}}
 `;
 
-/**
- * Writes `report.html` (self-contained: opens offline, no script) and `report.pdf` for a trained run folder:
- * config, environment, model summary and architecture, learning curves, test metrics, confusion matrices,
- * per-class scores, the most confused pairs, sample predictions and the misclassified images.
- * Loads the model (run/model) and the test set to compute the predictions.
- */
-export async function writeRunReport(runDir: string, opts: ReportOptions = {}): Promise<ReportResult> {
-  const log = opts.log ?? console.log;
-  const run = new Run(path.resolve(runDir));
-  if (!fs.existsSync(run.dir))
-    throw new RunError(`run folder ${run.dir} does not exist; pass a folder written by \`fashion-ann train\` or the notebooks`);
+/** What the report is made of: the run's files, the model's predictions on the test set and their analysis. */
+interface ReportInputs {
+  run: Run;
+  config: ExperimentConfig;
+  /** A hand-built model's saved config, shown instead of the MLP's fields. */
+  custom: CustomRunConfig | undefined;
+  metrics: Record<string, unknown>;
+  analysis: ErrorAnalysis;
+  /** The report's figures, by name; absent ones (no history.csv) are left out. */
+  figures: Record<string, Figure | undefined>;
+  nSamples: number;
+}
+
+async function predictForReport(run: Run, opts: ReportOptions, log: (line: string) => void): Promise<ReportInputs> {
   // A hand-built model's run records "custom" for the MLP's fields: its data fields still say how to load the test set.
   const { config, custom } = readRunConfig(run);
   const backend = await initBackend(config);
@@ -206,40 +211,53 @@ export async function writeRunReport(runDir: string, opts: ReportOptions = {}): 
   const history = fs.existsSync(run.file("history.csv")) ? run.loadHistory() : undefined;
   const nSamples = Math.min(opts.samples ?? 4, test.y.data.length);
   const sampleIdx = Array.from({ length: nSamples }, (_, i) => i);
-  const errorFigs = errorAnalysisFigures(analysis, testImages);
-  const figs = {
+  const figures = {
     architecture: architectureFigure(layerTable(model)),
     curves: history ? learningCurvesFigure(history.history, { shiftTraining: true }) : undefined,
     samples: predictionsFigure(
       selectImages(testImages, sampleIdx),
-      sampleIdx.map((i) => classNames[analysis.predicted[i]!]!),
-      sampleIdx.map((i) => probabilities[i]!),
-      { classNames, trueNames: sampleIdx.map((i) => classNames[test.y.data[i]!]!) },
+      sampleIdx.map((i) => classNames[analysis.predicted[i] ?? 0] ?? ""),
+      sampleIdx.map((i) => probabilities[i] ?? []),
+      { classNames, trueNames: sampleIdx.map((i) => classNames[test.y.data[i] ?? 0] ?? "") },
     ),
+    ...errorAnalysisFigures(analysis, testImages),
   };
   model.dispose();
+  return { run, config, custom, metrics, analysis, figures, nSamples };
+}
 
-  const renderStart = performance.now();
-  // All at once: the render daemon draws them side by side instead of one round trip after another.
-  const drawn = Object.entries({ ...figs, ...errorFigs }).filter((e): e is [string, Figure] => e[1] !== undefined);
+/** Each figure as an inline <img>, by name. All at once: the render daemon draws them side by side. */
+async function renderReportFigures(
+  figures: Record<string, Figure | undefined>,
+  log: (line: string) => void,
+): Promise<Record<string, string>> {
+  const started = performance.now();
+  const drawn = Object.entries(figures).filter((e): e is [string, Figure] => e[1] !== undefined);
   const img: Record<string, string> = Object.fromEntries(
     await Promise.all(drawn.map(async ([name, fig]) => [name, await figureImg(fig, name.replace(/_/g, " "))] as const)),
   );
-  log(`rendered ${Object.keys(img).length} figures in ${((performance.now() - renderStart) / 1000).toFixed(1)} s`);
+  log(`rendered ${Object.keys(img).length} figures in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return img;
+}
 
-  const summary = fs.existsSync(run.file("summary.txt")) ? fs.readFileSync(run.file("summary.txt"), "utf8") : undefined;
-  const environment = readJsonIfPresent<Record<string, unknown>>(run, "environment.json");
+function headlineHtml({ run, metrics, analysis }: ReportInputs): string[] {
   const acc = typeof metrics.test_accuracy === "number" ? metrics.test_accuracy : analysis.report.accuracy;
   const name = path.basename(run.dir);
   const wrongCount = analysis.confusion.total - Math.round(analysis.report.accuracy * analysis.confusion.total);
-  const html = [
-    "<!DOCTYPE html>",
+  return [
     `<html lang="en"><head><meta charset="utf-8"><title>fashion-ann run ${escapeHtml(name)}</title><style>${CSS}</style></head><body>`,
     `<h1>fashion-ann run ${escapeHtml(name)}</h1>`,
     `<p class="sub">${escapeHtml(run.dir)} — report written ${escapeHtml(new Date().toISOString())}</p>`,
     `<p class="headline">Test accuracy <b>${(100 * acc).toFixed(2)} %</b>` +
       (typeof metrics.test_loss === "number" ? `, test loss ${metrics.test_loss.toFixed(4)}` : "") +
       ` — ${wrongCount} of ${analysis.confusion.total} test images misclassified.</p>`,
+  ];
+}
+
+function runSectionsHtml({ run, config, custom, metrics }: ReportInputs, img: Record<string, string>): string[] {
+  const summary = fs.existsSync(run.file("summary.txt")) ? fs.readFileSync(run.file("summary.txt"), "utf8") : undefined;
+  const environment = readJsonIfPresent<Record<string, unknown>>(run, "environment.json");
+  return [
     "<h2>Config</h2>",
     keyValueTable((custom ?? config) as unknown as Record<string, unknown>),
     "<h2>Test metrics</h2>",
@@ -250,41 +268,69 @@ export async function writeRunReport(runDir: string, opts: ReportOptions = {}): 
       ? ['<p class="note">A model built by hand: its architecture is the saved summary (and model.json), not config fields.</p>']
       : []),
     summary ? `<pre>${escapeHtml(summary)}</pre>` : '<p class="note">summary.txt missing</p>',
-    img.architecture,
+    img.architecture ?? "",
     "<h2>Learning curves</h2>",
     img.curves
       ? img.curves +
         '<p class="note">Training values are averaged over each epoch while the weights change, validation values are measured at its end; the training curves are drawn half an epoch to the left so the two compare like for like.</p>'
       : '<p class="note">history.csv missing: no learning curves.</p>',
+  ];
+}
+
+function errorSectionsHtml({ analysis, nSamples }: ReportInputs, img: Record<string, string>): string[] {
+  return [
     "<h2>Confusion matrix</h2>",
     "<p class=\"note\">Rows are true classes, columns predicted ones. The normalised matrix divides each row by the class's images, so its diagonal is each class's recall.</p>",
-    img.confusion_matrix,
-    img.confusion_matrix_normalized,
+    img.confusion_matrix ?? "",
+    img.confusion_matrix_normalized ?? "",
     "<h2>Per-class scores</h2>",
     scoresTable(analysis.report),
-    img.class_scores,
+    img.class_scores ?? "",
     "<h2>Most confused classes</h2>",
     pairsTable(analysis.pairs),
     "<h2>Sample predictions</h2>",
     `<p class="note">The first ${nSamples} test images, titled with the predicted class (red with the true class when wrong), and the predicted probabilities.</p>`,
-    img.samples,
+    img.samples ?? "",
     "<h2>Misclassified examples</h2>",
     img.misclassified_images
       ? `<p class="note">The ${analysis.wrong.length} most confidently wrong test predictions: predicted class and its probability (red) over the true class.</p>${img.misclassified_images}`
       : "<p>No test image was misclassified.</p>",
+  ];
+}
+
+/**
+ * Writes `report.html` (self-contained: opens offline, no script) and `report.pdf` for a trained run folder:
+ * config, environment, model summary and architecture, learning curves, test metrics, confusion matrices,
+ * per-class scores, the most confused pairs, sample predictions and the misclassified images.
+ * Loads the model (run/model) and the test set to compute the predictions.
+ */
+export async function writeRunReport(runDir: string, opts: ReportOptions = {}): Promise<ReportResult> {
+  const log = opts.log ?? console.log;
+  const run = new Run(path.resolve(runDir));
+  if (!fs.existsSync(run.dir))
+    throw new RunError(`run folder ${run.dir} does not exist; pass a folder written by \`fashion-ann train\` or the notebooks`);
+  const inputs = await predictForReport(run, opts, log);
+  const img = await renderReportFigures(inputs.figures, log);
+  const html = [
+    "<!DOCTYPE html>",
+    ...headlineHtml(inputs),
+    ...runSectionsHtml(inputs, img),
+    ...errorSectionsHtml(inputs, img),
     "</body></html>",
     "",
   ].join("\n");
+  return writeReportFiles(html, path.resolve(opts.outDir ?? run.dir), opts.pdf ?? true, inputs.analysis);
+}
 
-  const outDir = path.resolve(opts.outDir ?? run.dir);
+async function writeReportFiles(html: string, outDir: string, pdf: boolean, analysis: ErrorAnalysis): Promise<ReportResult> {
   const htmlFile = path.join(outDir, "report.html");
   writeFileAtomic(htmlFile, html);
   const result: ReportResult = { html: htmlFile, htmlBytes: Buffer.byteLength(html), analysis };
-  if (opts.pdf ?? true) {
-    const pdf = await htmlToPdf(html);
+  if (pdf) {
+    const bytes = await htmlToPdf(html);
     result.pdf = path.join(outDir, "report.pdf");
-    writeFileAtomic(result.pdf, pdf);
-    result.pdfBytes = pdf.byteLength;
+    writeFileAtomic(result.pdf, bytes);
+    result.pdfBytes = bytes.byteLength;
   }
   return result;
 }

@@ -33,7 +33,6 @@ export interface ShowInlineOptions extends Pick<RenderOptions, "width" | "height
 function kernelDisplay(): Display | undefined {
   const jupyterModule = findTslabJupyterModule();
   if (!jupyterModule) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require(join(dirname(jupyterModule), "public.js")) as typeof import("tslab")).display;
 }
 
@@ -129,7 +128,6 @@ function figureTitle(fig: Figure): string {
 function newBundleDisplay(): { show(data: Record<string, unknown>): void } {
   const jupyterModule = findTslabJupyterModule();
   if (!jupyterModule) throw new Error("showInline: no tslab kernel in this process");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const jupyter = require(jupyterModule) as typeof import("tslab/dist/jupyter");
   const displayId = randomBytes(8).toString("hex");
   let shown = false;

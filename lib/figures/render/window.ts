@@ -60,12 +60,10 @@ function installOfflinePage(): void {
   if (installed) return;
   const nplDir = dirname(require.resolve("nodeplotlib/package.json"));
   const libDir = join(nplDir, "src", "lib");
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const core = require(require.resolve("@nestjs/core", { paths: [libDir] })) as {
     NestFactory: { create: (module: unknown, ...rest: unknown[]) => Promise<NestAppLike> };
   };
   const { ServerModule } = require(join(libDir, "server", "server.module.js")) as { ServerModule: unknown };
-  /* eslint-enable @typescript-eslint/no-require-imports */
   const index = offlineIndexHtml(readFileSync(join(libDir, "server", "web", "index.html"), "utf8"));
   const plotlyFile = require.resolve("plotly.js-dist-min/plotly.min.js");
   const iconsFile = require.resolve("@fontsource/material-icons/files/material-icons-latin-400-normal.woff2");
@@ -110,7 +108,6 @@ export function show(fig: { data: unknown[]; layout: unknown }): Promise<string>
   installOfflinePage();
   const url = currentUrl ? Promise.resolve(currentUrl) : new Promise<string>((resolve) => waiting.push(resolve));
   // Loaded on demand: nodeplotlib starts a NestJS server that the other ways of showing a figure never need.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { plot } = require("nodeplotlib") as typeof import("nodeplotlib");
   // nodeplotlib draws each figure in a card with autosize on; a fixed width would overflow the card, so the
   // window's figure takes the card's width and keeps its designed height.

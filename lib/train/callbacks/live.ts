@@ -52,6 +52,147 @@ export interface LiveStats {
 export const LIVE_INTERVAL_MS = 250;
 export const LIVE_CURVES_INTERVAL_MS = 500;
 
+type Clock = () => number;
+
+/**
+ * The learning curves below the log: redrawn from the newest history, at most one render per gap. Rendering runs
+ * beside training; epochs that end while a render runs are drawn together by the next one.
+ */
+class LiveCurves {
+  private readonly curves: Record<string, number[]> = {};
+  private readonly epochEndedAt: number[] = [];
+  private display: LiveDisplay | undefined;
+  private rendering: Promise<void> | undefined;
+  private dirty = false;
+  private failed = false;
+  private finishing = false;
+  private lastRender = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly render: CurvesRenderer,
+    private readonly newDisplay: () => LiveDisplay,
+    private readonly stats: LiveStats,
+    private readonly now: Clock,
+    private readonly gapMs: number,
+    /** Called once when a render fails: training matters more than its picture, so it goes on without curves. */
+    private readonly onFailure: (message: string) => void,
+  ) {}
+
+  epochEnded(logs: Logs): void {
+    for (const [k, v] of Object.entries(logs)) {
+      const values = this.curves[k] ?? [];
+      values.push(v);
+      this.curves[k] = values;
+    }
+    this.epochEndedAt.push(this.now());
+    this.dirty = true;
+    this.rendering ??= this.loop();
+  }
+
+  /** Draws the last epochs now, without waiting out the gap between renders. */
+  async finish(): Promise<void> {
+    this.finishing = true;
+    await this.rendering;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.dirty && !this.failed) {
+      const wait = this.gapMs - (this.now() - this.lastRender);
+      if (wait > 0 && !this.finishing) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, this.gapMs)));
+      this.dirty = false;
+      await this.renderOnce();
+    }
+    this.rendering = undefined;
+  }
+
+  private async renderOnce(): Promise<void> {
+    const t0 = this.now();
+    this.lastRender = t0;
+    const epochs = this.epochEndedAt.length;
+    try {
+      const image = await this.render(Object.fromEntries(Object.entries(this.curves).map(([k, v]) => [k, [...v]])));
+      this.stats.renderMs.push(this.now() - t0);
+      this.display ??= this.newDisplay();
+      if ("svg" in image) this.display.svg(image.svg);
+      else this.display.png(image.png);
+      const shown = this.now();
+      for (let e = this.stats.epochLagMs.length; e < epochs; e++) {
+        this.stats.epochLagMs.push(shown - (this.epochEndedAt[e] ?? shown));
+      }
+    } catch (err) {
+      this.failed = true;
+      this.onFailure((err as Error).message);
+    }
+  }
+}
+
+/** Keras's text log: `Epoch k/N`, each finished epoch's bar, and the running epoch's bar redrawn in place. */
+class LiveLog {
+  private readonly lines: string[] = [];
+  private bar = "";
+  private epochStart = 0;
+  /** The running epoch and how many of its batches ended, for the stop message. */
+  inEpoch: { epoch: number; batches: number } | undefined;
+
+  constructor(
+    private readonly display: LiveDisplay,
+    private readonly params: History["params"],
+    private readonly stats: LiveStats,
+    private readonly now: Clock,
+  ) {}
+
+  epochBegan(epoch: number): void {
+    this.lines.push(`Epoch ${epoch + 1}/${this.params.epochs}`);
+    this.epochStart = this.now();
+    this.inEpoch = { epoch, batches: 0 };
+    this.bar = formatBarLine(0, this.params.steps, 0, {});
+    this.draw();
+  }
+
+  batchEnded(batch: number, logs: Logs, redraw: boolean): void {
+    if (this.inEpoch) this.inEpoch.batches = batch + 1;
+    if (!redraw) return;
+    this.bar = formatBarLine(batch + 1, this.params.steps, this.elapsedSec(), logs);
+    this.draw();
+  }
+
+  epochEnded(logs: Logs): void {
+    this.lines.push(formatBarLine(this.params.steps, this.params.steps, this.elapsedSec(), logs));
+    this.bar = "";
+    this.inEpoch = undefined;
+    this.draw();
+  }
+
+  /** A line above the running bar. */
+  note(line: string): void {
+    this.lines.push(line);
+    this.draw();
+  }
+
+  /** A closing line in place of the running bar. */
+  finalLine(line: string): void {
+    this.bar = "";
+    this.note(line);
+  }
+
+  private elapsedSec(): number {
+    return (this.now() - this.epochStart) / 1000;
+  }
+
+  private draw(): void {
+    this.display.text([...this.lines, ...(this.bar ? [this.bar] : [])].join("\n"));
+    this.stats.barUpdates++;
+  }
+}
+
+function stoppedLine(history: History, params: History["params"], inEpoch: LiveLog["inEpoch"]): string {
+  const signal = lastInterruptSignal();
+  const partial = inEpoch
+    ? ` during epoch ${inEpoch.epoch + 1} (batch ${inEpoch.batches}/${params.steps}, discarded)`
+    : ` after epoch ${history.epoch.length}`;
+  return `Training stopped${signal ? ` by ${signal}` : ""}${partial}; the ${history.epoch.length} completed epoch(s) of ${params.epochs} are kept.`;
+}
+
 /**
  * Keras's notebook progress, in place: one text output holding `Epoch k/N` and a Keras bar per epoch (the
  * running epoch's bar redrawn a few times a second, each finished epoch's kept with its validation metrics),
@@ -66,26 +207,9 @@ export function liveProgress(options: LiveProgressOptions = {}): (TrainCallbacks
   const now = options.now ?? (() => performance.now());
   const due = throttle(options.intervalMs ?? LIVE_INTERVAL_MS, now);
   const stats: LiveStats = { barUpdates: 0, callbackMs: 0, renderMs: [], epochLagMs: [] };
-  const epochEndedAt: number[] = [];
-  let params: History["params"];
-  let log: LiveDisplay | undefined;
-  let lines: string[] = [];
-  let bar = "";
-  let epochStart = 0;
-  let inEpoch: { epoch: number; batches: number } | undefined;
-  const curves: Record<string, number[]> = {};
-  let curveDisplay: LiveDisplay | undefined;
-  let rendering: Promise<void> | undefined;
-  let dirty = false;
-  let curvesFailed = false;
-  let lastRender = Number.NEGATIVE_INFINITY;
-  let finishing = false;
-  const curvesGap = options.curvesIntervalMs ?? LIVE_CURVES_INTERVAL_MS;
-
-  const draw = () => {
-    log?.text([...lines, ...(bar ? [bar] : [])].join("\n"));
-    stats.barUpdates++;
-  };
+  let params: History["params"] | undefined;
+  let log: LiveLog | undefined;
+  let curves: LiveCurves | undefined;
   // Wraps a callback to count its time: the display's overhead is what training waits for.
   const timed =
     <A extends unknown[]>(fn: (...a: A) => void) =>
@@ -94,88 +218,27 @@ export function liveProgress(options: LiveProgressOptions = {}): (TrainCallbacks
       fn(...a);
       stats.callbackMs += now() - t0;
     };
-
-  async function renderLoop(): Promise<void> {
-    while (dirty && options.curves && !curvesFailed) {
-      const wait = curvesGap - (now() - lastRender);
-      if (wait > 0 && !finishing) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, curvesGap)));
-      dirty = false;
-      const t0 = now();
-      lastRender = t0;
-      // Always the newest history: epochs that ended while the previous render ran are drawn by this one.
-      const epochs = epochEndedAt.length;
-      try {
-        const image = await options.curves(Object.fromEntries(Object.entries(curves).map(([k, v]) => [k, [...v]])));
-        stats.renderMs.push(now() - t0);
-        curveDisplay ??= newDisplay!();
-        if ("svg" in image) curveDisplay.svg(image.svg);
-        else curveDisplay.png(image.png);
-        const shown = now();
-        for (let e = stats.epochLagMs.length; e < epochs; e++) stats.epochLagMs.push(shown - epochEndedAt[e]!);
-      } catch (err) {
-        // Training matters more than its picture: say why once and go on without curves.
-        curvesFailed = true;
-        lines.push(`(learning curves not shown: ${(err as Error).message})`);
-        draw();
-      }
-    }
-    rendering = undefined;
-  }
+  const curvesFailed = (message: string) => log?.note(`(learning curves not shown: ${message})`);
 
   return {
     stats,
     onTrainBegin: timed((p: History["params"]) => {
       params = p;
-      lines = [];
-      bar = "";
-      log = newDisplay();
+      log = new LiveLog(newDisplay(), p, stats, now);
+      const gap = options.curvesIntervalMs ?? LIVE_CURVES_INTERVAL_MS;
+      curves = options.curves && new LiveCurves(options.curves, newDisplay, stats, now, gap, curvesFailed);
     }),
-    onEpochBegin: timed((epoch: number) => {
-      lines.push(`Epoch ${epoch + 1}/${params.epochs}`);
-      epochStart = now();
-      inEpoch = { epoch, batches: 0 };
-      bar = formatBarLine(0, params.steps, 0, {});
-      draw();
-    }),
-    onBatchEnd: timed((batch: number, logs: Logs) => {
-      if (inEpoch) inEpoch.batches = batch + 1;
-      if (!due()) return;
-      bar = formatBarLine(batch + 1, params.steps, (now() - epochStart) / 1000, logs);
-      draw();
-    }),
+    onEpochBegin: timed((epoch: number) => log?.epochBegan(epoch)),
+    onBatchEnd: timed((batch: number, logs: Logs) => log?.batchEnded(batch, logs, due())),
     onEpochEnd: timed((_epoch: number, logs: Logs) => {
-      lines.push(formatBarLine(params.steps, params.steps, (now() - epochStart) / 1000, logs));
-      bar = "";
-      inEpoch = undefined;
-      draw();
-      for (const [k, v] of Object.entries(logs)) {
-        const values = curves[k] ?? [];
-        values.push(v);
-        curves[k] = values;
-      }
-      if (options.curves) {
-        epochEndedAt.push(now());
-        dirty = true;
-        rendering ??= renderLoop();
-      }
+      log?.epochEnded(logs);
+      curves?.epochEnded(logs);
     }),
     onTrainEnd: async (history: History) => {
       const t0 = now();
-      if (history.stopped) {
-        const signal = lastInterruptSignal();
-        const partial = inEpoch
-          ? ` during epoch ${inEpoch.epoch + 1} (batch ${inEpoch.batches}/${params.steps}, discarded)`
-          : ` after epoch ${history.epoch.length}`;
-        bar = "";
-        lines.push(
-          `Training stopped${signal ? ` by ${signal}` : ""}${partial}; the ${history.epoch.length} completed epoch(s) of ${params.epochs} are kept.`,
-        );
-        draw();
-      }
+      if (history.stopped && log && params) log.finalLine(stoppedLine(history, params, log.inEpoch));
       stats.callbackMs += now() - t0;
-      // The last epochs are drawn now, without waiting out the gap between renders.
-      finishing = true;
-      await rendering;
+      await curves?.finish();
     },
   };
 }
