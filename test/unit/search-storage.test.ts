@@ -3,10 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTrialCheckpoint, readCheckpointFiles, trialDir } from "../../lib/search/driver";
-import { objectiveFor } from "../../lib/search/objective";
-import { parseSearchSpace } from "../../lib/search/space";
-import { TunerSpec } from "../../lib/search/study";
-import { connectionProblem, type SqlDatabase, SqlStudyStore, type StudyDefinition } from "../../lib/search/storage";
+import { objectiveFor } from "../../lib/search/core/objective";
+import { parseSearchSpace, spaceHash } from "../../lib/search/core/space";
+import { TunerSpec } from "../../lib/search/tuner";
+import { connectionProblem, MIGRATIONS, migrate, type SqlDatabase, SqlStudyStore, type StudyDefinition } from "../../lib/search/storage";
 import { openPglite } from "../../lib/search/storage/pglite";
 import { openPostgres } from "../../lib/search/storage/postgres";
 
@@ -210,5 +210,73 @@ describe("a trial's checkpoint in the study database", () => {
     expect(await ensureTrialCheckpoint(store, "trial-001", path.join(dir, "nowhere", "trial-001"))).toBe(false);
     expect(await store.saveCheckpoint("A", "trial-000", files)).toBe(true);
     expect(await store.loadCheckpoint("trial-000")).toEqual(files);
+  });
+});
+
+/** The layout fashion-ann wrote before the study database had a schema version (CREATE TABLE IF NOT EXISTS only). */
+const UNVERSIONED_LAYOUT = [
+  `CREATE TABLE fa_studies (name text PRIMARY KEY, space_hash text NOT NULL, definition jsonb NOT NULL, final_owner text,
+    created_at timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE fa_trials (study text NOT NULL REFERENCES fa_studies(name) ON DELETE CASCADE, id text NOT NULL,
+    idx integer NOT NULL, params jsonb NOT NULL, status text NOT NULL, bracket integer NOT NULL, round integer NOT NULL,
+    epochs_target integer NOT NULL, history jsonb NOT NULL DEFAULT '[]', metrics jsonb NOT NULL DEFAULT '{}', owner text,
+    heartbeat_at timestamptz, claims integer NOT NULL DEFAULT 0, PRIMARY KEY (study, id))`,
+  `CREATE TABLE fa_checkpoint_files (study text NOT NULL, id text NOT NULL, name text NOT NULL, data bytea NOT NULL,
+    PRIMARY KEY (study, id, name), FOREIGN KEY (study, id) REFERENCES fa_trials(study, id) ON DELETE CASCADE)`,
+];
+
+describe("the study database's schema version", () => {
+  const fresh = async (name: string): Promise<SqlDatabase> => openPglite(path.join(dir, name));
+  const version = async (d: SqlDatabase): Promise<number> =>
+    (await d.query<{ version: number }>("SELECT version FROM fa_schema_version")).rows[0]!.version;
+
+  it("a new database gets every migration and the version row", async () => {
+    expect(await version(db)).toBe(MIGRATIONS.length);
+  });
+
+  it("a study written before schema versions opens, is migrated to version 1, and carries on", async () => {
+    const old = await fresh("unversioned.pgdata");
+    try {
+      for (const statement of UNVERSIONED_LAYOUT) await old.query(statement);
+      const d = def("legacy", 2);
+      const definition = { tuner: d.tuner, space: d.space, objective: d.objective, fixed: d.fixed };
+      await old.query("INSERT INTO fa_studies (name, space_hash, definition) VALUES ($1, $2, $3)", [
+        "legacy",
+        spaceHash(space),
+        definition,
+      ]);
+      await old.query(
+        `INSERT INTO fa_trials (study, id, idx, params, status, bracket, round, epochs_target, history, metrics, claims)
+           VALUES ('legacy', 'trial-000', 0, $1, 'completed', 0, 0, 2, '[0.5, 0.6]', '{"val_accuracy": [0.5, 0.6]}', 1)`,
+        [{ learningRate: 0.01 }],
+      );
+      const store = await SqlStudyStore.open(old, d);
+      expect(await version(old)).toBe(1);
+      const [t] = (await store.load()).trials;
+      expect([t!.id, t!.status, t!.history, t!.metrics]).toEqual(["trial-000", "completed", [0.5, 0.6], { val_accuracy: [0.5, 0.6] }]);
+      expect(await store.claim("A", 60)).toMatchObject({ kind: "start", trialId: "trial-001" });
+    } finally {
+      await old.close();
+    }
+  });
+
+  it("a later migration runs once, in order; code that knows fewer versions then refuses the database in one sentence", async () => {
+    const d = await fresh("versions.pgdata");
+    try {
+      const next = [
+        ...MIGRATIONS,
+        { version: 2, description: "a note per trial", statements: ["ALTER TABLE fa_trials ADD COLUMN note text"] },
+      ];
+      expect(await migrate(d)).toEqual({ from: 0, to: 1 });
+      expect(await migrate(d, next)).toEqual({ from: 1, to: 2 });
+      expect(await migrate(d, next)).toEqual({ from: 2, to: 2 });
+      expect((await d.query("SELECT note FROM fa_trials")).rows).toEqual([]);
+      await expect(SqlStudyStore.open(d, def("newer"))).rejects.toThrow(
+        /^the study database in .*versions\.pgdata has schema version 2, newer than this fashion-ann's 1; open it with the fashion-ann that wrote it, or upgrade$/,
+      );
+      await expect(migrate(d, [next[1]!])).rejects.toThrow(/^migration 0 has version 2, expected 1/);
+    } finally {
+      await d.close();
+    }
   });
 });
