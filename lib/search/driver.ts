@@ -119,7 +119,7 @@ interface TrialWatch {
   lost: boolean;
   pruned: boolean;
   history: number[] | undefined;
-  /** Resolves once every report received so far is recorded. */
+  /** Resolves once every report received so far is recorded; rejects with the first that could not be. */
   settled(): Promise<void>;
   /** Stops the heartbeat. */
   stop(): void;
@@ -264,10 +264,16 @@ export class SearchWorker {
         if (files && (await this.store.saveCheckpoint(this.id, id, files))) stored = values.length;
       }
     };
+    // One report at a time, in arrival order; the first failure (the database went away) is thrown by settled().
     let queue = Promise.resolve();
+    let failure: unknown;
     child.on("message", (message) => {
       if (!isEpochReport(message)) return;
-      queue = queue.then(() => record(message.history)).catch((err) => say(`recording an epoch failed: ${(err as Error).message}`));
+      queue = queue
+        .then(() => (failure === undefined ? record(message.history) : undefined))
+        .catch((err) => {
+          failure ??= err;
+        });
     });
     const beat = setInterval(() => {
       this.store.heartbeat(this.id, id).then(
@@ -275,7 +281,10 @@ export class SearchWorker {
         (err) => say(`heartbeat failed: ${(err as Error).message}`),
       );
     }, this.opts.intervalSeconds * 1000);
-    watch.settled = () => queue;
+    watch.settled = async () => {
+      await queue;
+      if (failure !== undefined) throw failure;
+    };
     watch.stop = () => clearInterval(beat);
     return watch;
   }

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTrialCheckpoint, readCheckpointFiles, trialDir } from "../../lib/search/driver";
+import { EventEmitter } from "node:events";
+import { ensureTrialCheckpoint, readCheckpointFiles, SearchWorker, trialDir } from "../../lib/search/driver";
 import { objectiveFor } from "../../lib/search/core/objective";
 import { parseSearchSpace, spaceHash } from "../../lib/search/core/space";
 import { TunerSpec } from "../../lib/search/tuner";
@@ -278,5 +279,52 @@ describe("the study database's schema version", () => {
     } finally {
       await d.close();
     }
+  });
+});
+
+describe("a trial's epochs, as its trainer reports them", () => {
+  /** The trainer's side of the IPC channel: messages in, signals recorded. */
+  class FakeTrainer extends EventEmitter {
+    signals: string[] = [];
+    kill(signal: string): boolean {
+      this.signals.push(signal);
+      return true;
+    }
+    report(history: Record<string, number[]>): void {
+      this.emit("message", { kind: "fashion-ann/epochs", history });
+    }
+  }
+  type Watch = { pruned: boolean; lost: boolean; history?: number[]; settled(): Promise<void>; stop(): void };
+
+  it("every epoch is recorded in order, and the trainer is stopped at the first epoch the pruner prunes", async () => {
+    const pruning = { kind: "median", minTrials: 1, warmupEpochs: 0 };
+    const store = await SqlStudyStore.open(db, {
+      ...def("reports", 2),
+      tuner: TunerSpec.parse({ kind: "random", maxTrials: 2, maxEpochs: 4, seed: 7, pruning }),
+    });
+    const log: string[] = [];
+    const worker = new SearchWorker(store, { out: dir, parallel: 1, log: (s) => log.push(s), intervalSeconds: 60, timeoutSeconds: 60 });
+    // trial-000 completed with 0.9 at every epoch: the median the next trial is held to.
+    await store.claim(worker.id, 60);
+    await store.recordEpochs(worker.id, "trial-000", [0.9, 0.9, 0.9, 0.9], { val_accuracy: [0.9, 0.9, 0.9, 0.9] });
+    await store.finish(worker.id, "trial-000", "completed");
+    const action = await store.claim(worker.id, 60);
+    const trainer = new FakeTrainer();
+    const watch = (worker as unknown as { watch: (...a: unknown[]) => Watch }).watch(
+      trainer,
+      action,
+      trialDir(dir, "nowhere"),
+      (s: string) => log.push(s),
+    );
+    // Three epochs at once, faster than the database records them: none is skipped, none is recorded out of order.
+    const curve = [0.2, 0.3, 0.4];
+    for (let e = 1; e <= 3; e++) trainer.report({ val_accuracy: curve.slice(0, e), loss: curve.slice(0, e) });
+    await watch.settled();
+    watch.stop();
+    expect(watch.pruned).toBe(true);
+    expect(trainer.signals).toEqual(["SIGTERM"]);
+    expect(log).toEqual(["pruned after epoch 1 (median stopping)"]);
+    const t = (await store.load()).trials.find((x) => x.id === "trial-001")!;
+    expect([t.history, t.metrics.loss]).toEqual([curve, curve]);
   });
 });
