@@ -228,7 +228,19 @@ const UNVERSIONED_LAYOUT = [
 ];
 
 describe("the study database's schema version", () => {
-  const fresh = async (name: string): Promise<SqlDatabase> => openPglite(path.join(dir, name));
+  /**
+   * Runs `fn` on the shared database as if it were a new one: in a schema of its own, first on the search path (a
+   * second embedded database would cost seconds to create).
+   */
+  const fresh = async (schema: string, fn: (d: SqlDatabase) => Promise<void>): Promise<void> => {
+    await db.query(`CREATE SCHEMA ${schema}`);
+    await db.query(`SET search_path TO ${schema}`);
+    try {
+      await fn(db);
+    } finally {
+      await db.query("SET search_path TO public");
+    }
+  };
   const version = async (d: SqlDatabase): Promise<number> =>
     (await d.query<{ version: number }>("SELECT version FROM fa_schema_version")).rows[0]!.version;
 
@@ -237,8 +249,7 @@ describe("the study database's schema version", () => {
   });
 
   it("a study written before schema versions opens, is migrated to version 1, and carries on", async () => {
-    const old = await fresh("unversioned.pgdata");
-    try {
+    await fresh("unversioned", async (old) => {
       for (const statement of UNVERSIONED_LAYOUT) await old.query(statement);
       const d = def("legacy", 2);
       const definition = { tuner: d.tuner, space: d.space, objective: d.objective, fixed: d.fixed };
@@ -257,14 +268,11 @@ describe("the study database's schema version", () => {
       const [t] = (await store.load()).trials;
       expect([t!.id, t!.status, t!.history, t!.metrics]).toEqual(["trial-000", "completed", [0.5, 0.6], { val_accuracy: [0.5, 0.6] }]);
       expect(await store.claim("A", 60)).toMatchObject({ kind: "start", trialId: "trial-001" });
-    } finally {
-      await old.close();
-    }
+    });
   });
 
   it("a later migration runs once, in order; code that knows fewer versions then refuses the database in one sentence", async () => {
-    const d = await fresh("versions.pgdata");
-    try {
+    await fresh("versions", async (d) => {
       const next = [
         ...MIGRATIONS,
         { version: 2, description: "a note per trial", statements: ["ALTER TABLE fa_trials ADD COLUMN note text"] },
@@ -274,12 +282,10 @@ describe("the study database's schema version", () => {
       expect(await migrate(d, next)).toEqual({ from: 2, to: 2 });
       expect((await d.query("SELECT note FROM fa_trials")).rows).toEqual([]);
       await expect(SqlStudyStore.open(d, def("newer"))).rejects.toThrow(
-        /^the study database in .*versions\.pgdata has schema version 2, newer than this fashion-ann's 1; open it with the fashion-ann that wrote it, or upgrade$/,
+        /^the study database in .*study\.pgdata has schema version 2, newer than this fashion-ann's 1; open it with the fashion-ann that wrote it, or upgrade$/,
       );
       await expect(migrate(d, [next[1]!])).rejects.toThrow(/^migration 0 has version 2, expected 1/);
-    } finally {
-      await d.close();
-    }
+    });
   });
 });
 
