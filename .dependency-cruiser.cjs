@@ -51,6 +51,22 @@ module.exports = {
       to: { path: "^lib/", pathNot: ["^lib/(io|format)/", "^lib/config\\.ts$"] },
     },
     {
+      name: "search-core-is-pure",
+      comment: "The search's core (space, trial states, best-trial choice) is data in, data out: it imports no other room and no I/O.",
+      severity: "error",
+      from: { path: "^lib/search/core/" },
+      to: { path: ["^lib/(?!search/core/)", "^(node:)?(fs|fs/promises|child_process|net)$", "@electric-sql", "^pg$"] },
+    },
+    {
+      name: "samplers-and-pruners-decide-only",
+      comment: "A sampler or pruner decides from the study alone: no storage, no driver, no I/O (Optuna keeps them apart from storages too).",
+      severity: "error",
+      from: { path: "^lib/search/(samplers|pruners)/" },
+      to: {
+        path: ["^lib/search/(storage|driver|session|report|epoch-report)", "^(node:)?(fs|fs/promises|child_process|net)$", "@electric-sql", "^pg$"],
+      },
+    },
+    {
       name: "only-cli-imports-cli",
       severity: "error",
       from: { path: "^lib/", pathNot: "^lib/cli/" },

@@ -52,11 +52,12 @@ export { asModelInput, type CustomRunOptions, type CustomRunResult, resumeCustom
 export { comparisonTable, formatComparison, listRuns, summarizeRuns } from "./runs/compare";
 export { analyseErrors, writeRunReport } from "./runs/report";
 export { runNotebooks } from "./runs/notebooks";
-export { liveTrialsTable, type Objective, type TrialRow, trialsTableHtml } from "./runs/trials-table";
 export { fit, type FitOptions, modelInputFigure, type NotebookSession, startNotebook } from "./runs/notebook";
 
 // Tuning: Keras Tuner's random, grid and Hyperband searches; the study in PGlite (embedded) or a PostgreSQL server.
-export { parseSearchSpace, SearchSpaceError } from "./search/space";
+export { parseSearchSpace, SearchSpaceError } from "./search/core/space";
+export type { Objective } from "./search/core/objective";
+export { liveTrialsTable, type TrialRow, trialsTableHtml } from "./search/trials-table";
 export { runSearch, type SearchOptions, type SearchResult } from "./search/session";
 export { trialCurvesFigure, trialsDataFrame } from "./search/report";
 export { openStudy, type StoredTrial, StudyStorageError } from "./search/storage";

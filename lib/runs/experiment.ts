@@ -4,6 +4,7 @@ import type { ExperimentConfig } from "../config";
 import { defaultProgress } from "../data/download";
 import { loadFashionMnist } from "../data/fashion-mnist";
 import type { Images } from "../data/images";
+import { type Standardization, standardize, unstandardize } from "../data/standardize";
 import { type FashionMnistSplits, splitAndScale } from "../data/split";
 import { evaluate, type TestMetrics } from "../results/evaluate";
 import { createModel } from "../model/factory";
@@ -19,7 +20,7 @@ import { projectPath } from "../io/paths";
 import type { Run } from "./run";
 import { layerTable, modelSummary } from "../model/summary";
 import { lastBackendSwitch, train, TrainingError } from "../train/fit";
-import type { History } from "../train/callbacks/callback";
+import type { History, TrainCallbacks } from "../train/callbacks/callback";
 import { type CheckpointPointer, checkpointedCallbacks, loadCheckpoint } from "../train/callbacks/checkpoint";
 import { lastInterruptSignal } from "../train/interrupt";
 import { acquireRunLock } from "./lock";
@@ -36,12 +37,6 @@ export async function loadData(config: DataConfig): Promise<FashionMnistSplits> 
 
 type DataConfig = Pick<ExperimentConfig, "dataDir" | "validationSize"> & Partial<Pick<ExperimentConfig, "normalize">>;
 
-/** The training set's per-pixel mean and std (784 values each) that `normalize: "standardize"` uses. */
-export interface Standardization {
-  mean: Float64Array;
-  std: Float64Array;
-}
-
 /**
  * loadData, plus the statistics it standardized with (null for "scale"): images from outside the dataset (predict's
  * PNGs) must go through the same `(x - mean) / std` as the training set, or the model sees another distribution.
@@ -52,46 +47,6 @@ export async function loadDataWithStandardization(
   const raw = await loadFashionMnist({ dataDir: projectPath(config.dataDir), onProgress: defaultProgress() });
   const splits = splitAndScale(raw, config.validationSize);
   return { splits, standardization: config.normalize === "standardize" ? standardize(splits) : null };
-}
-
-/** `(x - mean) / std` per pixel, on scaled (0..1) images laid out as rows of `mean.length` pixels; returns a new array. */
-export function applyStandardization(pixels: Float32Array, s: Standardization): Float32Array {
-  const size = s.mean.length;
-  return pixels.map((v, i) => (v - s.mean[i % size]!) / s.std[i % size]!);
-}
-
-/**
- * Undoes `standardize` for drawing: `x * std + mean` per pixel gives back the 0..1 pixels. A standardized image drawn
- * as it is looks almost white (its values run from about -1 to over 100, the colormap's 0..255 range wipes them out).
- * Returns new images of the same shape; `s` null (a "scale" run) returns `images` as they are.
- */
-export function unstandardize<T extends Images<ArrayLike<number>>>(images: T, s: Standardization | null): T | Images {
-  if (!s) return images;
-  const size = s.mean.length;
-  // Clamped: float32 rounding leaves a blank pixel at -1e-8 or a full one at 1 + 1e-7, which would change the drawn range.
-  const data = Float32Array.from(images.data, (v, i) => Math.min(1, Math.max(0, v * s.std[i % size]! + s.mean[i % size]!)));
-  return { data, shape: images.shape };
-}
-
-/**
- * `X = (X - X_train.mean(axis=0)) / X_train.std(axis=0)` in place on train, valid and test. A pixel that is
- * constant over the training set keeps std 1 (NumPy would divide by zero).
- */
-export function standardize(splits: Pick<FashionMnistSplits, "train" | "valid" | "test">): Standardization {
-  const x = splits.train.x.data;
-  const size = x.length / splits.train.x.shape[0]!;
-  const rows = x.length / size;
-  const mean = new Float64Array(size);
-  const std = new Float64Array(size);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < size; j++) mean[j]! += x[r * size + j]!;
-  for (let j = 0; j < size; j++) mean[j]! /= rows;
-  for (let r = 0; r < rows; r++) for (let j = 0; j < size; j++) std[j]! += (x[r * size + j]! - mean[j]!) ** 2;
-  for (let j = 0; j < size; j++) std[j] = Math.sqrt(std[j]! / rows) || 1;
-  for (const set of [splits.train, splits.valid, splits.test]) {
-    const d = set.x.data;
-    for (let i = 0; i < d.length; i++) d[i] = (d[i]! - mean[i % size]!) / std[i % size]!;
-  }
-  return { mean, std };
 }
 
 /**
@@ -140,6 +95,22 @@ export interface ExperimentOptions {
    * costs seconds per trial, and the study draws its own overlay of the trials' curves.
    */
   figures?: boolean;
+  /**
+   * Called with every metric per epoch so far (History.history, from the run's first epoch) once each epoch's
+   * checkpoint is written, and once before training when resuming: a search trial reports to its worker this way.
+   */
+  onEpoch?: (history: Record<string, number[]>) => void | Promise<void>;
+}
+
+/** The callback behind ExperimentOptions.onEpoch: the history so far, after the checkpoint callbacks before it. */
+function epochReport(initial: History | undefined, onEpoch: NonNullable<ExperimentOptions["onEpoch"]>): TrainCallbacks {
+  const history: Record<string, number[]> = structuredClone(initial?.history ?? {});
+  return {
+    onEpochEnd: async (_epoch, logs) => {
+      for (const [k, v] of Object.entries(logs)) history[k] = [...(history[k] ?? []), v];
+      await onEpoch(structuredClone(history));
+    },
+  };
 }
 
 /**
@@ -214,6 +185,11 @@ async function trainLocked(config: ExperimentConfig, run: Run, options: Experime
   log(summary);
   run.writeText("summary.txt", summary + "\n");
   const { callbacks, stopper, state } = await checkpointedCallbacks(model, run.checkpointsDir, config.patience, resumed, initialHistory);
+  if (options.onEpoch) {
+    // Reported after the checkpoint callbacks, so whoever hears of an epoch finds its checkpoint written.
+    callbacks.push(epochReport(initialHistory, options.onEpoch));
+    if (initialHistory) await options.onEpoch(structuredClone(initialHistory.history));
+  }
   const history = await trainIntoRun(run, backend, () =>
     train(model, data, config, { progress: options.progress, callbacks, initialHistory, state }),
   );

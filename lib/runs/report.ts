@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic";
 import { formatBackend, initBackend } from "../engine/backend";
 import { evaluate } from "../results/evaluate";
-import { loadDataWithStandardization, unstandardize } from "./experiment";
+import { unstandardize } from "../data/standardize";
+import { loadDataWithStandardization } from "./experiment";
 import {
   classificationReport,
   classificationReportRows,

@@ -5,9 +5,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { childEnvironment } from "../config";
 import { writeFileAtomic } from "../io/atomic";
-import { toOverrides } from "./space";
-import type { Action } from "./study";
-import type { CheckpointFiles, SqlStudyStore } from "./storage";
+import { toOverrides } from "./core/space";
+import type { Action } from "./core/study";
+import { isEpochReport } from "./epoch-report";
+import type { SqlStudyStore } from "./storage";
+import { ensureTrialCheckpoint, readCheckpointFiles } from "./trial-checkpoint";
 
 /** How a worker keeps its claims alive, and when a silent worker's trial is taken back. */
 export interface HeartbeatOptions {
@@ -23,8 +25,6 @@ export interface WorkerOptions extends HeartbeatOptions {
   /** Trainers this process runs at once. */
   parallel: number;
   log: (s: string) => void;
-  /** Seconds between looks at a running child's checkpoint (default 1). */
-  pollSeconds?: number;
 }
 
 /** The dist/ entry point children are started with (works from dist/lib/search/ and from tests via dist). */
@@ -33,13 +33,15 @@ export function cliEntry(): string {
   return fs.existsSync(here) ? here : path.join(__dirname, "..", "..", "dist", "lib", "cli", "main.js");
 }
 
+type TrialAction = Extract<Action, { kind: "start" | "continue" }>;
+
 export const trialDir = (out: string, id: string): string => path.join(out, "trials", id);
 
 /**
  * What a worker says it does with a trial. A trial stopped after its last epoch but before it was marked finished
  * has no epoch left: `train --resume` then only finishes its run folder.
  */
-export function actionLine(action: Extract<Action, { kind: "start" | "continue" }>): string {
+export function actionLine(action: TrialAction): string {
   if (action.kind === "start") return `start ${JSON.stringify(action.params)} for ${action.epochs} epochs`;
   if (action.fromEpoch >= action.toEpoch) return `finish (its ${action.toEpoch} epochs were all kept before the interruption)`;
   return `continue epochs ${action.fromEpoch + 1}..${action.toEpoch}`;
@@ -59,76 +61,23 @@ export function trainArgs(action: Action, out: string, fixed: Record<string, unk
   return ["train", "--out", trialDir(out, action.trialId), "--force", "--no-figures", ...sets];
 }
 
-interface Pointer {
-  history?: { history?: Record<string, number[]> };
-}
-function readHistory(dir: string): Record<string, number[]> | undefined {
-  try {
-    const p = JSON.parse(fs.readFileSync(path.join(dir, "checkpoints", "last.json"), "utf8")) as Pointer;
-    return p.history?.history;
-  } catch {
-    return undefined; // not written yet
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * What `train --resume` needs of a trial's run folder: config.json, trial.json, the checkpoint pointers and the
- * epoch folders they name. Read while the trainer may be writing the next epoch; undefined when a folder vanished
- * mid-read (pruned: the next look takes the newer epoch). Epoch folders are renamed into place complete, so what
- * is read is a whole checkpoint.
- */
-export function readCheckpointFiles(dir: string): CheckpointFiles | undefined {
-  const files: CheckpointFiles = {};
-  try {
-    const pointers = ["last.json", "best.json"].filter((p) => p === "last.json" || fs.existsSync(path.join(dir, "checkpoints", p)));
-    const folders = new Set<string>();
-    for (const p of pointers) {
-      const text = fs.readFileSync(path.join(dir, "checkpoints", p));
-      files[`checkpoints/${p}`] = text;
-      folders.add((JSON.parse(text.toString("utf8")) as { dir: string }).dir);
-    }
-    for (const f of folders) {
-      for (const name of fs.readdirSync(path.join(dir, "checkpoints", f))) {
-        files[`checkpoints/${f}/${name}`] = fs.readFileSync(path.join(dir, "checkpoints", f, name));
-      }
-    }
-    for (const name of ["config.json", "trial.json"]) {
-      if (fs.existsSync(path.join(dir, name))) files[name] = fs.readFileSync(path.join(dir, name));
-    }
-    return files;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Writes a stored checkpoint into a trial's (new) run folder, pointers last so a half-restored folder has none. */
-export function restoreCheckpointFiles(dir: string, files: CheckpointFiles): void {
-  const names = Object.keys(files).sort((a, b) => Number(a.endsWith("last.json")) - Number(b.endsWith("last.json")));
-  for (const name of names) {
-    if (name.split("/").includes("..") || path.isAbsolute(name)) throw new Error(`stored checkpoint file name ${name} leaves ${dir}`);
-    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    writeFileAtomic(path.join(dir, name), files[name]!);
-  }
-}
-
-/**
- * Makes sure a continued trial has its checkpoint in this machine's run folder: kept there, or restored from the
- * study database (the trial ran on another machine, or --out changed). False when neither has it.
- */
-export async function ensureTrialCheckpoint(store: SqlStudyStore, id: string, dir: string): Promise<"local" | "restored" | false> {
-  if (fs.existsSync(path.join(dir, "checkpoints", "last.json"))) return "local";
-  const files = await store.loadCheckpoint(id);
-  if (!files?.["checkpoints/last.json"]) return false;
-  restoreCheckpointFiles(dir, files);
-  return "restored";
+/** What watching a trainer learned: whether the trial was lost or pruned, and its objective per epoch so far. */
+interface TrialWatch {
+  lost: boolean;
+  pruned: boolean;
+  history: number[] | undefined;
+  /** Resolves once every report received so far is recorded; rejects with the first that could not be. */
+  settled(): Promise<void>;
+  /** Stops the heartbeat. */
+  stop(): void;
 }
 
 /**
  * A worker process's part of a study: `parallel` loops, each claiming an action from the shared store, training
- * it in a `fashion-ann train` child (one run folder per trial), reporting each epoch's objective from the child's
- * checkpoint, and finishing the trial. Returns when the study is done, or after stop() once the children saved
+ * it in a `fashion-ann train` child (one run folder per trial), recording each epoch the child reports over its IPC
+ * channel, and finishing the trial. Returns when the study is done, or after stop() once the children saved
  * their epoch (their trials are released, so a re-run or another worker resumes them).
  */
 export class SearchWorker {
@@ -170,89 +119,137 @@ export class SearchWorker {
     }
   }
 
-  private async runTrial(action: Extract<Action, { kind: "start" | "continue" }>, slot: number): Promise<void> {
-    const { out, log } = this.opts;
-    const id = action.trialId;
-    const dir = trialDir(out, id);
-    log(`  [${slot}] ${id}: ${actionLine(action)}`);
-    if (action.kind === "continue") {
-      const found = await ensureTrialCheckpoint(this.store, id, dir);
-      if (!found) {
-        log(`  [${slot}] ${id}: no checkpoint in ${dir} nor in the study database; marked failed`);
-        await this.store.finish(this.id, id, "failed");
-        return;
-      }
-      if (found === "restored") log(`  [${slot}] ${id}: checkpoint restored from the study database into ${dir}`);
+  /** One claimed action: its checkpoint in place, its trainer run to the end while epochs are recorded, its outcome. */
+  private async runTrial(action: TrialAction, slot: number): Promise<void> {
+    const dir = trialDir(this.opts.out, action.trialId);
+    const say = (s: string) => this.opts.log(`  [${slot}] ${action.trialId}: ${s}`);
+    say(actionLine(action));
+    if (!(await this.checkpointInPlace(action, dir, say))) return;
+    const trainer = this.spawnTrainer(action, dir);
+    const watch = this.watch(trainer.child, action, dir, say);
+    let code: number | null;
+    try {
+      code = await trainer.closed;
+      await watch.settled();
+    } finally {
+      watch.stop();
+      this.children.delete(trainer.child);
     }
+    if (!watch.lost) await this.conclude(action, dir, code, watch, say);
+  }
+
+  /** A continued trial needs its checkpoint in its run folder; false (and the trial failed) when none is found. */
+  private async checkpointInPlace(action: TrialAction, dir: string, say: (s: string) => void): Promise<boolean> {
+    if (action.kind !== "continue") return true;
+    const found = await ensureTrialCheckpoint(this.store, action.trialId, dir);
+    if (!found) {
+      say(`no checkpoint in ${dir} nor in the study database; marked failed`);
+      await this.store.finish(this.id, action.trialId, "failed");
+      return false;
+    }
+    if (found === "restored") say(`checkpoint restored from the study database into ${dir}`);
+    return true;
+  }
+
+  /**
+   * The trial's `fashion-ann train` child, its output in <trial>.log, with an IPC channel it reports its epochs on
+   * (epoch-report.ts). `closed` resolves with its exit code once it exited and its last report was delivered.
+   */
+  private spawnTrainer(action: TrialAction, dir: string): { child: ChildProcess; closed: Promise<number | null> } {
     fs.mkdirSync(path.dirname(dir), { recursive: true });
     const logFd = fs.openSync(`${dir}.log`, "a");
-    const child = spawn(process.execPath, [cliEntry(), ...trainArgs(action, out, this.store.definition.fixed)], {
-      stdio: ["ignore", logFd, logFd],
+    const child = spawn(process.execPath, [cliEntry(), ...trainArgs(action, this.opts.out, this.store.definition.fixed)], {
+      stdio: ["ignore", logFd, logFd, "ipc"],
+      // Structured clone keeps a diverged epoch's NaN a NaN (JSON would make it null).
+      serialization: "advanced",
       env: childEnvironment({ FORCE_COLOR: "0" }),
     });
     this.children.add(child);
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    // 'close' comes after 'exit' and after the IPC channel delivered its last message.
+    const closed = new Promise<number | null>((resolve) =>
+      child.on("close", (code) => {
+        fs.closeSync(logFd);
+        resolve(code);
+      }),
+    );
+    return { child, closed };
+  }
+
+  /**
+   * Records each epoch the trainer reports, in order (the study, trial.json, then the checkpoint in the database),
+   * stops the trainer when the pruner says so or the study took the trial back, and heartbeats the claim meanwhile.
+   */
+  private watch(child: ChildProcess, action: TrialAction, dir: string, say: (s: string) => void): TrialWatch {
+    const id = action.trialId;
+    const watch: TrialWatch = { lost: false, pruned: false, history: undefined, settled: async () => {}, stop: () => {} };
+    const takeBack = () => {
+      if (watch.lost) return;
+      watch.lost = true;
+      child.kill("SIGTERM");
+    };
     let recorded = -1;
-    let lost = false;
-    let pruned = false;
-    const objective = this.store.definition.objective.name;
     let stored = 0;
-    const report = async () => {
-      const metrics = readHistory(dir);
-      const values = metrics?.[objective];
-      if (!metrics || !values) return;
+    const record = async (metrics: Record<string, number[]>) => {
+      const values = metrics[this.store.definition.objective.name];
+      if (!values) return;
+      watch.history = values;
       if (values.length > recorded) {
         recorded = values.length;
         const r = await this.store.recordEpochs(this.id, id, values, metrics);
         this.writeStatus(dir, id, action, values, "running");
-        if (!r.owned && !lost) {
-          lost = true;
-          log(`  [${slot}] ${id}: taken back by the study (missed heartbeats); stopping its trainer`);
-          child.kill("SIGTERM");
-        } else if (r.stop && !pruned) {
-          pruned = true;
-          log(`  [${slot}] ${id}: pruned after epoch ${values.length} (median stopping)`);
+        if (!r.owned && !watch.lost) {
+          say("taken back by the study (missed heartbeats); stopping its trainer");
+          takeBack();
+        } else if (r.stop && !watch.pruned) {
+          watch.pruned = true;
+          say(`pruned after epoch ${values.length} (${this.store.tuner.pruner.label})`);
           child.kill("SIGTERM");
         }
       }
       // The checkpoint goes to the database too, so a worker elsewhere can take the trial over without a shared
-      // --out. A read that met the trainer pruning an epoch folder is retried at the next look.
-      if (values.length > stored && !lost) {
+      // --out. A read that met the trainer pruning an epoch folder is retried at the next epoch.
+      if (values.length > stored && !watch.lost) {
         const files = readCheckpointFiles(dir);
         if (files && (await this.store.saveCheckpoint(this.id, id, files))) stored = values.length;
       }
     };
+    // One report at a time, in arrival order; the first failure (the database went away) is thrown by settled().
+    let queue = Promise.resolve();
+    let failure: unknown;
+    child.on("message", (message) => {
+      if (!isEpochReport(message)) return;
+      queue = queue
+        .then(() => (failure === undefined ? record(message.history) : undefined))
+        .catch((err) => {
+          failure ??= err;
+        });
+    });
     const beat = setInterval(() => {
       this.store.heartbeat(this.id, id).then(
-        (owned) => {
-          if (!owned && !lost) {
-            lost = true;
-            child.kill("SIGTERM");
-          }
-        },
-        (err) => log(`  [${slot}] ${id}: heartbeat failed: ${(err as Error).message}`),
+        (owned) => owned || takeBack(),
+        (err) => say(`heartbeat failed: ${(err as Error).message}`),
       );
     }, this.opts.intervalSeconds * 1000);
-    let code: number | null = null;
-    try {
-      for (let done = false; !done; ) {
-        done = await Promise.race([exited.then(() => true), sleep((this.opts.pollSeconds ?? 1) * 1000).then(() => false)]);
-        await report();
-      }
-      code = await exited;
-    } finally {
-      clearInterval(beat);
-      this.children.delete(child);
-      fs.closeSync(logFd);
-    }
-    if (lost) return;
-    const status = pruned ? "pruned" : this.stopping ? "released" : code === 0 ? "completed" : "failed";
+    watch.settled = async () => {
+      await queue;
+      if (failure !== undefined) throw failure;
+    };
+    watch.stop = () => clearInterval(beat);
+    return watch;
+  }
+
+  /** Marks the trial completed, pruned, failed or released (a signal stopped this worker), and says so. */
+  private async conclude(action: TrialAction, dir: string, code: number | null, watch: TrialWatch, say: (s: string) => void) {
+    const id = action.trialId;
+    const status = watch.pruned ? "pruned" : this.stopping ? "released" : code === 0 ? "completed" : "failed";
     await this.store.finish(this.id, id, status);
-    const history = readHistory(dir)?.[objective] ?? [];
+    // A trainer that reported nothing (it failed before its first epoch) leaves the history the study has.
+    const history = watch.history ?? (await this.store.load()).trials.find((t) => t.id === id)?.history ?? [];
     this.writeStatus(dir, id, action, history, status === "released" ? "pending" : status);
     const last = history.at(-1);
-    log(
-      `  [${slot}] ${id}: ${status === "released" ? "interrupted, resumes on the next run" : status}${last === undefined ? "" : ` (${objective} ${last.toFixed(4)} at epoch ${history.length})`}${status === "failed" ? `; see ${dir}.log` : ""}`,
+    const objective = this.store.definition.objective.name;
+    say(
+      `${status === "released" ? "interrupted, resumes on the next run" : status}${last === undefined ? "" : ` (${objective} ${last.toFixed(4)} at epoch ${history.length})`}${status === "failed" ? `; see ${dir}.log` : ""}`,
     );
   }
 

@@ -4,9 +4,9 @@ import type { Figure } from "../figures/figure";
 import { writeFileAtomic } from "../io/atomic";
 import { lazyRequire } from "../io/lazy";
 import { compareCurvesFigure, type RunSummary } from "../runs/compare";
-import type { Objective } from "./objective";
-import { type ResultRow, resultRows, tableRecords } from "./results";
-import { toOverrides } from "./space";
+import { bestOf, type Objective } from "./core/objective";
+import { type ResultRow, resultRows, tableRecords } from "./core/results";
+import { toOverrides } from "./core/space";
 import type { StoredTrial } from "./storage";
 
 type Cell = string | number | boolean | null;
@@ -66,7 +66,7 @@ export function trialCurvesFigure(trials: readonly StoredTrial[], fixed: Record<
     .filter((t) => (t.metrics.val_accuracy?.length ?? 0) > 0)
     .map((t) => {
       const valAcc = t.metrics.val_accuracy!;
-      const best = valAcc.reduce((b, v, i) => (v > valAcc[b]! ? i : b), 0);
+      const best = bestOf(valAcc, "max") ?? { value: valAcc[0]!, epoch: 1 };
       return {
         name: t.id,
         dir: t.id,
@@ -76,8 +76,8 @@ export function trialCurvesFigure(trials: readonly StoredTrial[], fixed: Record<
           history: t.metrics,
           params: { epochs: t.epochsTarget, steps: 0, batchSize: 0, samples: 0 },
         },
-        bestValAccuracy: valAcc[best]!,
-        bestEpoch: best + 1,
+        bestValAccuracy: best.value,
+        bestEpoch: best.epoch,
       } as RunSummary;
     });
   return compareCurvesFigure(summaries, { named: true, title: "Validation curves by trial" });

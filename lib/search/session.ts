@@ -4,12 +4,12 @@ import * as path from "node:path";
 import { childEnvironment, type ConfigOverrides, ExperimentConfig, resolveConfig } from "../config";
 import { saveFig } from "../figures/render/chromium";
 import { cliEntry, type HeartbeatOptions, SearchWorker } from "./driver";
-import { objectiveFor } from "./objective";
+import { bestOf, objectiveFor } from "./core/objective";
+import { bestTrial } from "./core/results";
+import { parseSearchSpace, type SearchSpace } from "./core/space";
 import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from "./report";
-import { bestTrial } from "./results";
-import { parseSearchSpace, type SearchSpace } from "./space";
 import { openStudy, type SqlStudyStore, type StoredTrial, type StudyDefinition } from "./storage";
-import { TunerSpec } from "./study";
+import { TunerSpec } from "./tuner";
 
 export interface SearchOptions {
   /** The search-space JSON (already parsed), e.g. {"learningRate": {"type": "float", "min": 1e-4, "max": 0.03, "log": true}}. */
@@ -125,13 +125,11 @@ async function finishStudy(
   if (trials.some((t) => t.metrics.val_accuracy?.length)) {
     log(`curves: ${await saveFig(trialCurvesFigure(trials, fixed), "trials_curves", { dir: path.join(out, "figures") })}`);
   }
-  const best = bestTrial(trials, objective) as StoredTrial | undefined;
+  const best = bestTrial(trials, objective);
   if (!best) return {};
-  const bestEpoch =
-    best.history.reduce((b, v, i) => ((objective.direction === "max" ? v > best.history[b]! : v < best.history[b]!) ? i : b), 0) + 1;
-  log(
-    `best: ${best.id} ${JSON.stringify(best.params)}, ${objective.name} ${best.history[bestEpoch - 1]!.toFixed(4)} at epoch ${bestEpoch}`,
-  );
+  // bestTrial picks only a trial with a finite objective, so bestOf finds its epoch.
+  const { value, epoch: bestEpoch } = bestOf(best.history, objective.direction)!;
+  log(`best: ${best.id} ${JSON.stringify(best.params)}, ${objective.name} ${value.toFixed(4)} at epoch ${bestEpoch}`);
   if (!retrain || !(await store.claimFinal(worker))) return { best };
   const config = { ...trialConfig(fixed, best), epochs: bestEpoch };
   const dir = path.join(out, "best");

@@ -1,18 +1,46 @@
-import { hyperbandAction } from "./hyperband";
-import { medianStop, sequentialAction } from "./sequential";
-import type { Action, StudyState } from "./study";
+import { z } from "zod";
+import { MedianPruner, MedianStopping } from "./pruners/median";
+import { noPruning, type Pruner } from "./pruners/pruner";
+import { GridSampler, GridSpec } from "./samplers/grid";
+import { HyperbandSampler, HyperbandSpec } from "./samplers/hyperband";
+import { RandomSampler, RandomSpec } from "./samplers/random";
+import type { Sampler } from "./samplers/sampler";
+
+/** The pruners a random or grid study can name; adding one is its file in pruners/ and a line here and in PRUNERS. */
+export const PrunerSpec = z.discriminatedUnion("kind", [MedianStopping]);
+export type PrunerSpec = z.infer<typeof PrunerSpec>;
+const PRUNERS: { [K in PrunerSpec["kind"]]: (spec: Extract<PrunerSpec, { kind: K }>) => Pruner } = {
+  median: (spec) => new MedianPruner(spec),
+};
+
+/** Off unless given; Hyperband decides by rounds and takes none. */
+const pruning = { pruning: PrunerSpec.nullable().default(null) };
 
 /**
- * The one decision every driver loop asks: what to run next, from the study alone. Pure, so workers that share
- * a study (read under its lock) reach the same decision, and a resumed study carries on where it stopped:
- *
- *   for (;;) { a = nextAction(study); if done: break; if wait: sleep, reread; else apply, train, record, finish }
+ * Which sampler drives a study, with its budget and pruner. Stored in the study (its JSON is what workers joining it
+ * must agree on), so the shape of each entry is part of the study database's format.
  */
-export function nextAction(study: StudyState): Action {
-  return study.tuner.kind === "hyperband" ? hyperbandAction(study) : sequentialAction(study);
+export const TunerSpec = z.discriminatedUnion("kind", [RandomSpec.extend(pruning), GridSpec.extend(pruning), HyperbandSpec]);
+export type TunerSpec = z.infer<typeof TunerSpec>;
+const SAMPLERS: { [K in TunerSpec["kind"]]: (spec: Extract<TunerSpec, { kind: K }>) => Sampler } = {
+  random: (spec) => new RandomSampler(spec),
+  grid: (spec) => new GridSampler(spec),
+  hyperband: (spec) => new HyperbandSampler(spec),
+};
+
+/** A study's sampler and pruner, chosen once from its stored spec. */
+export interface Tuner {
+  readonly sampler: Sampler;
+  readonly pruner: Pruner;
 }
 
-/** Asked after each recorded epoch: should this running trial stop now (pruned)? Only median stopping says yes. */
-export function shouldStop(study: StudyState, trialId: string): boolean {
-  return medianStop(study, trialId);
+/**
+ * The sampler and pruner for a stored spec, chosen once when the study opens. A driver then loops: ask
+ * sampler.nextAction(study); on start or continue, train, record each epoch and ask pruner.shouldPrune; finish.
+ */
+export function tunerFor(spec: TunerSpec): Tuner {
+  const sampler = (SAMPLERS[spec.kind] as (s: TunerSpec) => Sampler)(spec);
+  const prunerSpec = "pruning" in spec ? spec.pruning : null;
+  const pruner = prunerSpec ? (PRUNERS[prunerSpec.kind] as (s: PrunerSpec) => Pruner)(prunerSpec) : noPruning;
+  return { sampler, pruner };
 }

@@ -11,10 +11,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { objectiveFor } from "../../lib/search/objective";
-import { parseSearchSpace } from "../../lib/search/space";
+import { objectiveFor } from "../../lib/search/core/objective";
+import { parseSearchSpace } from "../../lib/search/core/space";
 import { SqlStudyStore } from "../../lib/search/storage";
-import { TunerSpec } from "../../lib/search/study";
+import { TunerSpec } from "../../lib/search/tuner";
 import { openPglite } from "../../lib/search/storage/pglite";
 import { seededRandom } from "../../lib/train/shuffle";
 import { ROOT as root, runCli } from "./spawn";
@@ -72,9 +72,9 @@ const STUDY_WRITER = `
 const d = ${JSON.stringify(path.join(dist, "search"))};
 const { SqlStudyStore } = require(d + "/storage/index.js");
 const { openPglite } = require(d + "/storage/pglite.js");
-const { objectiveFor } = require(d + "/objective.js");
-const { parseSearchSpace } = require(d + "/space.js");
-const { TunerSpec } = require(d + "/study.js");
+const { objectiveFor } = require(d + "/core/objective.js");
+const { parseSearchSpace } = require(d + "/core/space.js");
+const { TunerSpec } = require(d + "/tuner.js");
 const def = { name: "kill", tuner: TunerSpec.parse({ kind: "random", maxTrials: 100000, maxEpochs: 2, seed: 7 }),
   space: parseSearchSpace({ learningRate: { type: "float", min: 0.001, max: 0.1, log: true } }, ["learningRate"]),
   objective: objectiveFor("val_accuracy"), fixed: {} };

@@ -4,6 +4,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { objectiveFor } from "../../lib/search/core/objective";
+import { parseSearchSpace, spaceHash } from "../../lib/search/core/space";
+import { SqlStudyStore, type StudyDefinition } from "../../lib/search/storage";
+import { openPostgres } from "../../lib/search/storage/postgres";
+import { TunerSpec } from "../../lib/search/tuner";
 import { type LocalPostgres, startPostgres } from "./helpers/postgres";
 import { CLI, ROOT, run } from "./spawn";
 
@@ -67,6 +72,34 @@ async function trials(study: string): Promise<Row[]> {
     await c.end();
   }
 }
+
+/** Runs `sql` on a new database `name` of the server; returns its URL. */
+async function databaseWith(name: string, sql: string[]): Promise<string> {
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`).finally(() => admin.end());
+  const url = server.url.replace(/\/studies$/, `/${name}`);
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    for (const statement of sql) await c.query(statement);
+  } finally {
+    await c.end();
+  }
+  return url;
+}
+
+/** The layout fashion-ann wrote before the study database had a schema version. */
+const UNVERSIONED_LAYOUT = [
+  `CREATE TABLE fa_studies (name text PRIMARY KEY, space_hash text NOT NULL, definition jsonb NOT NULL, final_owner text,
+    created_at timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE fa_trials (study text NOT NULL REFERENCES fa_studies(name) ON DELETE CASCADE, id text NOT NULL,
+    idx integer NOT NULL, params jsonb NOT NULL, status text NOT NULL, bracket integer NOT NULL, round integer NOT NULL,
+    epochs_target integer NOT NULL, history jsonb NOT NULL DEFAULT '[]', metrics jsonb NOT NULL DEFAULT '{}', owner text,
+    heartbeat_at timestamptz, claims integer NOT NULL DEFAULT 0, PRIMARY KEY (study, id))`,
+  `CREATE TABLE fa_checkpoint_files (study text NOT NULL, id text NOT NULL, name text NOT NULL, data bytea NOT NULL,
+    PRIMARY KEY (study, id, name), FOREIGN KEY (study, id) REFERENCES fa_trials(study, id) ON DELETE CASCADE)`,
+];
 
 const exit = (c: ChildProcess) => new Promise<number | null>((r) => c.on("exit", (code, signal) => r(code ?? (signal ? -1 : null))));
 
@@ -144,5 +177,46 @@ describe("search with its study in PostgreSQL", () => {
     );
     const nodb = await run(process.execPath, args(`postgresql://postgres@127.0.0.1:${server.port}/nosuch`), { timeout: 60_000 });
     expect(nodb.stderr.trim()).toMatch(new RegExp(`^fashion-ann: PostgreSQL at 127\\.0\\.0\\.1:${server.port} has no database "nosuch"`));
+  });
+
+  it("a study written before schema versions opens and is migrated to version 1; a newer database is refused in one sentence", async () => {
+    const space = parseSearchSpace({ learningRate: { type: "float", min: 0.003, max: 0.1, log: true } }, ["learningRate"]);
+    const def: StudyDefinition = {
+      name: "old",
+      tuner: TunerSpec.parse({ kind: "random", maxTrials: 2, maxEpochs: 2, seed: 7 }),
+      space,
+      objective: objectiveFor("val_accuracy"),
+      fixed: {},
+    };
+    const { name: _, ...definition } = def;
+    const legacy = await databaseWith("legacy", [
+      ...UNVERSIONED_LAYOUT,
+      `INSERT INTO fa_studies (name, space_hash, definition) VALUES ('old', '${spaceHash(space)}', '${JSON.stringify(definition)}')`,
+      `INSERT INTO fa_trials (study, id, idx, params, status, bracket, round, epochs_target, history, metrics, claims)
+         VALUES ('old', 'trial-000', 0, '{"learningRate": 0.01}', 'completed', 0, 0, 2, '[0.5, 0.6]', '{"val_accuracy": [0.5, 0.6]}', 1)`,
+    ]);
+    const store = await SqlStudyStore.open(await openPostgres(legacy), def);
+    try {
+      expect((await store.load()).trials.map((t) => [t.id, t.status, t.history])).toEqual([["trial-000", "completed", [0.5, 0.6]]]);
+      expect(await store.claim("A", 60)).toMatchObject({ kind: "start", trialId: "trial-001" });
+    } finally {
+      await store.close();
+    }
+    const c = new pg.Client({ connectionString: legacy });
+    await c.connect();
+    expect((await c.query("SELECT version FROM fa_schema_version").finally(() => c.end())).rows).toEqual([{ version: 1 }]);
+
+    const newer = await databaseWith("newer", [
+      "CREATE TABLE fa_schema_version (one boolean PRIMARY KEY DEFAULT true CHECK (one), version integer NOT NULL)",
+      "INSERT INTO fa_schema_version (version) VALUES (99)",
+    ]);
+    const args = searchArgs("x").map((a) => (a === server.url ? newer : a));
+    const r = await run(process.execPath, args, { timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(
+      new RegExp(
+        `^fashion-ann: the study database in postgresql://postgres@127\\.0\\.0\\.1:${server.port}/newer has schema version 99, newer than this fashion-ann's 1; open it with the fashion-ann that wrote it, or upgrade$`,
+      ),
+    );
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { actionLine, trainArgs, trialDir } from "../../lib/search/driver";
-import { objectiveFor } from "../../lib/search/objective";
-import { sequentialAction } from "../../lib/search/sequential";
-import { parseSearchSpace } from "../../lib/search/space";
-import { applyAction, TunerSpec } from "../../lib/search/study";
+import { objectiveFor } from "../../lib/search/core/objective";
+import { parseSearchSpace } from "../../lib/search/core/space";
+import { applyAction } from "../../lib/search/core/study";
+import { GridSampler, GridSpec } from "../../lib/search/samplers/grid";
 
 describe("a trial's train arguments", () => {
   it("a started trial skips the tutorial figures and gets one wasm thread", () => {
@@ -25,10 +25,11 @@ describe("a trial's train arguments", () => {
 describe("a grid over epochs", () => {
   it("sets each trial's epochs from its grid point, not the study's maxEpochs", () => {
     const space = parseSearchSpace({ epochs: { type: "choice", values: [1, 3] } }, ["epochs"]);
-    const study = { tuner: TunerSpec.parse({ kind: "grid", maxEpochs: 30 }), space, objective: objectiveFor("val_accuracy"), trials: [] };
-    const first = sequentialAction(study);
+    const grid = new GridSampler(GridSpec.parse({ kind: "grid", maxEpochs: 30 }));
+    const study = { space, objective: objectiveFor("val_accuracy"), trials: [] };
+    const first = grid.nextAction(study);
     expect(first).toMatchObject({ kind: "start", epochs: 1 });
-    const second = sequentialAction(applyAction(study, first));
+    const second = grid.nextAction(applyAction(study, first));
     expect(second).toMatchObject({ kind: "start", epochs: 3 });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { gridPoint, gridPoints, gridSize, paramValues } from "../../lib/search/grid";
-import { parseSearchSpace, SearchSpaceError } from "../../lib/search/space";
+import { gridPoint, gridPoints, gridSize, paramValues } from "../../lib/search/samplers/grid";
+import { parseSearchSpace, SearchSpaceError } from "../../lib/search/core/space";
 
 const FIELDS = ["hiddenUnits", "learningRate", "optimizer", "batchNorm", "batchSize", "epochs"];
 const space = (json: object) => parseSearchSpace(json, FIELDS, { nHidden: 2, nNeurons: 100 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { planHyperband } from "../../lib/search/hyperband";
-import { objectiveFor } from "../../lib/search/objective";
-import { parseSearchSpace, type Params } from "../../lib/search/space";
-import { type Action, applyAction, finishTrial, recordEpoch, type StudyState, TunerSpec } from "../../lib/search/study";
-import { nextAction } from "../../lib/search/tuner";
+import { planHyperband } from "../../lib/search/samplers/hyperband";
+import { objectiveFor } from "../../lib/search/core/objective";
+import { parseSearchSpace, type Params } from "../../lib/search/core/space";
+import { type Action, applyAction, finishTrial, recordEpoch, type StudyState } from "../../lib/search/core/study";
+import { type Tuner, TunerSpec, tunerFor } from "../../lib/search/tuner";
 
 const SPACE = parseSearchSpace(
   { learningRate: { type: "float", min: 0.0001, max: 0.03, log: true }, nNeurons: { type: "int", min: 16, max: 256, log: true } },
@@ -109,8 +109,12 @@ describe("planHyperband: Keras Tuner's numbers", () => {
   });
 });
 
-const study = (tuner: object): StudyState => ({
-  tuner: TunerSpec.parse(tuner),
+/** A study with its sampler and pruner, as SqlStudyStore keeps them: chosen once from the spec. */
+type Tuned = StudyState & { tuner: Tuner };
+const nextAction = (s: Tuned): Action => s.tuner.sampler.nextAction(s);
+
+const study = (tuner: object): Tuned => ({
+  tuner: tunerFor(TunerSpec.parse(tuner)),
   space: SPACE,
   objective: objectiveFor("val_accuracy"),
   trials: [],
@@ -122,7 +126,7 @@ const quality = (p: Params): number =>
 const accuracy = (p: Params, epoch: number): number => quality(p) * (1 - 0.5 ** epoch);
 
 interface Run {
-  study: StudyState;
+  study: Tuned;
   actions: Action[];
   /** "trial-003@1": times that trial finished that round. */
   completions: Map<string, number>;
@@ -130,7 +134,7 @@ interface Run {
 }
 
 /** Drives nextAction to done with `workers` simulated workers; a job takes as long as its epochs. */
-function simulate(start: StudyState, workers: number, fails: (id: string) => boolean = () => false): Run {
+function simulate(start: Tuned, workers: number, fails: (id: string) => boolean = () => false): Run {
   let s = start;
   const run: Run = { study: s, actions: [], completions: new Map(), epochs: 0 };
   const jobs: { until: number; seq: number; action: Action & { kind: "start" | "continue" } }[] = [];
@@ -235,7 +239,7 @@ describe("a simulated Hyperband study", () => {
     let s = hb(10);
     for (let i = 0; i < 13; i++) {
       const a = nextAction(s);
-      expect(nextAction(JSON.parse(JSON.stringify(s)) as StudyState)).toEqual(a);
+      expect(nextAction({ ...(JSON.parse(JSON.stringify({ ...s, tuner: undefined })) as StudyState), tuner: s.tuner })).toEqual(a);
       s = applyAction(s, a);
       if (a.kind === "start")
         s = finishTrial(recordEpoch(recordEpoch(s, a.trialId, 0.1 * i), a.trialId, 0.1 * i + 0.01), a.trialId, "completed");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { stableStringify } from "../../lib/search/json";
-import { sampleParam, seededSource, trialParams, uniqueTrialParams } from "../../lib/search/random";
-import { parseSearchSpace, type ParamSpec } from "../../lib/search/space";
+import { stableStringify } from "../../lib/search/core/json";
+import { sampleParam, seededSource, trialParams, uniqueTrialParams } from "../../lib/search/samplers/random";
+import { parseSearchSpace, type ParamSpec } from "../../lib/search/core/space";
 
 const FIELDS = ["hiddenUnits", "learningRate", "optimizer", "batchNorm", "batchSize"];
 const SPACE = parseSearchSpace(

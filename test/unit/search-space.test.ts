@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseSearchSpace, SearchSpaceError, spaceHash, toOverrides } from "../../lib/search/space";
+import { parseSearchSpace, SearchSpaceError, spaceHash, toOverrides } from "../../lib/search/core/space";
 
 // The config's field names, passed in as the CLI will (plus two a sibling change adds), so the space module
 // stays independent of the config.

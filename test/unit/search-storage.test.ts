@@ -2,11 +2,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTrialCheckpoint, readCheckpointFiles, trialDir } from "../../lib/search/driver";
-import { objectiveFor } from "../../lib/search/objective";
-import { parseSearchSpace } from "../../lib/search/space";
-import { TunerSpec } from "../../lib/search/study";
-import { connectionProblem, type SqlDatabase, SqlStudyStore, type StudyDefinition } from "../../lib/search/storage";
+import { EventEmitter } from "node:events";
+import { SearchWorker, trialDir } from "../../lib/search/driver";
+import { ensureTrialCheckpoint, readCheckpointFiles } from "../../lib/search/trial-checkpoint";
+import { objectiveFor } from "../../lib/search/core/objective";
+import { parseSearchSpace, spaceHash } from "../../lib/search/core/space";
+import { TunerSpec } from "../../lib/search/tuner";
+import { connectionProblem, MIGRATIONS, migrate, type SqlDatabase, SqlStudyStore, type StudyDefinition } from "../../lib/search/storage";
 import { openPglite } from "../../lib/search/storage/pglite";
 import { openPostgres } from "../../lib/search/storage/postgres";
 
@@ -210,5 +212,126 @@ describe("a trial's checkpoint in the study database", () => {
     expect(await ensureTrialCheckpoint(store, "trial-001", path.join(dir, "nowhere", "trial-001"))).toBe(false);
     expect(await store.saveCheckpoint("A", "trial-000", files)).toBe(true);
     expect(await store.loadCheckpoint("trial-000")).toEqual(files);
+  });
+});
+
+/** The layout fashion-ann wrote before the study database had a schema version (CREATE TABLE IF NOT EXISTS only). */
+const UNVERSIONED_LAYOUT = [
+  `CREATE TABLE fa_studies (name text PRIMARY KEY, space_hash text NOT NULL, definition jsonb NOT NULL, final_owner text,
+    created_at timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE fa_trials (study text NOT NULL REFERENCES fa_studies(name) ON DELETE CASCADE, id text NOT NULL,
+    idx integer NOT NULL, params jsonb NOT NULL, status text NOT NULL, bracket integer NOT NULL, round integer NOT NULL,
+    epochs_target integer NOT NULL, history jsonb NOT NULL DEFAULT '[]', metrics jsonb NOT NULL DEFAULT '{}', owner text,
+    heartbeat_at timestamptz, claims integer NOT NULL DEFAULT 0, PRIMARY KEY (study, id))`,
+  `CREATE TABLE fa_checkpoint_files (study text NOT NULL, id text NOT NULL, name text NOT NULL, data bytea NOT NULL,
+    PRIMARY KEY (study, id, name), FOREIGN KEY (study, id) REFERENCES fa_trials(study, id) ON DELETE CASCADE)`,
+];
+
+describe("the study database's schema version", () => {
+  /**
+   * Runs `fn` on the shared database as if it were a new one: in a schema of its own, first on the search path (a
+   * second embedded database would cost seconds to create).
+   */
+  const fresh = async (schema: string, fn: (d: SqlDatabase) => Promise<void>): Promise<void> => {
+    await db.query(`CREATE SCHEMA ${schema}`);
+    await db.query(`SET search_path TO ${schema}`);
+    try {
+      await fn(db);
+    } finally {
+      await db.query("SET search_path TO public");
+    }
+  };
+  const version = async (d: SqlDatabase): Promise<number> =>
+    (await d.query<{ version: number }>("SELECT version FROM fa_schema_version")).rows[0]!.version;
+
+  it("a new database gets every migration and the version row", async () => {
+    expect(await version(db)).toBe(MIGRATIONS.length);
+  });
+
+  it("a study written before schema versions opens, is migrated to version 1, and carries on", async () => {
+    await fresh("unversioned", async (old) => {
+      for (const statement of UNVERSIONED_LAYOUT) await old.query(statement);
+      const d = def("legacy", 2);
+      const definition = { tuner: d.tuner, space: d.space, objective: d.objective, fixed: d.fixed };
+      await old.query("INSERT INTO fa_studies (name, space_hash, definition) VALUES ($1, $2, $3)", [
+        "legacy",
+        spaceHash(space),
+        definition,
+      ]);
+      await old.query(
+        `INSERT INTO fa_trials (study, id, idx, params, status, bracket, round, epochs_target, history, metrics, claims)
+           VALUES ('legacy', 'trial-000', 0, $1, 'completed', 0, 0, 2, '[0.5, 0.6]', '{"val_accuracy": [0.5, 0.6]}', 1)`,
+        [{ learningRate: 0.01 }],
+      );
+      const store = await SqlStudyStore.open(old, d);
+      expect(await version(old)).toBe(1);
+      const [t] = (await store.load()).trials;
+      expect([t!.id, t!.status, t!.history, t!.metrics]).toEqual(["trial-000", "completed", [0.5, 0.6], { val_accuracy: [0.5, 0.6] }]);
+      expect(await store.claim("A", 60)).toMatchObject({ kind: "start", trialId: "trial-001" });
+    });
+  });
+
+  it("a later migration runs once, in order; code that knows fewer versions then refuses the database in one sentence", async () => {
+    await fresh("versions", async (d) => {
+      const next = [
+        ...MIGRATIONS,
+        { version: 2, description: "a note per trial", statements: ["ALTER TABLE fa_trials ADD COLUMN note text"] },
+      ];
+      expect(await migrate(d)).toEqual({ from: 0, to: 1 });
+      expect(await migrate(d, next)).toEqual({ from: 1, to: 2 });
+      expect(await migrate(d, next)).toEqual({ from: 2, to: 2 });
+      expect((await d.query("SELECT note FROM fa_trials")).rows).toEqual([]);
+      await expect(SqlStudyStore.open(d, def("newer"))).rejects.toThrow(
+        /^the study database in .*study\.pgdata has schema version 2, newer than this fashion-ann's 1; open it with the fashion-ann that wrote it, or upgrade$/,
+      );
+      await expect(migrate(d, [next[1]!])).rejects.toThrow(/^migration 0 has version 2, expected 1/);
+    });
+  });
+});
+
+describe("a trial's epochs, as its trainer reports them", () => {
+  /** The trainer's side of the IPC channel: messages in, signals recorded. */
+  class FakeTrainer extends EventEmitter {
+    signals: string[] = [];
+    kill(signal: string): boolean {
+      this.signals.push(signal);
+      return true;
+    }
+    report(history: Record<string, number[]>): void {
+      this.emit("message", { kind: "fashion-ann/epochs", history });
+    }
+  }
+  type Watch = { pruned: boolean; lost: boolean; history?: number[]; settled(): Promise<void>; stop(): void };
+
+  it("every epoch is recorded in order, and the trainer is stopped at the first epoch the pruner prunes", async () => {
+    const pruning = { kind: "median", minTrials: 1, warmupEpochs: 0 };
+    const store = await SqlStudyStore.open(db, {
+      ...def("reports", 2),
+      tuner: TunerSpec.parse({ kind: "random", maxTrials: 2, maxEpochs: 4, seed: 7, pruning }),
+    });
+    const log: string[] = [];
+    const worker = new SearchWorker(store, { out: dir, parallel: 1, log: (s) => log.push(s), intervalSeconds: 60, timeoutSeconds: 60 });
+    // trial-000 completed with 0.9 at every epoch: the median the next trial is held to.
+    await store.claim(worker.id, 60);
+    await store.recordEpochs(worker.id, "trial-000", [0.9, 0.9, 0.9, 0.9], { val_accuracy: [0.9, 0.9, 0.9, 0.9] });
+    await store.finish(worker.id, "trial-000", "completed");
+    const action = await store.claim(worker.id, 60);
+    const trainer = new FakeTrainer();
+    const watch = (worker as unknown as { watch: (...a: unknown[]) => Watch }).watch(
+      trainer,
+      action,
+      trialDir(dir, "nowhere"),
+      (s: string) => log.push(s),
+    );
+    // Three epochs at once, faster than the database records them: none is skipped, none is recorded out of order.
+    const curve = [0.2, 0.3, 0.4];
+    for (let e = 1; e <= 3; e++) trainer.report({ val_accuracy: curve.slice(0, e), loss: curve.slice(0, e) });
+    await watch.settled();
+    watch.stop();
+    expect(watch.pruned).toBe(true);
+    expect(trainer.signals).toEqual(["SIGTERM"]);
+    expect(log).toEqual(["pruned after epoch 1 (median stopping)"]);
+    const t = (await store.load()).trials.find((x) => x.id === "trial-001")!;
+    expect([t.history, t.metrics.loss]).toEqual([curve, curve]);
   });
 });

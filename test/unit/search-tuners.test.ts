@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { gridPoints } from "../../lib/search/grid";
-import { bestOf, objectiveFor } from "../../lib/search/objective";
-import { trialParams } from "../../lib/search/random";
-import { bestTrial, rankTrials, resultRows, tableRecords } from "../../lib/search/results";
-import { parseSearchSpace } from "../../lib/search/space";
+import { gridPoints } from "../../lib/search/samplers/grid";
+import { bestOf, objectiveFor } from "../../lib/search/core/objective";
+import { trialParams } from "../../lib/search/samplers/random";
+import { bestTrial, rankTrials, resultRows, tableRecords } from "../../lib/search/core/results";
+import { parseSearchSpace } from "../../lib/search/core/space";
 import {
   type Action,
   applyAction,
@@ -12,9 +12,8 @@ import {
   releaseTrial,
   type StudyState,
   type TrialRecord,
-  TunerSpec,
-} from "../../lib/search/study";
-import { nextAction, shouldStop } from "../../lib/search/tuner";
+} from "../../lib/search/core/study";
+import { type Tuner, TunerSpec, tunerFor } from "../../lib/search/tuner";
 
 const FIELDS = ["learningRate", "optimizer", "batchNorm", "hiddenUnits"];
 const RANDOM_SPACE = parseSearchSpace(
@@ -23,15 +22,20 @@ const RANDOM_SPACE = parseSearchSpace(
 );
 const GRID_SPACE = parseSearchSpace({ optimizer: { type: "choice", values: ["sgd", "adam"] }, batchNorm: { type: "bool" } }, FIELDS);
 
-const study = (tuner: object, space = RANDOM_SPACE, objective = "val_accuracy"): StudyState => ({
-  tuner: TunerSpec.parse(tuner),
+/** A study with its sampler and pruner, as SqlStudyStore keeps them: chosen once from the spec. */
+type Tuned = StudyState & { tuner: Tuner };
+const nextAction = (s: Tuned): Action => s.tuner.sampler.nextAction(s);
+const shouldStop = (s: Tuned, id: string): boolean => s.tuner.pruner.shouldPrune(s, id);
+
+const study = (tuner: object, space = RANDOM_SPACE, objective = "val_accuracy"): Tuned => ({
+  tuner: tunerFor(TunerSpec.parse(tuner)),
   space,
   objective: objectiveFor(objective),
   trials: [],
 });
 
 /** One worker: train every action to its end, asking shouldStop after each epoch. Returns the study and its actions. */
-function drive(s: StudyState, value: (t: TrialRecord, epoch: number) => number): { study: StudyState; actions: Action[] } {
+function drive(s: Tuned, value: (t: TrialRecord, epoch: number) => number): { study: Tuned; actions: Action[] } {
   const actions: Action[] = [];
   for (let a = nextAction(s); a.kind !== "done"; a = nextAction(s)) {
     if (a.kind === "wait") throw new Error("one worker never waits");
@@ -156,7 +160,7 @@ describe("median stopping", () => {
       history,
     });
     const done = [0.5, 0.4, 0.3];
-    const s: StudyState = {
+    const s: Tuned = {
       ...study(tuner, RANDOM_SPACE, "val_loss"),
       trials: [
         trial("a", done, "completed"),

@@ -6,7 +6,8 @@ import { type FashionMnistSplits, splitAndScale } from "../../lib/data/split";
 import { imageFigure } from "../../lib/figures/images";
 import { NDArray } from "../../lib/format/ndarray";
 import { createModel } from "../../lib/model/factory";
-import { standardize, tutorialFigures, unstandardize } from "../../lib/runs/experiment";
+import { standardize, unstandardize } from "../../lib/data/standardize";
+import { tutorialFigures } from "../../lib/runs/experiment";
 import { seededRandom } from "../../lib/train/shuffle";
 
 /** 60 training and 10 test images of seeded bytes, split 10 for validation, scaled to 0..1. */

@@ -50,7 +50,8 @@ export function registerPredict(program: Command): void {
         truth.push(undefined);
       }
       const { initBackend } = await import("../../engine/backend");
-      const { applyStandardization, loadDataWithStandardization } = await import("../../runs/experiment");
+      const { loadDataWithStandardization } = await import("../../runs/experiment");
+      const { applyStandardization } = await import("../../data/standardize");
       const { classNamesOf, predictClasses, predictProba, roundProbabilities } = await import("../../results/predict");
       await initBackend(config);
       const model = await run.loadModel();

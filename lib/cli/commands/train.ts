@@ -41,14 +41,18 @@ export function registerTrain(program: Command): void {
         const config = resolveConfig(epochs === undefined ? saved : { ...saved, epochs });
         if (config.epochs !== saved.epochs) run.saveConfig(config);
         const { trainExperiment } = await import("../../runs/experiment");
-        return report(await guarded(run, true, () => trainExperiment(config, run, { resume: true, figures: opts.figures })), run);
+        const { parentEpochReporter } = await import("../../search/epoch-report");
+        const onEpoch = parentEpochReporter();
+        return report(await guarded(run, true, () => trainExperiment(config, run, { resume: true, figures: opts.figures, onEpoch })), run);
       }
       // Bad values are refused before training code loads.
       const config = resolveConfig(overrides);
       const { createRun } = await import("../../runs/run");
       const { trainExperiment } = await import("../../runs/experiment");
+      const { parentEpochReporter } = await import("../../search/epoch-report");
       const run = createRun(runDirFor(opts.out), { force: opts.force });
-      return report(await guarded(run, false, () => trainExperiment(config, run, { figures: opts.figures })), run);
+      const onEpoch = parentEpochReporter();
+      return report(await guarded(run, false, () => trainExperiment(config, run, { figures: opts.figures, onEpoch })), run);
     });
 }
 

@@ -1,10 +1,14 @@
 import * as path from "node:path";
 import { openPglite } from "./pglite";
 import { openPostgres } from "./postgres";
-import { type SqlDatabase, SqlStudyStore, type StudyDefinition, StudyStorageError } from "./sql";
+import { type SqlDatabase, StudyStorageError } from "./database";
+import { SqlStudyStore, type StudyDefinition } from "./sql";
 
-export type { CheckpointFiles, SqlClient, SqlDatabase, StoredTrial, StudyDefinition } from "./sql";
-export { SqlStudyStore, StudyStorageError } from "./sql";
+export type { SqlClient, SqlDatabase } from "./database";
+export { StudyStorageError } from "./database";
+export { MIGRATIONS, migrate } from "./schema";
+export type { CheckpointFiles, StoredTrial, StudyDefinition } from "./sql";
+export { SqlStudyStore } from "./sql";
 export { connectionProblem, redactUrl } from "./postgres";
 
 /** The embedded database's folder inside a study folder. */

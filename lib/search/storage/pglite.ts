@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PGlite, Transaction } from "@electric-sql/pglite";
-import type { SqlClient, SqlDatabase } from "./sql";
+import type { SqlClient, SqlDatabase } from "./database";
 
 const client = (q: PGlite | Transaction): SqlClient => ({
   query: async <R>(sql: string, params?: unknown[]) => {

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { type SqlClient, type SqlDatabase, StudyStorageError } from "./sql";
+import { type SqlClient, type SqlDatabase, StudyStorageError } from "./database";
 
 /** The URL with its password hidden, for messages and logs. */
 export function redactUrl(url: string): string {

@@ -1,25 +1,10 @@
-import { stableStringify } from "../json";
-import type { Objective } from "../objective";
-import { type SearchSpace, spaceHash } from "../space";
-import { type Action, applyAction, finishTrial, releaseTrial, type StudyState, type TrialRecord, type TunerSpec } from "../study";
-import { nextAction, shouldStop } from "../tuner";
-
-/** The little of a PostgreSQL client the store needs; PGlite (embedded) and pg (server) both give it. */
-export interface SqlClient {
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[]; rowCount: number }>;
-}
-export interface SqlDatabase extends SqlClient {
-  /** Runs `fn` in one transaction on one connection: BEGIN, COMMIT, or ROLLBACK when it throws. */
-  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-  /** Where the study lives, for messages: a folder or a URL without its password. */
-  readonly where: string;
-}
-
-/** Thrown when the study cannot be used as asked (space mismatch, unknown study); one sentence. */
-export class StudyStorageError extends Error {
-  override name = "StudyStorageError";
-}
+import { stableStringify } from "../core/json";
+import type { Objective } from "../core/objective";
+import { type SearchSpace, spaceHash } from "../core/space";
+import { type Action, applyAction, finishTrial, releaseTrial, type StudyState, type TrialRecord } from "../core/study";
+import { type Tuner, type TunerSpec, tunerFor } from "../tuner";
+import { type SqlClient, type SqlDatabase, StudyStorageError } from "./database";
+import { migrate } from "./schema";
 
 /** What a worker joining a study must agree on; fixed is the config shared by every trial (flags and --set). */
 export interface StudyDefinition {
@@ -38,40 +23,6 @@ export interface StoredTrial extends TrialRecord {
   /** Every metric per epoch (loss, accuracy, val_loss, val_accuracy, ...), as History.history. */
   metrics: Record<string, number[]>;
 }
-
-// fa_ prefix: the study may share a database with anything else.
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS fa_studies (
-  name text PRIMARY KEY,
-  space_hash text NOT NULL,
-  definition jsonb NOT NULL,
-  final_owner text,
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS fa_trials (
-  study text NOT NULL REFERENCES fa_studies(name) ON DELETE CASCADE,
-  id text NOT NULL,
-  idx integer NOT NULL,
-  params jsonb NOT NULL,
-  status text NOT NULL,
-  bracket integer NOT NULL,
-  round integer NOT NULL,
-  epochs_target integer NOT NULL,
-  history jsonb NOT NULL DEFAULT '[]',
-  metrics jsonb NOT NULL DEFAULT '{}',
-  owner text,
-  heartbeat_at timestamptz,
-  claims integer NOT NULL DEFAULT 0,
-  PRIMARY KEY (study, id)
-);
-CREATE TABLE IF NOT EXISTS fa_checkpoint_files (
-  study text NOT NULL,
-  id text NOT NULL,
-  name text NOT NULL,
-  data bytea NOT NULL,
-  PRIMARY KEY (study, id, name),
-  FOREIGN KEY (study, id) REFERENCES fa_trials(study, id) ON DELETE CASCADE
-);`;
 
 /** A trial's last checkpoint as files relative to its run folder (config.json, checkpoints/last.json, ...). */
 export type CheckpointFiles = Record<string, Uint8Array>;
@@ -117,14 +68,22 @@ function toTrial(r: TrialRow): StoredTrial {
  * (releaseTrial) at the next claim and resumes from its last recorded epoch.
  */
 export class SqlStudyStore {
+  /** The study's sampler and pruner, chosen once from its definition. */
+  readonly tuner: Tuner;
+
   private constructor(
     private readonly db: SqlDatabase,
     readonly definition: StudyDefinition,
-  ) {}
+  ) {
+    this.tuner = tunerFor(definition.tuner);
+  }
 
-  /** Creates the study, or joins it when it exists with the same space, tuner, objective and fixed config. */
+  /**
+   * Creates the study, or joins it when it exists with the same space, tuner, objective and fixed config. The
+   * database is first brought to the current schema version (see schema.ts); a newer one is refused.
+   */
   static async open(db: SqlDatabase, def: StudyDefinition): Promise<SqlStudyStore> {
-    for (const statement of SCHEMA.split(";").filter((x) => x.trim())) await db.query(statement);
+    await migrate(db);
     const hash = spaceHash(def.space);
     const definition = { tuner: def.tuner, space: def.space, objective: def.objective, fixed: def.fixed };
     await db.query("INSERT INTO fa_studies (name, space_hash, definition) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING", [
@@ -165,8 +124,8 @@ export class SqlStudyStore {
   }
 
   private state(trials: TrialRecord[]): StudyState {
-    const { tuner, space, objective } = this.definition;
-    return { tuner, space, objective, trials };
+    const { space, objective } = this.definition;
+    return { space, objective, trials };
   }
 
   /** The study as the pure core sees it, plus owners and metrics. */
@@ -189,7 +148,7 @@ export class SqlStudyStore {
       );
       const trials = await this.readTrials(tx, true);
       const state = this.state(trials);
-      const action = nextAction(state);
+      const action = this.tuner.sampler.nextAction(state);
       if (action.kind !== "start" && action.kind !== "continue") return action;
       const t = applyAction(state, action).trials.find((x) => x.id === action.trialId)!;
       await tx.query(
@@ -214,7 +173,7 @@ export class SqlStudyStore {
 
   /**
    * Records a trial's history so far (the objective per epoch and every metric), as its checkpoint has it. Returns
-   * owned false when another worker holds the trial now, and stop true when median stopping prunes it.
+   * owned false when another worker holds the trial now, and stop true when the study's pruner stops it.
    */
   async recordEpochs(worker: string, id: string, history: number[], metrics: Record<string, number[]>) {
     const r = await this.db.query(
@@ -230,7 +189,7 @@ export class SqlStudyStore {
     );
     if (r.rowCount !== 1) return { owned: false, stop: false };
     const { state } = await this.load();
-    return { owned: true, stop: shouldStop(state, id) };
+    return { owned: true, stop: this.tuner.pruner.shouldPrune(state, id) };
   }
 
   /** Ends `worker`'s run of a trial: completed, pruned, failed, or released (pending: another worker resumes it). */

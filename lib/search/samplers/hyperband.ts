@@ -1,7 +1,25 @@
-import { bestOf, compareScores } from "./objective";
+import { z } from "zod";
+import { bestOf, compareScores } from "../core/objective";
+import type { Params } from "../core/space";
+import { type Action, isBusy, resumeAction, type StudyState, takenParams, type TrialRecord, trialId } from "../core/study";
 import { uniqueTrialParams } from "./random";
-import type { Params } from "./space";
-import { type Action, isBusy, resumeAction, type StudyState, takenParams, type TrialRecord, trialId } from "./study";
+import type { Sampler } from "./sampler";
+
+const count = z.number().int().min(1);
+
+/** Keras Tuner's Hyperband, with its budget; stored in the study so every worker plans alike. */
+export const HyperbandSpec = z
+  .object({
+    kind: z.literal("hyperband"),
+    /** Epochs of the longest-trained models, Keras Tuner's max_epochs. */
+    maxEpochs: count,
+    /** Keras Tuner's default: each round keeps a third of the trials and trains them three times longer. */
+    factor: z.number().int().min(2).default(3),
+    hyperbandIterations: count.default(1),
+    seed: z.number().int(),
+  })
+  .strict();
+export type HyperbandSpec = z.infer<typeof HyperbandSpec>;
 
 /** Keras Tuner's Hyperband arguments (keras_tuner/tuners/hyperband.py). */
 export interface HyperbandOptions {
@@ -120,35 +138,44 @@ function bracketAction(study: StudyState, plan: BracketPlan, members: TrialRecor
 }
 
 /**
- * Hyperband's next step, decided from the recorded trials alone. As in Keras Tuner, brackets run in plan order
- * and the next bracket is opened as soon as the open ones can do nothing but wait, so parallel workers stay busy.
+ * Keras Tuner's Hyperband oracle as a sampler: it proposes both new trials (seeded random draws, bracket by bracket)
+ * and the continuation of the best trials of a round from their checkpoints (successive halving). It never stops a
+ * running trial, which is a pruner's job: a trial simply is not continued. As in Keras Tuner, brackets run in plan
+ * order and the next bracket is opened as soon as the open ones can do nothing but wait, so parallel workers stay busy.
  */
-export function hyperbandAction(study: StudyState): Action {
-  if (study.tuner.kind !== "hyperband") throw new Error(`hyperbandAction needs a hyperband study, got ${study.tuner.kind}`);
-  const resume = resumeAction(study);
-  if (resume) return resume;
-  const plan = planHyperband(study.tuner);
-  // Drawn at most once a call, and only when some bracket starts a trial: the duplicate check reads every trial.
-  let drawn: Params | undefined | null = null;
-  const next = (): Params | undefined => {
-    if (drawn === null) drawn = uniqueTrialParams(study.space, plan.seed, study.trials.length, takenParams(study));
-    return drawn;
-  };
+export class HyperbandSampler implements Sampler {
+  readonly plan: HyperbandPlan;
 
-  const opened = study.trials.reduce((n, t) => Math.max(n, t.bracket + 1), 0);
-  for (const bracket of plan.brackets.slice(0, opened)) {
-    const action = bracketAction(
-      study,
-      bracket,
-      study.trials.filter((t) => t.bracket === bracket.index),
-      next,
-    );
-    if (action) return action;
+  constructor(spec: HyperbandSpec) {
+    this.plan = planHyperband(spec);
   }
-  const fresh = plan.brackets[opened];
-  if (fresh) {
-    const action = bracketAction(study, fresh, [], next);
-    if (action) return action;
+
+  nextAction(study: StudyState): Action {
+    const resume = resumeAction(study);
+    if (resume) return resume;
+    const plan = this.plan;
+    // Drawn at most once a call, and only when some bracket starts a trial: the duplicate check reads every trial.
+    let drawn: Params | undefined | null = null;
+    const next = (): Params | undefined => {
+      if (drawn === null) drawn = uniqueTrialParams(study.space, plan.seed, study.trials.length, takenParams(study));
+      return drawn;
+    };
+
+    const opened = study.trials.reduce((n, t) => Math.max(n, t.bracket + 1), 0);
+    for (const bracket of plan.brackets.slice(0, opened)) {
+      const action = bracketAction(
+        study,
+        bracket,
+        study.trials.filter((t) => t.bracket === bracket.index),
+        next,
+      );
+      if (action) return action;
+    }
+    const fresh = plan.brackets[opened];
+    if (fresh) {
+      const action = bracketAction(study, fresh, [], next);
+      if (action) return action;
+    }
+    return study.trials.some(isBusy) ? { kind: "wait" } : { kind: "done" };
   }
-  return study.trials.some(isBusy) ? { kind: "wait" } : { kind: "done" };
 }

@@ -1,6 +1,9 @@
-import { type JsonValue, stableStringify } from "./json";
-import { intCount, intValueAt, type ParamSpec, type Params, type SearchSpace } from "./space";
-import { seededRandom } from "../train/shuffle";
+import { z } from "zod";
+import { type JsonValue, stableStringify } from "../core/json";
+import { intCount, intValueAt, type ParamSpec, type Params, type SearchSpace } from "../core/space";
+import { type StudyState, takenParams } from "../core/study";
+import { seededRandom } from "../../train/shuffle";
+import { drawnTrialAction, type Sampler } from "./sampler";
 
 /** A source of uniform numbers in [0, 1), like Math.random. */
 export type Uniform = () => number;
@@ -74,4 +77,30 @@ export function uniqueTrialParams(space: SearchSpace, seed: number, index: numbe
     if (!taken.has(stableStringify(params))) return params;
   }
   return undefined;
+}
+
+const count = z.number().int().min(1);
+
+/** Keras Tuner's RandomSearch: maxTrials trials, each with params seeded by (seed, trial number). */
+export const RandomSpec = z
+  .object({
+    kind: z.literal("random"),
+    maxTrials: count,
+    /** Every trial trains this many epochs (less if pruned). */
+    maxEpochs: count,
+    seed: z.number().int(),
+  })
+  .strict();
+export type RandomSpec = z.infer<typeof RandomSpec>;
+
+/** Trial i gets the i-th seeded draw, redrawn while it repeats an earlier trial's params. */
+export class RandomSampler implements Sampler {
+  constructor(private readonly spec: RandomSpec) {}
+
+  nextAction(study: StudyState) {
+    const { maxTrials, maxEpochs, seed } = this.spec;
+    return drawnTrialAction(study, maxEpochs, (i) =>
+      i < maxTrials ? uniqueTrialParams(study.space, seed, i, takenParams(study)) : undefined,
+    );
+  }
 }

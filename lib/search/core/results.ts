@@ -18,12 +18,12 @@ export interface ResultRow {
 const scoreOf = (t: TrialRecord, objective: Objective): number | undefined => bestOf(t.history, objective.direction)?.value;
 
 /** Trials best first by their best objective (direction aware); trials without a finite value last; ties in start order. */
-export function rankTrials(trials: readonly TrialRecord[], objective: Objective): TrialRecord[] {
+export function rankTrials<T extends TrialRecord>(trials: readonly T[], objective: Objective): T[] {
   return trials.slice().sort((a, b) => compareScores(scoreOf(a, objective), scoreOf(b, objective), objective.direction));
 }
 
 /** The best trial, or undefined while no trial has a finite objective. */
-export function bestTrial(trials: readonly TrialRecord[], objective: Objective): TrialRecord | undefined {
+export function bestTrial<T extends TrialRecord>(trials: readonly T[], objective: Objective): T | undefined {
   const [first] = rankTrials(trials, objective);
   return first && scoreOf(first, objective) !== undefined ? first : undefined;
 }

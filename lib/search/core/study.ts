@@ -1,65 +1,12 @@
-import { z } from "zod";
 import { stableStringify } from "./json";
 import type { Objective } from "./objective";
 import type { Params, SearchSpace } from "./space";
-
-const count = z.number().int().min(1);
-
-/**
- * Median stopping (Google Vizier's rule): after `warmupEpochs`, stop a trial whose best objective so far is worse
- * than the median of the completed trials' running means at the same epoch. Off unless given.
- */
-export const MedianStopping = z
-  .object({
-    kind: z.literal("median"),
-    /** Completed trials needed before anything is stopped: a median of one or two trials is noise. */
-    minTrials: count.default(3),
-    /** Epochs every trial runs before it can be stopped: the first epochs rank trials poorly. */
-    warmupEpochs: z.number().int().min(0).default(1),
-  })
-  .strict();
-
-/** Which tuner drives a study, with its budget. Stored in the study so every worker plans alike. */
-export const TunerSpec = z.discriminatedUnion("kind", [
-  z
-    .object({
-      kind: z.literal("random"),
-      maxTrials: count,
-      /** Every trial trains this many epochs (less if stopped early). */
-      maxEpochs: count,
-      seed: z.number().int(),
-      pruning: MedianStopping.nullable().default(null),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal("grid"),
-      /** null: the whole grid. */
-      maxTrials: count.nullable().default(null),
-      maxEpochs: count,
-      pruning: MedianStopping.nullable().default(null),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal("hyperband"),
-      /** Epochs of the longest-trained models, Keras Tuner's max_epochs. */
-      maxEpochs: count,
-      /** Keras Tuner's default: each round keeps a third of the trials and trains them three times longer. */
-      factor: z.number().int().min(2).default(3),
-      hyperbandIterations: count.default(1),
-      seed: z.number().int(),
-    })
-    .strict(),
-]);
-export type TunerSpec = z.infer<typeof TunerSpec>;
-export type MedianStopping = z.infer<typeof MedianStopping>;
 
 export const TRIAL_STATUSES = ["pending", "running", "completed", "pruned", "failed"] as const;
 /**
  * pending: recorded but no worker on it (e.g. its worker died; nextAction hands it out again first);
  * running: a worker trains it; completed: it reached epochsTarget (a Hyperband trial may be continued later);
- * pruned: stopped early by median stopping; failed: training threw.
+ * pruned: stopped early by the pruner; failed: training threw.
  */
 export type TrialStatus = (typeof TRIAL_STATUSES)[number];
 
@@ -79,9 +26,11 @@ export interface TrialRecord {
   history: number[];
 }
 
-/** Everything a decision depends on; plain JSON, so it can be a file that several workers share. */
+/**
+ * Everything a decision depends on besides the sampler's and pruner's own settings; plain JSON, so it can be read
+ * under the study's lock by every worker alike.
+ */
 export interface StudyState {
-  tuner: TunerSpec;
   space: SearchSpace;
   objective: Objective;
   trials: TrialRecord[];
@@ -116,7 +65,7 @@ export function resumeAction(study: StudyState): Action | undefined {
   return { kind: "continue", trialId: t.id, fromEpoch: t.history.length, toEpoch: t.epochsTarget, round: t.round };
 }
 
-function update(study: StudyState, id: string, change: (t: TrialRecord) => TrialRecord): StudyState {
+function update<S extends StudyState>(study: S, id: string, change: (t: TrialRecord) => TrialRecord): S {
   const i = study.trials.findIndex((t) => t.id === id);
   if (i < 0) throw new Error(`no trial "${id}" in the study (it has ${study.trials.length} trials)`);
   const trials = study.trials.slice();
@@ -129,7 +78,7 @@ function update(study: StudyState, id: string, change: (t: TrialRecord) => Trial
  * (continue) and marked running. Workers sharing a study apply it under the study's lock, so no two take
  * the same action.
  */
-export function applyAction(study: StudyState, action: Action): StudyState {
+export function applyAction<S extends StudyState>(study: S, action: Action): S {
   if (action.kind === "start") {
     const running = { status: "running" as const, epochsTarget: action.epochs };
     if (study.trials.some((t) => t.id === action.trialId)) return update(study, action.trialId, (t) => ({ ...t, ...running }));
@@ -148,7 +97,7 @@ export function applyAction(study: StudyState, action: Action): StudyState {
 }
 
 /** Appends one epoch's objective to a running trial. NaN is kept as is (it never ranks). */
-export function recordEpoch(study: StudyState, id: string, value: number): StudyState {
+export function recordEpoch<S extends StudyState>(study: S, id: string, value: number): S {
   return update(study, id, (t) => {
     if (t.status !== "running") throw new Error(`${t.id} is ${t.status}; epochs are recorded only for a running trial`);
     return { ...t, history: [...t.history, value] };
@@ -156,11 +105,11 @@ export function recordEpoch(study: StudyState, id: string, value: number): Study
 }
 
 /** Ends a trial's current run: completed, pruned (stopped early) or failed. */
-export function finishTrial(study: StudyState, id: string, status: "completed" | "pruned" | "failed"): StudyState {
+export function finishTrial<S extends StudyState>(study: S, id: string, status: "completed" | "pruned" | "failed"): S {
   return update(study, id, (t) => ({ ...t, status }));
 }
 
 /** Hands a running trial back (its worker died or was stopped): nextAction gives it out again from its last epoch. */
-export function releaseTrial(study: StudyState, id: string): StudyState {
+export function releaseTrial<S extends StudyState>(study: S, id: string): S {
   return update(study, id, (t) => ({ ...t, status: t.status === "running" ? "pending" : t.status }));
 }

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { bestTrial, liveTrialsTable, trialsTableHtml } from "../../lib/runs/trials-table";
+import { bestRow, liveTrialsTable, trialsTableHtml } from "../../lib/search/trials-table";
 
 const objective = { name: "val_accuracy", direction: "max" } as const;
 
 describe("trials table", () => {
   it("picks the best finished trial by the objective's direction", () => {
     const rows = [{ val_accuracy: 0.8 }, { val_accuracy: undefined }, { val_accuracy: 0.85 }, { val_accuracy: Number.NaN }];
-    expect(bestTrial(rows, objective)).toBe(2);
-    expect(bestTrial(rows, { name: "val_accuracy", direction: "min" })).toBe(0);
-    expect(bestTrial([{ lr: 1 }], objective)).toBe(-1);
+    expect(bestRow(rows, objective)).toBe(2);
+    expect(bestRow(rows, { name: "val_accuracy", direction: "min" })).toBe(0);
+    expect(bestRow([{ lr: 1 }], objective)).toBe(-1);
   });
 
   it("marks the best row and says which it is and how many are done", () => {

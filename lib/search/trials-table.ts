@@ -1,31 +1,20 @@
 // A table of trials (sweep runs, search trials) for a notebook, redrawn in place as trials finish, the best marked.
+import { escapeHtml } from "../format/html";
 import { kernelTslab } from "../io/tslab";
+import { bestOf, type Objective } from "./core/objective";
 
 /** One trial: its hyperparameters and results by column name; missing values (a trial still running) print blank. */
 export type TrialRow = Record<string, string | number | undefined>;
 
-/** The column that ranks the trials, e.g. `{ name: "val_accuracy", direction: "max" }`. */
-export interface Objective {
-  name: string;
-  direction: "max" | "min";
-}
-
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
-
 const cell = (v: TrialRow[string]): string =>
   v === undefined ? "" : typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v;
 
-/** Index of the best row by the objective (finite values only), or -1 if no row has one yet. */
-export function bestTrial(rows: readonly TrialRow[], objective: Objective): number {
-  let best = -1;
-  rows.forEach((r, i) => {
-    const v = r[objective.name];
-    if (typeof v !== "number" || !Number.isFinite(v)) return;
-    const b = best < 0 ? undefined : (rows[best]![objective.name] as number);
-    if (b === undefined || (objective.direction === "max" ? v > b : v < b)) best = i;
-  });
-  return best;
+/** Index of the best row by the objective (finite values only, the first of equals), or -1 if no row has one yet. */
+export function bestRow(rows: readonly TrialRow[], objective: Objective): number {
+  const values = rows.map((r) => r[objective.name]).map((v) => (typeof v === "number" ? v : Number.NaN));
+  // bestOf counts positions from 1 (epochs); rows count from 0.
+  const best = bestOf(values, objective.direction);
+  return best ? best.epoch - 1 : -1;
 }
 
 /**
@@ -34,7 +23,7 @@ export function bestTrial(rows: readonly TrialRow[], objective: Objective): numb
  */
 export function trialsTableHtml(rows: readonly TrialRow[], objective: Objective, total?: number): string {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const best = bestTrial(rows, objective);
+  const best = bestRow(rows, objective);
   const done = rows.filter((r) => r[objective.name] !== undefined).length;
   const progress = `${done} of ${total ?? rows.length} trials done`;
   const summary =

@@ -1,5 +1,8 @@
-import type { JsonValue } from "./json";
-import { intCount, intValueAt, type ParamSpec, type Params, type SearchSpace, SearchSpaceError } from "./space";
+import { z } from "zod";
+import type { JsonValue } from "../core/json";
+import { intCount, intValueAt, type ParamSpec, type Params, type SearchSpace, SearchSpaceError } from "../core/space";
+import type { StudyState } from "../core/study";
+import { drawnTrialAction, type Sampler } from "./sampler";
 
 /** How many values an entry contributes to the grid; a float range has no finite list and is refused. */
 function valueCount(name: string, spec: ParamSpec): number {
@@ -67,4 +70,27 @@ export function gridPoint(space: SearchSpace, index: number): Params {
 /** Every point of the grid, in gridPoint's order. */
 export function gridPoints(space: SearchSpace): Params[] {
   return Array.from({ length: gridSize(space) }, (_, i) => gridPoint(space, i));
+}
+
+/** Keras Tuner's GridSearch: the grid's points in gridPoint's order, at most maxTrials of them. */
+export const GridSpec = z
+  .object({
+    kind: z.literal("grid"),
+    /** null: the whole grid. */
+    maxTrials: z.number().int().min(1).nullable().default(null),
+    maxEpochs: z.number().int().min(1),
+  })
+  .strict();
+export type GridSpec = z.infer<typeof GridSpec>;
+
+/** Trial i trains the i-th grid point. */
+export class GridSampler implements Sampler {
+  constructor(private readonly spec: GridSpec) {}
+
+  nextAction(study: StudyState) {
+    const { maxTrials, maxEpochs } = this.spec;
+    return drawnTrialAction(study, maxEpochs, (i) =>
+      i < Math.min(maxTrials ?? Infinity, gridSize(study.space)) ? gridPoint(study.space, i) : undefined,
+    );
+  }
 }
