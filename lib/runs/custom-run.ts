@@ -17,7 +17,7 @@ import { type CheckpointPointer, checkpointedCallbacks, readOptimizer, readPoint
 import type { CurvesRenderer } from "../train/callbacks/live";
 import type { ProgressMode } from "../train/callbacks/progress";
 import { train } from "../train/fit";
-import { optimizerFromConfig, restoreOptimizer } from "../train/optimizers";
+import { optimizerFromConfig, restoreOptimizer } from "../optimizers";
 import { type CustomRunConfig, customRunConfig, isCustomRunConfig, knownConfig } from "./custom-config";
 import { interrupted, loadData, trainIntoRun } from "./experiment";
 import { acquireRunLock } from "./lock";

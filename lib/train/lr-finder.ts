@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { LabeledImages } from "../data/images";
-import { learningRateOf, optimizerSlots, restoreOptimizer, setLearningRate } from "./optimizers";
+import { learningRateOf, optimizerSlots, restoreOptimizer, setLearningRate } from "../optimizers";
 import { seededRandom, shuffledIndices } from "./shuffle";
 import { trainStep } from "./step";
 

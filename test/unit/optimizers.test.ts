@@ -10,7 +10,7 @@ import {
   restoreOptimizer,
   setLearningRate,
   type OptimizerSpec,
-} from "../../lib/train/optimizers";
+} from "../../lib/optimizers";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { AdamWOptimizer, KerasAdadelta, NadamOptimizer, TwoMomentOptimizer } from "../../train/optimizers";
+import { AdamWOptimizer, KerasAdadelta, NadamOptimizer, TwoMomentOptimizer } from "../../optimizers";
 import type { TrainerOptimizerSpec } from "./addon";
 
 /*

@@ -4,9 +4,8 @@ import type * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../../io/atomic";
 import type { OptimizerConfig } from "../../model/factory";
 import { loadModel, saveModel } from "../../model/files";
-import type { TrainState } from "../fit";
-import { type OptimizerState, optimizerSlots, restoreOptimizer } from "../optimizers";
-import type { History, Logs, TrainCallbacks } from "./callback";
+import { type OptimizerState, optimizerSlots, restoreOptimizer } from "../../optimizers";
+import type { History, Logs, TrainCallbacks, TrainState } from "./callback";
 
 /** What `checkpoints/last.json` and `best.json` point at. */
 export interface CheckpointPointer {

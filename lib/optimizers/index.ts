@@ -29,12 +29,12 @@ import { AdamWOptimizer } from "./adamw";
 import { acceptOptimizerNames } from "./compile-names";
 import { checkWeightCount, type NamedTensor, type Slot, toSlot, zeroSlot } from "./two-moments";
 import { NadamOptimizer } from "./nadam";
-import { OPTIMIZER_NAMES, type OptimizerName } from "./names";
+import { OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
 
 export { AdamWOptimizer, type AdamWArgs } from "./adamw";
 export { NadamOptimizer, type NadamArgs } from "./nadam";
 export { TwoMomentOptimizer } from "./two-moments";
-export { OPTIMIZER_NAMES, type OptimizerName } from "./names";
+export { OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
 
 /** What the experiment config says about the optimizer; what it leaves out takes Keras's default. */
 export interface OptimizerSpec {
