@@ -25,16 +25,19 @@
  * - nadam, adamw: not in tfjs; ./nadam.ts and ./adamw.ts follow Keras 3's code.
  */
 import * as tf from "@tensorflow/tfjs";
+import { OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
 import { AdamWOptimizer } from "./adamw";
 import { acceptOptimizerNames } from "./compile-names";
-import { checkWeightCount, type NamedTensor, type Slot, toSlot, zeroSlot } from "./two-moments";
 import { NadamOptimizer } from "./nadam";
-import { OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
+import { type OptimizerVariables, ownsVariables } from "./state";
+import { KerasAdadelta, ResumableAdam, ResumableAdamax, tfjsOptimizerVariables } from "./tfjs-internals";
 
+export { OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
 export { AdamWOptimizer, type AdamWArgs } from "./adamw";
 export { NadamOptimizer, type NadamArgs } from "./nadam";
+export type { InPlaceUpdate, OptimizerSlot, OptimizerState, OptimizerVariables, SlotKind, UpdateRule } from "./state";
+export { KerasAdadelta, TfjsVersionError } from "./tfjs-internals";
 export { TwoMomentOptimizer } from "./two-moments";
-export { OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
 
 /** What the experiment config says about the optimizer; what it leaves out takes Keras's default. */
 export interface OptimizerSpec {
@@ -120,202 +123,23 @@ export function createOptimizer(spec: OptimizerSpec): tf.Optimizer {
 // `model.compile({ optimizer: "nadam" })` as in Keras: every name above, with Keras's defaults (see compile-names.ts).
 acceptOptimizerNames(OPTIMIZER_NAMES, (name) => createOptimizer({ optimizer: name as OptimizerName }));
 
-/** The step size `optimizer` uses next (tfjs keeps it in a protected field). */
+/**
+ * What `optimizer` answers about its state (slots, step scalars, iteration count, learning rate), as Keras's
+ * optimizers own their variables: the project's own optimizers answer themselves, tfjs's through
+ * ./tfjs-internals.ts, which checks the tfjs version first (TfjsVersionError on another).
+ */
+export function optimizerVariables(optimizer: tf.Optimizer): OptimizerVariables {
+  return ownsVariables(optimizer) ? optimizer.ownVariables() : tfjsOptimizerVariables(optimizer);
+}
+
+/** The step size `optimizer` uses next. */
 export function learningRateOf(optimizer: tf.Optimizer): number {
-  const lr = (optimizer as unknown as { learningRate?: unknown }).learningRate;
-  if (typeof lr !== "number") throw new Error(`${optimizer.getClassName()}: has no learningRate to read`);
-  return lr;
+  return optimizerVariables(optimizer).learningRate();
 }
 
-/**
- * Sets the step size of any optimizer above for the following steps. SGD and Momentum cache −lr in a
- * scalar tensor, so they go through their own setLearningRate; the others read the field every step.
- */
+/** Sets the step size of any optimizer above for the following steps. */
 export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
-  if (!(Number.isFinite(learningRate) && learningRate >= 0)) {
-    throw new Error(`${optimizer.getClassName()}: learningRate must be a finite number >= 0, got ${learningRate}`);
-  }
-  const o = optimizer as unknown as { learningRate?: unknown; setLearningRate?: (lr: number) => void };
-  if (typeof o.setLearningRate === "function") o.setLearningRate(learningRate);
-  else if (typeof o.learningRate === "number") o.learningRate = learningRate;
-  else throw new Error(`${optimizer.getClassName()}: has no learningRate to set`);
-}
-
-/** One slot of an optimizer's state: a moment, accumulator or velocity for one model variable. */
-export interface OptimizerSlot {
-  /** tfjs's name for it, `<variable>/<slot>` (e.g. "dense/kernel/m"). */
-  name: string;
-  shape: number[];
-  values: Float32Array;
-}
-
-/** An optimizer's state as plain data, for a checkpoint: everything its next step depends on besides the hyperparameters. */
-export interface OptimizerState {
-  /** getClassName() of the optimizer it came from; restoreOptimizer refuses another kind. */
-  className: string;
-  /** Steps taken so far (tfjs's `iter` weight, Keras's `optimizer.iterations`): the step a schedule reads. */
-  iterations: number;
-  /** Every slot in getWeights() order. */
-  slots: OptimizerSlot[];
-}
-
-/** A copy of `optimizer`'s iteration count and slots that outlives it (no tensors are kept). */
-export async function optimizerSlots(optimizer: tf.Optimizer): Promise<OptimizerState> {
-  const weights = await optimizer.getWeights();
-  const [iter, ...slots] = weights;
-  try {
-    if (iter?.name !== "iter") throw new Error(`${optimizer.getClassName()}: getWeights() does not start with the iteration count`);
-    return {
-      className: optimizer.getClassName(),
-      iterations: (await iter.tensor.data())[0]!,
-      slots: await Promise.all(
-        slots.map(async (s) => {
-          if (s.tensor.dtype !== "float32") {
-            throw new Error(`${optimizer.getClassName()}: slot ${s.name} is ${s.tensor.dtype}, expected float32`);
-          }
-          return { name: s.name, shape: [...s.tensor.shape], values: (await s.tensor.data()) as Float32Array };
-        }),
-      ),
-    };
-  } finally {
-    // Only the iteration scalar is new; the slots are the optimizer's live variables.
-    iter?.tensor.dispose();
-  }
-}
-
-/**
- * Puts `state` (from optimizerSlots) back into `optimizer`, which must be of the same kind and have the
- * same hyperparameters; its next step then equals the saved optimizer's next step. Slot variables the
- * optimizer held before are disposed (tfjs's own setWeights would leave them allocated).
- */
-export async function restoreOptimizer(optimizer: tf.Optimizer, state: OptimizerState): Promise<void> {
-  if (state.className !== optimizer.getClassName()) {
-    throw new Error(`restoreOptimizer: the state is ${state.className}'s, the optimizer is ${optimizer.getClassName()}`);
-  }
-  if (!(Number.isInteger(state.iterations) && state.iterations >= 0)) {
-    throw new Error(`restoreOptimizer: iterations must be a whole number >= 0, got ${state.iterations}`);
-  }
-  for (const s of state.slots) {
-    const size = s.shape.reduce((a, b) => a * b, 1);
-    if (size !== s.values.length) {
-      throw new Error(`restoreOptimizer: slot ${s.name} has ${s.values.length} values for shape [${s.shape.join(", ")}] (${size})`);
-    }
-  }
-  const before = await optimizer.getWeights();
-  const weights: NamedTensor[] = [
-    { name: "iter", tensor: tf.scalar(state.iterations, "int32") },
-    ...state.slots.map((s) => ({ name: s.name, tensor: tf.tensor(s.values, s.shape, "float32") })),
-  ];
-  try {
-    await optimizer.setWeights(weights);
-  } finally {
-    // setWeights made variables holding their own references, so the inputs can go.
-    tf.dispose(weights.map((w) => w.tensor));
-  }
-  // tfjs's optimizers drop their old slot variables without disposing them; free the ones no longer held.
-  const after = await optimizer.getWeights();
-  const held = new Set<tf.Tensor>(after.slice(1).map((w) => w.tensor));
-  for (const w of [...before, after[0]!]) if (!held.has(w.tensor) && !w.tensor.isDisposed) w.tensor.dispose();
-}
-
-/** β^(n+1) as tfjs's Adam and Adamax carry it after n steps: β, then one float32 multiply by β per step. */
-function float32Power(beta: number, steps: number): number {
-  const b = Math.fround(beta);
-  let power = b;
-  for (let i = 0; i < steps; i++) power = Math.fround(power * b);
-  return power;
-}
-
-/** tfjs 4.22 AdamOptimizer's private fields, read to restore what its setWeights gets slightly wrong. */
-interface AdamInternals {
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-  accumulatedFirstMoment: Slot[];
-  accumulatedSecondMoment: Slot[];
-}
-
-/** tfjs's Adam whose setWeights continues bit for bit (see the header) and frees the slots it replaces. */
-class ResumableAdam extends tf.AdamOptimizer {
-  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    const self = this as unknown as AdamInternals;
-    const old = [...self.accumulatedFirstMoment, ...self.accumulatedSecondMoment].map((s) => s.variable);
-    await super.setWeights(weightValues);
-    tf.dispose(old);
-    tf.tidy(() => {
-      self.accBeta1.assign(tf.scalar(float32Power(this.beta1, this.iterations)));
-      self.accBeta2.assign(tf.scalar(float32Power(this.beta2, this.iterations)));
-    });
-  }
-}
-
-/** tfjs 4.22 AdamaxOptimizer's private fields. */
-interface AdamaxInternals {
-  accBeta1: tf.Variable;
-  iteration: tf.Variable;
-  accumulatedFirstMoment: Slot[];
-  accumulatedWeightedInfNorm: Slot[];
-}
-
-/** tfjs's Adamax with the getWeights/setWeights it lacks, in Adam's layout: [iter, …m, …u]. */
-class ResumableAdamax extends tf.AdamaxOptimizer {
-  override async getWeights(): Promise<NamedTensor[]> {
-    const self = this as unknown as AdamaxInternals;
-    const slots = [...self.accumulatedFirstMoment, ...self.accumulatedWeightedInfNorm];
-    return [await this.saveIterations(), ...slots.map((s) => ({ name: s.originalName, tensor: s.variable }))];
-  }
-
-  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    const self = this as unknown as AdamaxInternals;
-    const slots = await this.extractIterations(checkWeightCount("Adamax", weightValues));
-    tf.dispose([...self.accumulatedFirstMoment, ...self.accumulatedWeightedInfNorm].map((s) => s.variable));
-    const half = slots.length / 2;
-    self.accumulatedFirstMoment = slots.slice(0, half).map(toSlot);
-    self.accumulatedWeightedInfNorm = slots.slice(half).map(toSlot);
-    tf.tidy(() => {
-      self.iteration.assign(tf.scalar(this.iterations));
-      self.accBeta1.assign(tf.scalar(float32Power(this.beta1, this.iterations)));
-    });
-  }
-}
-
-/** tfjs 4.22 AdadeltaOptimizer's private slot lists (its getWeights/setWeights keep working on them). */
-interface AdadeltaInternals {
-  accumulatedGrads: Slot[];
-  accumulatedUpdates: Slot[];
-}
-
-/**
- * tfjs's Adadelta with Keras's update (keras/src/optimizers/adadelta.py), ρ and ε as in Zeiler 2012:
- *   E[g²] ← ρE[g²] + (1−ρ)g²      Δ = −√(E[Δ²] + ε)·g / √(E[g²] + ε)
- *   E[Δ²] ← ρE[Δ²] + (1−ρ)Δ²      x ← x + lr·Δ
- * tfjs uses E[g²] from before this step in Δ's denominator.
- */
-export class KerasAdadelta extends tf.AdadeltaOptimizer {
-  override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
-    const self = this as unknown as AdadeltaInternals;
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
-    const registered = tf.engine().registeredVariables;
-    tf.tidy(() => {
-      names.forEach((name, i) => {
-        const value = registered[name];
-        if (value == null) throw new Error(`Adadelta: no variable named "${name}" is registered`);
-        self.accumulatedGrads[i] ??= zeroSlot(value, `${name}/accum_grad`);
-        self.accumulatedUpdates[i] ??= zeroSlot(value, `${name}/accum_var`);
-        const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
-        if (gradient == null) return;
-        const accumulatedGrad = self.accumulatedGrads[i]!.variable;
-        const accumulatedUpdate = self.accumulatedUpdates[i]!.variable;
-        const newGrad = tf.add(tf.mul(accumulatedGrad, this.rho), tf.mul(tf.square(gradient), 1 - this.rho));
-        const rms = (x: tf.Tensor): tf.Tensor => tf.sqrt(tf.add(x, this.epsilon));
-        const delta = tf.neg(tf.div(tf.mul(rms(accumulatedUpdate), gradient), rms(newGrad)));
-        const newUpdate = tf.add(tf.mul(accumulatedUpdate, this.rho), tf.mul(tf.square(delta), 1 - this.rho));
-        accumulatedGrad.assign(newGrad);
-        accumulatedUpdate.assign(newUpdate);
-        value.assign(tf.add(value, tf.mul(delta, this.learningRate)));
-      });
-    });
-    this.incrementIterations();
-  }
+  optimizerVariables(optimizer).setLearningRate(learningRate);
 }
 
 /** An optimizer as a run folder records it: tfjs's getClassName() and getConfig(), and the JS class that ran. */
