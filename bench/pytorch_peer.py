@@ -129,7 +129,7 @@ def build_model(spec):
 
 
 def build_optimizer(spec, params):
-    """Keras 3's optimizer with its defaults (lib/train/optimizers createOptimizer), in torch's implementation.
+    """Keras 3's optimizer with its defaults (lib/optimizers createOptimizer), in torch's implementation.
 
     Same rules at a constant learning rate, except where epsilon sits: torch adds it outside the root for
     rmsprop and adagrad and to the bias-corrected sqrt(v) for the Adam family (as tfjs does); it only

@@ -40,13 +40,18 @@ export function checkTfjsVersion(installed: string = tf.version_core): void {
   );
 }
 
-/** An optimizer's fields by name, after the version check: the only door to tfjs's private state. */
-function fieldsOf(optimizer: tf.Optimizer): Record<string, unknown> {
+/** An optimizer's (or model's) fields by name, after the version check: the only door to tfjs's private state. */
+function fieldsOf(object: tf.Optimizer | tf.LayersModel): Record<string, unknown> {
   if (!versionChecked) {
     checkTfjsVersion();
     versionChecked = true;
   }
-  return optimizer as unknown as Record<string, unknown>;
+  return object as unknown as Record<string, unknown>;
+}
+
+/** Makes `model` dispose its optimizer with itself, as tfjs does for an optimizer it built from one of its names. */
+export function giveOptimizerToModel(model: tf.LayersModel): void {
+  fieldsOf(model).isOptimizerOwned = true;
 }
 
 function numberField(optimizer: tf.Optimizer, field: string): number {

@@ -490,16 +490,17 @@ describe("optimizerVariables: the one interface to an optimizer's state", () => 
   it.each(OPTIMIZER_NAMES)("%s: slots, step variables and rule for an in-place update; countStep advances the iterations", (name) => {
     const opt = createOptimizer(SPECS[name]);
     const variables = optimizerVariables(opt);
-    if (typeof variables.inPlace === "string") throw new Error(variables.inPlace);
+    const { inPlace } = variables;
+    if (typeof inPlace === "string") throw new Error(inPlace);
     const w = tf.variable(tf.ones([2, 3]), true, `w_${name}`);
-    const slots = variables.inPlace.slotKinds.map((_, k) => variables.inPlace.slot(k, 0, w));
+    const slots = inPlace.slotKinds.map((_, k) => inPlace.slot(k, 0, w));
     // A slot is created once, where the optimizer keeps it, with tfjs's name and the variable's shape.
     for (const [k, slot] of slots.entries()) {
-      expect(variables.inPlace.slot(k, 0, w)).toBe(slot);
-      expect(variables.inPlace.currentSlot(k, 0)).toBe(slot);
+      expect(inPlace.slot(k, 0, w)).toBe(slot);
+      expect(inPlace.currentSlot(k, 0)).toBe(slot);
       expect(slot.shape).toEqual([2, 3]);
     }
-    expect(variables.inPlace.rule().learningRate).toBe(SPECS[name].learningRate);
+    expect(inPlace.rule().learningRate).toBe(SPECS[name].learningRate);
     variables.countStep();
     expect(variables.iterations()).toBe(1);
     expect(opt.iterations).toBe(1);
