@@ -1,8 +1,9 @@
 /*
- * The import rules of lib/, checked by `npm run lint:imports` (part of `npm test`). Each rule says which
- * room may not lean on which: the lower rooms (io, format, data, model, train, results, engine) must work
- * without the ones that present or persist (runs, figures, cli), so a notebook, a test or another tool can
- * take them alone.
+ * The import rules of lib/, checked by `npm run lint:imports` (scripts/check-imports.mjs, part of `npm run lint`).
+ * Each rule says which room may not lean on which: the lower rooms (io, format, data, model, train, results,
+ * engine) must work without the ones that present or persist (runs, figures, cli), so a notebook, a test or
+ * another tool can take them alone. Cycles between folders are checked by scripts/check-imports.mjs itself
+ * (rule no-folder-cycles): dependency-cruiser's folder scope sees only a leaf folder's own imports.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -13,6 +14,13 @@ module.exports = {
       severity: "error",
       from: { path: "^lib/" },
       to: { circular: true },
+    },
+    {
+      name: "config-loads-no-engine",
+      comment: "The config is the lowest layer: its names and schemas import zod and each other, no other room and no tfjs.",
+      severity: "error",
+      from: { path: "^lib/config/" },
+      to: { path: ["^lib/", "@tensorflow"], pathNot: "^lib/config/" },
     },
     {
       name: "core-does-not-present-or-persist",
@@ -48,7 +56,7 @@ module.exports = {
       comment: "io/ and format/ are the ground floor: they import no other room but config.",
       severity: "error",
       from: { path: "^lib/(io|format)/" },
-      to: { path: "^lib/", pathNot: ["^lib/(io|format)/", "^lib/config\\.ts$"] },
+      to: { path: "^lib/", pathNot: "^lib/(io|format|config)/" },
     },
     {
       name: "search-core-is-pure",

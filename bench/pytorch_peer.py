@@ -4,7 +4,7 @@
 Same model as lib/model/factory.ts builds from the config (hidden sizes, activation, kernel initializer
 with Keras's truncated normals, zero biases, BatchNormalization after each hidden layer or before its
 activation, dropout, softmax output through the cross-entropy loss, Keras's L2 penalty l2*sum(W^2) added
-to the loss), the same optimizer with Keras 3's defaults (as lib/train/optimizers createOptimizer), the
+to the loss), the same optimizer with Keras 3's defaults (as lib/optimizers createOptimizer), the
 same clipping, the same data (the same IDX files, the first N training images held out for validation,
 pixels / 255, optionally standardized per pixel) and the SAME batch order:
 the node side writes each epoch's shuffled indices (its seeded shuffle, as train() draws them) to a
@@ -129,7 +129,7 @@ def build_model(spec):
 
 
 def build_optimizer(spec, params):
-    """Keras 3's optimizer with its defaults (lib/train/optimizers createOptimizer), in torch's implementation.
+    """Keras 3's optimizer with its defaults (lib/optimizers createOptimizer), in torch's implementation.
 
     Same rules at a constant learning rate, except where epsilon sits: torch adds it outside the root for
     rmsprop and adagrad and to the bias-corrected sqrt(v) for the Adam family (as tfjs does); it only

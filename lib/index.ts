@@ -27,7 +27,7 @@ export { loadModel, ModelFileError, saveModel } from "./model/files";
 export { type TrainOptions, TrainingError, train } from "./train/fit";
 export type { History, Logs, TrainCallbacks } from "./train/callbacks/callback";
 export { checkpointCallback, earlyStopping, loadCheckpoint } from "./train/callbacks/checkpoint";
-export { createOptimizer, OPTIMIZER_NAMES, type OptimizerName, type OptimizerSpec } from "./train/optimizers";
+export { createOptimizer, OPTIMIZER_NAMES, type OptimizerName, type OptimizerSpec } from "./optimizers";
 export { findLearningRate, LrFinderError, type LrFinderOptions, type LrFinderResult, suggestRate } from "./train/lr-finder";
 export { kerasProgress, type ProgressMode } from "./train/callbacks/progress";
 export { type CurvesRenderer, type LiveDisplay, liveProgress } from "./train/callbacks/live";

@@ -101,6 +101,9 @@ stamp=dist/.build-ok
 if [[ ! -f "$stamp" ]] || [[ -n "$(find lib tsconfig.json package-lock.json -newer "$stamp" -print -quit)" ]]; then
   say "building TypeScript (lib/ -> dist/)"
   rm -f "$stamp"
+  # From scratch: tsc never deletes the output of a moved or deleted source, and a stale dist/lib/config.js
+  # would shadow dist/lib/config/index.js.
+  rm -rf dist/lib
   node node_modules/typescript/bin/tsc -p tsconfig.json || { say "TypeScript build failed (errors above)" >&2; exit 1; }
   touch "$stamp"
 else

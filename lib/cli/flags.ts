@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ACTIVATIONS, BACKENDS, type ConfigOverrides, INITIALIZERS } from "../config";
-import { OPTIMIZER_NAMES } from "../train/optimizers/names";
+import { OPTIMIZER_NAMES } from "../config/optimizers";
 import { defaultRunName, projectPath } from "../io/paths";
 
 export function integer(flag: string) {

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type ActivationName, ExperimentConfig, type InitializerName } from "../config";
 import { IMAGE_SHAPE, NUM_CLASSES } from "../data/images";
-import { createOptimizer } from "../train/optimizers";
+import { createOptimizer } from "../optimizers";
 
 /** The fields the model depends on; only hiddenUnits, learningRate and seed are required, the rest default as in the config. */
 export type ModelConfig = Pick<ExperimentConfig, "hiddenUnits" | "learningRate" | "seed"> &

@@ -3,7 +3,7 @@
 // tutorial's MLP, and what a resume needs to rebuild it (layers, optimizer class and config, loss, metrics).
 import type * as tf from "@tensorflow/tfjs";
 import { type ExperimentConfig, resolveConfig } from "../config";
-import { learningRateOf, type OptimizerName, type SavedOptimizer } from "../train/optimizers";
+import { learningRateOf, type OptimizerName, type SavedOptimizer } from "../optimizers";
 import { RunError } from "./run";
 
 /** The config fields that describe the tutorial's MLP; a hand-built run records them as "custom". */

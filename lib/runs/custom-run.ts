@@ -17,7 +17,7 @@ import { type CheckpointPointer, checkpointedCallbacks, readOptimizer, readPoint
 import type { CurvesRenderer } from "../train/callbacks/live";
 import type { ProgressMode } from "../train/callbacks/progress";
 import { train } from "../train/fit";
-import { optimizerFromConfig, restoreOptimizer } from "../train/optimizers";
+import { optimizerFromConfig, optimizerVariables } from "../optimizers";
 import { type CustomRunConfig, customRunConfig, isCustomRunConfig, knownConfig } from "./custom-config";
 import { interrupted, loadData, trainIntoRun } from "./experiment";
 import { acquireRunLock } from "./lock";
@@ -173,7 +173,7 @@ async function rebuild(run: Run, architecture: string, record: CustomRunConfig, 
   }
   model.compile({ optimizer: optimizerFromConfig(record.optimizerConfig), loss: record.loss, metrics: record.metrics });
   const state = readOptimizer(folder);
-  if (state) await restoreOptimizer(model.optimizer, state);
+  if (state) await optimizerVariables(model.optimizer).restore(state);
   return model;
 }
 

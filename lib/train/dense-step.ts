@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { optimizerVariables } from "../optimizers";
 import { ACTIVATION_NAMES, type Activation, activate, activationGrad } from "./activations";
 import { type Clipping, clipGradients } from "./clip";
 import { seededRandom } from "./shuffle";
@@ -132,7 +133,7 @@ export function denseStep(stack: DenseLayer[], optimizer: tf.Optimizer, options:
   ]);
   const variables = new Map(order.map((v) => [v.name, v]));
   const clipping = options.clipNorm != null || options.clipValue != null;
-  const sgd = optimizer.getClassName() === "SGD" && !clipping ? (optimizer as unknown as PlainSgd) : null;
+  const sgd = optimizer.getClassName() === "SGD" && !clipping ? optimizerVariables(optimizer) : null;
   const random = options.random ?? seededRandom((options.seed ?? 0) + 0x5eed);
   const regularized = stack.some((l) => l.l2 > 0);
   return (xb, labels) => {
@@ -168,7 +169,7 @@ export function denseStep(stack: DenseLayer[], optimizer: tf.Optimizer, options:
         inputs.push(a);
       }
       const logits = inputs.pop()!;
-      const scale = sgd ? -sgd.learningRate : 1;
+      const scale = sgd ? -sgd.learningRate() : 1;
       const { loss, correct, gradient } = softmaxCrossEntropy(logits.dataSync() as Float32Array, labels, scale);
       const penalty = regularized ? l2Penalty(stack) : 0;
       result = { loss: loss + penalty, correct };
@@ -192,16 +193,10 @@ export function denseStep(stack: DenseLayer[], optimizer: tf.Optimizer, options:
         return;
       }
       for (const [name, update] of Object.entries(grads)) variables.get(name)!.assign(tf.add(variables.get(name)!, update));
-      sgd.incrementIterations();
+      sgd.countStep();
     });
     return result;
   };
-}
-
-/** tf.train.sgd's optimizer: W ← W - learningRate·g, and its iteration count (both protected in tfjs's types). */
-interface PlainSgd {
-  learningRate: number;
-  incrementIterations(): void;
 }
 
 /** Keras's regularization loss: Σ l2·ΣW² over the regularized kernels (part of the reported loss, as in Keras). */

@@ -1,12 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ExperimentConfig } from "../config";
 import type { LabeledImages } from "../data/images";
-import type { History, Logs, TrainCallbacks } from "./callbacks/callback";
+import type { History, Logs, TrainCallbacks, TrainState } from "./callbacks/callback";
 import type { CurvesRenderer } from "./callbacks/live";
 import { kerasProgress, type ProgressMode, resolveProgressMode } from "./callbacks/progress";
 import { lastInterruptSignal, onInterrupt } from "./interrupt";
-import { learningRateOf, setLearningRate } from "./optimizers";
-import { type PlateauState, ReduceLrOnPlateau, scheduledLearningRate } from "./schedules";
+import { learningRateOf, setLearningRate } from "../optimizers";
+import { ReduceLrOnPlateau, scheduledLearningRate } from "./schedules";
 import { seededRandom, shuffledIndices } from "./shuffle";
 import { compiledLoss, countCorrect, type StepResult, trainStep } from "./step";
 import { type BackendInfo, initBackend } from "../engine/backend";
@@ -44,12 +44,6 @@ export interface TrainOptions {
    * rewrites it at every epoch end, before the callbacks run, so a checkpoint callback can save it.
    */
   state?: TrainState;
-}
-
-/** What a resumed run needs besides weights, optimizer slots and history (JSON-safe). */
-export interface TrainState {
-  /** ReduceLROnPlateau's position, for lrSchedule "reduce_on_plateau". */
-  plateau?: PlateauState;
 }
 
 export type TrainConfig = Pick<ExperimentConfig, "epochs" | "batchSize" | "seed"> &

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { LabeledImages } from "../data/images";
-import { learningRateOf, optimizerSlots, restoreOptimizer, setLearningRate } from "./optimizers";
+import { optimizerVariables } from "../optimizers";
 import { seededRandom, shuffledIndices } from "./shuffle";
 import { trainStep } from "./step";
 
@@ -83,8 +83,9 @@ export async function findLearningRate(model: tf.LayersModel, data: LabeledImage
 
   // Géron reloads the initial weights after his search; here the model (and its optimizer) come back bit for bit.
   const weights = model.getWeights().map((w) => w.clone());
-  const optimizerState = await optimizerSlots(optimizer);
-  const rateBefore = learningRateOf(optimizer);
+  const variables = optimizerVariables(optimizer);
+  const optimizerState = await variables.snapshot();
+  const rateBefore = variables.learningRate();
   const rowSize = data.x.data.length / samples;
   const seed = options.seed ?? 42;
   const order = shuffledIndices(samples, seededRandom(seed));
@@ -99,7 +100,7 @@ export async function findLearningRate(model: tf.LayersModel, data: LabeledImage
   try {
     for (let b = 0; b < steps; b++) {
       const rate = minRate * (maxRate / minRate) ** (b / (steps - 1));
-      setLearningRate(optimizer, rate);
+      variables.setLearningRate(rate);
       const idx = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, samples));
       const xb = gatherRows(data.x.data, rowSize, idx, data.x.shape);
       const labels = Float32Array.from(idx, (i) => data.y.data[i]!);
@@ -125,8 +126,8 @@ export async function findLearningRate(model: tf.LayersModel, data: LabeledImage
   } finally {
     model.setWeights(weights);
     tf.dispose(weights);
-    await restoreOptimizer(optimizer, optimizerState);
-    setLearningRate(optimizer, rateBefore);
+    await variables.restore(optimizerState);
+    variables.setLearningRate(rateBefore);
   }
   if (rates.length === 0) throw new LrFinderError(`the loss of the first batch was not finite at learning rate ${minRate}; lower minRate`);
   const { suggestion, minimumRate } = suggestRate(rates, smoothed, minRate);

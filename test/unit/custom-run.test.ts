@@ -9,7 +9,7 @@ import { readRunConfig, resumeCustomRun, trainCustomRun } from "../../lib/runs/c
 import { environment, Run } from "../../lib/runs/run";
 import type { LabeledImages } from "../../lib/train/fit";
 import { seededRandom } from "../../lib/train/shuffle";
-import { createOptimizer } from "../../lib/train/optimizers";
+import { createOptimizer } from "../../lib/optimizers";
 import { initBackend } from "../../lib/engine/backend";
 import { loadAddon } from "../../lib/engine/native/addon";
 

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type ModelConfig, createModel } from "../../lib/model/factory";
 import { sparseCrossEntropy, denseStack, denseStep, genericStep } from "../../lib/train/step";
 import { seededRandom } from "../../lib/train/shuffle";
-import { OPTIMIZER_NAMES } from "../../lib/train/optimizers";
+import { OPTIMIZER_NAMES } from "../../lib/optimizers";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

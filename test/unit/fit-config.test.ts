@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../lib/config";
 import { createModel } from "../../lib/model/factory";
 import { fit as modelFit } from "../../lib/runs/notebook";
-import { learningRateOf } from "../../lib/train/optimizers";
+import { learningRateOf } from "../../lib/optimizers";
 import { seededRandom } from "../../lib/train/shuffle";
 
 // What a notebook does with chapter 11's fields: overrides -> resolveConfig -> createModel(config) -> fit.

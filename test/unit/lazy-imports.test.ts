@@ -8,9 +8,17 @@ const ROOT = path.resolve(__dirname, "../..");
 
 /** Packages (node_modules names) in a fresh Node process's require.cache after `script` ran on lib's sources. */
 function packagesLoadedBy(script: string): string[] {
+  return loadedBy(script).packages;
+}
+
+/** The packages and lib/ files (relative to lib/) in a fresh Node process's require.cache after `script` ran. */
+function loadedBy(script: string): { packages: string[]; lib: string[] } {
   const report = `
-    const names = Object.keys(require.cache).map((p) => (p.match(/.*node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)[\\\\/]/) ?? [])[1]);
-    process.stderr.write("\\nLOADED " + JSON.stringify([...new Set(names.filter(Boolean))]) + "\\n");`;
+    const files = Object.keys(require.cache);
+    const names = files.map((p) => (p.match(/.*node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)[\\\\/]/) ?? [])[1]);
+    const lib = files.filter((p) => !p.includes("node_modules") && p.startsWith(${JSON.stringify(`${ROOT}/lib/`)}));
+    const loaded = { packages: [...new Set(names.filter(Boolean))], lib: lib.map((p) => p.slice(${ROOT.length + 5})) };
+    process.stderr.write("\\nLOADED " + JSON.stringify(loaded) + "\\n");`;
   const child = spawnSync(
     process.execPath,
     ["-r", "./test/load-sources.cjs", "-e", `(async () => { ${script} })().then(() => { ${report} });`],
@@ -21,7 +29,7 @@ function packagesLoadedBy(script: string): string[] {
   );
   const line = child.stderr.split("\n").find((l) => l.startsWith("LOADED "));
   if (!line) throw new Error(`the child reported nothing (exit ${child.status}): ${child.stderr}`);
-  return JSON.parse(line.slice("LOADED ".length)) as string[];
+  return JSON.parse(line.slice("LOADED ".length)) as { packages: string[]; lib: string[] };
 }
 
 // A second or more each, and none of them needed to import the library or answer --help.
@@ -41,5 +49,13 @@ describe("heavy packages load on first use", () => {
       if (codes.join() !== "0,2") throw new Error("unexpected exit codes " + codes);`);
     expect(loaded).toContain("commander");
     expect(loaded.filter((p) => [...HEAVY, "@tensorflow/tfjs", "@tensorflow/tfjs-core"].includes(p))).toEqual([]);
+  });
+
+  it("importing the config loads no engine: no @tensorflow package, and no lib module outside lib/config/", () => {
+    const loaded = loadedBy(`require("./lib/config/index.ts");`);
+    expect(loaded.packages).toContain("zod"); // the check sees packages at all
+    expect(loaded.packages.filter((p) => p.startsWith("@tensorflow/"))).toEqual([]);
+    expect(loaded.lib).toContain("config/index.ts");
+    expect(loaded.lib.filter((f) => !f.startsWith("config/"))).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { lrFinderFigure } from "../../lib/figures/lr-finder";
 import { createModel } from "../../lib/model/factory";
 import { type LabeledImages, train } from "../../lib/train/fit";
 import { findLearningRate, suggestRate } from "../../lib/train/lr-finder";
-import { learningRateOf } from "../../lib/train/optimizers";
+import { learningRateOf } from "../../lib/optimizers";
 import { seededRandom } from "../../lib/train/shuffle";
 
 /** n noisy 28x28 "images" in which class c lights up rows 2c..2c+2, so the loss falls within a few dozen steps. */

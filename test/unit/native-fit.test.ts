@@ -5,7 +5,7 @@ import { initBackend } from "../../lib/engine/backend";
 import { loadAddon } from "../../lib/engine/native/addon";
 import { planDenseStack } from "../../lib/engine/native/plan";
 import { planOptimizer } from "../../lib/engine/native/slots";
-import { OPTIMIZER_NAMES } from "../../lib/train/optimizers";
+import { OPTIMIZER_NAMES } from "../../lib/optimizers";
 import { createModel } from "../../lib/model/factory";
 import { train } from "../../lib/train/fit";
 

@@ -4,7 +4,7 @@ import { loadAddon } from "../../lib/engine/native/addon";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/backend";
 import { nativeDenseStep } from "../../lib/engine/native/step";
 import { fusedStep } from "../native";
-import { createOptimizer, type OptimizerSpec, setLearningRate } from "../../lib/train/optimizers";
+import { createOptimizer, type OptimizerSpec, setLearningRate } from "../../lib/optimizers";
 
 /*
  * Nadam, AdamW, Adamax, Adagrad and (Keras's) Adadelta in the fused native step, against the optimizers

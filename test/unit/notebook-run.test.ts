@@ -11,7 +11,7 @@ import { readRunConfig } from "../../lib/runs/custom-run";
 import { fit as notebookFit, startNotebook } from "../../lib/runs/notebook";
 import { existingRun } from "../../lib/runs/run";
 import { checkpointCallback, loadCheckpoint } from "../../lib/train/callbacks/checkpoint";
-import { createOptimizer } from "../../lib/train/optimizers";
+import { createOptimizer } from "../../lib/optimizers";
 import { syntheticImages } from "../synthetic";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-notebook-run-"));

@@ -6,11 +6,11 @@ import {
   OPTIMIZER_NAMES,
   createOptimizer,
   learningRateOf,
-  optimizerSlots,
-  restoreOptimizer,
+  optimizerVariables,
   setLearningRate,
   type OptimizerSpec,
-} from "../../lib/train/optimizers";
+} from "../../lib/optimizers";
+import { checkTfjsVersion, TFJS_VERSION_WRITTEN_FOR, TfjsVersionError } from "../../lib/optimizers/tfjs-internals";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -329,18 +329,18 @@ describe.each(OPTIMIZER_NAMES)("%s through createOptimizer", (name) => {
     );
   }
 
-  it("optimizerSlots/restoreOptimizer: restored after 2 steps, 1 more step equals 3 uninterrupted steps bit for bit", async () => {
+  it("snapshot/restore: restored after 2 steps, 1 more step equals 3 uninterrupted steps bit for bit", async () => {
     const a = createOptimizer(SPECS[name]);
     const va = makeVariables();
     step(a, va, 0);
     step(a, va, 1);
-    const state = await optimizerSlots(a);
+    const state = await optimizerVariables(a).snapshot();
     expect(state.iterations).toBe(2);
     const b = createOptimizer(SPECS[name]);
     const scratch = makeVariables();
     step(b, scratch, 7); // b has slots of its own that the restore must replace (and free)
     const vb = va.map((v) => tf.variable(v.clone()));
-    await restoreOptimizer(b, state);
+    await optimizerVariables(b).restore(state);
     step(a, va, 2);
     step(b, vb, 2);
     va.forEach((v, j) => expect(Array.from(vb[j]!.dataSync())).toEqual(Array.from(v.dataSync())));
@@ -356,7 +356,7 @@ describe.each(OPTIMIZER_NAMES)("%s through createOptimizer", (name) => {
     step(opt, vars, 0); // creates the slots
     const before = tf.memory().numTensors;
     for (let k = 1; k <= 20; k++) step(opt, vars, k);
-    await restoreOptimizer(opt, await optimizerSlots(opt));
+    await optimizerVariables(opt).restore(await optimizerVariables(opt).snapshot());
     expect(tf.memory().numTensors).toBe(before);
     opt.dispose();
     tf.dispose(vars);
@@ -379,12 +379,12 @@ describe.each(OPTIMIZER_NAMES)("%s through createOptimizer", (name) => {
   });
 });
 
-describe("restoreOptimizer", () => {
+describe("OptimizerVariables.restore", () => {
   it("refuses another optimizer's state, naming both", async () => {
     const nadam = createOptimizer(SPECS.nadam);
     const adam = createOptimizer(SPECS.adam);
-    await expect(restoreOptimizer(adam, await optimizerSlots(nadam))).rejects.toThrow(
-      /^restoreOptimizer: the state is Nadam's, the optimizer is Adam$/,
+    await expect(optimizerVariables(adam).restore(await optimizerVariables(nadam).snapshot())).rejects.toThrow(
+      /^optimizer restore: the state is Nadam's, the optimizer is Adam$/,
     );
     nadam.dispose();
     adam.dispose();
@@ -393,7 +393,7 @@ describe("restoreOptimizer", () => {
   it("refuses a slot whose values do not fill its shape", async () => {
     const opt = createOptimizer(SPECS.adam);
     const state = { className: "Adam", iterations: 1, slots: [{ name: "w/m", shape: [2, 2], values: new Float32Array(3) }] };
-    await expect(restoreOptimizer(opt, state)).rejects.toThrow(/slot w\/m has 3 values for shape \[2, 2\] \(4\)/);
+    await expect(optimizerVariables(opt).restore(state)).rejects.toThrow(/slot w\/m has 3 values for shape \[2, 2\] \(4\)/);
     opt.dispose();
   });
 });
@@ -474,5 +474,61 @@ describe("Keras's optimizer names and defaults", () => {
     expect(model.optimizer).toBe(opt);
     model.dispose();
     opt.dispose();
+  });
+});
+
+describe("optimizerVariables: the one interface to an optimizer's state", () => {
+  it("the tfjs version the private fields were read from is the installed one, and any other is refused with a sentence", () => {
+    expect(tf.version_core).toBe(TFJS_VERSION_WRITTEN_FOR);
+    expect(() => checkTfjsVersion()).not.toThrow();
+    expect(() => checkTfjsVersion("4.23.0")).toThrow(TfjsVersionError);
+    expect(() => checkTfjsVersion("4.23.0")).toThrow(
+      /^@tensorflow\/tfjs-core 4\.23\.0 is installed, but lib\/optimizers\/tfjs-internals\.ts reads the private optimizer fields of 4\.22\.0; install @tensorflow\/tfjs 4\.22\.0 \(the version package\.json pins\) or check those fields in the new version and update the module$/,
+    );
+  });
+
+  it.each(OPTIMIZER_NAMES)("%s: slots, step variables and rule for an in-place update; countStep advances the iterations", (name) => {
+    const opt = createOptimizer(SPECS[name]);
+    const variables = optimizerVariables(opt);
+    const { inPlace } = variables;
+    if (typeof inPlace === "string") throw new Error(inPlace);
+    const w = tf.variable(tf.ones([2, 3]), true, `w_${name}`);
+    const slots = inPlace.slotKinds.map((_, k) => inPlace.slot(k, 0, w));
+    // A slot is created once, where the optimizer keeps it, with tfjs's name and the variable's shape.
+    for (const [k, slot] of slots.entries()) {
+      expect(inPlace.slot(k, 0, w)).toBe(slot);
+      expect(inPlace.currentSlot(k, 0)).toBe(slot);
+      expect(slot.shape).toEqual([2, 3]);
+    }
+    expect(inPlace.rule().learningRate).toBe(SPECS[name].learningRate);
+    variables.countStep();
+    expect(variables.iterations()).toBe(1);
+    expect(opt.iterations).toBe(1);
+    w.dispose();
+    opt.dispose();
+  });
+
+  it("a slot of another shape than its variable is refused, naming both", () => {
+    const opt = createOptimizer({ optimizer: "adam" });
+    const { inPlace } = optimizerVariables(opt);
+    if (typeof inPlace === "string") throw new Error(inPlace);
+    const a = tf.variable(tf.ones([2, 3]), true, "shape_a");
+    const b = tf.variable(tf.ones([3, 2]), true, "shape_b");
+    inPlace.slot(0, 0, a);
+    expect(() => inPlace.slot(0, 0, b)).toThrow(
+      /^Adam: slot 0 \(shape_a\/m\) has shape \[2, 3\], variable 0 \(shape_b\) is \[3, 2\]; the optimizer's state belongs to another model or variable order$/,
+    );
+    tf.dispose([a, b]);
+    opt.dispose();
+  });
+
+  it("tfjs's own Adadelta says why it has no in-place update; a subclass of a covered tfjs class is covered", () => {
+    expect(optimizerVariables(tf.train.adadelta(1)).inPlace).toMatch(/^tfjs's own Adadelta .* is not covered by the native step/);
+    class Plain extends tf.SGDOptimizer {
+      override getClassName(): string {
+        return "Plain";
+      }
+    }
+    expect(typeof optimizerVariables(new Plain(0.1)).inPlace).toBe("object");
   });
 });

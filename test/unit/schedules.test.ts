@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { LrSchedule, type PlateauState, ReduceLrOnPlateau, scheduledLearningRate, type PiecewiseSchedule } from "../../lib/train/schedules";
+import { LrSchedule, type PiecewiseSchedule } from "../../lib/config/schedules";
+import { type PlateauState, ReduceLrOnPlateau, scheduledLearningRate } from "../../lib/train/schedules";
 
 const TOTAL = 1000;
 

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { UpdateRule } from "../../optimizers";
 
 /*
  * The native addon (native/, built by setup with node-gyp against OpenBLAS, or Accelerate on macOS):
@@ -84,29 +85,8 @@ export interface TrainerBatchNormSpec {
 }
 
 /** tfjs's optimizers by update rule; hyper-parameters default as tfjs-core's constructors would. */
-export interface TrainerOptimizerSpec {
-  kind: "sgd" | "momentum" | "adam" | "rmsprop" | "nadam" | "adamw" | "adamax" | "adagrad" | "adadelta";
-  learningRate: number;
-  momentum?: number;
-  nesterov?: boolean;
-  beta1?: number;
-  beta2?: number;
-  /** Adagrad: the backend's epsilon (tfjs's Adagrad uses no other). */
-  epsilon?: number;
-  /** RMSProp's decay (Keras's rho); Adamax's learning-rate decay per iteration (tfjs's `decay`). */
-  decay?: number;
-  centered?: boolean;
-  /** Adadelta's decay of its two running averages. */
-  rho?: number;
-  /** AdamW's decoupled weight decay (the step shrinks weights by learningRate·weightDecay). */
-  weightDecay?: number;
-  /** AdamW's step size this step, lr·√(1 − β₂^t)/(1 − β₁^t), computed as AdamWOptimizer computes it. */
-  alpha?: number;
-  /** Nadam's weights of m and g in m̂ and its 1 − β₂^t this step, computed as NadamOptimizer computes them. */
-  momentumWeight?: number;
-  gradientWeight?: number;
-  secondMomentCorrection?: number;
-}
+/** The optimizer's update rule and its numbers for the next step, as lib/optimizers describes it. */
+export type TrainerOptimizerSpec = UpdateRule;
 
 export interface TrainerSpec {
   /** Values per input row (784 for 28x28 images). */

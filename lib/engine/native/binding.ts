@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { NativeTrainer } from "./addon";
 import type { WeightHandle } from "./plan";
-import { currentSlot, slotVariable, stateVariable, type OptimizerPlan } from "./slots";
+import type { OptimizerPlan } from "./slots";
 
 /*
  * Hands the trainer the Float32Arrays behind the tfjs variables (weights, optimizer slots and state, BN's
@@ -28,7 +28,6 @@ export class VariableBinding {
     private readonly backend: MathBackendCPU,
     private readonly trainer: NativeTrainer,
     private readonly weights: WeightHandle[],
-    private readonly optimizer: tf.Optimizer,
     private readonly plan: OptimizerPlan,
     private readonly buffers: WeightHandle[] = [],
   ) {}
@@ -43,17 +42,14 @@ export class VariableBinding {
     this.weights.forEach((handle, i) => {
       const variable = handle.read() as tf.Variable;
       const values = this.own(variable, () => handle.read() as tf.Variable);
-      const slots = this.plan.slots.map((kind) =>
-        this.own(slotVariable(this.optimizer, kind, i, variable), () => currentSlot(this.optimizer, kind, i)),
-      );
+      const { update } = this.plan;
+      const slots = update.slotKinds.map((_, k) => this.own(update.slot(k, i, variable), () => update.currentSlot(k, i)));
       this.trainer.bindVariable(i, values, slots);
     });
-    this.plan.state.forEach((field, i) => {
-      this.trainer.bindState(
-        i,
-        this.own(stateVariable(this.optimizer, field), () => stateVariable(this.optimizer, field)),
-      );
-    });
+    for (let i = 0; i < this.plan.update.stepVariableCount; i++) {
+      const current = () => this.plan.update.stepVariable(i);
+      this.trainer.bindState(i, this.own(current(), current));
+    }
     this.buffers.forEach((handle, i) => {
       this.trainer.bindBuffer(
         i,

@@ -11,7 +11,7 @@ import {
 import { NATIVE_BACKEND } from "./backend";
 import { VariableBinding } from "./binding";
 import { planDenseStack } from "./plan";
-import { countStep, planOptimizer, sameHyperParameters } from "./slots";
+import { planOptimizer, sameHyperParameters } from "./slots";
 
 /*
  * The fused native training step for a Dense stack (./plan.ts says which models): one addon call per
@@ -85,7 +85,7 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
   const optimizerPlan = planOptimizer(optimizer);
   if (typeof optimizerPlan === "string") return { step: null, reason: optimizerPlan };
 
-  let hyper = optimizerPlan.read();
+  let hyper = optimizerPlan.update.rule();
   const trainer = new load.addon.Trainer({
     inputSize: stack.inputSize,
     maxBatch: options.maxBatch ?? 32,
@@ -97,7 +97,7 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
     keepGradients: options.keepGradients ?? false,
   });
   latestTrainer = trainer;
-  const binding = new VariableBinding(backend, trainer, stack.weights, optimizer, optimizerPlan, stack.buffers);
+  const binding = new VariableBinding(backend, trainer, stack.weights, optimizerPlan, stack.buffers);
   binding.bindAll();
 
   // Before each call: same backend, buffers still private to their variables, hyper-parameters current.
@@ -105,7 +105,7 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
     if (tf.backend() !== backend)
       throw new Error(`native step: the tfjs backend changed to ${tf.getBackend()} after the step was created; create it again`);
     binding.refresh();
-    const now = optimizerPlan.read();
+    const now = optimizerPlan.update.rule();
     if (!sameHyperParameters(now, hyper)) {
       trainer.setOptimizer(now);
       hyper = now;
@@ -115,7 +115,7 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
   const step = ((xb: Float32Array, labels: NativeLabels, n = labels.length) => {
     sync();
     const result = trainer.step(xb, labels, n);
-    countStep(optimizer);
+    optimizerPlan.variables.countStep();
     return result;
   }) as NativeDenseStep;
   return {
@@ -123,7 +123,7 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
       rows: (x: Float32Array, labels: NativeLabels, rows: Uint32Array | Int32Array, next?: Uint32Array | Int32Array) => {
         sync();
         const result = trainer.stepRows(x, labels, rows, next);
-        countStep(optimizer);
+        optimizerPlan.variables.countStep();
         return result;
       },
       evaluate: (x: Float32Array, labels: NativeLabels, n = labels.length) => {

@@ -1,4 +1,6 @@
-// What a training loop tells its callbacks, in Keras's words: the per-epoch logs, the History it returns.
+// What a training loop tells its callbacks, in Keras's words: the per-epoch logs, the History it returns, and the
+// state a checkpoint saves for a resume.
+import type { PlateauState } from "../schedules";
 
 /** Keras's History keys; `val_*` appear only when validation data is given. */
 export type Logs = Record<string, number>;
@@ -22,4 +24,10 @@ export interface TrainCallbacks {
   onBatchEnd?: (batch: number, logs: Logs) => void | Promise<void>;
   onEpochEnd?: (epoch: number, logs: Logs) => void | Promise<void>;
   onTrainEnd?: (history: History) => void | Promise<void>;
+}
+
+/** What a resumed run needs besides weights, optimizer slots and history (JSON-safe); train() rewrites it each epoch. */
+export interface TrainState {
+  /** ReduceLROnPlateau's position, for lrSchedule "reduce_on_plateau". */
+  plateau?: PlateauState;
 }

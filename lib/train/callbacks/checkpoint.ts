@@ -4,9 +4,8 @@ import type * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../../io/atomic";
 import type { OptimizerConfig } from "../../model/factory";
 import { loadModel, saveModel } from "../../model/files";
-import type { TrainState } from "../fit";
-import { type OptimizerState, optimizerSlots, restoreOptimizer } from "../optimizers";
-import type { History, Logs, TrainCallbacks } from "./callback";
+import { type OptimizerState, optimizerVariables } from "../../optimizers";
+import type { History, Logs, TrainCallbacks, TrainState } from "./callback";
 
 /** What `checkpoints/last.json` and `best.json` point at. */
 export interface CheckpointPointer {
@@ -114,7 +113,7 @@ export async function loadCheckpoint(
   const folder = path.join(dir, pointer.dir);
   const model = await loadModel(folder, { optimizer });
   const state = readOptimizer(folder);
-  if (state && model.optimizer) await restoreOptimizer(model.optimizer, state);
+  if (state && model.optimizer) await optimizerVariables(model.optimizer).restore(state);
   return { model, pointer };
 }
 
@@ -130,7 +129,7 @@ export async function loadBestWeights(dir: string): Promise<tf.Tensor[] | undefi
 
 /** optimizer.json (class, iterations, slot names and shapes) and optimizer.bin (the slots' float32 values, in order). */
 async function saveOptimizer(optimizer: tf.Optimizer, folder: string): Promise<void> {
-  const state = await optimizerSlots(optimizer);
+  const state = await optimizerVariables(optimizer).snapshot();
   const bytes = new Uint8Array(state.slots.reduce((n, s) => n + s.values.byteLength, 0));
   let offset = 0;
   for (const s of state.slots) {

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import type { UpdateRule } from "./state";
 import { type TwoMomentArgs, TwoMomentOptimizer } from "./two-moments";
 
 /** AdamW's hyperparameters; each defaults to Keras 3's `keras.optimizers.AdamW`. */
@@ -41,6 +42,11 @@ export class AdamWOptimizer extends TwoMomentOptimizer<{ alpha: number; decay: n
 
   stepScalars(): { alpha: number; decay: number } {
     return adamwStepScalars(this, this.iterations);
+  }
+
+  protected updateRule(): UpdateRule {
+    const { learningRate, beta1, beta2, epsilon, weightDecay } = this;
+    return { kind: "adamw", learningRate, beta1, beta2, epsilon, weightDecay, alpha: this.stepScalars().alpha };
   }
 
   protected nextValue(

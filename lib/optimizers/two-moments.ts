@@ -1,20 +1,27 @@
 import * as tf from "@tensorflow/tfjs";
+import {
+  checkLearningRate,
+  type NamedTensor,
+  type OptimizerVariables,
+  type OwnsVariables,
+  restoreWeights,
+  type Slot,
+  type SlotKind,
+  slotIn,
+  snapshotWeights,
+  type UpdateRule,
+} from "./state";
 
 /*
  * What Adam's Keras 3 relatives written here (AdamW, Nadam) share: a first and a second moment per variable,
  * kept per position in the gradient list like tfjs's own optimizers, with tfjs's getWeights layout
  * ([iter, …m, …v]) so a layers model saves them with `includeOptimizer` and a checkpoint restores them.
- * Each subclass says only how a step turns the new moments into the variable's new value.
+ * Each subclass says only how a step turns the new moments into the variable's new value, and which update rule
+ * the native engine runs for it. They own their state, so they answer OptimizerVariables themselves (ownVariables).
  */
 
-/** tfjs's { name, tensor } pair of getWeights/applyGradients (tfjs-core does not export the type). */
-export type NamedTensor = Awaited<ReturnType<tf.Optimizer["getWeights"]>>[number];
-
-/** A slot variable and the name tfjs's getWeights gives it (`<variable>/m`), as tfjs's own optimizers keep them. */
-export interface Slot {
-  originalName: string;
-  variable: tf.Variable;
-}
+/** Their m and v, tfjs's suffixes. */
+const MOMENTS: readonly SlotKind[] = [{ suffix: "m" }, { suffix: "v" }];
 
 /** The hyperparameters every two-moment optimizer has; each defaults to Keras 3's. */
 export interface TwoMomentArgs {
@@ -28,15 +35,15 @@ export interface TwoMomentArgs {
   epsilon?: number;
 }
 
-export abstract class TwoMomentOptimizer<Scalars> extends tf.Optimizer {
+export abstract class TwoMomentOptimizer<Scalars> extends tf.Optimizer implements OwnsVariables {
   learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
 
-  // The native step updates these slot variables in place (lib/engine/native/slots.ts names the fields).
-  protected firstMoments: Slot[] = [];
-  protected secondMoments: Slot[] = [];
+  // The native step updates these slot variables in place, through ownVariables().
+  protected firstMoments: (Slot | undefined)[] = [];
+  protected secondMoments: (Slot | undefined)[] = [];
 
   constructor(args: TwoMomentArgs) {
     super();
@@ -57,6 +64,8 @@ export abstract class TwoMomentOptimizer<Scalars> extends tf.Optimizer {
    * (lib/engine/native) hands the same numbers to its own update of these moments.
    */
   abstract stepScalars(): Scalars;
+  /** The update rule the native engine runs for the next step (with stepScalars()'s numbers). */
+  protected abstract updateRule(): UpdateRule;
   /** The variable's value after this step, from the moments already moved to `m` and `v`. */
   protected abstract nextValue(value: tf.Tensor, gradient: tf.Tensor, m: tf.Tensor, v: tf.Tensor, scalars: Scalars): tf.Tensor;
   /** Called after each step with its scalars (Nadam advances its momentum product). */
@@ -99,8 +108,37 @@ export abstract class TwoMomentOptimizer<Scalars> extends tf.Optimizer {
     this.incrementIterations();
   }
 
+  /** This optimizer's state, for the native engine, checkpoints and schedules (./state.ts). */
+  ownVariables(): OptimizerVariables {
+    const className = this.getClassName();
+    return {
+      className,
+      learningRate: () => this.learningRate,
+      setLearningRate: (learningRate) => {
+        checkLearningRate(className, learningRate);
+        this.setLearningRate(learningRate);
+      },
+      iterations: () => this.iterations,
+      countStep: () => this.countStep(),
+      snapshot: () => snapshotWeights(this),
+      restore: (state) => restoreWeights(this, state),
+      inPlace: {
+        slotKinds: MOMENTS,
+        // The lists are read at each call: setWeights replaces them.
+        slot: (kind, index, variable) =>
+          slotIn(kind === 0 ? this.firstMoments : this.secondMoments, index, MOMENTS[kind]!, variable, className),
+        currentSlot: (kind, index) => (kind === 0 ? this.firstMoments : this.secondMoments)[index]?.variable,
+        stepVariableCount: 0,
+        stepVariable: (i) => {
+          throw new Error(`${className}: keeps no step variables (asked for ${i}); its step scalars are JS numbers`);
+        },
+        rule: () => this.updateRule(),
+      },
+    };
+  }
+
   override dispose(): void {
-    tf.dispose([...this.firstMoments, ...this.secondMoments].map((s) => s.variable));
+    tf.dispose(this.slots().map((s) => s.variable));
     this.firstMoments = [];
     this.secondMoments = [];
     super.dispose();
@@ -111,18 +149,22 @@ export abstract class TwoMomentOptimizer<Scalars> extends tf.Optimizer {
    * convention): read or copy them, do not dispose them. The `iter` scalar is new; its caller owns it.
    */
   override async getWeights(): Promise<NamedTensor[]> {
-    const slots = [...this.firstMoments, ...this.secondMoments];
-    return [await this.saveIterations(), ...slots.map((s) => ({ name: s.originalName, tensor: s.variable }))];
+    return [await this.saveIterations(), ...this.slots().map((s) => ({ name: s.originalName, tensor: s.variable }))];
   }
 
   /** Restores what getWeights() returned; the next step continues exactly where that optimizer was. */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const slots = await this.extractIterations(checkWeightCount(this.getClassName(), weightValues));
-    tf.dispose([...this.firstMoments, ...this.secondMoments].map((s) => s.variable));
+    tf.dispose(this.slots().map((s) => s.variable));
     const half = slots.length / 2;
     this.firstMoments = slots.slice(0, half).map(toSlot);
     this.secondMoments = slots.slice(half).map(toSlot);
     this.restored();
+  }
+
+  /** Every slot that exists, m then v (the native engine creates a variable's slots only as it binds them). */
+  private slots(): Slot[] {
+    return [...this.firstMoments, ...this.secondMoments].filter((s): s is Slot => s !== undefined);
   }
 }
 

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import type { UpdateRule } from "./state";
 import { type TwoMomentArgs, TwoMomentOptimizer } from "./two-moments";
 
 /** Nadam's hyperparameters; each defaults to Keras 3's `keras.optimizers.Nadam`. */
@@ -35,6 +36,12 @@ export class NadamOptimizer extends TwoMomentOptimizer<NadamScalars> {
 
   stepScalars(): NadamScalars {
     return nadamStepScalars(this, this.iterations, this.uProduct);
+  }
+
+  protected updateRule(): UpdateRule {
+    const { momentumWeight, gradientWeight, secondMomentCorrection } = this.stepScalars();
+    const { learningRate, beta1, beta2, epsilon } = this;
+    return { kind: "nadam", learningRate, beta1, beta2, epsilon, momentumWeight, gradientWeight, secondMomentCorrection };
   }
 
   protected nextValue(value: tf.Tensor, gradient: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: NadamScalars): tf.Tensor {

@@ -12,6 +12,7 @@
  * untouched, so nothing changes for code that never used a string.
  */
 import * as tf from "@tensorflow/tfjs";
+import { giveOptimizerToModel } from "./tfjs-internals";
 
 /** Marks a wrapped compile, so a second copy of this module (or a second call) does not wrap it again. */
 const WRAPPED = Symbol.for("fashion-ann.compileOptimizerNames");
@@ -36,7 +37,7 @@ export function acceptOptimizerNames(names: readonly string[], build: (name: str
       throw new Error(`optimizer ${JSON.stringify(args.optimizer)}: expected one of ${names.join(", ")} (Keras's names) or a tf.Optimizer`);
     }
     original.call(this, { ...args, optimizer: build(name) });
-    (this as unknown as { isOptimizerOwned: boolean }).isOptimizerOwned = true;
+    giveOptimizerToModel(this);
   };
   compile[WRAPPED] = true;
   proto.compile = compile;

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { OPTIMIZER_NAMES } from "./train/optimizers/names";
-import { LrSchedule } from "./train/schedules";
+import { OPTIMIZER_NAMES } from "./optimizers";
+import { LrSchedule } from "./schedules";
 
 /** Backends in order of preference; "auto" picks the first that loads. */
 // tfjs-node first where it installs (the project's chosen engine); then the native BLAS engine built by setup,
