@@ -276,12 +276,10 @@ export class KerasAdadelta extends tf.AdadeltaOptimizer {
       names.forEach((name, i) => {
         const value = registered[name];
         if (value == null) throw new Error(`Adadelta: no variable named "${name}" is registered`);
-        grads[i] ??= zeroSlot(value, `${name}/accum_grad`);
-        updates[i] ??= zeroSlot(value, `${name}/accum_var`);
+        const accumulatedGrad = (grads[i] ??= zeroSlot(value, `${name}/accum_grad`)).variable;
+        const accumulatedUpdate = (updates[i] ??= zeroSlot(value, `${name}/accum_var`)).variable;
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
-        const accumulatedGrad = grads[i].variable;
-        const accumulatedUpdate = updates[i].variable;
         const newGrad = tf.add(tf.mul(accumulatedGrad, this.rho), tf.mul(tf.square(gradient), 1 - this.rho));
         const rms = (x: tf.Tensor): tf.Tensor => tf.sqrt(tf.add(x, this.epsilon));
         const delta = tf.neg(tf.div(tf.mul(rms(accumulatedUpdate), gradient), rms(newGrad)));
