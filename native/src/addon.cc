@@ -18,7 +18,7 @@
 
 namespace {
 
-constexpr const char* kVersion = "3";
+constexpr const char* kVersion = "4";
 
 // Library exceptions become JS errors: invalid_argument/out_of_range as RangeError, the rest as Error.
 template <class F>
@@ -167,7 +167,7 @@ fa::LayerSpec layerSpec(const Napi::Object& o, bool last, size_t index) {
   L.useBias = boolOr(o, "useBias", true);
   const Napi::Value bn = o.Get("batchNorm");
   if (!bn.IsUndefined() && !bn.IsNull()) {
-    if (!bn.IsObject()) throw Napi::TypeError::New(o.Env(), where + ".batchNorm must be an object { position, momentum, epsilon, center, scale }");
+    if (!bn.IsObject()) throw Napi::TypeError::New(o.Env(), where + ".batchNorm must be an object { position, dropout, momentum, epsilon, center, scale }");
     const Napi::Object b = bn.As<Napi::Object>();
     const std::string position = stringOr(b, "position", "after");
     if (position == "after") L.batchNorm.at = fa::BatchNormAt::After;
@@ -177,6 +177,9 @@ fa::LayerSpec layerSpec(const Napi::Object& o, bool last, size_t index) {
     L.batchNorm.epsilon = numberOr(b, "epsilon", L.batchNorm.epsilon);
     L.batchNorm.center = boolOr(b, "center", true);
     L.batchNorm.scale = boolOr(b, "scale", true);
+    L.batchNorm.dropout = float(numberOr(b, "dropout", 0));
+    if (!(L.batchNorm.dropout >= 0 && L.batchNorm.dropout < 1))
+      throw Napi::RangeError::New(o.Env(), where + ".batchNorm.dropout must be in [0, 1), got " + std::to_string(L.batchNorm.dropout));
   }
   return L;
 }

@@ -208,6 +208,8 @@ void Trainer::ensureScratch(Scratch& s, int rows, bool training) {
   s.dz.assign(L, {});
   s.mask.assign(L, {});
   s.input.assign(L, {});
+  s.bnMask.assign(L, {});
+  s.bnInput.assign(L, {});
   for (size_t l = 0; l < L; l++) {
     const size_t out = size_t(rows) * spec_.layers[l].units;
     s.z[l].assign(out, 0.0f);
@@ -217,6 +219,10 @@ void Trainer::ensureScratch(Scratch& s, int rows, bool training) {
     if (hasBatchNorm(int(l))) {
       s.xhat[l].assign(out, 0.0f);
       s.invStd[l].assign(spec_.layers[l].units, 0.0f);
+      if (spec_.layers[l].batchNorm.dropout > 0) {
+        s.bnMask[l].assign(out, 0.0f);
+        s.bnInput[l].assign(out, 0.0f);
+      }
     }
     s.dz[l].assign(out, 0.0f);
     if (spec_.layers[l].dropout > 0) {
@@ -233,11 +239,15 @@ void Trainer::ensureScratch(Scratch& s, int rows, bool training) {
 const float* Trainer::dropInput(Scratch& s, int l, const float* in, int n) {
   const float rate = spec_.layers[l].dropout;
   if (rate <= 0) return in;
+  drop(rate, in, s.mask[l].data(), s.input[l].data(), size_t(n) * inSize(l));
+  return s.input[l].data();
+}
+
+// out = in ⊙ mask over `size` values, the mask (0 or 1/(1 - rate)) drawn from dropout's stream.
+void Trainer::drop(float rate, const float* in, float* __restrict__ mask, float* __restrict__ out, size_t size) {
   const float scale = float(1.0 / (1.0 - double(rate)));
   const uint32_t threshold = uint32_t(std::ceil(double(rate) * 16777216.0));
-  const size_t size = size_t(n) * inSize(l), pairs = size / 2;
-  float* __restrict__ mask = s.mask[l].data();
-  float* __restrict__ out = s.input[l].data();
+  const size_t pairs = size / 2;
   const uint64_t start = dropKey_ + dropCounter_ * kGamma;
   for (size_t p = 0; p < pairs; p++) {
     const uint64_t z = mix64(start + (p + 1) * kGamma);
@@ -254,7 +264,6 @@ const float* Trainer::dropInput(Scratch& s, int l, const float* in, int n) {
     out[size - 1] = in[size - 1] * mask[size - 1];
   }
   dropCounter_ += pairs + size % 2;
-  return out;
 }
 
 // z = in·W + b, then the activation. At training batch sizes the addon's own kernel (kernels.h) does the
@@ -582,6 +591,11 @@ void Trainer::normalizeActivate(Scratch& s, int l, int n) {
   const auto activation = [&] { activationForward(L, actIn, actOut, size_t(n) * L.units); };
   const auto normalize = [&] {
     const BatchNormParams p = batchNormParams(l);
+    // A Dropout before the BN masks its input first, so the batch statistics see the dropped values (as Keras's do).
+    if (s.training && L.batchNorm.dropout > 0) {
+      drop(L.batchNorm.dropout, bnIn, s.bnMask[l].data(), s.bnInput[l].data(), size_t(n) * L.units);
+      bnIn = s.bnInput[l].data();
+    }
     if (s.training) bn::trainForward(p, bnIn, n, L.units, s.xhat[l].data(), s.invStd[l].data(), bnOut, bnAcc_);
     else bn::inferForward(p, bnIn, n, L.units, bnOut, bnAcc_);
   };
@@ -604,6 +618,10 @@ void Trainer::batchNormGradient(Scratch& s, int l, int n, float* d) {
     float* dgamma = gammaVar(l) >= 0 ? vars_[gammaVar(l)].grad.data() : nullptr;
     float* dbeta = betaVar(l) >= 0 ? vars_[betaVar(l)].grad.data() : nullptr;
     bn::backward(batchNormParams(l), d, s.xhat[l].data(), s.invStd[l].data(), n, L.units, dgamma, dbeta, bnAcc_);
+    if (L.batchNorm.dropout > 0) {
+      const float* mask = s.bnMask[l].data();
+      for (size_t i = 0, size = size_t(n) * L.units; i < size; i++) d[i] *= mask[i];
+    }
   };
   if (after) {
     normalize();

@@ -25,6 +25,9 @@ struct BatchNormSpec {
   double epsilon = 1e-3;
   bool center = true;  // has β
   bool scale = true;   // has γ
+  // Rate of an inverted dropout on the BN's input, training only: Dense(act) -> Dropout -> BN (After) or
+  // Dense(linear) -> Dropout -> BN -> act (Before). The mask applies before the batch statistics.
+  float dropout = 0;
 };
 
 struct LayerSpec {
@@ -114,6 +117,8 @@ class Trainer {
     // Layers with BN, [rows, units]: h is act(z) (After) or BN(z) (Before), the value between the two
     // ops; xhat the normalized input (training only). invStd [units]: the batch's 1/√(σ² + ε).
     std::vector<std::vector<float>> h, xhat, invStd;
+    // Layers whose BN has a dropout before it, [rows, units]: the mask and BN's dropped input.
+    std::vector<std::vector<float>> bnMask, bnInput;
     bool training = false;
   };
 
@@ -132,6 +137,7 @@ class Trainer {
 
   const float* forward(Scratch& s, const float* x, int n, bool training);
   const float* dropInput(Scratch& s, int l, const float* in, int n);
+  void drop(float rate, const float* in, float* mask, float* out, size_t size);
   void denseForward(Scratch& s, int l, const float* in, int n);
   // Runs one of kernels.h's kernels, booked as matrix-product time; false when it is unavailable.
   template <class F>

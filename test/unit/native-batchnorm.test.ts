@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAddon, type TrainerLayerSpec } from "../../lib/engine/native/addon";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/backend";
-import { planDenseStack } from "../../lib/engine/native/plan";
+import { planDenseStack } from "../../lib/model/dense-stack";
 import { fusedStep, relativeError } from "../native";
 import { createModel } from "../../lib/model/factory";
 
@@ -341,7 +341,7 @@ describe("planDenseStack: BatchNormalization forms", () => {
   const bnOf = (model: tf.LayersModel) => {
     const plan = planDenseStack(model);
     if (typeof plan === "string") throw new Error(plan);
-    return { bn: plan.layers.map((l) => l.batchNorm?.position ?? null), weights: plan.weights.length, buffers: plan.buffers.length };
+    return { bn: plan.blocks.map((b) => b.batchNorm?.position ?? null), weights: plan.weights.length, buffers: plan.buffers.length };
   };
 
   it.each([
@@ -367,6 +367,25 @@ describe("planDenseStack: BatchNormalization forms", () => {
       "hand-built Dense(tanh) -> BN -> Dropout",
       () => hand(dense(8, "tanh"), tf.layers.batchNormalization(), tf.layers.dropout({ rate: 0.1 }), dense(4, "softmax")),
       ["after", null],
+      6,
+    ],
+    [
+      "hand-built Dense(selu) -> Dropout -> BN (the Dropout before the batch statistics)",
+      () => hand(dense(8, "selu"), tf.layers.dropout({ rate: 0.2 }), tf.layers.batchNormalization(), dense(4, "softmax")),
+      ["after", null],
+      6,
+    ],
+    [
+      "hand-built Dense(linear) -> Dropout -> BN -> Activation",
+      () =>
+        hand(
+          dense(8),
+          tf.layers.dropout({ rate: 0.2 }),
+          tf.layers.batchNormalization(),
+          tf.layers.activation({ activation: "elu" }),
+          dense(4, "softmax"),
+        ),
+      ["before", null],
       6,
     ],
     [
@@ -398,9 +417,21 @@ describe("planDenseStack: BatchNormalization forms", () => {
       /batch_normalization\S* \(BatchNormalization\): BatchNormalization on the output layer is not covered/,
     ],
     [
-      "BN after a Dropout",
-      () => hand(dense(8, "relu"), tf.layers.dropout({ rate: 0.1 }), tf.layers.batchNormalization(), dense(4, "softmax")),
-      /\(BatchNormalization\): BatchNormalization is covered only right after a Dense layer or its activation/,
+      "BN on the input",
+      () => hand(tf.layers.batchNormalization(), dense(8, "relu"), dense(4, "softmax")),
+      /\(BatchNormalization\): BatchNormalization on the input \(before the first Dense layer\) is not covered/,
+    ],
+    [
+      "two Dropouts before a BN",
+      () =>
+        hand(
+          dense(8, "relu"),
+          tf.layers.dropout({ rate: 0.1 }),
+          tf.layers.dropout({ rate: 0.1 }),
+          tf.layers.batchNormalization(),
+          dense(4, "softmax"),
+        ),
+      /\(Dropout\): two Dropout layers in a row are not covered/,
     ],
     [
       "two BN on one Dense",

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ACTIVATIONS, resolveConfig } from "../../lib/config";
 import { initBackend } from "../../lib/engine/backend";
 import { loadAddon } from "../../lib/engine/native/addon";
-import { planDenseStack } from "../../lib/engine/native/plan";
+import { planDenseStack } from "../../lib/model/dense-stack";
 import { planOptimizer } from "../../lib/engine/native/slots";
 import { OPTIMIZER_NAMES } from "../../lib/train/optimizers";
 import { createModel } from "../../lib/model/factory";

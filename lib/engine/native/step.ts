@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { type DenseStackPlan, planDenseStack } from "../../model/dense-stack";
 import {
   loadAddon,
   type NativeCounters,
@@ -10,11 +11,10 @@ import {
 } from "./addon";
 import { NATIVE_BACKEND } from "./backend";
 import { VariableBinding } from "./binding";
-import { planDenseStack } from "./plan";
 import { countStep, planOptimizer, sameHyperParameters } from "./slots";
 
 /*
- * The fused native training step for a Dense stack (./plan.ts says which models): one addon call per
+ * The fused native training step for a Dense stack (model/dense-stack.ts says which models): one addon call per
  * batch does the forward pass, Keras's sparse cross-entropy, the backward pass and the optimizer update,
  * in place on the tfjs variables' own buffers (./binding.ts). The model stays an ordinary LayersModel:
  * predict, getWeights, save and the optimizer's getWeights/setWeights see every update.
@@ -79,8 +79,9 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
   const backend = tf.backend();
   if (!(backend instanceof MathBackendCPU))
     return { step: null, reason: `the native step needs the ${NATIVE_BACKEND} backend active, the current one is ${tf.getBackend()}` };
-  const stack = planDenseStack(model);
-  if (typeof stack === "string") return { step: null, reason: stack };
+  const plan = planDenseStack(model);
+  if (typeof plan === "string") return { step: null, reason: plan };
+  const stack = { ...plan, layers: trainerLayers(plan) };
   const optimizer = model.optimizer;
   const optimizerPlan = planOptimizer(optimizer);
   if (typeof optimizerPlan === "string") return { step: null, reason: optimizerPlan };
@@ -143,9 +144,32 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
   };
 }
 
+/** The plan's blocks as the trainer's layers: the same fields, without the weight handles. */
+function trainerLayers(plan: DenseStackPlan): TrainerLayerSpec[] {
+  return plan.blocks.map((b) => ({
+    units: b.units,
+    activation: b.activation,
+    alpha: b.alpha,
+    dropout: b.dropout,
+    l2: b.l2,
+    useBias: b.bias !== null,
+    ...(b.batchNorm && {
+      batchNorm: {
+        position: b.batchNorm.position,
+        dropout: b.batchNorm.dropout,
+        momentum: b.batchNorm.momentum,
+        epsilon: b.batchNorm.epsilon,
+        center: b.batchNorm.center,
+        scale: b.batchNorm.scale,
+      },
+    }),
+  }));
+}
+
 function describe(inputSize: number, layers: TrainerLayerSpec[], optimizer: string, learningRate: number): string {
   const parts = layers.map((l) => {
-    const bn = l.batchNorm ? (l.batchNorm.position === "before" ? ` (BN before ${l.activation})` : " + BN") : "";
+    const dropped = l.batchNorm?.dropout ? ` + dropout ${l.batchNorm.dropout}` : "";
+    const bn = l.batchNorm ? (l.batchNorm.position === "before" ? `${dropped} (BN before ${l.activation})` : `${dropped} + BN`) : "";
     const units = l.batchNorm?.position === "before" ? `${l.units}${bn}` : `${l.units} ${l.activation}${bn}`;
     return `${l.dropout ? `dropout ${l.dropout} → ` : ""}${units}${l.l2 ? ` (l2 ${l.l2})` : ""}`;
   });
