@@ -85,6 +85,42 @@ describe.skipIf(!load.addon)(`train() on the native backend${load.addon ? "" : `
     const history = await train(model, { train: tinySet(96, 7), valid: tinySet(32, 11) }, config, { progress: "none" });
     expect(tf.getBackend()).toBe("wasm");
     expect(history.history.loss?.every(Number.isFinite)).toBe(true);
+    // The engine comes back with the history: the written-out step on wasm, moved off native and why.
+    expect(history.engine).toMatchObject({ step: "dense", backend: "wasm", switched: { from: "native", to: { name: "wasm" } } });
+    expect(history.engine?.reason).toMatch(/Adadelta/);
     model.dispose();
+  });
+
+  it("returns the native engine for a covered model, and a fallback's note says what it costs", async () => {
+    const config = resolveConfig({ hiddenUnits: [16, 8], epochs: 1, batchSize: 16, backend: "native" }, {});
+    await initBackend(config);
+    const covered = createModel(config);
+    const data = { train: tinySet(32, 7) };
+    expect((await train(covered, data, config, { progress: "none" })).engine).toEqual({ step: "native", backend: "native" });
+    covered.dispose();
+    // Géron's BN on the input: neither fast step covers it, so it trains per op on wasm.
+    await initBackend(config);
+    const inputBn = tf.sequential({
+      layers: [
+        tf.layers.flatten({ inputShape: [28, 28] }),
+        tf.layers.batchNormalization(),
+        tf.layers.dense({ units: 8, activation: "relu" }),
+        tf.layers.dense({ units: 10, activation: "softmax" }),
+      ],
+    });
+    inputBn.compile({ optimizer: "sgd", loss: "sparseCategoricalCrossentropy" });
+    const said: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => said.push(line);
+    try {
+      const { engine } = await train(inputBn, data, config, { progress: "none" });
+      expect(engine).toMatchObject({ step: "generic", backend: "wasm", reason: expect.stringMatching(/on the input/) });
+    } finally {
+      console.log = log;
+    }
+    expect(said.join("\n")).toMatch(
+      /BatchNormalization on the input .* this model trains on wasm instead \(about \d+x slower than the native engine\)/,
+    );
+    inputBn.dispose();
   });
 });
