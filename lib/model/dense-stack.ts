@@ -12,11 +12,12 @@ import { compiledLossName } from "./compiled";
  *   - each hidden Dense's activation given as its own (Dense(300, "relu")) or as the layer right after it
  *     (Activation, LeakyReLU, ReLU, ELU), one of STACK_ACTIVATIONS;
  *   - at most one BatchNormalization per hidden Dense: after the activation (Dense(act) -> BN), before it
- *     (Dense(linear) -> BN -> Activation), or after a Dropout (Dense(act) -> Dropout -> BN);
+ *     (Dense(linear) -> BN -> Activation), or after a Dropout (Dense(act) -> Dropout -> BN); and one on the
+ *     input (Flatten -> BN -> Dense, the chapter's first BN model);
  *   - a Dropout before any Dense (Flatten -> Dropout -> Dense, Dense -> BN -> Dropout -> Dense);
  *   - an l2 kernel regularizer (tf.regularizers.l2) on any Dense; every layer trainable.
  *
- * Anything else (a BatchNormalization on the input, two Dropouts in a row, an l1 penalty, a frozen layer)
+ * Anything else (a Dropout before the input's BatchNormalization, two Dropouts in a row, an l1 penalty, a frozen layer)
  * trains with tfjs's per-op step, and planDenseStack says which layer and why.
  */
 
@@ -82,10 +83,12 @@ export interface DenseBlock {
 export interface DenseStackPlan {
   /** Values per input row, i.e. the first Dense layer's fan-in (784 for Flatten of 28x28). */
   inputSize: number;
+  /** A BatchNormalization on the input rows, before the first Dense (and before its Dropout, if any). */
+  inputBatchNorm: BatchNormPlan | null;
   blocks: DenseBlock[];
-  /** Trainable weights in tfjs's trainableWeights order: kernel, bias, BN gamma, BN beta per block. */
+  /** Trainable weights in tfjs's trainableWeights order: the input BN's gamma and beta, then kernel, bias, BN gamma, BN beta per block. */
   weights: WeightHandle[];
-  /** The BatchNormalization layers' moving mean and moving variance, in block order. */
+  /** The BatchNormalization layers' moving mean and moving variance, in layer order (the input BN's first). */
   buffers: WeightHandle[];
   /** The first Dropout layer's seed, if it has one. */
   seed?: number;
@@ -95,6 +98,7 @@ const LOSS_NAMES = ["sparseCategoricalCrossentropy", "sparse_categorical_crossen
 
 /** What the walk has read so far. */
 interface Walk {
+  inputBatchNorm: BatchNormPlan | null;
   blocks: DenseBlock[];
   /** A Dropout not yet placed: it goes to the next Dense's input or the next BatchNormalization's. */
   dropout: { rate: number; where: string } | null;
@@ -110,7 +114,7 @@ export function planDenseStack(model: tf.LayersModel): DenseStackPlan | string {
   const loss = compiledLossName(model);
   if (!LOSS_NAMES.includes(loss as string))
     return `the fast steps need the sparseCategoricalCrossentropy loss, the model is compiled with ${describeLoss(loss)}`;
-  const walk: Walk = { blocks: [], dropout: null, flattened: false, normalizers: new Map() };
+  const walk: Walk = { inputBatchNorm: null, blocks: [], dropout: null, flattened: false, normalizers: new Map() };
   for (const layer of model.layers) {
     const refused = readLayer(walk, layer);
     if (refused) return refused;
@@ -128,7 +132,7 @@ function readLayer(walk: Walk, layer: tf.layers.Layer): string | undefined {
     case "InputLayer":
       return;
     case "Flatten":
-      if (prev || walk.dropout) return `${where}: Flatten is covered only before the first Dense layer`;
+      if (prev || walk.dropout || walk.inputBatchNorm) return `${where}: Flatten is covered only before the first Dense layer`;
       walk.flattened = true;
       return;
     case "Dropout": {
@@ -148,7 +152,7 @@ function readLayer(walk: Walk, layer: tf.layers.Layer): string | undefined {
       return;
     }
     case "BatchNormalization": {
-      if (!prev) return `${where}: BatchNormalization on the input (before the first Dense layer) is not covered`;
+      if (!prev) return inputBatchNorm(walk, layer, where);
       if (prev.batchNorm) return `${where}: a second BatchNormalization on one Dense layer is not covered`;
       // After a linear Dense it normalizes the pre-activations (Géron's BN before the activation).
       const bn = batchNormPlan(layer, where, prev.activation === "linear" ? "before" : "after", walk.dropout?.rate ?? 0);
@@ -169,6 +173,15 @@ function readLayer(walk: Walk, layer: tf.layers.Layer): string | undefined {
   }
 }
 
+/** A BatchNormalization before the first Dense: on the input rows (after a Flatten, or on a flat input). */
+function inputBatchNorm(walk: Walk, layer: tf.layers.Layer, where: string): string | undefined {
+  if (walk.inputBatchNorm) return `${where}: a second BatchNormalization on the input is not covered`;
+  if (walk.dropout) return `${where}: a Dropout before the input's BatchNormalization is not covered`;
+  const bn = batchNormPlan(layer, where, "after", 0);
+  if (typeof bn === "string") return bn;
+  walk.inputBatchNorm = bn;
+}
+
 /** Checks the whole stack (hidden activations covered, softmax last, input width) and lists its weights. */
 function finish(model: tf.Sequential, walk: Walk): DenseStackPlan | string {
   const { blocks } = walk;
@@ -186,12 +199,12 @@ function finish(model: tf.Sequential, walk: Walk): DenseStackPlan | string {
   const inputSize = blocks[0]!.kernel.read().shape[0]!;
   const flat = inputShape.reduce<number>((p, d) => p * (d ?? NaN), 1);
   if (flat !== inputSize) return `the input has ${flat} values a row, the first Dense layer expects ${inputSize}`;
-  const weights = blocks.flatMap((b) => {
-    const bn = b.batchNorm;
-    return [b.kernel, ...(b.bias ? [b.bias] : []), ...(bn?.gamma ? [bn.gamma] : []), ...(bn?.beta ? [bn.beta] : [])];
-  });
-  const buffers = blocks.flatMap((b) => (b.batchNorm ? [b.batchNorm.movingMean, b.batchNorm.movingVariance] : []));
-  return { inputSize, blocks, weights, buffers, seed: walk.seed };
+  const inputBn = walk.inputBatchNorm;
+  const normWeights = (bn: BatchNormPlan | null) => [...(bn?.gamma ? [bn.gamma] : []), ...(bn?.beta ? [bn.beta] : [])];
+  const normBuffers = (bn: BatchNormPlan | null) => (bn ? [bn.movingMean, bn.movingVariance] : []);
+  const weights = [...normWeights(inputBn), ...blocks.flatMap((b) => [b.kernel, ...(b.bias ? [b.bias] : []), ...normWeights(b.batchNorm)])];
+  const buffers = [...normBuffers(inputBn), ...blocks.flatMap((b) => normBuffers(b.batchNorm))];
+  return { inputSize, inputBatchNorm: inputBn, blocks, weights, buffers, seed: walk.seed };
 }
 
 /** A Dense layer as a block, with its kernel (and bias) handles. */

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { DenseBlock, DenseStackPlan, WeightHandle } from "../model/dense-stack";
+import type { BatchNormPlan, DenseBlock, DenseStackPlan, WeightHandle } from "../model/dense-stack";
 import { type Activation, activate, activationGrad } from "./activations";
 import { type Clipping, clipGradients } from "./clip";
 import { seededRandom } from "./shuffle";
@@ -49,6 +49,8 @@ export interface DenseLayer {
 
 /** The written-out step's form of a plan: each Dropout becomes an op after the block before it (the first Dense's is `inputDropout`). */
 export interface DenseStack {
+  /** A BatchNormalization on the input rows (Flatten -> BN -> Dense), before inputDropout. */
+  inputNorm: BatchNormVars | null;
   /** Rate of a Dropout on the input rows (Flatten -> Dropout -> Dense); 0 for none. */
   inputDropout: number;
   layers: DenseLayer[];
@@ -60,7 +62,19 @@ export function denseStack(plan: DenseStackPlan): DenseStack {
   plan.blocks.forEach((block, i) => {
     if (i > 0 && block.dropout > 0) layers[i - 1]!.after.push({ kind: "dropout", rate: block.dropout });
   });
-  return { inputDropout: plan.blocks[0]!.dropout, layers };
+  return { inputNorm: plan.inputBatchNorm && batchNormVars(plan.inputBatchNorm), inputDropout: plan.blocks[0]!.dropout, layers };
+}
+
+function batchNormVars(bn: BatchNormPlan): BatchNormVars {
+  const variable = (w: WeightHandle) => w.read() as tf.Variable;
+  return {
+    gamma: bn.gamma && variable(bn.gamma),
+    beta: bn.beta && variable(bn.beta),
+    movingMean: variable(bn.movingMean),
+    movingVariance: variable(bn.movingVariance),
+    momentum: bn.momentum,
+    epsilon: bn.epsilon,
+  };
 }
 
 function denseLayer(block: DenseBlock): DenseLayer {
@@ -73,20 +87,7 @@ function denseLayer(block: DenseBlock): DenseLayer {
       ? [{ kind: "activation", activation: block.activation as Activation, alpha: block.alpha }]
       : [];
   const normalize: AfterOp[] = bn
-    ? [
-        ...(bn.dropout > 0 ? [{ kind: "dropout" as const, rate: bn.dropout }] : []),
-        {
-          kind: "batchNorm",
-          bn: {
-            gamma: bn.gamma && variable(bn.gamma),
-            beta: bn.beta && variable(bn.beta),
-            movingMean: variable(bn.movingMean),
-            movingVariance: variable(bn.movingVariance),
-            momentum: bn.momentum,
-            epsilon: bn.epsilon,
-          },
-        },
-      ]
+    ? [...(bn.dropout > 0 ? [{ kind: "dropout" as const, rate: bn.dropout }] : []), { kind: "batchNorm", bn: batchNormVars(bn) }]
     : [];
   return {
     kernel: variable(block.kernel),
@@ -119,11 +120,15 @@ type Saved = { z: tf.Tensor2D; y: tf.Tensor2D; mask?: tf.Tensor2D; xhat?: tf.Ten
  */
 export function denseStep(stack: DenseStack, optimizer: tf.Optimizer, options: DenseStepOptions = {}): Step {
   const layers = stack.layers;
-  const order = layers.flatMap((l) => [
-    l.kernel,
-    ...(l.bias ? [l.bias] : []),
-    ...l.after.flatMap((op) => (op.kind === "batchNorm" ? [op.bn.gamma, op.bn.beta].filter((v): v is tf.Variable => v !== null) : [])),
-  ]);
+  const normVars = (bn: BatchNormVars) => [bn.gamma, bn.beta].filter((v): v is tf.Variable => v !== null);
+  const order = [
+    ...(stack.inputNorm ? normVars(stack.inputNorm) : []),
+    ...layers.flatMap((l) => [
+      l.kernel,
+      ...(l.bias ? [l.bias] : []),
+      ...l.after.flatMap((op) => (op.kind === "batchNorm" ? normVars(op.bn) : [])),
+    ]),
+  ];
   const variables = new Map(order.map((v) => [v.name, v]));
   const clipping = options.clipNorm != null || options.clipValue != null;
   const sgd = optimizer.getClassName() === "SGD" && !clipping ? (optimizer as unknown as PlainSgd) : null;
@@ -137,7 +142,7 @@ export function denseStep(stack: DenseStack, optimizer: tf.Optimizer, options: D
       const { loss, correct, gradient } = softmaxCrossEntropy(pass.logits.dataSync() as Float32Array, labels, scale);
       const penalty = regularized ? l2Penalty(layers) : 0;
       result = { loss: loss + penalty, correct };
-      const grads = backward(layers, pass, tf.tensor2d(gradient, pass.logits.shape), scale);
+      const grads = backward(stack, pass, tf.tensor2d(gradient, pass.logits.shape), scale);
       if (!sgd) {
         // The model's weight order, as the generic step gives them: optimizers keep their slots by position.
         const ordered = Object.fromEntries(order.map((v) => [v.name, grads[v.name]!]));
@@ -153,6 +158,8 @@ export function denseStep(stack: DenseStack, optimizer: tf.Optimizer, options: D
 
 /** One forward pass in training mode: each layer's input, what each op saved, and the logits. */
 interface Pass {
+  /** The input BN's saved values and the input dropout's mask, when the stack has them. */
+  input: { norm?: Saved; mask?: tf.Tensor2D };
   inputs: tf.Tensor2D[];
   saved: Saved[][];
   logits: tf.Tensor2D;
@@ -161,7 +168,16 @@ interface Pass {
 function forward(stack: DenseStack, xb: tf.Tensor, random: () => number): Pass {
   const n = xb.shape[0]!;
   let x = tf.reshape(xb, [n, -1]) as tf.Tensor2D;
-  if (stack.inputDropout > 0) x = tf.mul(x, dropoutMask(x.shape, stack.inputDropout, random));
+  const input: Pass["input"] = {};
+  if (stack.inputNorm) {
+    const { y, xhat, invStd } = batchNormForward(stack.inputNorm, x);
+    input.norm = { z: x, y, xhat, invStd };
+    x = y;
+  }
+  if (stack.inputDropout > 0) {
+    input.mask = dropoutMask(x.shape, stack.inputDropout, random);
+    x = tf.mul(x, input.mask);
+  }
   const inputs: tf.Tensor2D[] = [x];
   const saved: Saved[][] = [];
   for (const layer of stack.layers) {
@@ -190,12 +206,13 @@ function forward(stack: DenseStack, xb: tf.Tensor, random: () => number): Pass {
     saved.push(blockSaved);
     inputs.push(a);
   }
-  return { inputs, saved, logits: inputs.pop()! };
+  return { input, inputs, saved, logits: inputs.pop()! };
 }
 
 /** Every variable's gradient by name, from the logits' gradient `dz` (already scaled by `scale`). */
-function backward(layers: DenseLayer[], pass: Pass, dz: tf.Tensor2D, scale: number): tf.NamedTensorMap {
+function backward(stack: DenseStack, pass: Pass, dz: tf.Tensor2D, scale: number): tf.NamedTensorMap {
   const { inputs, saved } = pass;
+  const layers = stack.layers;
   const grads: tf.NamedTensorMap = {};
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i]!;
@@ -205,8 +222,13 @@ function backward(layers: DenseLayer[], pass: Pass, dz: tf.Tensor2D, scale: numb
     if (layer.l2 > 0) dw = tf.add(dw, tf.mul(layer.kernel, 2 * layer.l2 * scale));
     grads[layer.kernel.name] = dw;
     if (layer.bias) grads[layer.bias.name] = tf.sum(dz, 0);
-    if (i === 0) break;
+    if (i === 0 && !stack.inputNorm) break;
     dz = tf.matMul(dz, layer.kernel as tf.Tensor2D, false, true);
+  }
+  if (stack.inputNorm) {
+    // dz is now the loss gradient w.r.t. the first Dense's input: back through its dropout, then the input BN.
+    if (pass.input.mask) dz = tf.mul(dz, pass.input.mask);
+    backwardOp({ kind: "batchNorm", bn: stack.inputNorm }, pass.input.norm!, dz, grads);
   }
   return grads;
 }

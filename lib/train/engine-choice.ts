@@ -37,12 +37,12 @@ export interface EngineSettings {
 }
 
 /*
- * What a model the fast steps do not cover costs: `fashion-ann`'s Dense(300, selu) -> Dropout -> BN -> Dense(100,
- * selu) -> Dropout -> BN -> Dense(10) with Adam, batch 32, before the native step covered it, trained on wasm's
- * per-op step at 15.5 ms/step against 1.05 ms/step for the same model on the native step (measured on the
- * project's 2-core machine with both timed in one run, scripts in issue 19's closing note).
+ * What a model the fast steps do not cover costs: Dense(300, selu) -> Dropout -> BN -> Dense(100, selu) -> Dropout ->
+ * BN -> Dense(10) with Adam, batch 32, before the plan covered a Dropout before a BN, trained with wasm's per-op step at
+ * 38-63 ms/step against 4.4-7.6 ms/step on the native step once covered: 5-11x, median 8.4x over three interleaved
+ * pairs (issue 19's note; a 2-core machine shared with other jobs, load 18-22, 1 thread each).
  */
-const FALLBACK_COST = "about 15x slower than the native engine";
+const FALLBACK_COST = "about 8x slower than the native engine";
 
 // Layers whose backward pass tfjs's wasm backend has kernels for (the tutorial's and chapter 11's).
 const WASM_TRAINS = new Set(["InputLayer", "Flatten", "Reshape", "Dense", "Dropout", "BatchNormalization", "Activation", "LeakyReLU"]);

@@ -68,15 +68,20 @@ interface Result {
 
 /** The plain tfjs step: the model without its Dropout, its layers applied one by one, `mask` after the first Dense. */
 function reference(form: Form, mask: Float32Array): Result {
-  const model = buildModel(form, false);
+  return referenceStep(buildModel(form, false), mask, 0);
+}
+
+/** One tfjs step of `model` (disposed): its layers applied one by one in training mode, `mask` multiplied in after layer `maskAfter`. */
+function referenceStep(model: tf.LayersModel, mask: Float32Array | null, maskAfter: number): Result {
   const lossFn = (model as unknown as { model: { lossFunctions: ((y: tf.Tensor, p: tf.Tensor) => tf.Tensor)[] } }).model.lossFunctions[0]!;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const result = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
-      const [dense, bn, ...rest] = model.layers;
-      let h = tf.mul(dense!.apply(tf.tensor2d(x, [ROWS, INPUT])) as tf.Tensor, tf.tensor2d(mask, [ROWS, UNITS]));
-      h = bn!.apply(h, { training: true }) as tf.Tensor;
-      for (const layer of rest) h = layer.apply(h) as tf.Tensor;
+      let h: tf.Tensor = tf.tensor2d(x, [ROWS, INPUT]);
+      model.layers.forEach((layer, i) => {
+        h = layer.apply(h, { training: true }) as tf.Tensor;
+        if (mask && i === maskAfter) h = tf.mul(h, tf.tensor(mask, h.shape));
+      });
       return tf.mean(lossFn(tf.tensor1d(y), h)) as tf.Scalar;
     }, vars);
     const out = { loss: value.dataSync()[0]!, grads: vars.map((v) => grads[v.name]!.dataSync().slice() as Float32Array) };
@@ -188,3 +193,93 @@ describe.skipIf(!load.addon)(
     );
   },
 );
+
+/** Géron's chapter 11 BN model in small: BN on the input, then Dense(relu) (-> BN) -> Dense(softmax); `dropout` puts a Dropout between the input BN and the first Dense. */
+function inputBnModel(withDropout: boolean, hiddenBn: boolean): tf.Sequential {
+  const bn = (seed: number, inputShape?: number[]) =>
+    tf.layers.batchNormalization({
+      ...(inputShape && { inputShape }),
+      gammaInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed }),
+      betaInitializer: tf.initializers.randomUniform({ minval: -0.3, maxval: 0.3, seed: seed + 1 }),
+      movingMeanInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: seed + 2 }),
+      movingVarianceInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: seed + 3 }),
+    });
+  const model = tf.sequential({
+    layers: [
+      bn(10, [INPUT]),
+      ...(withDropout ? [tf.layers.dropout({ rate: RATE })] : []),
+      tf.layers.dense({ units: UNITS, activation: "elu", kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      ...(hiddenBn ? [bn(20)] : []),
+      tf.layers.dense({ units: CLASSES, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }),
+    ],
+  });
+  // SGD: the weights after one step carry the gradients themselves (Adam's first step is about lr·sign(g)).
+  model.compile({ loss: "sparseCategoricalCrossentropy", optimizer: tf.train.sgd(0.1) });
+  return model;
+}
+
+describe("BatchNormalization on the input (Flatten -> BN -> Dense), against tfjs", () => {
+  afterAll(async () => {
+    await tf.setBackend("cpu");
+  });
+
+  it("is planned with its gamma and beta first among the weights", () => {
+    const model = inputBnModel(true, true);
+    const plan = planDenseStack(model);
+    if (typeof plan === "string") throw new Error(plan);
+    expect(plan.inputBatchNorm).not.toBeNull();
+    expect(plan.blocks[0]!.dropout).toBe(RATE);
+    expect(plan.weights.map((w) => (w.read() as tf.Variable).name)).toEqual(
+      model.trainableWeights.map((w) => (w.read() as tf.Variable).name),
+    );
+    expect(plan.buffers).toHaveLength(4);
+    model.dispose();
+  });
+
+  it.each([
+    ["alone", false],
+    ["with a BN on the hidden layer too", true],
+  ] as const)("the written-out step: %s", async (_, hiddenBn) => {
+    await tf.setBackend("cpu");
+    const model = inputBnModel(false, hiddenBn);
+    const plan = planDenseStack(model);
+    if (typeof plan === "string") throw new Error(plan);
+    const loss = denseStep(denseStack(plan), model.optimizer, { seed: 11 })(tf.tensor2d(x, [ROWS, INPUT]), y).loss;
+    const weights = model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
+    model.dispose();
+    const want = referenceStep(inputBnModel(false, hiddenBn), null, 0);
+    expectSame({ loss, grads: want.grads, weights }, want);
+  });
+
+  it("the written-out step: with a Dropout after the input BN", async () => {
+    await tf.setBackend("cpu");
+    const model = inputBnModel(true, false);
+    const plan = planDenseStack(model);
+    if (typeof plan === "string") throw new Error(plan);
+    const loss = denseStep(denseStack(plan), model.optimizer, { seed: 11 })(tf.tensor2d(x, [ROWS, INPUT]), y).loss;
+    const weights = model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
+    model.dispose();
+    const random = seededRandom(11 + 0x5eed);
+    const mask = Float32Array.from({ length: ROWS * INPUT }, () => (random() >= RATE ? 1 / (1 - RATE) : 0));
+    const want = referenceStep(inputBnModel(false, false), mask, 0);
+    expectSame({ loss, grads: want.grads, weights }, want);
+  });
+
+  it.skipIf(!load.addon).each([
+    ["alone", false, false],
+    ["with a BN on the hidden layer too", false, true],
+    ["with a Dropout after the input BN", true, false],
+  ] as const)("the native step: %s (loss, every gradient, weights, moving statistics)", async (_, withDropout, hiddenBn) => {
+    expect(registerNativeBackend()).toBeUndefined();
+    await tf.setBackend(NATIVE_BACKEND);
+    const model = inputBnModel(withDropout, hiddenBn);
+    const step = fusedStep(model, { keepGradients: true, seed: 5 });
+    const loss = step(x, y).loss;
+    const grads = [...step.gradients().values()];
+    const weights = model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
+    model.dispose();
+    await tf.setBackend("cpu");
+    const mask = withDropout ? nativeMask(5, ROWS * INPUT, RATE) : null;
+    expectSame({ loss, grads, weights }, referenceStep(inputBnModel(false, hiddenBn), mask, 0));
+  });
+});

@@ -595,7 +595,9 @@ describe.skipIf(!load.addon)(`native Dense step: state, dropout, coverage${load.
         tf.train.sgd(0.1),
         "categoricalCrossentropy",
       );
-      expect(reasonFor(model)).toMatch(/fast steps need the sparseCategoricalCrossentropy loss, the model is compiled with categoricalCrossentropy/);
+      expect(reasonFor(model)).toMatch(
+        /fast steps need the sparseCategoricalCrossentropy loss, the model is compiled with categoricalCrossentropy/,
+      );
     });
     it("an optimizer it does not implement", () => {
       const model = compiled([tf.layers.dense({ inputShape: [6], units: 3, activation: "softmax" })], tf.train.adadelta(0.1));

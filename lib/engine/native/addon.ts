@@ -108,6 +108,8 @@ export interface TrainerSpec {
   seed?: number;
   /** Keep every gradient for gradient(i) (turns off the fused SGD update; tests and debugging). */
   keepGradients?: boolean;
+  /** A BatchNormalization on the input rows (Flatten -> BN -> Dense); its gamma and beta come first among the variables, its moving statistics first among the buffers. */
+  inputBatchNorm?: TrainerBatchNormSpec;
 }
 
 export interface NativeStepResult {

@@ -1,12 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
-import { type DenseStackPlan, planDenseStack } from "../../model/dense-stack";
+import { type BatchNormPlan, type DenseStackPlan, planDenseStack } from "../../model/dense-stack";
 import {
   loadAddon,
   type NativeCounters,
   type NativeLabels,
   type NativeStepResult,
   type NativeTrainer,
+  type TrainerBatchNormSpec,
   type TrainerLayerSpec,
 } from "./addon";
 import { NATIVE_BACKEND } from "./backend";
@@ -91,6 +92,7 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
     inputSize: stack.inputSize,
     maxBatch: options.maxBatch ?? 32,
     layers: stack.layers,
+    ...(plan.inputBatchNorm && { inputBatchNorm: trainerBatchNorm(plan.inputBatchNorm) }),
     optimizer: hyper,
     clipnorm: options.clipnorm ?? 0,
     clipvalue: options.clipvalue ?? 0,
@@ -138,7 +140,7 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
         return out;
       },
       gradients: () => new Map(stack.weights.map((w, i) => [(w.read() as tf.Variable).name, trainer.gradient(i)] as const)),
-      description: describe(stack.inputSize, stack.layers, optimizer.getClassName(), hyper.learningRate),
+      description: describe(plan, stack.layers, optimizer.getClassName(), hyper.learningRate),
       trainer,
     }),
   };
@@ -153,25 +155,21 @@ function trainerLayers(plan: DenseStackPlan): TrainerLayerSpec[] {
     dropout: b.dropout,
     l2: b.l2,
     useBias: b.bias !== null,
-    ...(b.batchNorm && {
-      batchNorm: {
-        position: b.batchNorm.position,
-        dropout: b.batchNorm.dropout,
-        momentum: b.batchNorm.momentum,
-        epsilon: b.batchNorm.epsilon,
-        center: b.batchNorm.center,
-        scale: b.batchNorm.scale,
-      },
-    }),
+    ...(b.batchNorm && { batchNorm: trainerBatchNorm(b.batchNorm) }),
   }));
 }
 
-function describe(inputSize: number, layers: TrainerLayerSpec[], optimizer: string, learningRate: number): string {
+function trainerBatchNorm(bn: BatchNormPlan): TrainerBatchNormSpec {
+  const { position, dropout, momentum, epsilon, center, scale } = bn;
+  return { position, dropout, momentum, epsilon, center, scale };
+}
+
+function describe(plan: DenseStackPlan, layers: TrainerLayerSpec[], optimizer: string, learningRate: number): string {
   const parts = layers.map((l) => {
     const dropped = l.batchNorm?.dropout ? ` + dropout ${l.batchNorm.dropout}` : "";
     const bn = l.batchNorm ? (l.batchNorm.position === "before" ? `${dropped} (BN before ${l.activation})` : `${dropped} + BN`) : "";
     const units = l.batchNorm?.position === "before" ? `${l.units}${bn}` : `${l.units} ${l.activation}${bn}`;
     return `${l.dropout ? `dropout ${l.dropout} → ` : ""}${units}${l.l2 ? ` (l2 ${l.l2})` : ""}`;
   });
-  return `${inputSize} → ${parts.join(" → ")}, ${optimizer} lr ${learningRate}`;
+  return `${plan.inputSize}${plan.inputBatchNorm ? " + BN" : ""} → ${parts.join(" → ")}, ${optimizer} lr ${learningRate}`;
 }
