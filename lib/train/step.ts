@@ -27,9 +27,8 @@ export {
 export { softmaxCrossEntropy } from "./softmax";
 
 /**
- * The step for `model`: the written-out Dense step when the model allows it, else the generic one.
- * This is the one place where a step is chosen; an engine-specific step (a native BLAS one, say) goes here,
- * before the written-out one, for the stacks it covers.
+ * The tfjs step for `model`: the written-out Dense step when model/dense-stack.ts plans it, else the generic one.
+ * train/engine-choice.ts picks between this and the native engine's fused step (which covers the same plans).
  */
 export function trainStep(model: tf.LayersModel, options: DenseStepOptions = {}): Step {
   const optimizer = model.optimizer;
