@@ -24,7 +24,7 @@ export { layerTable, modelSummary } from "./model/summary";
 export { loadModel, ModelFileError, saveModel } from "./model/files";
 
 // Training: model.fit's loop, its callbacks and History.
-export { type TrainOptions, TrainingError, train } from "./train/fit";
+export { type TrainingEngine, type TrainOptions, TrainingError, train } from "./train/fit";
 export type { History, Logs, TrainCallbacks } from "./train/callbacks/callback";
 export { checkpointCallback, earlyStopping, loadCheckpoint } from "./train/callbacks/checkpoint";
 export { createOptimizer, OPTIMIZER_NAMES, type OptimizerName, type OptimizerSpec } from "./optimizers";

@@ -19,7 +19,7 @@ import type { ProgressMode } from "../train/callbacks/progress";
 import { projectPath } from "../io/paths";
 import type { Run } from "./run";
 import { layerTable, modelSummary } from "../model/summary";
-import { lastBackendSwitch, train, TrainingError } from "../train/fit";
+import { train, TrainingError } from "../train/fit";
 import type { History, TrainCallbacks } from "../train/callbacks/callback";
 import { type CheckpointPointer, checkpointedCallbacks, loadCheckpoint } from "../train/callbacks/checkpoint";
 import { lastInterruptSignal } from "../train/interrupt";
@@ -128,7 +128,7 @@ export async function trainIntoRun(run: Run, backend: BackendInfo, training: () 
     }
     throw err;
   }
-  const switched = lastBackendSwitch();
+  const switched = history.engine?.switched;
   if (switched) run.saveEnvironment(backend, switched);
   run.saveHistory(history);
   return history;

@@ -60,7 +60,7 @@ export class Run {
   saveConfig(config: ExperimentConfig): void {
     this.writeJson("config.json", config);
   }
-  /** `switched`: train()'s lastBackendSwitch(), so the file names the engine that trained, not only the one chosen. */
+  /** `switched`: the history's engine.switched, so the file names the engine that trained, not only the one chosen. */
   saveEnvironment(backend: BackendInfo, switched?: BackendSwitch): void {
     this.writeJson("environment.json", environment(backend, switched));
   }

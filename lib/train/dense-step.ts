@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { optimizerVariables } from "../optimizers";
-import { ACTIVATION_NAMES, type Activation, activate, activationGrad } from "./activations";
+import type { BatchNormPlan, DenseBlock, DenseStackPlan, WeightHandle } from "../model/dense-stack";
+import { type Activation, activate, activationGrad } from "./activations";
 import { type Clipping, clipGradients } from "./clip";
 import { seededRandom } from "./shuffle";
 import { softmaxCrossEntropy } from "./softmax";
@@ -15,10 +16,9 @@ export interface StepResult {
 export type Step = (xb: tf.Tensor, labels: Float32Array) => StepResult;
 
 /*
- * The written-out step for the models createModel builds: Sequential, Flatten, then blocks of Dense
- * followed by any of Activation / LeakyReLU / BatchNormalization / Dropout, then Dense(softmax), compiled
- * with sparse cross-entropy. Per batch: about 30 kernels for the tutorial instead of the ~100 that
- * tf.variableGrads records, with the softmax, loss and accuracy done in JS on the [n, 10] logits.
+ * The written-out step for the models model/dense-stack.ts plans (the native engine's fused step trains the
+ * same ones): per batch about 30 kernels for the tutorial instead of the ~100 that tf.variableGrads records,
+ * with the softmax, loss and accuracy done in JS on the [n, 10] logits.
  */
 
 /** BatchNormalization's variables and settings (axis -1). */
@@ -37,7 +37,7 @@ export type AfterOp =
   | { kind: "batchNorm"; bn: BatchNormVars }
   | { kind: "dropout"; rate: number };
 
-/** A Dense layer's variables and activation, and the layers after it, as the written-out step uses them. */
+/** A Dense layer's variables and activation, and the ops after it, in the order the step runs them. */
 export interface DenseLayer {
   kernel: tf.Variable;
   bias: tf.Variable | null;
@@ -48,61 +48,55 @@ export interface DenseLayer {
   after: AfterOp[];
 }
 
-/**
- * The layers of a model the written-out step covers, or null for anything else (then the generic step
- * trains it): see the header; every layer trainable, kernel regularizers L2 only.
- */
-export function denseStack(model: tf.LayersModel, lossName: unknown): DenseLayer[] | null {
-  if (!(model instanceof tf.Sequential) || lossName !== "sparseCategoricalCrossentropy") return null;
-  const layers = model.layers.filter((l, i) => !(i === 0 && l.getClassName() === "Flatten"));
-  const stack: DenseLayer[] = [];
-  for (const layer of layers) {
-    const c = layer.getConfig();
-    const cls = layer.getClassName();
-    const current = stack[stack.length - 1];
-    if (!layer.trainable) return null;
-    if (cls === "Dense") {
-      if (current?.activation === "softmax") return null;
-      const l2 = l2Factor(c);
-      if (l2 === null || c.biasRegularizer || c.activityRegularizer) return null;
-      const [kernel, bias] = layer.trainableWeights.map((w) => w.read() as tf.Variable);
-      if (kernel?.rank !== 2) return null;
-      const name = c.activation as string;
-      const own = name === "relu" || name === "linear" || name === "softmax" ? name : "linear";
-      stack.push({ kernel, bias: c.useBias ? bias! : null, activation: own, l2, after: [] });
-      if (own !== name) {
-        if (!(ACTIVATION_NAMES as readonly string[]).includes(name)) return null;
-        stack[stack.length - 1]!.after.push({ kind: "activation", activation: name as Activation, alpha: 0 });
-      }
-    } else if (!current || current.activation === "softmax") {
-      return null;
-    } else if (cls === "Activation" && (ACTIVATION_NAMES as readonly string[]).includes(c.activation as string)) {
-      current.after.push({ kind: "activation", activation: c.activation as Activation, alpha: 0 });
-    } else if (cls === "LeakyReLU") {
-      current.after.push({ kind: "activation", activation: "leaky_relu", alpha: c.alpha as number });
-    } else if (cls === "Dropout" && !c.noiseShape) {
-      current.after.push({ kind: "dropout", rate: c.rate as number });
-    } else if (cls === "BatchNormalization" && (c.axis === -1 || c.axis === 1)) {
-      // tfjs makes names unique with a suffix (batch_normalization/gamma_1) when a model is built twice.
-      const find = (kind: string) =>
-        layer.weights.find((w) => new RegExp(`/${kind}(_\\d+)?$`).test(w.name))?.read() as tf.Variable | undefined;
-      const [movingMean, movingVariance] = [find("moving_mean"), find("moving_variance")];
-      if (!movingMean || !movingVariance) return null;
-      const bn = { gamma: find("gamma") ?? null, beta: find("beta") ?? null, movingMean, movingVariance };
-      current.after.push({ kind: "batchNorm", bn: { ...bn, momentum: c.momentum as number, epsilon: c.epsilon as number } });
-    } else {
-      return null;
-    }
-  }
-  return stack.length > 0 && stack[stack.length - 1]!.activation === "softmax" ? stack : null;
+/** The written-out step's form of a plan: each Dropout becomes an op after the block before it (the first Dense's is `inputDropout`). */
+export interface DenseStack {
+  /** A BatchNormalization on the input rows (Flatten -> BN -> Dense), before inputDropout. */
+  inputNorm: BatchNormVars | null;
+  /** Rate of a Dropout on the input rows (Flatten -> Dropout -> Dense); 0 for none. */
+  inputDropout: number;
+  layers: DenseLayer[];
 }
 
-/** The L2 factor of a Dense config's kernel regularizer: 0 for none, null for one the step does not write out. */
-function l2Factor(c: tf.serialization.ConfigDict): number | null {
-  const r = c.kernelRegularizer as { className?: string; config?: { l1?: number; l2?: number } } | null | undefined;
-  if (!r) return 0;
-  if (r.className !== "L1L2" || (r.config?.l1 ?? 0) !== 0) return null;
-  return r.config?.l2 ?? 0;
+/** The plan's blocks as the step's layers and ops: one Dense each, its activation, BN and Dropout in the model's order. */
+export function denseStack(plan: DenseStackPlan): DenseStack {
+  const layers = plan.blocks.map((block) => denseLayer(block));
+  plan.blocks.forEach((block, i) => {
+    if (i > 0 && block.dropout > 0) layers[i - 1]!.after.push({ kind: "dropout", rate: block.dropout });
+  });
+  return { inputNorm: plan.inputBatchNorm && batchNormVars(plan.inputBatchNorm), inputDropout: plan.blocks[0]!.dropout, layers };
+}
+
+function batchNormVars(bn: BatchNormPlan): BatchNormVars {
+  const variable = (w: WeightHandle) => w.read() as tf.Variable;
+  return {
+    gamma: bn.gamma && variable(bn.gamma),
+    beta: bn.beta && variable(bn.beta),
+    movingMean: variable(bn.movingMean),
+    movingVariance: variable(bn.movingVariance),
+    momentum: bn.momentum,
+    epsilon: bn.epsilon,
+  };
+}
+
+function denseLayer(block: DenseBlock): DenseLayer {
+  const variable = (w: WeightHandle) => w.read() as tf.Variable;
+  const bn = block.batchNorm;
+  // relu is exact either way, so it is fused into the product unless a BN sits between the Dense and it.
+  const own = block.activation === "softmax" ? "softmax" : block.activation === "relu" && bn?.position !== "before" ? "relu" : "linear";
+  const activation: AfterOp[] =
+    own === "linear" && block.activation !== "linear"
+      ? [{ kind: "activation", activation: block.activation as Activation, alpha: block.alpha }]
+      : [];
+  const normalize: AfterOp[] = bn
+    ? [...(bn.dropout > 0 ? [{ kind: "dropout" as const, rate: bn.dropout }] : []), { kind: "batchNorm", bn: batchNormVars(bn) }]
+    : [];
+  return {
+    kernel: variable(block.kernel),
+    bias: block.bias && variable(block.bias),
+    activation: own,
+    l2: block.l2,
+    after: bn?.position === "before" ? [...normalize, ...activation] : [...activation, ...normalize],
+  };
 }
 
 /** Options of the written-out step. */
@@ -125,67 +119,31 @@ type Saved = { z: tf.Tensor2D; y: tf.Tensor2D; mask?: tf.Tensor2D; xhat?: tf.Ten
  * gradient is scaled by -learningRate at the top, so every gradient below arrives as its update (one add
  * a variable instead of the optimizer's multiply and add over the whole weight matrix).
  */
-export function denseStep(stack: DenseLayer[], optimizer: tf.Optimizer, options: DenseStepOptions = {}): Step {
-  const order = stack.flatMap((l) => [
-    l.kernel,
-    ...(l.bias ? [l.bias] : []),
-    ...l.after.flatMap((op) => (op.kind === "batchNorm" ? [op.bn.gamma, op.bn.beta].filter((v): v is tf.Variable => v !== null) : [])),
-  ]);
+export function denseStep(stack: DenseStack, optimizer: tf.Optimizer, options: DenseStepOptions = {}): Step {
+  const layers = stack.layers;
+  const normVars = (bn: BatchNormVars) => [bn.gamma, bn.beta].filter((v): v is tf.Variable => v !== null);
+  const order = [
+    ...(stack.inputNorm ? normVars(stack.inputNorm) : []),
+    ...layers.flatMap((l) => [
+      l.kernel,
+      ...(l.bias ? [l.bias] : []),
+      ...l.after.flatMap((op) => (op.kind === "batchNorm" ? normVars(op.bn) : [])),
+    ]),
+  ];
   const variables = new Map(order.map((v) => [v.name, v]));
   const clipping = options.clipNorm != null || options.clipValue != null;
   const sgd = optimizer.getClassName() === "SGD" && !clipping ? optimizerVariables(optimizer) : null;
   const random = options.random ?? seededRandom((options.seed ?? 0) + 0x5eed);
-  const regularized = stack.some((l) => l.l2 > 0);
+  const regularized = layers.some((l) => l.l2 > 0);
   return (xb, labels) => {
     let result: StepResult = { loss: NaN, correct: 0 };
     tf.tidy(() => {
-      const n = xb.shape[0]!;
-      const inputs: tf.Tensor2D[] = [tf.reshape(xb, [n, -1])];
-      const saved: Saved[][] = [];
-      for (const layer of stack) {
-        let a = tf.fused.matMul({
-          a: inputs[inputs.length - 1]!,
-          b: layer.kernel as tf.Tensor2D,
-          bias: layer.bias ?? undefined,
-          activation: layer.activation === "relu" ? "relu" : "linear",
-        }) as tf.Tensor2D;
-        const blockSaved: Saved[] = [];
-        for (const op of layer.after) {
-          const z = a;
-          if (op.kind === "activation") {
-            a = activate(op.activation, z, op.alpha);
-            blockSaved.push({ z, y: a });
-          } else if (op.kind === "dropout") {
-            const mask = dropoutMask(z.shape as [number, number], op.rate, random);
-            a = tf.mul(z, mask);
-            blockSaved.push({ z, y: a, mask });
-          } else {
-            const { y, xhat, invStd } = batchNormForward(op.bn, z);
-            a = y;
-            blockSaved.push({ z, y, xhat, invStd });
-          }
-        }
-        saved.push(blockSaved);
-        inputs.push(a);
-      }
-      const logits = inputs.pop()!;
+      const pass = forward(stack, xb, random);
       const scale = sgd ? -sgd.learningRate() : 1;
-      const { loss, correct, gradient } = softmaxCrossEntropy(logits.dataSync() as Float32Array, labels, scale);
-      const penalty = regularized ? l2Penalty(stack) : 0;
+      const { loss, correct, gradient } = softmaxCrossEntropy(pass.logits.dataSync() as Float32Array, labels, scale);
+      const penalty = regularized ? l2Penalty(layers) : 0;
       result = { loss: loss + penalty, correct };
-      let dz: tf.Tensor2D = tf.tensor2d(gradient, logits.shape);
-      const grads: tf.NamedTensorMap = {};
-      for (let i = stack.length - 1; i >= 0; i--) {
-        const layer = stack[i]!;
-        for (let j = layer.after.length - 1; j >= 0; j--) dz = backwardOp(layer.after[j]!, saved[i]![j]!, dz, grads);
-        if (layer.activation === "relu") dz = tf.mul(dz, tf.step(layer.after.length ? saved[i]![0]!.z : inputs[i + 1]!));
-        let dw = tf.matMul(inputs[i]!, dz, true, false);
-        if (layer.l2 > 0) dw = tf.add(dw, tf.mul(layer.kernel, 2 * layer.l2 * scale));
-        grads[layer.kernel.name] = dw;
-        if (layer.bias) grads[layer.bias.name] = tf.sum(dz, 0);
-        if (i === 0) break;
-        dz = tf.matMul(dz, layer.kernel as tf.Tensor2D, false, true);
-      }
+      const grads = backward(stack, pass, tf.tensor2d(gradient, pass.logits.shape), scale);
       if (!sgd) {
         // The model's weight order, as the generic step gives them: optimizers keep their slots by position.
         const ordered = Object.fromEntries(order.map((v) => [v.name, grads[v.name]!]));
@@ -199,9 +157,86 @@ export function denseStep(stack: DenseLayer[], optimizer: tf.Optimizer, options:
   };
 }
 
+/** One forward pass in training mode: each layer's input, what each op saved, and the logits. */
+interface Pass {
+  /** The input BN's saved values and the input dropout's mask, when the stack has them. */
+  input: { norm?: Saved; mask?: tf.Tensor2D };
+  inputs: tf.Tensor2D[];
+  saved: Saved[][];
+  logits: tf.Tensor2D;
+}
+
+function forward(stack: DenseStack, xb: tf.Tensor, random: () => number): Pass {
+  const n = xb.shape[0]!;
+  let x = tf.reshape(xb, [n, -1]) as tf.Tensor2D;
+  const input: Pass["input"] = {};
+  if (stack.inputNorm) {
+    const { y, xhat, invStd } = batchNormForward(stack.inputNorm, x);
+    input.norm = { z: x, y, xhat, invStd };
+    x = y;
+  }
+  if (stack.inputDropout > 0) {
+    input.mask = dropoutMask(x.shape, stack.inputDropout, random);
+    x = tf.mul(x, input.mask);
+  }
+  const inputs: tf.Tensor2D[] = [x];
+  const saved: Saved[][] = [];
+  for (const layer of stack.layers) {
+    let a = tf.fused.matMul({
+      a: inputs[inputs.length - 1]!,
+      b: layer.kernel as tf.Tensor2D,
+      bias: layer.bias ?? undefined,
+      activation: layer.activation === "relu" ? "relu" : "linear",
+    }) as tf.Tensor2D;
+    const blockSaved: Saved[] = [];
+    for (const op of layer.after) {
+      const z = a;
+      if (op.kind === "activation") {
+        a = activate(op.activation, z, op.alpha);
+        blockSaved.push({ z, y: a });
+      } else if (op.kind === "dropout") {
+        const mask = dropoutMask(z.shape as [number, number], op.rate, random);
+        a = tf.mul(z, mask);
+        blockSaved.push({ z, y: a, mask });
+      } else {
+        const { y, xhat, invStd } = batchNormForward(op.bn, z);
+        a = y;
+        blockSaved.push({ z, y, xhat, invStd });
+      }
+    }
+    saved.push(blockSaved);
+    inputs.push(a);
+  }
+  return { input, inputs, saved, logits: inputs.pop()! };
+}
+
+/** Every variable's gradient by name, from the logits' gradient `dz` (already scaled by `scale`). */
+function backward(stack: DenseStack, pass: Pass, dz: tf.Tensor2D, scale: number): tf.NamedTensorMap {
+  const { inputs, saved } = pass;
+  const layers = stack.layers;
+  const grads: tf.NamedTensorMap = {};
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i]!;
+    for (let j = layer.after.length - 1; j >= 0; j--) dz = backwardOp(layer.after[j]!, saved[i]![j]!, dz, grads);
+    if (layer.activation === "relu") dz = tf.mul(dz, tf.step(layer.after.length ? saved[i]![0]!.z : inputs[i + 1]!));
+    let dw = tf.matMul(inputs[i]!, dz, true, false);
+    if (layer.l2 > 0) dw = tf.add(dw, tf.mul(layer.kernel, 2 * layer.l2 * scale));
+    grads[layer.kernel.name] = dw;
+    if (layer.bias) grads[layer.bias.name] = tf.sum(dz, 0);
+    if (i === 0 && !stack.inputNorm) break;
+    dz = tf.matMul(dz, layer.kernel as tf.Tensor2D, false, true);
+  }
+  if (stack.inputNorm) {
+    // dz is now the loss gradient w.r.t. the first Dense's input: back through its dropout, then the input BN.
+    if (pass.input.mask) dz = tf.mul(dz, pass.input.mask);
+    backwardOp({ kind: "batchNorm", bn: stack.inputNorm }, pass.input.norm!, dz, grads);
+  }
+  return grads;
+}
+
 /** Keras's regularization loss: Σ l2·ΣW² over the regularized kernels (part of the reported loss, as in Keras). */
-function l2Penalty(stack: DenseLayer[]): number {
-  return stack.reduce((sum, l) => (l.l2 > 0 ? sum + l.l2 * tf.sum(tf.square(l.kernel)).dataSync()[0]! : sum), 0);
+function l2Penalty(layers: DenseLayer[]): number {
+  return layers.reduce((sum, l) => (l.l2 > 0 ? sum + l.l2 * tf.sum(tf.square(l.kernel)).dataSync()[0]! : sum), 0);
 }
 
 /** tf.dropout's mask (keep where u ≥ rate, scaled by 1/(1 - rate)), drawn from the step's own seeded stream. */

@@ -8,11 +8,13 @@ import { lastInterruptSignal, onInterrupt } from "./interrupt";
 import { learningRateOf, setLearningRate } from "../optimizers";
 import { ReduceLrOnPlateau, scheduledLearningRate } from "./schedules";
 import { seededRandom, shuffledIndices } from "./shuffle";
-import { compiledLoss, countCorrect, type StepResult, trainStep } from "./step";
-import { type BackendInfo, initBackend } from "../engine/backend";
-import { NATIVE_BACKEND, type NativeDenseStep, nativeDenseStep } from "../engine/native";
+import { countCorrect, type Step, type StepResult, trainStep } from "./step";
+import { chooseEngine } from "./engine-choice";
+import type { NativeDenseStep } from "../engine/native";
+import { compiledLossFunction } from "../model/compiled";
 
 export type { LabeledImages };
+export type { BackendSwitch, TrainingEngine } from "./engine-choice";
 
 /** Training could not go on (e.g. the loss became NaN); names the epoch and batch. */
 export class TrainingError extends Error {
@@ -56,7 +58,8 @@ const EVAL_BATCH = 2048;
  * `model.fit(X_train, y_train, epochs, validation_data=(X_valid, y_valid))` as a lean loop on the
  * layers model's own variables, loss and optimizer. Batches are copied from a seeded shuffle of the
  * training rows in JS (tf.gather is slower than the step itself, and tfjs's fit shuffles with
- * Math.random), so the same seed and backend give the same history.
+ * Math.random), so the same seed and backend give the same history. The history's `engine` names the
+ * engine it trained on (chosen once, before the first batch).
  */
 export async function train(
   model: tf.LayersModel,
@@ -64,26 +67,8 @@ export async function train(
   config: TrainConfig,
   options: TrainOptions = {},
 ): Promise<History> {
-  const { x, y } = data.train;
-  const samples = x.shape[0]!;
-  const rowSize = x.data.length / samples;
-  const steps = Math.ceil(samples / config.batchSize);
-  const params = { epochs: config.epochs, steps, batchSize: config.batchSize, samples };
-  const progress = resolveProgressMode(options.progress);
-  const callbacks = [kerasProgress(progress, undefined, { curves: options.liveCurves }), ...[options.callbacks ?? []].flat()];
-  const history: History = options.initialHistory ? copyHistory(options.initialHistory, params) : { epoch: [], history: {}, params };
-  // Dropout masks come from a stream restarted every epoch from (seed, epoch), so a resume draws the same ones.
-  let dropoutRandom = seededRandom(config.seed);
-  backendSwitch = undefined;
-  const native = await nativeStepFor(model, config);
-  const step = native ? null : trainStep(model, { random: () => dropoutRandom(), clipNorm: config.clipNorm, clipValue: config.clipValue });
-  const trainLabels = native ? typedLabels(y.data) : null;
-  const random = seededRandom(config.seed);
-  const initialEpoch = history.epoch.length;
-  // Advance the shuffle stream so a resumed run sees the same batch order as an uninterrupted one.
-  for (let e = 0; e < initialEpoch; e++) shuffledIndices(samples, random);
-  const rate = learningRateControl(model, config, steps, options.state);
-
+  const loop = await startLoop(model, data.train, config, options);
+  const { history, callbacks } = loop;
   const started = performance.now();
   model.stopTraining = false;
   // Ctrl-C in a terminal and Jupyter's interrupt button both send SIGINT: finish the batch, keep the last
@@ -92,78 +77,164 @@ export async function train(
     model.stopTraining = true;
   });
   try {
-    for (const cb of callbacks) await cb.onTrainBegin?.(params);
-    for (let epoch = initialEpoch; epoch < config.epochs && !model.stopTraining; epoch++) {
+    for (const cb of callbacks) await cb.onTrainBegin?.(history.params);
+    for (let epoch = history.epoch.length; epoch < config.epochs && !model.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
-      const order = shuffledIndices(samples, random);
-      dropoutRandom = seededRandom((config.seed + 0x5eed * (epoch + 1)) >>> 0);
-      native?.trainer.setSeed((config.seed + 0x5eed * (epoch + 1)) >>> 0);
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      let lastYield = performance.now();
-      for (let b = 0; b < steps && !model.stopTraining; b++) {
-        const start = b * config.batchSize;
-        const idx = order.subarray(start, Math.min(start + config.batchSize, samples));
-        rate?.beforeStep(epoch * steps + b);
-        let result: StepResult;
-        if (native && trainLabels) {
-          // The addon gathers the rows itself and prefetches the next batch's while this one computes.
-          result = native.rows(x.data, trainLabels, idx, order.subarray(start + config.batchSize, start + 2 * config.batchSize));
-        } else {
-          const xb = gatherRows(x.data, rowSize, idx, x.shape);
-          result = step!(xb, gatherLabels(y.data, idx));
-          xb.dispose();
-        }
-        if (!Number.isFinite(result.loss)) {
-          throw new TrainingError(
-            `loss became ${result.loss} at epoch ${epoch + 1}, batch ${b + 1}/${steps}: training diverged ` +
-              `(learning rate too high?); weights after epoch ${epoch} are the last good ones`,
-            epoch,
-            b,
-          );
-        }
-        lossSum += result.loss * idx.length;
-        correct += result.correct;
-        seen += idx.length;
-        const logs = { batch: b, size: idx.length, loss: lossSum / seen, accuracy: correct / seen };
-        for (const cb of callbacks) await cb.onBatchEnd?.(b, logs);
-        // wasm kernels run synchronously: yield now and then so signals, timers and the progress bar get a turn.
-        if (performance.now() - lastYield > YIELD_EVERY_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          lastYield = performance.now();
-        }
-      }
+      const totals = await trainEpoch(loop, epoch);
       // A stop in the middle of an epoch discards that epoch, so the history (and a resume) start from a whole one.
-      if (seen < samples) break;
-      const logs: Logs = { loss: lossSum / seen, accuracy: correct / seen };
-      if (data.valid) {
-        const v = native ? nativeEvaluate(native, data.valid) : evaluateArrays(model, data.valid);
-        logs.val_loss = v.loss;
-        logs.val_accuracy = v.accuracy;
-      }
-      rate?.afterEpoch(logs);
-      history.epoch.push(epoch);
-      for (const [k, v] of Object.entries(logs)) {
-        const values = history.history[k] ?? [];
-        values.push(v);
-        history.history[k] = values;
-      }
+      if (totals.seen < loop.samples) break;
+      const logs = endEpoch(loop, data.valid, totals, epoch);
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
     }
     history.stopped = model.stopTraining && history.epoch.length < config.epochs;
-    const signal = lastInterruptSignal();
-    if (history.stopped && signal && progress !== "none" && progress !== "live") {
-      // In a notebook this is the line under tslab's "Interrupted asynchronously": training really stopped.
-      // (The live view says it in its own output.)
-      console.log(`Training stopped by ${signal} after epoch ${history.epoch.length}/${config.epochs}; the completed epochs are kept.`);
-    }
+    sayStopped(history, config.epochs, loop.progress);
     history.seconds = (options.initialHistory?.seconds ?? 0) + (performance.now() - started) / 1000;
     for (const cb of callbacks) await cb.onTrainEnd?.(history);
   } finally {
     release();
   }
   return history;
+}
+
+/** What the loop keeps across epochs: the data, the chosen step, the shuffle and dropout streams, the history. */
+interface Loop {
+  model: tf.LayersModel;
+  config: TrainConfig;
+  x: LabeledImages["x"];
+  y: LabeledImages["y"];
+  samples: number;
+  steps: number;
+  progress: ProgressMode;
+  callbacks: TrainCallbacks[];
+  history: History;
+  native: NativeDenseStep | null;
+  /** The tfjs step, when the native one does not train the model. */
+  step: Step | null;
+  trainLabels: Uint8Array | Int32Array | Float32Array | null;
+  /** The batch order's stream. */
+  random: () => number;
+  /** Dropout masks come from a stream restarted every epoch from (seed, epoch), so a resume draws the same ones. */
+  dropoutRandom: () => number;
+  rate: ReturnType<typeof learningRateControl>;
+}
+
+/** Everything before the first batch: callbacks, history (resumed or new), the engine, the streams. */
+async function startLoop(model: tf.LayersModel, trainSet: LabeledImages, config: TrainConfig, options: TrainOptions): Promise<Loop> {
+  const { x, y } = trainSet;
+  const samples = x.shape[0]!;
+  const steps = Math.ceil(samples / config.batchSize);
+  const params = { epochs: config.epochs, steps, batchSize: config.batchSize, samples };
+  const progress = resolveProgressMode(options.progress);
+  const callbacks = [kerasProgress(progress, undefined, { curves: options.liveCurves }), ...[options.callbacks ?? []].flat()];
+  const { engine, native } = await chooseEngine(model, config);
+  const history = {
+    ...(options.initialHistory ? copyHistory(options.initialHistory, params) : { epoch: [], history: {}, params }),
+    engine,
+  };
+  const loop: Loop = {
+    model,
+    config,
+    x,
+    y,
+    samples,
+    steps,
+    progress,
+    callbacks,
+    history,
+    native,
+    step: null,
+    trainLabels: native ? typedLabels(y.data) : null,
+    random: seededRandom(config.seed),
+    dropoutRandom: seededRandom(config.seed),
+    rate: learningRateControl(model, config, steps, options.state),
+  };
+  if (!native) loop.step = trainStep(model, { random: () => loop.dropoutRandom(), clipNorm: config.clipNorm, clipValue: config.clipValue });
+  // Advance the shuffle stream so a resumed run sees the same batch order as an uninterrupted one.
+  for (let e = 0; e < history.epoch.length; e++) shuffledIndices(samples, loop.random);
+  return loop;
+}
+
+/** One epoch's batches: the summed loss, correct count and rows seen (fewer than all when training stopped). */
+async function trainEpoch(loop: Loop, epoch: number): Promise<{ lossSum: number; correct: number; seen: number }> {
+  const { config, samples, steps, native, model } = loop;
+  const order = shuffledIndices(samples, loop.random);
+  const dropoutSeed = (config.seed + 0x5eed * (epoch + 1)) >>> 0;
+  loop.dropoutRandom = seededRandom(dropoutSeed);
+  native?.trainer.setSeed(dropoutSeed);
+  const totals = { lossSum: 0, correct: 0, seen: 0 };
+  let lastYield = performance.now();
+  for (let b = 0; b < steps && !model.stopTraining; b++) {
+    const start = b * config.batchSize;
+    const idx = order.subarray(start, Math.min(start + config.batchSize, samples));
+    loop.rate?.beforeStep(epoch * steps + b);
+    const result = trainBatch(loop, order, start, idx);
+    if (!Number.isFinite(result.loss)) {
+      throw new TrainingError(
+        `loss became ${result.loss} at epoch ${epoch + 1}, batch ${b + 1}/${steps}: training diverged ` +
+          `(learning rate too high?); weights after epoch ${epoch} are the last good ones`,
+        epoch,
+        b,
+      );
+    }
+    totals.lossSum += result.loss * idx.length;
+    totals.correct += result.correct;
+    totals.seen += idx.length;
+    const logs = { batch: b, size: idx.length, loss: totals.lossSum / totals.seen, accuracy: totals.correct / totals.seen };
+    for (const cb of loop.callbacks) await cb.onBatchEnd?.(b, logs);
+    // wasm kernels run synchronously: yield now and then so signals, timers and the progress bar get a turn.
+    if (performance.now() - lastYield > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+  }
+  return totals;
+}
+
+/** One step on the rows `idx` (which start at `start` in the epoch's `order`). */
+function trainBatch(loop: Loop, order: Uint32Array, start: number, idx: Uint32Array): StepResult {
+  const { native, trainLabels, x, y } = loop;
+  if (native && trainLabels) {
+    // The addon gathers the rows itself and prefetches the next batch's while this one computes.
+    const batchSize = loop.config.batchSize;
+    return native.rows(x.data, trainLabels, idx, order.subarray(start + batchSize, start + 2 * batchSize));
+  }
+  const xb = gatherRows(x.data, x.data.length / loop.samples, idx, x.shape);
+  const result = loop.step!(xb, gatherLabels(y.data, idx));
+  xb.dispose();
+  return result;
+}
+
+/** The epoch's logs (validation included) into the history; returns them for the callbacks. */
+function endEpoch(
+  loop: Loop,
+  valid: LabeledImages | undefined,
+  totals: { lossSum: number; correct: number; seen: number },
+  epoch: number,
+): Logs {
+  const logs: Logs = { loss: totals.lossSum / totals.seen, accuracy: totals.correct / totals.seen };
+  if (valid) {
+    const v = loop.native ? nativeEvaluate(loop.native, valid) : evaluateArrays(loop.model, valid);
+    logs.val_loss = v.loss;
+    logs.val_accuracy = v.accuracy;
+  }
+  loop.rate?.afterEpoch(logs);
+  const history = loop.history;
+  history.epoch.push(epoch);
+  for (const [k, v] of Object.entries(logs)) {
+    const values = history.history[k] ?? [];
+    values.push(v);
+    history.history[k] = values;
+  }
+  return logs;
+}
+
+/** In a notebook this is the line under tslab's "Interrupted asynchronously": training really stopped. */
+function sayStopped(history: History, epochs: number, progress: ProgressMode): void {
+  const signal = lastInterruptSignal();
+  // The live view says it in its own output.
+  if (history.stopped && signal && progress !== "none" && progress !== "live") {
+    console.log(`Training stopped by ${signal} after epoch ${history.epoch.length}/${epochs}; the completed epochs are kept.`);
+  }
 }
 
 /**
@@ -196,64 +267,6 @@ function learningRateControl(model: tf.LayersModel, config: TrainConfig, steps: 
   };
 }
 
-const nativeNotes = new Set<string>();
-
-// Layers whose backward pass tfjs's wasm backend has kernels for (the tutorial's and chapter 11's).
-const WASM_TRAINS = new Set(["InputLayer", "Flatten", "Reshape", "Dense", "Dropout", "BatchNormalization", "Activation", "LeakyReLU"]);
-
-/** A model train() moved off the backend chosen at start: from, to (its BackendInfo) and why. */
-export interface BackendSwitch {
-  from: string;
-  to: BackendInfo;
-  reason: string;
-}
-let backendSwitch: BackendSwitch | undefined;
-
-/**
- * The last train() call's move off the backend chosen at start, or undefined if it trained where it started: so
- * environment.json can name the engine that really trained (metrics.json reads tf.getBackend() after training).
- */
-export function lastBackendSwitch(): BackendSwitch | undefined {
-  return backendSwitch;
-}
-
-/**
- * The fused native step when the native backend runs and covers this model. A model it does not cover
- * (a layer built by hand, tfjs's own Adadelta rule) trains with the tfjs step on wasm instead, whose elementwise
- * kernels are far faster than the cpu backend's the native backend inherits; tfjs moves the variables
- * over on first use. The reason is said once per process.
- */
-async function nativeStepFor(model: tf.LayersModel, config: TrainConfig): Promise<NativeDenseStep | null> {
-  if (tf.getBackend() !== NATIVE_BACKEND) return null;
-  const choice = nativeDenseStep(model, {
-    maxBatch: config.batchSize,
-    clipnorm: config.clipNorm ?? undefined,
-    clipvalue: config.clipValue ?? undefined,
-    seed: config.seed,
-  });
-  if (choice.step) return choice.step;
-  const note = `native engine: ${choice.reason}; ${await moveOffNative(model, choice.reason)}`;
-  if (!nativeNotes.has(note)) {
-    nativeNotes.add(note);
-    console.log(note);
-  }
-  return null;
-}
-
-/** Where a model the fused step does not cover trains instead (wasm where it can), said as the note ends. */
-async function moveOffNative(model: tf.LayersModel, reason: string): Promise<string> {
-  // tfjs's wasm backend lacks some gradient kernels (Conv2DBackpropFilter, MaxPoolGrad): a hand-built CNN stays here.
-  const foreign = model.layers.find((l) => !WASM_TRAINS.has(l.getClassName()));
-  if (foreign) return `this model trains with the tfjs step on the native backend (wasm cannot train its ${foreign.getClassName()} layer)`;
-  try {
-    const info = await initBackend({ backend: "wasm" });
-    backendSwitch = { from: NATIVE_BACKEND, to: info, reason };
-    return `this model trains on ${info.name} instead`;
-  } catch (err) {
-    return `this model trains with the tfjs step on the native backend (wasm did not start: ${(err as Error).message.split("\n")[0]})`;
-  }
-}
-
 /** The label arrays the addon reads without a copy; anything else is copied once. */
 function typedLabels(labels: ArrayLike<number>): Uint8Array | Int32Array | Float32Array {
   return labels instanceof Uint8Array || labels instanceof Int32Array || labels instanceof Float32Array
@@ -280,7 +293,7 @@ function copyHistory(h: History, params: History["params"]): History {
 export function evaluateArrays(model: tf.LayersModel, set: LabeledImages): { loss: number; accuracy: number } {
   const n = set.x.shape[0]!;
   const rowSize = set.x.data.length / n;
-  const lossFn = compiledLoss(model);
+  const lossFn = compiledLossFunction(model);
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < n; start += EVAL_BATCH) {

@@ -1,11 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
+import { compiledLossFunction, compiledLossName } from "../model/compiled";
+import { planDenseStack } from "../model/dense-stack";
 import { type Clipping, clipGradients } from "./clip";
-import { type DenseLayer, type DenseStepOptions, denseStack as denseLayers, denseStep, type Step } from "./dense-step";
+import { type DenseStepOptions, denseStack, denseStep, type Step } from "./dense-step";
 import { EPSILON } from "./softmax";
 
 /*
  * One optimizer step on a batch: forward, loss, gradients, the model's own optimizer.
- * For the tutorial's kind of model (Flatten, then Dense layers, softmax output, sparse cross-entropy)
+ * For the Dense stacks model/dense-stack.ts plans (the tutorial's and chapter 11's models)
  * the backward pass is written out: about 30 kernels a step instead of the ~100 that tf.variableGrads
  * records (reshapes, identities, casts, the loss's normalise/clip/log chain), and the softmax, loss and
  * accuracy come from the 32x10 logits in JS. Any other model takes the generic path.
@@ -15,7 +17,9 @@ export {
   type AfterOp,
   type BatchNormVars,
   type DenseLayer,
+  type DenseStack,
   type DenseStepOptions,
+  denseStack,
   denseStep,
   type Step,
   type StepResult,
@@ -23,25 +27,19 @@ export {
 export { softmaxCrossEntropy } from "./softmax";
 
 /**
- * The step for `model`: the written-out Dense step when the model allows it, else the generic one.
- * This is the one place where a step is chosen; an engine-specific step (a native BLAS one, say) goes here,
- * before the written-out one, for the stacks it covers.
+ * The tfjs step for `model`: the written-out Dense step when model/dense-stack.ts plans it, else the generic one.
+ * train/engine-choice.ts picks between this and the native engine's fused step (which covers the same plans).
  */
 export function trainStep(model: tf.LayersModel, options: DenseStepOptions = {}): Step {
   const optimizer = model.optimizer;
   if (!optimizer) throw new Error("train: the model is not compiled; call compileModel(model, learningRate) first");
-  const stack = denseStack(model);
-  return stack ? denseStep(stack, optimizer, options) : genericStep(model, optimizer, options);
-}
-
-/** The layers of `model` the written-out step covers (see dense-step.ts), or null. */
-export function denseStack(model: tf.LayersModel): DenseLayer[] | null {
-  return denseLayers(model, compiledLossName(model));
+  const plan = planDenseStack(model);
+  return typeof plan === "string" ? genericStep(model, optimizer, options) : denseStep(denseStack(plan), optimizer, options);
 }
 
 /** Any compiled model: tf.variableGrads through model.apply, the compiled loss and the regularization losses. */
 export function genericStep(model: tf.LayersModel, optimizer: tf.Optimizer, clip: Clipping = {}): Step {
-  const compiled = compiledLoss(model);
+  const compiled = compiledLossFunction(model);
   const lossFn =
     compiledLossName(model) === "sparseCategoricalCrossentropy"
       ? sparseCrossEntropy
@@ -85,23 +83,6 @@ export const sparseCrossEntropy = (labels: tf.Tensor, probs: tf.Tensor): tf.Scal
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0])(probs, labels) as tf.Scalar;
-
-/** Sequential delegates compile() to a private inner LayersModel, which holds the loss. */
-function compiledModel(model: tf.LayersModel): tf.LayersModel {
-  return model instanceof tf.Sequential ? (model as unknown as { model: tf.LayersModel }).model : model;
-}
-
-/** The loss name given to compile() ("sparseCategoricalCrossentropy"), if it was given by name. */
-function compiledLossName(model: tf.LayersModel): unknown {
-  return compiledModel(model).loss;
-}
-
-/** The loss function given to compile(). */
-export function compiledLoss(model: tf.LayersModel): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor {
-  const fn = compiledModel(model).lossFunctions?.[0];
-  if (!fn) throw new Error("the model is not compiled; call compileModel(model, learningRate) first");
-  return fn;
-}
 
 /** How many rows of `probs` have their largest value at the label's index (Keras's sparse accuracy). */
 export function countCorrect(probs: tf.Tensor, labels: tf.Tensor): tf.Tensor {

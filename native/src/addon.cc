@@ -18,7 +18,7 @@
 
 namespace {
 
-constexpr const char* kVersion = "3";
+constexpr const char* kVersion = "4";
 
 // Library exceptions become JS errors: invalid_argument/out_of_range as RangeError, the rest as Error.
 template <class F>
@@ -151,6 +151,24 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+fa::BatchNormSpec batchNormSpec(const Napi::Value& value, const std::string& where) {
+  if (!value.IsObject()) throw Napi::TypeError::New(value.Env(), where + " must be an object { position, dropout, momentum, epsilon, center, scale }");
+  const Napi::Object b = value.As<Napi::Object>();
+  fa::BatchNormSpec spec;
+  const std::string position = stringOr(b, "position", "after");
+  if (position == "after") spec.at = fa::BatchNormAt::After;
+  else if (position == "before") spec.at = fa::BatchNormAt::Before;
+  else throw Napi::RangeError::New(b.Env(), where + ".position must be after or before, got " + position);
+  spec.momentum = numberOr(b, "momentum", spec.momentum);
+  spec.epsilon = numberOr(b, "epsilon", spec.epsilon);
+  spec.center = boolOr(b, "center", true);
+  spec.scale = boolOr(b, "scale", true);
+  spec.dropout = float(numberOr(b, "dropout", 0));
+  if (!(spec.dropout >= 0 && spec.dropout < 1))
+    throw Napi::RangeError::New(b.Env(), where + ".dropout must be in [0, 1), got " + std::to_string(spec.dropout));
+  return spec;
+}
+
 fa::LayerSpec layerSpec(const Napi::Object& o, bool last, size_t index) {
   const std::string where = "layers[" + std::to_string(index) + "]";
   fa::LayerSpec L;
@@ -166,18 +184,7 @@ fa::LayerSpec layerSpec(const Napi::Object& o, bool last, size_t index) {
   L.l2 = float(numberOr(o, "l2", 0));
   L.useBias = boolOr(o, "useBias", true);
   const Napi::Value bn = o.Get("batchNorm");
-  if (!bn.IsUndefined() && !bn.IsNull()) {
-    if (!bn.IsObject()) throw Napi::TypeError::New(o.Env(), where + ".batchNorm must be an object { position, momentum, epsilon, center, scale }");
-    const Napi::Object b = bn.As<Napi::Object>();
-    const std::string position = stringOr(b, "position", "after");
-    if (position == "after") L.batchNorm.at = fa::BatchNormAt::After;
-    else if (position == "before") L.batchNorm.at = fa::BatchNormAt::Before;
-    else throw Napi::RangeError::New(o.Env(), where + ".batchNorm.position must be after or before, got " + position);
-    L.batchNorm.momentum = numberOr(b, "momentum", L.batchNorm.momentum);
-    L.batchNorm.epsilon = numberOr(b, "epsilon", L.batchNorm.epsilon);
-    L.batchNorm.center = boolOr(b, "center", true);
-    L.batchNorm.scale = boolOr(b, "scale", true);
-  }
+  if (!bn.IsUndefined() && !bn.IsNull()) L.batchNorm = batchNormSpec(bn, where + ".batchNorm");
   return L;
 }
 
@@ -221,6 +228,8 @@ fa::TrainerSpec trainerSpec(const Napi::Object& o) {
   spec.clipvalue = numberOr(o, "clipvalue", 0);
   spec.seed = uint64_t(numberOr(o, "seed", 42));
   spec.keepGradients = boolOr(o, "keepGradients", false);
+  const Napi::Value inputBn = o.Get("inputBatchNorm");
+  if (!inputBn.IsUndefined() && !inputBn.IsNull()) spec.inputBatchNorm = batchNormSpec(inputBn, "inputBatchNorm");
   return spec;
 }
 

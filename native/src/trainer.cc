@@ -103,6 +103,7 @@ Trainer::Trainer(TrainerSpec spec) : spec_(std::move(spec)) {
   if (spec_.inputSize <= 0) throw std::invalid_argument("inputSize must be positive, got " + std::to_string(spec_.inputSize));
   if (spec_.maxBatch <= 0) throw std::invalid_argument("maxBatch must be positive, got " + std::to_string(spec_.maxBatch));
   if (spec_.layers.empty()) throw std::invalid_argument("layers must hold at least the softmax output layer");
+  addInputBatchNorm();
   for (size_t l = 0; l < spec_.layers.size(); l++) {
     const LayerSpec& L = spec_.layers[l];
     const std::string where = "layers[" + std::to_string(l) + "]";
@@ -130,6 +131,8 @@ Trainer::Trainer(TrainerSpec spec) : spec_(std::move(spec)) {
 }
 
 std::string Trainer::variableName(int i) const {
+  if (i >= 0 && i == inputGamma_) return "inputBatchNorm gamma";
+  if (i >= 0 && i == inputBeta_) return "inputBatchNorm beta";
   for (int l = 0; l < int(spec_.layers.size()); l++) {
     if (i == kernelVar(l)) return "layers[" + std::to_string(l) + "] kernel";
     if (i == biasVar(l)) return "layers[" + std::to_string(l) + "] bias";
@@ -208,6 +211,17 @@ void Trainer::ensureScratch(Scratch& s, int rows, bool training) {
   s.dz.assign(L, {});
   s.mask.assign(L, {});
   s.input.assign(L, {});
+  s.bnMask.assign(L, {});
+  s.bnInput.assign(L, {});
+  if (hasInputBatchNorm()) {
+    const size_t in = size_t(rows) * spec_.inputSize;
+    s.inputNorm.assign(in, 0.0f);
+    if (training) {
+      s.inputXhat.assign(in, 0.0f);
+      s.inputGrad.assign(in, 0.0f);
+      s.inputInvStd.assign(spec_.inputSize, 0.0f);
+    }
+  }
   for (size_t l = 0; l < L; l++) {
     const size_t out = size_t(rows) * spec_.layers[l].units;
     s.z[l].assign(out, 0.0f);
@@ -217,6 +231,10 @@ void Trainer::ensureScratch(Scratch& s, int rows, bool training) {
     if (hasBatchNorm(int(l))) {
       s.xhat[l].assign(out, 0.0f);
       s.invStd[l].assign(spec_.layers[l].units, 0.0f);
+      if (spec_.layers[l].batchNorm.dropout > 0) {
+        s.bnMask[l].assign(out, 0.0f);
+        s.bnInput[l].assign(out, 0.0f);
+      }
     }
     s.dz[l].assign(out, 0.0f);
     if (spec_.layers[l].dropout > 0) {
@@ -233,11 +251,15 @@ void Trainer::ensureScratch(Scratch& s, int rows, bool training) {
 const float* Trainer::dropInput(Scratch& s, int l, const float* in, int n) {
   const float rate = spec_.layers[l].dropout;
   if (rate <= 0) return in;
+  drop(rate, in, s.mask[l].data(), s.input[l].data(), size_t(n) * inSize(l));
+  return s.input[l].data();
+}
+
+// out = in ⊙ mask over `size` values, the mask (0 or 1/(1 - rate)) drawn from dropout's stream.
+void Trainer::drop(float rate, const float* in, float* __restrict__ mask, float* __restrict__ out, size_t size) {
   const float scale = float(1.0 / (1.0 - double(rate)));
   const uint32_t threshold = uint32_t(std::ceil(double(rate) * 16777216.0));
-  const size_t size = size_t(n) * inSize(l), pairs = size / 2;
-  float* __restrict__ mask = s.mask[l].data();
-  float* __restrict__ out = s.input[l].data();
+  const size_t pairs = size / 2;
   const uint64_t start = dropKey_ + dropCounter_ * kGamma;
   for (size_t p = 0; p < pairs; p++) {
     const uint64_t z = mix64(start + (p + 1) * kGamma);
@@ -254,7 +276,6 @@ const float* Trainer::dropInput(Scratch& s, int l, const float* in, int n) {
     out[size - 1] = in[size - 1] * mask[size - 1];
   }
   dropCounter_ += pairs + size % 2;
-  return out;
 }
 
 // z = in·W + b, then the activation. At training batch sizes the addon's own kernel (kernels.h) does the
@@ -296,6 +317,12 @@ void Trainer::activate(Scratch& s, int l, int n) {
 // The logits of n rows; with training, dropout on every layer's input as configured.
 const float* Trainer::forward(Scratch& s, const float* x, int n, bool training) {
   const float* in = x;
+  if (hasInputBatchNorm()) {
+    const BatchNormParams p = inputBatchNormParams();
+    if (training) bn::trainForward(p, x, n, spec_.inputSize, s.inputXhat.data(), s.inputInvStd.data(), s.inputNorm.data(), bnAcc_);
+    else bn::inferForward(p, x, n, spec_.inputSize, s.inputNorm.data(), bnAcc_);
+    in = s.inputNorm.data();
+  }
   const int last = int(spec_.layers.size()) - 1;
   for (int l = 0; l <= last; l++) {
     if (training) in = dropInput(s, l, in, n);
@@ -447,9 +474,11 @@ void Trainer::updateRange(int v, float* g, size_t begin, size_t end, float l2) {
 
 void Trainer::backward(Scratch& s, const float* x, int n) {
   for (int l = int(spec_.layers.size()) - 1; l >= 0; l--) {
-    const float* in = spec_.layers[l].dropout > 0 ? s.input[l].data() : (l == 0 ? x : s.a[l - 1].data());
+    const float* first = hasInputBatchNorm() ? s.inputNorm.data() : x;
+    const float* in = spec_.layers[l].dropout > 0 ? s.input[l].data() : (l == 0 ? first : s.a[l - 1].data());
     if (l > 0) hiddenGradient(s, l, n);  // reads W_l, so before W_l is updated
     if (l > 0 && hasBatchNorm(l - 1)) updateBatchNorm(l - 1);
+    if (l == 0 && hasInputBatchNorm()) inputBatchNormGradient(s, n);
     updateLayer(s, l, in, n);
   }
   advanceState(spec_.optimizer, state_.data());
@@ -550,6 +579,7 @@ void Trainer::addBatchNorm(int l, const std::string& where) {
 
 std::string Trainer::bufferName(int i) const {
   if (i < 0 || i >= bufferCount()) return "buffer " + std::to_string(i);
+  if (bufferLayer_[i] < 0) return std::string("inputBatchNorm ") + (i == 0 ? "movingMean" : "movingVariance");
   return "layers[" + std::to_string(bufferLayer_[i]) + "] batchNorm " + (i == firstBuffer_[bufferLayer_[i]] ? "movingMean" : "movingVariance");
 }
 
@@ -582,6 +612,11 @@ void Trainer::normalizeActivate(Scratch& s, int l, int n) {
   const auto activation = [&] { activationForward(L, actIn, actOut, size_t(n) * L.units); };
   const auto normalize = [&] {
     const BatchNormParams p = batchNormParams(l);
+    // A Dropout before the BN masks its input first, so the batch statistics see the dropped values (as Keras's do).
+    if (s.training && L.batchNorm.dropout > 0) {
+      drop(L.batchNorm.dropout, bnIn, s.bnMask[l].data(), s.bnInput[l].data(), size_t(n) * L.units);
+      bnIn = s.bnInput[l].data();
+    }
     if (s.training) bn::trainForward(p, bnIn, n, L.units, s.xhat[l].data(), s.invStd[l].data(), bnOut, bnAcc_);
     else bn::inferForward(p, bnIn, n, L.units, bnOut, bnAcc_);
   };
@@ -604,6 +639,10 @@ void Trainer::batchNormGradient(Scratch& s, int l, int n, float* d) {
     float* dgamma = gammaVar(l) >= 0 ? vars_[gammaVar(l)].grad.data() : nullptr;
     float* dbeta = betaVar(l) >= 0 ? vars_[betaVar(l)].grad.data() : nullptr;
     bn::backward(batchNormParams(l), d, s.xhat[l].data(), s.invStd[l].data(), n, L.units, dgamma, dbeta, bnAcc_);
+    if (L.batchNorm.dropout > 0) {
+      const float* mask = s.bnMask[l].data();
+      for (size_t i = 0, size = size_t(n) * L.units; i < size; i++) d[i] *= mask[i];
+    }
   };
   if (after) {
     normalize();
@@ -617,6 +656,61 @@ void Trainer::batchNormGradient(Scratch& s, int l, int n, float* d) {
 // γ and β of layer l, from the gradients batchNormGradient left (after it used γ for dx).
 void Trainer::updateBatchNorm(int l) {
   for (int v : {gammaVar(l), betaVar(l)}) {
+    if (v >= 0) updateVariable(v, vars_[v].grad.data(), vars_[v].values, 0);
+  }
+}
+
+// --- BatchNormalization on the input -------------------------------------------------------------
+
+// γ and β over the input's values, before every layer's variables (tfjs's trainableWeights order), and the
+// moving statistics before every layer's buffers.
+void Trainer::addInputBatchNorm() {
+  const BatchNormSpec& bn = spec_.inputBatchNorm;
+  if (bn.at == BatchNormAt::None) return;
+  if (!(bn.momentum >= 0 && bn.momentum <= 1)) throw std::invalid_argument("inputBatchNorm.momentum must be in [0, 1], got " + std::to_string(bn.momentum));
+  if (!(bn.epsilon > 0)) throw std::invalid_argument("inputBatchNorm.epsilon must be positive, got " + std::to_string(bn.epsilon));
+  if (bn.dropout != 0) throw std::invalid_argument("inputBatchNorm.dropout is not supported (a Dropout before the first Dense is layers[0].dropout)");
+  const size_t size = size_t(spec_.inputSize);
+  if (bn.scale) {
+    inputGamma_ = int(vars_.size());
+    vars_.push_back(Var{nullptr, size, {}, std::vector<float>(size, 0.0f)});
+  }
+  if (bn.center) {
+    inputBeta_ = int(vars_.size());
+    vars_.push_back(Var{nullptr, size, {}, std::vector<float>(size, 0.0f)});
+  }
+  for (int i = 0; i < 2; i++) {
+    buffers_.push_back(nullptr);
+    bufferLayer_.push_back(-1);
+  }
+}
+
+BatchNormParams Trainer::inputBatchNormParams() const {
+  const BatchNormSpec& bn = spec_.inputBatchNorm;
+  BatchNormParams p;
+  p.gamma = inputGamma_ >= 0 ? vars_[inputGamma_].values : nullptr;
+  p.beta = inputBeta_ >= 0 ? vars_[inputBeta_].values : nullptr;
+  p.movingMean = buffers_[0];
+  p.movingVariance = buffers_[1];
+  p.epsilon = bn.epsilon;
+  p.momentum = bn.momentum;
+  return p;
+}
+
+// The input BN's γ and β gradients and update: the loss gradient w.r.t. the first Dense's input (dz·W₀ᵀ, through
+// layer 0's dropout mask), then BN's backward pass. Reads W₀, so it runs before layer 0 is updated.
+void Trainer::inputBatchNormGradient(Scratch& s, int n) {
+  const int out = spec_.layers[0].units, in = spec_.inputSize;
+  float* d = s.inputGrad.data();
+  gemm(false, true, n, in, out, 1.0f, s.dz[0].data(), vars_[kernelVar(0)].values, 0.0f, d);
+  if (spec_.layers[0].dropout > 0) {
+    const float* mask = s.mask[0].data();
+    for (size_t i = 0, size = size_t(n) * in; i < size; i++) d[i] *= mask[i];
+  }
+  float* dgamma = inputGamma_ >= 0 ? vars_[inputGamma_].grad.data() : nullptr;
+  float* dbeta = inputBeta_ >= 0 ? vars_[inputBeta_].grad.data() : nullptr;
+  bn::backward(inputBatchNormParams(), d, s.inputXhat.data(), s.inputInvStd.data(), n, in, dgamma, dbeta, bnAcc_);
+  for (int v : {inputGamma_, inputBeta_}) {
     if (v >= 0) updateVariable(v, vars_[v].grad.data(), vars_[v].values, 0);
   }
 }

@@ -25,6 +25,9 @@ struct BatchNormSpec {
   double epsilon = 1e-3;
   bool center = true;  // has β
   bool scale = true;   // has γ
+  // Rate of an inverted dropout on the BN's input, training only: Dense(act) -> Dropout -> BN (After) or
+  // Dense(linear) -> Dropout -> BN -> act (Before). The mask applies before the batch statistics.
+  float dropout = 0;
 };
 
 struct LayerSpec {
@@ -46,6 +49,9 @@ struct TrainerSpec {
   double clipvalue = 0;  // element-wise; 0 = off (applied after clipnorm, Keras 2's order)
   uint64_t seed = 42;    // dropout's random stream
   bool keepGradients = false;  // materialise every gradient and keep it for gradient(i) (tests, debugging)
+  // A BatchNormalization on the input rows (Flatten -> BN -> Dense, Géron's chapter 11 model) when `at` is not
+  // None; its γ and β come first among the variables and its moving statistics first among the buffers.
+  BatchNormSpec inputBatchNorm;
 };
 
 struct StepResult {
@@ -71,7 +77,10 @@ class Trainer {
   void bindState(int i, float* value);
   // Non-trainable arrays the step also updates: each BatchNormalization's moving mean, then moving variance.
   int bufferCount() const { return int(buffers_.size()); }
-  size_t bufferSize(int i) const { return size_t(spec_.layers.at(bufferLayer_.at(i)).units); }
+  size_t bufferSize(int i) const {
+    const int l = bufferLayer_.at(i);
+    return size_t(l < 0 ? spec_.inputSize : spec_.layers.at(l).units);
+  }
   std::string bufferName(int i) const;
   void bindBuffer(int i, float* values);
 
@@ -114,6 +123,10 @@ class Trainer {
     // Layers with BN, [rows, units]: h is act(z) (After) or BN(z) (Before), the value between the two
     // ops; xhat the normalized input (training only). invStd [units]: the batch's 1/√(σ² + ε).
     std::vector<std::vector<float>> h, xhat, invStd;
+    // Layers whose BN has a dropout before it, [rows, units]: the mask and BN's dropped input.
+    std::vector<std::vector<float>> bnMask, bnInput;
+    // With an input BN, [rows, inputSize]: its output, x̂ and the loss gradient w.r.t. its output; invStd [inputSize].
+    std::vector<float> inputNorm, inputXhat, inputGrad, inputInvStd;
     bool training = false;
   };
 
@@ -124,6 +137,10 @@ class Trainer {
   int gammaVar(int l) const { return gammaVar_[l]; }  // -1 without BN or with scale false
   int betaVar(int l) const { return betaVar_[l]; }    // -1 without BN or with center false
   BatchNormParams batchNormParams(int l) const;
+  bool hasInputBatchNorm() const { return spec_.inputBatchNorm.at != BatchNormAt::None; }
+  BatchNormParams inputBatchNormParams() const;
+  void addInputBatchNorm();
+  void inputBatchNormGradient(Scratch& s, int n);
   void addBatchNorm(int l, const std::string& where);
   bool fastSgd(int l) const;
   void checkBound() const;
@@ -132,6 +149,7 @@ class Trainer {
 
   const float* forward(Scratch& s, const float* x, int n, bool training);
   const float* dropInput(Scratch& s, int l, const float* in, int n);
+  void drop(float rate, const float* in, float* mask, float* out, size_t size);
   void denseForward(Scratch& s, int l, const float* in, int n);
   // Runs one of kernels.h's kernels, booked as matrix-product time; false when it is unavailable.
   template <class F>
@@ -161,6 +179,7 @@ class Trainer {
   TrainerSpec spec_;
   std::vector<Var> vars_;
   std::vector<int> firstVar_, gammaVar_, betaVar_;
+  int inputGamma_ = -1, inputBeta_ = -1;  // the input BN's γ and β variables, -1 without
   std::vector<int> firstBuffer_;  // per layer, -1 without BN
   std::vector<int> bufferLayer_;  // per buffer, its layer
   std::vector<float*> buffers_;

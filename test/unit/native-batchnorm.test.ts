@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAddon, type TrainerLayerSpec } from "../../lib/engine/native/addon";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/backend";
-import { planDenseStack } from "../../lib/engine/native/plan";
+import { planDenseStack } from "../../lib/model/dense-stack";
 import { fusedStep, relativeError } from "../native";
 import { createModel } from "../../lib/model/factory";
 
@@ -341,7 +341,7 @@ describe("planDenseStack: BatchNormalization forms", () => {
   const bnOf = (model: tf.LayersModel) => {
     const plan = planDenseStack(model);
     if (typeof plan === "string") throw new Error(plan);
-    return { bn: plan.layers.map((l) => l.batchNorm?.position ?? null), weights: plan.weights.length, buffers: plan.buffers.length };
+    return { bn: plan.blocks.map((b) => b.batchNorm?.position ?? null), weights: plan.weights.length, buffers: plan.buffers.length };
   };
 
   it.each([
@@ -370,6 +370,31 @@ describe("planDenseStack: BatchNormalization forms", () => {
       6,
     ],
     [
+      "hand-built Dense(selu) -> Dropout -> BN (the Dropout before the batch statistics)",
+      () => hand(dense(8, "selu"), tf.layers.dropout({ rate: 0.2 }), tf.layers.batchNormalization(), dense(4, "softmax")),
+      ["after", null],
+      6,
+    ],
+    [
+      "hand-built Dense(linear) -> Dropout -> BN -> Activation",
+      () =>
+        hand(
+          dense(8),
+          tf.layers.dropout({ rate: 0.2 }),
+          tf.layers.batchNormalization(),
+          tf.layers.activation({ activation: "elu" }),
+          dense(4, "softmax"),
+        ),
+      ["before", null],
+      6,
+    ],
+    [
+      "hand-built BN on the input -> Dense(relu) -> BN",
+      () => hand(tf.layers.batchNormalization(), dense(8, "relu"), tf.layers.batchNormalization(), dense(4, "softmax")),
+      ["after", null],
+      8,
+    ],
+    [
       "hand-built Dense -> BN -> ReLU layer",
       () => hand(dense(8), tf.layers.batchNormalization(), tf.layers.reLU(), dense(4, "softmax")),
       ["before", null],
@@ -386,7 +411,7 @@ describe("planDenseStack: BatchNormalization forms", () => {
     const plan = bnOf(model);
     expect(plan.bn).toEqual(positions);
     expect(plan.weights).toBe(weights);
-    expect(plan.buffers).toBe(2 * positions.filter((p) => p !== null).length);
+    expect(plan.buffers).toBe(2 * model.layers.filter((l) => l.getClassName() === "BatchNormalization").length);
     expect(plan.weights).toBe(model.trainableWeights.length);
     model.dispose();
   });
@@ -398,9 +423,21 @@ describe("planDenseStack: BatchNormalization forms", () => {
       /batch_normalization\S* \(BatchNormalization\): BatchNormalization on the output layer is not covered/,
     ],
     [
-      "BN after a Dropout",
-      () => hand(dense(8, "relu"), tf.layers.dropout({ rate: 0.1 }), tf.layers.batchNormalization(), dense(4, "softmax")),
-      /\(BatchNormalization\): BatchNormalization is covered only right after a Dense layer or its activation/,
+      "a Dropout before the input's BN",
+      () => hand(tf.layers.dropout({ rate: 0.1 }), tf.layers.batchNormalization(), dense(8, "relu"), dense(4, "softmax")),
+      /\(BatchNormalization\): a Dropout before the input's BatchNormalization is not covered/,
+    ],
+    [
+      "two Dropouts before a BN",
+      () =>
+        hand(
+          dense(8, "relu"),
+          tf.layers.dropout({ rate: 0.1 }),
+          tf.layers.dropout({ rate: 0.1 }),
+          tf.layers.batchNormalization(),
+          dense(4, "softmax"),
+        ),
+      /\(Dropout\): two Dropout layers in a row are not covered/,
     ],
     [
       "two BN on one Dense",

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ACTIVATIONS, resolveConfig } from "../../lib/config";
 import { initBackend } from "../../lib/engine/backend";
 import { loadAddon } from "../../lib/engine/native/addon";
-import { planDenseStack } from "../../lib/engine/native/plan";
+import { planDenseStack } from "../../lib/model/dense-stack";
 import { planOptimizer } from "../../lib/engine/native/slots";
 import { OPTIMIZER_NAMES } from "../../lib/optimizers";
 import { createModel } from "../../lib/model/factory";
@@ -85,6 +85,39 @@ describe.skipIf(!load.addon)(`train() on the native backend${load.addon ? "" : `
     const history = await train(model, { train: tinySet(96, 7), valid: tinySet(32, 11) }, config, { progress: "none" });
     expect(tf.getBackend()).toBe("wasm");
     expect(history.history.loss?.every(Number.isFinite)).toBe(true);
+    // The engine comes back with the history: the written-out step on wasm, moved off native and why.
+    expect(history.engine).toMatchObject({ step: "dense", backend: "wasm", switched: { from: "native", to: { name: "wasm" } } });
+    expect(history.engine?.reason).toMatch(/Adadelta/);
     model.dispose();
+  });
+
+  it("returns the native engine for a covered model, and a fallback's note says what it costs", async () => {
+    const config = resolveConfig({ hiddenUnits: [16, 8], epochs: 1, batchSize: 16, backend: "native" }, {});
+    await initBackend(config);
+    const covered = createModel(config);
+    const data = { train: tinySet(32, 7) };
+    expect((await train(covered, data, config, { progress: "none" })).engine).toEqual({ step: "native", backend: "native" });
+    covered.dispose();
+    // An l1 penalty: neither fast step covers it, so it trains per op on wasm.
+    await initBackend(config);
+    const l1Model = tf.sequential({
+      layers: [
+        tf.layers.flatten({ inputShape: [28, 28] }),
+        tf.layers.dense({ units: 8, activation: "relu", kernelRegularizer: tf.regularizers.l1({ l1: 0.01 }) }),
+        tf.layers.dense({ units: 10, activation: "softmax" }),
+      ],
+    });
+    l1Model.compile({ optimizer: "sgd", loss: "sparseCategoricalCrossentropy" });
+    const said: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => said.push(line);
+    try {
+      const { engine } = await train(l1Model, data, config, { progress: "none" });
+      expect(engine).toMatchObject({ step: "generic", backend: "wasm", reason: expect.stringMatching(/l1 regularization/) });
+    } finally {
+      console.log = log;
+    }
+    expect(said.join("\n")).toMatch(/l1 regularization .* this model trains on wasm instead \(about \d+x slower than the native engine\)/);
+    l1Model.dispose();
   });
 });

@@ -595,7 +595,9 @@ describe.skipIf(!load.addon)(`native Dense step: state, dropout, coverage${load.
         tf.train.sgd(0.1),
         "categoricalCrossentropy",
       );
-      expect(reasonFor(model)).toMatch(/needs the sparseCategoricalCrossentropy loss, the model is compiled with categoricalCrossentropy/);
+      expect(reasonFor(model)).toMatch(
+        /fast steps need the sparseCategoricalCrossentropy loss, the model is compiled with categoricalCrossentropy/,
+      );
     });
     it("an optimizer it does not implement", () => {
       const model = compiled([tf.layers.dense({ inputShape: [6], units: 3, activation: "softmax" })], tf.train.adadelta(0.1));
@@ -603,7 +605,7 @@ describe.skipIf(!load.addon)(`native Dense step: state, dropout, coverage${load.
     });
     it("a non-softmax output", () => {
       const model = compiled([tf.layers.dense({ inputShape: [6], units: 3, activation: "sigmoid" })]);
-      expect(reasonFor(model)).toMatch(/last Dense layer's activation is sigmoid; the native step needs softmax/);
+      expect(reasonFor(model)).toMatch(/last Dense layer's activation is sigmoid; the fast steps need softmax/);
     });
     it("l1 regularization", () => {
       const model = compiled([

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { UpdateRule } from "../../optimizers";
+import type { StackActivation } from "../../model/dense-stack";
 
 /*
  * The native addon (native/, built by setup with node-gyp against OpenBLAS, or Accelerate on macOS):
@@ -13,7 +14,7 @@ export const ADDON_PATH = "native/build/Release/fashion_ann_native.node";
 /** A one-line reason setup writes when the build fails (its absence with no addon means "not built"). */
 export const STATUS_PATH = "native/build/status.txt";
 /** native/src/addon.cc's kVersion; a mismatch means a build from older sources. */
-export const ADDON_VERSION = "3";
+export const ADDON_VERSION = "4";
 
 /** BLAS and build facts, for the backend line and environment.json. */
 export interface NativeInfo {
@@ -33,26 +34,8 @@ export interface NativeInfo {
   ownKernels: boolean;
 }
 
-/** Activations of hidden layers, by tfjs-layers' names ("leakyRelu" stands for a LeakyReLU layer). */
-/** The hidden activations native/src/trainer.cc's parseActivation knows, by their tfjs names. */
-export const NATIVE_ACTIVATIONS = [
-  "linear",
-  "relu",
-  "relu6",
-  "elu",
-  "selu",
-  "leakyRelu",
-  "gelu",
-  "gelu_new",
-  "swish",
-  "mish",
-  "tanh",
-  "sigmoid",
-  "softplus",
-  "softsign",
-  "hardSigmoid",
-] as const;
-export type NativeActivation = (typeof NATIVE_ACTIVATIONS)[number];
+/** The hidden activations native/src/trainer.cc's parseActivation knows: model/dense-stack.ts's list, by tfjs-layers' names. */
+export type NativeActivation = StackActivation;
 
 export interface TrainerLayerSpec {
   units: number;
@@ -74,6 +57,8 @@ export interface TrainerLayerSpec {
 export interface TrainerBatchNormSpec {
   /** "after": Dense(activation) -> BN (batchNorm: true); "before": Dense(linear) -> BN -> activation. Default "after". */
   position?: "after" | "before";
+  /** Rate of an inverted dropout on the BN's input (Dense(act) -> Dropout -> BN), in [0, 1); training steps only. Default 0. */
+  dropout?: number;
   /** Default 0.99. */
   momentum?: number;
   /** Default 1e-3. */
@@ -103,6 +88,8 @@ export interface TrainerSpec {
   seed?: number;
   /** Keep every gradient for gradient(i) (turns off the fused SGD update; tests and debugging). */
   keepGradients?: boolean;
+  /** A BatchNormalization on the input rows (Flatten -> BN -> Dense); its gamma and beta come first among the variables, its moving statistics first among the buffers. */
+  inputBatchNorm?: TrainerBatchNormSpec;
 }
 
 export interface NativeStepResult {

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { NativeTrainer } from "./addon";
-import type { WeightHandle } from "./plan";
+import type { WeightHandle } from "../../model/dense-stack";
 import type { OptimizerPlan } from "./slots";
 
 /*

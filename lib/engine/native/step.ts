@@ -1,20 +1,21 @@
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { type BatchNormPlan, type DenseStackPlan, planDenseStack } from "../../model/dense-stack";
 import {
   loadAddon,
   type NativeCounters,
   type NativeLabels,
   type NativeStepResult,
   type NativeTrainer,
+  type TrainerBatchNormSpec,
   type TrainerLayerSpec,
 } from "./addon";
 import { NATIVE_BACKEND } from "./backend";
 import { VariableBinding } from "./binding";
-import { planDenseStack } from "./plan";
 import { planOptimizer, sameHyperParameters } from "./slots";
 
 /*
- * The fused native training step for a Dense stack (./plan.ts says which models): one addon call per
+ * The fused native training step for a Dense stack (model/dense-stack.ts says which models): one addon call per
  * batch does the forward pass, Keras's sparse cross-entropy, the backward pass and the optimizer update,
  * in place on the tfjs variables' own buffers (./binding.ts). The model stays an ordinary LayersModel:
  * predict, getWeights, save and the optimizer's getWeights/setWeights see every update.
@@ -79,8 +80,9 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
   const backend = tf.backend();
   if (!(backend instanceof MathBackendCPU))
     return { step: null, reason: `the native step needs the ${NATIVE_BACKEND} backend active, the current one is ${tf.getBackend()}` };
-  const stack = planDenseStack(model);
-  if (typeof stack === "string") return { step: null, reason: stack };
+  const plan = planDenseStack(model);
+  if (typeof plan === "string") return { step: null, reason: plan };
+  const stack = { ...plan, layers: trainerLayers(plan) };
   const optimizer = model.optimizer;
   const optimizerPlan = planOptimizer(optimizer);
   if (typeof optimizerPlan === "string") return { step: null, reason: optimizerPlan };
@@ -90,6 +92,7 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
     inputSize: stack.inputSize,
     maxBatch: options.maxBatch ?? 32,
     layers: stack.layers,
+    ...(plan.inputBatchNorm && { inputBatchNorm: trainerBatchNorm(plan.inputBatchNorm) }),
     optimizer: hyper,
     clipnorm: options.clipnorm ?? 0,
     clipvalue: options.clipvalue ?? 0,
@@ -137,17 +140,36 @@ export function nativeDenseStep(model: tf.LayersModel, options: NativeStepOption
         return out;
       },
       gradients: () => new Map(stack.weights.map((w, i) => [(w.read() as tf.Variable).name, trainer.gradient(i)] as const)),
-      description: describe(stack.inputSize, stack.layers, optimizer.getClassName(), hyper.learningRate),
+      description: describe(plan, stack.layers, optimizer.getClassName(), hyper.learningRate),
       trainer,
     }),
   };
 }
 
-function describe(inputSize: number, layers: TrainerLayerSpec[], optimizer: string, learningRate: number): string {
+/** The plan's blocks as the trainer's layers: the same fields, without the weight handles. */
+function trainerLayers(plan: DenseStackPlan): TrainerLayerSpec[] {
+  return plan.blocks.map((b) => ({
+    units: b.units,
+    activation: b.activation,
+    alpha: b.alpha,
+    dropout: b.dropout,
+    l2: b.l2,
+    useBias: b.bias !== null,
+    ...(b.batchNorm && { batchNorm: trainerBatchNorm(b.batchNorm) }),
+  }));
+}
+
+function trainerBatchNorm(bn: BatchNormPlan): TrainerBatchNormSpec {
+  const { position, dropout, momentum, epsilon, center, scale } = bn;
+  return { position, dropout, momentum, epsilon, center, scale };
+}
+
+function describe(plan: DenseStackPlan, layers: TrainerLayerSpec[], optimizer: string, learningRate: number): string {
   const parts = layers.map((l) => {
-    const bn = l.batchNorm ? (l.batchNorm.position === "before" ? ` (BN before ${l.activation})` : " + BN") : "";
+    const dropped = l.batchNorm?.dropout ? ` + dropout ${l.batchNorm.dropout}` : "";
+    const bn = l.batchNorm ? (l.batchNorm.position === "before" ? `${dropped} (BN before ${l.activation})` : `${dropped} + BN`) : "";
     const units = l.batchNorm?.position === "before" ? `${l.units}${bn}` : `${l.units} ${l.activation}${bn}`;
     return `${l.dropout ? `dropout ${l.dropout} → ` : ""}${units}${l.l2 ? ` (l2 ${l.l2})` : ""}`;
   });
-  return `${inputSize} → ${parts.join(" → ")}, ${optimizer} lr ${learningRate}`;
+  return `${plan.inputSize}${plan.inputBatchNorm ? " + BN" : ""} → ${parts.join(" → ")}, ${optimizer} lr ${learningRate}`;
 }

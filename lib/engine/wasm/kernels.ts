@@ -25,92 +25,96 @@ let installed = false;
 /** Replaces the wasm backend's BatchMatMul and _FusedMatMul with the faster routes; idempotent. */
 export function installWasmMatMulKernels(): void {
   if (installed) return;
+  const originals = stockKernels();
+  replaceKernel("BatchMatMul", (({ inputs, backend, attrs }: Parameters<KernelFn>[0]) =>
+    product(originals, inputs.a!, inputs.b!, Boolean(attrs.transposeA), Boolean(attrs.transposeB), backend)) as KernelFn);
+  replaceKernel("_FusedMatMul", (args) => fusedProduct(originals, args));
+  installed = true;
+}
+
+/** tfjs's own wasm kernels the new routes are made of, looked up before they are replaced. */
+interface StockKernels {
+  matMul: KernelFn;
+  fusedMatMul: KernelFn;
+  transpose: KernelFn;
+  add: KernelFn;
+  unary(name: string): KernelFn;
+}
+
+function stockKernels(): StockKernels {
   const kernel = (name: string): KernelFn => {
     const config = tf.getKernel(name, "wasm");
     if (!config) throw new Error(`wasm kernel ${name} is not registered; load @tensorflow/tfjs-backend-wasm first`);
     return config.kernelFunc as unknown as KernelFn;
   };
-  const matMul = kernel("BatchMatMul");
-  const fusedMatMul = kernel("_FusedMatMul");
-  const transposeKernel = kernel("Transpose");
-  const add = kernel("Add");
-  const unary = (name: string) => kernel(name);
-
-  const transposeLast2 = (x: TensorInfo, backend: Backend): TensorInfo => {
-    const rank = x.shape.length;
-    const perm = [...Array(rank).keys()];
-    [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1]!, perm[rank - 2]!];
-    return transposeKernel({ inputs: { x }, backend, attrs: { perm } });
+  return {
+    matMul: kernel("BatchMatMul"),
+    fusedMatMul: kernel("_FusedMatMul"),
+    transpose: kernel("Transpose"),
+    add: kernel("Add"),
+    unary: kernel,
   };
+}
 
-  const product = (a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, backend: Backend): TensorInfo => {
-    const temps: TensorInfo[] = [];
-    const T = (x: TensorInfo): TensorInfo => {
-      const out = transposeLast2(x, backend);
-      temps.push(out);
-      return out;
-    };
-    const mm = (l: TensorInfo, r: TensorInfo) =>
-      matMul({ inputs: { a: l, b: r }, backend, attrs: { transposeA: false, transposeB: false } });
+/** Registers `kernelFunc` for `name` on wasm, keeping the original's setupFunc (the backend runs it at initialisation to bind the wasm functions). */
+function replaceKernel(name: string, kernelFunc: KernelFn): void {
+  const setupFunc = tf.getKernel(name, "wasm")!.setupFunc;
+  tf.unregisterKernel(name, "wasm");
+  tf.registerKernel({ kernelName: name, backendName: "wasm", setupFunc, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+}
+
+function transposeLast2(k: StockKernels, x: TensorInfo, backend: Backend): TensorInfo {
+  const rank = x.shape.length;
+  const perm = [...Array(rank).keys()];
+  [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1]!, perm[rank - 2]!];
+  return k.transpose({ inputs: { x }, backend, attrs: { perm } });
+}
+
+/** op(a)·op(b) through XNNPACK's path: explicit transposes, and the swapped product when the right-hand side is the big one. */
+function product(k: StockKernels, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, backend: Backend): TensorInfo {
+  const temps: TensorInfo[] = [];
+  const T = (x: TensorInfo): TensorInfo => pushed(temps, transposeLast2(k, x, backend));
+  const mm = (l: TensorInfo, r: TensorInfo) =>
+    k.matMul({ inputs: { a: l, b: r }, backend, attrs: { transposeA: false, transposeB: false } });
+  try {
+    if (!shouldSwap(a, b, transposeA, transposeB)) return mm(transposeA ? T(a) : a, transposeB ? T(b) : b);
+    // C = op(A)·op(B) = (op(B)ᵀ·op(A)ᵀ)ᵀ, and op(X)ᵀ is X itself when X was to be transposed.
+    return transposeLast2(k, pushed(temps, mm(transposeB ? b : T(b), transposeA ? a : T(a))), backend);
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
+
+/** _FusedMatMul: the swapped product, then bias and activation as their own kernels; else tfjs's fused kernel on untransposed operands. */
+function fusedProduct(k: StockKernels, args: Parameters<KernelFn>[0]): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { a, b, bias } = inputs as Record<string, TensorInfo>;
+  const activation = String(attrs.activation ?? "linear");
+  const plain = activation === "linear" || activation in UNARY_ACTIVATIONS;
+  if (!shouldSwap(a!, b!, Boolean(attrs.transposeA), Boolean(attrs.transposeB)) || !plain || inputs.preluActivationWeights) {
+    if (!attrs.transposeA && !attrs.transposeB) return k.fusedMatMul(args);
+    // Transpose explicitly so the fused kernel (bias + activation in one pass) takes XNNPACK's path.
+    const ta = attrs.transposeA ? transposeLast2(k, a!, backend) : a!;
+    const tb = attrs.transposeB ? transposeLast2(k, b!, backend) : b!;
     try {
-      if (!shouldSwap(a, b, transposeA, transposeB)) return mm(transposeA ? T(a) : a, transposeB ? T(b) : b);
-      // C = op(A)·op(B) = (op(B)ᵀ·op(A)ᵀ)ᵀ, and op(X)ᵀ is X itself when X was to be transposed.
-      return transposeLast2(pushed(temps, mm(transposeB ? b : T(b), transposeA ? a : T(a))), backend);
+      return k.fusedMatMul({ inputs: { ...inputs, a: ta, b: tb }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
     } finally {
-      for (const t of temps) backend.disposeData(t.dataId);
+      if (ta !== a) backend.disposeData(ta.dataId);
+      if (tb !== b) backend.disposeData(tb.dataId);
     }
-  };
-
-  // Keep the originals' setupFunc: the backend runs it at initialisation to bind the wasm functions.
-  const setup = (name: string) => tf.getKernel(name, "wasm")!.setupFunc;
-  const batchMatMulSetup = setup("BatchMatMul");
-  const fusedSetup = setup("_FusedMatMul");
-  tf.unregisterKernel("BatchMatMul", "wasm");
-  tf.registerKernel({
-    kernelName: "BatchMatMul",
-    backendName: "wasm",
-    setupFunc: batchMatMulSetup,
-    kernelFunc: (({ inputs, backend, attrs }: Parameters<KernelFn>[0]) =>
-      product(inputs.a!, inputs.b!, Boolean(attrs.transposeA), Boolean(attrs.transposeB), backend)) as unknown as tf.KernelFunc,
-  });
-
-  tf.unregisterKernel("_FusedMatMul", "wasm");
-  tf.registerKernel({
-    kernelName: "_FusedMatMul",
-    backendName: "wasm",
-    setupFunc: fusedSetup,
-    kernelFunc: ((args: Parameters<KernelFn>[0]) => {
-      const { inputs, backend, attrs } = args;
-      const { a, b, bias } = inputs as Record<string, TensorInfo>;
-      const activation = String(attrs.activation ?? "linear");
-      const plain = activation === "linear" || activation in UNARY_ACTIVATIONS;
-      if (!shouldSwap(a!, b!, Boolean(attrs.transposeA), Boolean(attrs.transposeB)) || !plain || inputs.preluActivationWeights) {
-        if (!attrs.transposeA && !attrs.transposeB) return fusedMatMul(args);
-        // Transpose explicitly so the fused kernel (bias + activation in one pass) takes XNNPACK's path.
-        const ta = attrs.transposeA ? transposeLast2(a!, backend) : a!;
-        const tb = attrs.transposeB ? transposeLast2(b!, backend) : b!;
-        try {
-          return fusedMatMul({ inputs: { ...inputs, a: ta, b: tb }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
-        } finally {
-          if (ta !== a) backend.disposeData(ta.dataId);
-          if (tb !== b) backend.disposeData(tb.dataId);
-        }
-      }
-      let out = product(a!, b!, Boolean(attrs.transposeA), Boolean(attrs.transposeB), backend);
-      if (bias) {
-        const withBias = add({ inputs: { a: out, b: bias }, backend, attrs: {} });
-        backend.disposeData(out.dataId);
-        out = withBias;
-      }
-      if (activation !== "linear") {
-        const activated = unary(UNARY_ACTIVATIONS[activation]!)({ inputs: { x: out }, backend, attrs: {} });
-        backend.disposeData(out.dataId);
-        out = activated;
-      }
-      return out;
-    }) as unknown as tf.KernelFunc,
-  });
-  installed = true;
+  }
+  let out = product(k, a!, b!, Boolean(attrs.transposeA), Boolean(attrs.transposeB), backend);
+  if (bias) {
+    const withBias = k.add({ inputs: { a: out, b: bias }, backend, attrs: {} });
+    backend.disposeData(out.dataId);
+    out = withBias;
+  }
+  if (activation !== "linear") {
+    const activated = k.unary(UNARY_ACTIVATIONS[activation]!)({ inputs: { x: out }, backend, attrs: {} });
+    backend.disposeData(out.dataId);
+    out = activated;
+  }
+  return out;
 }
 
 function size(t: TensorInfo): number {

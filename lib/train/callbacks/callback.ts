@@ -1,6 +1,7 @@
 // What a training loop tells its callbacks, in Keras's words: the per-epoch logs, the History it returns, and the
 // state a checkpoint saves for a resume.
 import type { PlateauState } from "../schedules";
+import type { TrainingEngine } from "../engine-choice";
 
 /** Keras's History keys; `val_*` appear only when validation data is given. */
 export type Logs = Record<string, number>;
@@ -15,6 +16,8 @@ export interface History {
   stopped?: boolean;
   /** Wall-clock seconds spent in train() (this call; a resumed run adds to the earlier value). */
   seconds?: number;
+  /** The engine train() chose for this call (the native fused step, or a tfjs step and its backend). */
+  engine?: TrainingEngine;
 }
 
 /** Keras-style callbacks; each may be async. Set `model.stopTraining = true` to stop after the current batch. */
