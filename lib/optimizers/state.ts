@@ -131,10 +131,11 @@ export function checkLearningRate(className: string, learningRate: number): void
  * names still lines up by position).
  */
 export function slotIn(list: (Slot | undefined)[], index: number, kind: SlotKind, variable: tf.Variable, className: string): tf.Variable {
-  const entry = (list[index] ??= {
+  const entry = list[index] ?? {
     originalName: `${variable.name}/${kind.suffix}`,
     variable: tf.tidy(() => (kind.initial ? tf.fill(variable.shape, kind.initial) : tf.zerosLike(variable)).variable(false)),
-  });
+  };
+  list[index] = entry;
   if (!tf.util.arraysEqual(entry.variable.shape, variable.shape)) {
     throw new Error(
       `${className}: slot ${index} (${entry.originalName}) has shape [${entry.variable.shape.join(", ")}], ` +

@@ -276,8 +276,12 @@ export class KerasAdadelta extends tf.AdadeltaOptimizer {
       names.forEach((name, i) => {
         const value = registered[name];
         if (value == null) throw new Error(`Adadelta: no variable named "${name}" is registered`);
-        const accumulatedGrad = (grads[i] ??= zeroSlot(value, `${name}/accum_grad`)).variable;
-        const accumulatedUpdate = (updates[i] ??= zeroSlot(value, `${name}/accum_var`)).variable;
+        const gradSlot = grads[i] ?? zeroSlot(value, `${name}/accum_grad`);
+        const updateSlot = updates[i] ?? zeroSlot(value, `${name}/accum_var`);
+        grads[i] = gradSlot;
+        updates[i] = updateSlot;
+        const accumulatedGrad = gradSlot.variable;
+        const accumulatedUpdate = updateSlot.variable;
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
         const newGrad = tf.add(tf.mul(accumulatedGrad, this.rho), tf.mul(tf.square(gradient), 1 - this.rho));
