@@ -1,6 +1,6 @@
 import type { Images } from "../data/images";
 import { baseLayout, FigureError, hiddenAxis, PX_PER_INCH, positiveInt, type Figure, type Layout, type Plot } from "./figure";
-import { NO_MARGIN, squareCells, toDomain, type PixelBox } from "./layout-grid";
+import { NO_MARGIN, pixelAxes, squareCells, toDomain, type PixelBox } from "./layout-grid";
 
 /** A batch as one flat row-major buffer, shape [n, rows, cols] or [n, rows*cols] (square images), any numbers. */
 type ImageBatch = Images<ArrayLike<number>>;
@@ -145,19 +145,6 @@ export function imageTrace(img: GreyImage, xRef = "x", yRef = "y"): Plot {
     yaxis: yRef,
     hovertemplate: "row %{y}, col %{x}: %{z}<extra></extra>",
   } as Plot;
-}
-
-/**
- * The one pair of axes that all the images of a multi-image figure (grid, predictions, misclassified) share:
- * hidden, one unit per figure pixel, origin at the top-left corner with y pointing down as image rows do, over
- * the whole width x height figure (its margins are 0). One pair rather than one per image: plotly lays out and
- * draws every subplot on its own, and 40 of them made the tutorial's grid the slowest figure to render.
- */
-export function pixelAxes(width: number, height: number): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
-  return {
-    xaxis: hiddenAxis({ range: [0, width], autorange: false, domain: [0, 1] }),
-    yaxis: hiddenAxis({ range: [height, 0], autorange: false, domain: [0, 1] }),
-  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { CLASS_NAMES, type Images } from "../data/images";
 import { baseLayout, FigureError, PX_PER_INCH, positiveInt, type Figure, type Layout, type Plot } from "./figure";
-import { pixelAxes, placedImageTrace, titleAnnotation, toGreyImages, type ImageInput } from "./images";
-import { NO_MARGIN, squareCells } from "./layout-grid";
+import { placedImageTrace, titleAnnotation, toGreyImages, type ImageInput } from "./images";
+import { NO_MARGIN, pixelAxes, squareCells } from "./layout-grid";
 
 /** One wrong prediction to draw; `misclassified(...)` from the metrics module returns these. */
 export interface MisclassifiedCase {

@@ -1,7 +1,7 @@
 import { CLASS_NAMES } from "../data/images";
 import { axisNames, baseLayout, FigureError, PX_PER_INCH, type Figure, type Layout, type Plot } from "./figure";
-import { pixelAxes, placedImageTrace, titleAnnotation, toGreyImages, type GreyImage, type ImageInput } from "./images";
-import { NO_MARGIN, squareCells, toDomain, type PixelBox } from "./layout-grid";
+import { placedImageTrace, titleAnnotation, toGreyImages, type GreyImage, type ImageInput } from "./images";
+import { NO_MARGIN, pixelAxes, squareCells, toDomain, type PixelBox } from "./layout-grid";
 
 export interface PredictionsOptions {
   /** Names of the probability columns; default the ten Fashion-MNIST classes. */
