@@ -162,7 +162,7 @@ export function placedImageTrace(img: GreyImage, box: PixelBox, label: string): 
     dx: px,
     y0: top + px / 2,
     dy: px,
-    hovertemplate: `${hoverText(label)}: %{z}<extra></extra>`,
+    hovertemplate: `${hoverText(label)}: %{z:.3~g}<extra></extra>`,
   } as Plot;
 }
 

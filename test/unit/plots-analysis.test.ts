@@ -123,7 +123,7 @@ describe("misclassifiedFigure and selectImages", () => {
       ],
     ]);
     expect(traces[0]!.x0).toBeLessThan(traces[1]!.x0);
-    expect(traces[0]!.hovertemplate).toBe("T-shirt/top 0.97 (true: Shirt): %{z}<extra></extra>");
+    expect(traces[0]!.hovertemplate).toBe("T-shirt/top 0.97 (true: Shirt): %{z:.3~g}<extra></extra>");
     expect(layoutOf(fig).yaxis.range).toEqual([layoutOf(fig).height, 0]);
   });
 

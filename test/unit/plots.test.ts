@@ -164,13 +164,13 @@ describe("imageGridFigure", () => {
 
   it("names the image and the pixel value on hover", () => {
     const trace = traceOf(imageGridFigure(images, titles), 9);
-    expect(trace.hovertemplate).toBe(`${titles[9]}: %{z}<extra></extra>`);
+    expect(trace.hovertemplate).toBe(`${titles[9]}: %{z:.3~g}<extra></extra>`);
   });
 
   it("keeps a title's %{...} literal on hover", () => {
     const trace = traceOf(imageGridFigure([rampImage()], ["100%{x}"], 1, 1), 0);
     expect(trace.hovertemplate).not.toContain("%{x}");
-    expect(trace.hovertemplate).toContain("%{z}");
+    expect(trace.hovertemplate).toContain("%{z:.3~g}");
   });
 
   it("gives a non-square image square pixels, centred in its square cell", () => {
