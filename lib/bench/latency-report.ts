@@ -13,6 +13,7 @@ export const LATENCY_STEPS = [
   "importAndStart",
   "firstFigure",
   "laterFigure",
+  "laterGridFigure",
   "help",
   "badFlag",
   "nodeStart",
@@ -34,6 +35,11 @@ export const LATENCY_STEP_INFO: Record<LatencyStep, StepInfo> = {
   importAndStart: { label: "import + startNotebook cells", target: 1.5, how: "the two together, same process" },
   firstFigure: { label: "first figure cell", target: 1, how: "inline PNG + saveFig, right after startNotebook" },
   laterFigure: { label: "later figure cell", target: 0.3, how: "another figure, same process" },
+  laterGridFigure: {
+    label: "later image-grid cell",
+    target: 0.3,
+    how: "notebook 02's grid of 40 images (4x10, titled), same process",
+  },
   help: { label: "fashion-ann --help", target: 0.3, how: "whole process, node start included" },
   badFlag: { label: "fashion-ann train --epochs x", target: 0.3, how: "whole process until the exit-2 error" },
   // A shared machine stretches every row alike; a bare node start shows by how much (about 0.04 s when idle).

@@ -85,7 +85,14 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
   return report;
 }
 
-const NOTEBOOK_STEPS: readonly LatencyStep[] = ["import", "startNotebook", "importAndStart", "firstFigure", "laterFigure"];
+const NOTEBOOK_STEPS: readonly LatencyStep[] = [
+  "import",
+  "startNotebook",
+  "importAndStart",
+  "firstFigure",
+  "laterFigure",
+  "laterGridFigure",
+];
 
 /** Adds one process's times to `samples`, or records its failure against `steps` (the first reason is the one shown). */
 async function measure(

@@ -1,5 +1,6 @@
 import { pythonShape } from "../format/shape";
-import { baseLayout, FigureError, hiddenAxis, type Figure, type Layout } from "./figure";
+import { baseLayout, FigureError, type Figure, type Layout } from "./figure";
+import { NO_MARGIN, pixelAxes } from "./layout-grid";
 
 /** One layer as `plot_model` shows it; a model module can build these from `model.layers`. */
 export interface LayerInfo {
@@ -44,6 +45,14 @@ interface Row {
   output: string;
 }
 
+/** Column widths of the boxes: name and parameter count, the "input:/output:" keys, the shapes. */
+interface Columns {
+  nameW: number;
+  keyW: number;
+  shapeW: number;
+  boxW: number;
+}
+
 /**
  * A vertical chain of layer boxes like Keras's `plot_model(model, show_shapes=True)`: each box reads
  * "name: Type | input: / output: | shapes", with its parameter count under the name, and arrows between boxes.
@@ -54,8 +63,32 @@ export function architectureFigure(layers: readonly LayerInfo[], opts: Architect
     throw new FigureError("layers is empty; expected one { name, type, outputShape, params } per model layer");
   }
   layers.forEach(checkLayer);
-  const rows: Row[] = layers.map((l, i) => {
-    const input = l.inputShape ?? (i > 0 ? layers[i - 1].outputShape : l.type === "InputLayer" ? l.outputShape : undefined);
+  const rows = layerRows(layers);
+  const cols = columns(rows);
+  const titleH = opts.title ? 36 : 0;
+  const footerH = 30;
+  const width = Math.round(cols.boxW + 2 * PAD);
+  const height = Math.round(titleH + PAD + layers.length * BOX_H + (layers.length - 1) * GAP + footerH + PAD / 2);
+  const drawing: Drawing = { shapes: [], annotations: [] };
+  rows.forEach((row, i) => drawLayerBox(drawing, row, cols, titleH + PAD + i * (BOX_H + GAP), i > 0));
+  const totalParams = layers.reduce((s, l) => s + l.params, 0);
+  addText(drawing, `Total params: ${totalParams.toLocaleString("en-US")}`, width / 2, height - PAD / 2 - footerH / 2, {
+    font: { size: FONT - 1, color: "#333333" },
+  });
+  // Axes in figure pixels with y pointing down, so boxes are placed like on a page.
+  const layout = baseLayout(width, height, {
+    margin: NO_MARGIN,
+    ...pixelAxes(width, height),
+    ...drawing,
+    ...(opts.title && { title: { text: opts.title, x: 0.5, xanchor: "center", y: 1 - 18 / height, yanchor: "middle" } }),
+  } as Partial<Layout>);
+  return { data: [], layout };
+}
+
+/** What each box shows; a layer's input is its own inputShape, else the previous layer's output. */
+function layerRows(layers: readonly LayerInfo[]): Row[] {
+  return layers.map((l, i) => {
+    const input = l.inputShape ?? (i > 0 ? layers[i - 1]?.outputShape : l.type === "InputLayer" ? l.outputShape : undefined);
     return {
       label: `${l.name}: ${l.type}`,
       params: `${l.params.toLocaleString("en-US")} params`,
@@ -63,76 +96,79 @@ export function architectureFigure(layers: readonly LayerInfo[], opts: Architect
       output: pythonShape(l.outputShape),
     };
   });
+}
+
+/** Every box has the same columns, each as wide as its longest text. */
+function columns(rows: readonly Row[]): Columns {
   const nameW = Math.max(...rows.flatMap((r) => [textWidth(r.label), textWidth(r.params)]));
   const keyW = textWidth("output:");
   const shapeW = Math.max(...rows.flatMap((r) => [textWidth(r.output), textWidth(r.input ?? "")]));
-  const boxW = nameW + keyW + shapeW;
-  const titleH = opts.title ? 36 : 0;
-  const totalParams = layers.reduce((s, l) => s + l.params, 0);
-  const footerH = 30;
-  const width = Math.round(boxW + 2 * PAD);
-  const height = Math.round(titleH + PAD + layers.length * BOX_H + (layers.length - 1) * GAP + footerH + PAD / 2);
+  return { nameW, keyW, shapeW, boxW: nameW + keyW + shapeW };
+}
 
-  const shapes: Record<string, unknown>[] = [];
-  const annotations: Record<string, unknown>[] = [];
-  const line = { color: "black", width: 1 };
-  const text = (t: string, x: number, y: number, extra: Record<string, unknown> = {}): void => {
-    annotations.push({ text: t, x, y, xref: "x", yref: "y", showarrow: false, font: { size: FONT }, ...extra });
-  };
-  rows.forEach((row, i) => {
-    const x0 = PAD;
-    const y0 = titleH + PAD + i * (BOX_H + GAP);
-    const x1 = x0 + nameW;
-    const x2 = x1 + keyW;
-    const x3 = x0 + boxW;
-    const yMid = y0 + BOX_H / 2;
-    shapes.push({ type: "rect", xref: "x", yref: "y", x0, x1: x3, y0, y1: y0 + BOX_H, line, fillcolor: "white", layer: "below" });
-    shapes.push({ type: "line", xref: "x", yref: "y", x0: x1, x1, y0, y1: y0 + BOX_H, line });
-    shapes.push({ type: "line", xref: "x", yref: "y", x0: x2, x1: x2, y0, y1: y0 + BOX_H, line });
-    text(row.label, (x0 + x1) / 2, yMid - 9);
-    text(row.params, (x0 + x1) / 2, yMid + 10, { font: { size: FONT - 2, color: "#555555" } });
-    if (row.input) {
-      shapes.push({ type: "line", xref: "x", yref: "y", x0: x1, x1: x3, y0: yMid, y1: yMid, line });
-      text("input:", (x1 + x2) / 2, y0 + BOX_H / 4);
-      text("output:", (x1 + x2) / 2, y0 + (3 * BOX_H) / 4);
-      text(row.input, (x2 + x3) / 2, y0 + BOX_H / 4);
-      text(row.output, (x2 + x3) / 2, y0 + (3 * BOX_H) / 4);
-    } else {
-      text("output:", (x1 + x2) / 2, yMid);
-      text(row.output, (x2 + x3) / 2, yMid);
-    }
-    if (i > 0) {
-      // An arrow from the bottom of the previous box to the top of this one.
-      annotations.push({
-        text: "",
-        x: x0 + boxW / 2,
-        y: y0,
-        ax: x0 + boxW / 2,
-        ay: y0 - GAP,
-        xref: "x",
-        yref: "y",
-        axref: "x",
-        ayref: "y",
-        showarrow: true,
-        arrowhead: 2,
-        arrowsize: 1.2,
-        arrowwidth: 1.2,
-        arrowcolor: "black",
-      });
-    }
-  });
-  text(`Total params: ${totalParams.toLocaleString("en-US")}`, width / 2, height - PAD / 2 - footerH / 2, {
-    font: { size: FONT - 1, color: "#333333" },
-  });
+interface Drawing {
+  shapes: Record<string, unknown>[];
+  annotations: Record<string, unknown>[];
+}
 
-  // Axes in figure pixels with y pointing down, so boxes are placed like on a page.
-  const layout = baseLayout(width, height, {
-    margin: { l: 0, r: 0, t: 0, b: 0, pad: 0 },
-    xaxis: hiddenAxis({ range: [0, width], autorange: false }),
-    yaxis: hiddenAxis({ range: [height, 0], autorange: false }),
-    shapes,
-    annotations,
-    ...(opts.title && { title: { text: opts.title, x: 0.5, xanchor: "center", y: 1 - 18 / height, yanchor: "middle" } }),
-  } as Partial<Layout>);
-  return { data: [], layout };
+const LINE = { color: "black", width: 1 };
+
+function addText(drawing: Drawing, t: string, x: number, y: number, extra: Record<string, unknown> = {}): void {
+  drawing.annotations.push({ text: t, x, y, xref: "x", yref: "y", showarrow: false, font: { size: FONT }, ...extra });
+}
+
+/** One layer's box with its top edge at `y0`, and the arrow into it from the box above when `arrow`. */
+function drawLayerBox(drawing: Drawing, row: Row, cols: Columns, y0: number, arrow: boolean): void {
+  const x0 = PAD;
+  const x1 = x0 + cols.nameW;
+  const x2 = x1 + cols.keyW;
+  const x3 = x0 + cols.boxW;
+  const yMid = y0 + BOX_H / 2;
+  const text = (t: string, x: number, y: number, extra?: Record<string, unknown>): void => addText(drawing, t, x, y, extra);
+  drawing.shapes.push({
+    type: "rect",
+    xref: "x",
+    yref: "y",
+    x0,
+    x1: x3,
+    y0,
+    y1: y0 + BOX_H,
+    line: LINE,
+    fillcolor: "white",
+    layer: "below",
+  });
+  drawing.shapes.push({ type: "line", xref: "x", yref: "y", x0: x1, x1, y0, y1: y0 + BOX_H, line: LINE });
+  drawing.shapes.push({ type: "line", xref: "x", yref: "y", x0: x2, x1: x2, y0, y1: y0 + BOX_H, line: LINE });
+  text(row.label, (x0 + x1) / 2, yMid - 9);
+  text(row.params, (x0 + x1) / 2, yMid + 10, { font: { size: FONT - 2, color: "#555555" } });
+  if (row.input) {
+    drawing.shapes.push({ type: "line", xref: "x", yref: "y", x0: x1, x1: x3, y0: yMid, y1: yMid, line: LINE });
+    text("input:", (x1 + x2) / 2, y0 + BOX_H / 4);
+    text("output:", (x1 + x2) / 2, y0 + (3 * BOX_H) / 4);
+    text(row.input, (x2 + x3) / 2, y0 + BOX_H / 4);
+    text(row.output, (x2 + x3) / 2, y0 + (3 * BOX_H) / 4);
+  } else {
+    text("output:", (x1 + x2) / 2, yMid);
+    text(row.output, (x2 + x3) / 2, yMid);
+  }
+  if (arrow) {
+    // From the bottom of the previous box to the top of this one.
+    const x = x0 + cols.boxW / 2;
+    drawing.annotations.push({
+      text: "",
+      x,
+      y: y0,
+      ax: x,
+      ay: y0 - GAP,
+      xref: "x",
+      yref: "y",
+      axref: "x",
+      ayref: "y",
+      showarrow: true,
+      arrowhead: 2,
+      arrowsize: 1.2,
+      arrowwidth: 1.2,
+      arrowcolor: "black",
+    });
+  }
 }

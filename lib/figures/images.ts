@@ -1,6 +1,6 @@
 import type { Images } from "../data/images";
-import { axisNames, baseLayout, FigureError, hiddenAxis, PX_PER_INCH, positiveInt, type Figure, type Layout, type Plot } from "./figure";
-import { NO_MARGIN, squareCells, toDomain, type PixelBox } from "./layout-grid";
+import { baseLayout, FigureError, hiddenAxis, PX_PER_INCH, positiveInt, type Figure, type Layout, type Plot } from "./figure";
+import { NO_MARGIN, pixelAxes, squareCells, toDomain, type PixelBox } from "./layout-grid";
 
 /** A batch as one flat row-major buffer, shape [n, rows, cols] or [n, rows*cols] (square images), any numbers. */
 type ImageBatch = Images<ArrayLike<number>>;
@@ -148,23 +148,27 @@ export function imageTrace(img: GreyImage, xRef = "x", yRef = "y"): Plot {
 }
 
 /**
- * Adds image `i` of a multi-image figure: its own hidden, square-pixel axes placed in `box` (pixels of a
- * width x height figure) and its heatmap trace. Grid, predictions and misclassified figures share it.
+ * `img` as a heatmap on pixelAxes, as large as fits in `box` with square pixels, centred in it (a square image
+ * fills a square box). Hovering shows `label` (e.g. the class name) and the pixel's value.
  */
-export function addImageSubplot(
-  layout: Record<string, unknown>,
-  data: Plot[],
-  img: GreyImage,
-  i: number,
-  box: PixelBox,
-  width: number,
-  height: number,
-): void {
-  const names = axisNames(i);
-  const axes = imageAxes(img, names.xRef, toDomain(box, width, height));
-  layout[names.xKey] = { ...axes.x, anchor: names.yRef };
-  layout[names.yKey] = { ...axes.y, anchor: names.xRef };
-  data.push(imageTrace(img, names.xRef, names.yRef));
+export function placedImageTrace(img: GreyImage, box: PixelBox, label: string): Plot {
+  const px = Math.min(box.width / img.cols, box.height / img.rows);
+  const left = box.left + (box.width - px * img.cols) / 2;
+  const top = box.top + (box.height - px * img.rows) / 2;
+  return {
+    ...imageTrace(img),
+    // Brick centres: pixel (row r, col c) covers [left + c*px, left + (c+1)*px] x [top + r*px, top + (r+1)*px].
+    x0: left + px / 2,
+    dx: px,
+    y0: top + px / 2,
+    dy: px,
+    hovertemplate: `${hoverText(label)}: %{z:.3~g}<extra></extra>`,
+  } as Plot;
+}
+
+/** A label as literal hover text: plotly reads `%{...}` in a hovertemplate as a placeholder. */
+function hoverText(label: string): string {
+  return label.replace(/%\{/g, "%\u200b{");
 }
 
 /** The x and y axes of an image subplot: hidden, one unit per pixel, row 0 at the top, square pixels. */
@@ -240,14 +244,14 @@ export function imageGridFigure(images: ImageInput, titles: readonly string[], n
   const width = nCols * 1.2 * PX_PER_INCH;
   const height = nRows * 1.2 * PX_PER_INCH;
   const boxes = squareCells(nRows, nCols, { left: 0, top: 0, width, height }, { titlePx: 22, gapPx: 14 });
-  const layout: Record<string, unknown> = { ...baseLayout(width, height), margin: NO_MARGIN };
-  const data: Plot[] = [];
-  const annotations: Record<string, unknown>[] = [];
-  shown.forEach((img, i) => {
-    const box = boxes[i] as PixelBox; // squareCells made nRows * nCols boxes, and at most that many are shown
-    addImageSubplot(layout, data, img, i, box, width, height);
-    annotations.push(titleAnnotation(titles[i] ?? "", box, width, height));
-  });
-  layout.annotations = annotations;
-  return { data, layout: layout as Partial<Layout> };
+  // squareCells made nRows * nCols boxes, and at most that many are shown.
+  const cells = shown.map((img, i) => ({ img, box: boxes[i] as PixelBox, title: titles[i] ?? "" }));
+  return {
+    data: cells.map((c) => placedImageTrace(c.img, c.box, c.title)),
+    layout: baseLayout(width, height, {
+      margin: NO_MARGIN,
+      ...pixelAxes(width, height),
+      annotations: cells.map((c) => titleAnnotation(c.title, c.box, width, height)),
+    } as Partial<Layout>),
+  };
 }

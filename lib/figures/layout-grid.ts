@@ -1,4 +1,4 @@
-import type { Layout } from "./figure";
+import { hiddenAxis, type Layout } from "./figure";
 
 /** A rectangle in figure pixels, origin at the top-left corner like a page. */
 export interface PixelBox {
@@ -18,6 +18,20 @@ export function toDomain(box: PixelBox, figWidth: number, figHeight: number): { 
   return {
     x: [clamp(box.left / figWidth), clamp((box.left + box.width) / figWidth)],
     y: [clamp(1 - (box.top + box.height) / figHeight), clamp(1 - box.top / figHeight)],
+  };
+}
+
+/**
+ * Hidden axes with one unit per figure pixel and the origin at the top-left corner, y pointing down like a page
+ * (and like image rows), over the whole width x height figure (its margins are 0): things are placed by pixel
+ * boxes directly. The images of a multi-image figure (grid, predictions, misclassified) all share this one pair:
+ * plotly lays out and draws every subplot on its own, and 40 of them made the tutorial's grid the slowest
+ * figure to render.
+ */
+export function pixelAxes(width: number, height: number): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
+  return {
+    xaxis: hiddenAxis({ range: [0, width], autorange: false, domain: [0, 1] }),
+    yaxis: hiddenAxis({ range: [height, 0], autorange: false, domain: [0, 1] }),
   };
 }
 

@@ -1,7 +1,7 @@
 import { CLASS_NAMES, type Images } from "../data/images";
 import { baseLayout, FigureError, PX_PER_INCH, positiveInt, type Figure, type Layout, type Plot } from "./figure";
-import { addImageSubplot, titleAnnotation, toGreyImages, type ImageInput } from "./images";
-import { NO_MARGIN, squareCells } from "./layout-grid";
+import { placedImageTrace, titleAnnotation, toGreyImages, type ImageInput } from "./images";
+import { NO_MARGIN, pixelAxes, squareCells } from "./layout-grid";
 
 /** One wrong prediction to draw; `misclassified(...)` from the metrics module returns these. */
 export interface MisclassifiedCase {
@@ -67,7 +67,6 @@ export function misclassifiedFigure(images: ImageInput, cases: readonly Misclass
   const width = nCols * CELL;
   const height = headPx + nRows * (CELL + 10);
   const boxes = squareCells(nRows, nCols, { left: 0, top: headPx, width, height: height - headPx }, { titlePx: TITLE_PX, gapPx: 18 });
-  const layout: Record<string, unknown> = { ...baseLayout(width, height), margin: NO_MARGIN };
   const data: Plot[] = [];
   const annotations: Record<string, unknown>[] = [];
   if (title) {
@@ -85,10 +84,11 @@ export function misclassifiedFigure(images: ImageInput, cases: readonly Misclass
   }
   imgs.forEach((img, i) => {
     const c = cases[i]!;
-    addImageSubplot(layout, data, img, i, boxes[i]!, width, height);
-    const label = `<span style="color:${RED}">${nameOf(c.predictedClass, "predictedClass")} ${c.probability.toFixed(2)}</span><br>true: ${nameOf(c.trueClass, "trueClass")}`;
+    const predicted = `${nameOf(c.predictedClass, "predictedClass")} ${c.probability.toFixed(2)}`;
+    const trueName = nameOf(c.trueClass, "trueClass");
+    data.push(placedImageTrace(img, boxes[i]!, `${predicted} (true: ${trueName})`));
+    const label = `<span style="color:${RED}">${predicted}</span><br>true: ${trueName}`;
     annotations.push({ ...titleAnnotation(label, boxes[i]!, width, height, 2), font: { size: 11 } });
   });
-  layout.annotations = annotations;
-  return { data, layout: layout as Partial<Layout> };
+  return { data, layout: baseLayout(width, height, { margin: NO_MARGIN, ...pixelAxes(width, height), annotations } as Partial<Layout>) };
 }

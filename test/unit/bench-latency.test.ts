@@ -64,6 +64,7 @@ describe("summarizeLatency", () => {
       importAndStart: 1.5,
       firstFigure: 1,
       laterFigure: 0.3,
+      laterGridFigure: 0.3,
       help: 0.3,
       badFlag: 0.3,
       nodeStart: null,

@@ -101,6 +101,32 @@ describe("misclassifiedFigure and selectImages", () => {
     expect(titles[1]).toMatch(/Pullover 0\.50.*true: Coat/);
   });
 
+  it("draws every image from its own pixels on one shared pair of axes, hover naming both classes", () => {
+    const cases = [
+      { trueClass: 6, predictedClass: 0, probability: 0.973 },
+      { trueClass: 4, predictedClass: 2, probability: 0.5 },
+    ];
+    const fig = misclassifiedFigure(selectImages(batch, [2, 0]), cases, { nCols: 2, title: "" });
+    const traces = fig.data as AnyRecord[];
+    expect(traces.map((t) => [t.xaxis, t.yaxis])).toEqual([
+      ["x", "y"],
+      ["x", "y"],
+    ]);
+    expect(traces.map((t) => t.z)).toEqual([
+      [
+        [8, 9],
+        [10, 11],
+      ],
+      [
+        [0, 1],
+        [2, 3],
+      ],
+    ]);
+    expect(traces[0]!.x0).toBeLessThan(traces[1]!.x0);
+    expect(traces[0]!.hovertemplate).toBe("T-shirt/top 0.97 (true: Shirt): %{z:.3~g}<extra></extra>");
+    expect(layoutOf(fig).yaxis.range).toEqual([layoutOf(fig).height, 0]);
+  });
+
   it("wraps into rows of nCols", () => {
     const cases = Array.from({ length: 3 }, () => ({ trueClass: 1, predictedClass: 0, probability: 0.9 }));
     const one = misclassifiedFigure(batch, cases, { nCols: 3 });

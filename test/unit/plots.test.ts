@@ -24,6 +24,13 @@ type AnyRecord = Record<string, any>;
 const layoutOf = (fig: Figure): AnyRecord => fig.layout as AnyRecord;
 const traceOf = (fig: Figure, i: number): AnyRecord => fig.data[i] as AnyRecord;
 
+/** Where a heatmap placed with x0/dx, y0/dy covers its axes (figure pixels for the multi-image figures). */
+function extent(t: AnyRecord): { left: number; right: number; top: number; bottom: number } {
+  const z = t.z as number[][];
+  const cols = defined(z[0], "row 0").length;
+  return { left: t.x0 - t.dx / 2, right: t.x0 + (cols - 0.5) * t.dx, top: t.y0 - t.dy / 2, bottom: t.y0 + (z.length - 0.5) * t.dy };
+}
+
 describe("imageFigure", () => {
   it("draws 784 pixels as one 28x28 heatmap with row 0 at the top", () => {
     const fig = imageFigure(rampImage());
@@ -94,10 +101,11 @@ describe("imageGridFigure", () => {
   const images = Array.from({ length: 40 }, () => rampImage(255));
   const titles = Array.from({ length: 40 }, (_, i) => defined(NAMES[i % 10], `class name ${i % 10}`));
 
-  it("draws 40 images on 40 separate axes with the class names as titles", () => {
+  it("draws 40 images as 40 heatmaps on one shared pair of axes, with the class names as titles", () => {
     const fig = imageGridFigure(images, titles);
     expect(fig.data).toHaveLength(40);
-    expect(new Set(fig.data.map((t) => (t as AnyRecord).xaxis)).size).toBe(40);
+    expect(fig.data.every((t) => t.type === "heatmap" && t.xaxis === "x" && t.yaxis === "y")).toBe(true);
+    expect(Object.keys(layoutOf(fig)).filter((k) => /^[xy]axis\d/.test(k))).toEqual([]);
     expect(layoutOf(fig).annotations.map((a: AnyRecord) => a.text)).toEqual(titles);
   });
 
@@ -106,30 +114,72 @@ describe("imageGridFigure", () => {
     expect([fig.layout.width, fig.layout.height]).toEqual([1200, 480]);
   });
 
-  it("reverses every y axis and anchors it to its own x axis", () => {
-    const layout = layoutOf(imageGridFigure(images, titles));
-    for (let i = 1; i <= 40; i++) {
-      const suffix = i === 1 ? "" : String(i);
-      const y = layout[`yaxis${suffix}`];
-      expect(y.range[0]).toBeGreaterThan(y.range[1]);
-      expect(y.scaleanchor).toBe(`x${suffix}`);
+  it("measures its axes in figure pixels, y pointing down from the top edge", () => {
+    const layout = layoutOf(imageGridFigure(images, titles, 4, 10));
+    expect(layout.xaxis.range).toEqual([0, 1200]);
+    expect(layout.yaxis.range).toEqual([480, 0]);
+    expect(layout.margin).toMatchObject({ l: 0, r: 0, t: 0, b: 0 });
+  });
+
+  it("draws trace k from image k's pixels, row 0 at the top", () => {
+    const distinct = Array.from({ length: 40 }, (_, k) => Array.from({ length: 784 }, (_, j) => (k * 784 + j) % 251));
+    const fig = imageGridFigure(distinct, titles);
+    fig.data.forEach((trace, k) => {
+      const z = (trace as AnyRecord).z as number[][];
+      expect([z.length, defined(z[0], "row 0").length]).toEqual([28, 28]);
+      for (const [r, c] of [
+        [0, 0],
+        [3, 17],
+        [27, 27],
+      ] as const)
+        expect(z[r]![c]).toBe(distinct[k]![r * 28 + c]);
+    });
+  });
+
+  it("places the images in row-major order with square pixels, inside the figure and without overlap", () => {
+    const fig = imageGridFigure(images, titles, 4, 10);
+    const boxes = fig.data.map((t) => extent(t as AnyRecord));
+    const [first, second, eleventh] = [boxes[0]!, boxes[1]!, boxes[10]!];
+    expect(second.left).toBeGreaterThan(first.right); // image 2 is right of image 1
+    expect(eleventh.top).toBeGreaterThan(first.bottom); // image 11 (row 2) is below image 1
+    for (const [i, b] of boxes.entries()) {
+      expect(b.right - b.left).toBeCloseTo(b.bottom - b.top, 9);
+      expect(b.left).toBeGreaterThanOrEqual(0);
+      expect(b.right).toBeLessThanOrEqual(1200);
+      expect(b.bottom).toBeLessThanOrEqual(480);
+      for (const other of boxes.slice(i + 1)) expect(b.right <= other.left || b.bottom <= other.top).toBe(true);
     }
   });
 
-  it("places the images in row-major order without overlap", () => {
-    const layout = layoutOf(imageGridFigure(images, titles, 4, 10));
-    const x1 = layout.xaxis.domain;
-    const x2 = layout.xaxis2.domain;
-    const y11 = layout.yaxis11.domain;
-    expect(x2[0]).toBeGreaterThan(x1[1]); // image 2 is right of image 1
-    expect(layout.yaxis.domain[0]).toBeGreaterThan(y11[1]); // image 11 (row 2) is below image 1
-    expect(
-      Math.max(
-        ...Object.keys(layout)
-          .filter((k) => k.startsWith("xaxis"))
-          .map((k) => layout[k].domain[1]),
-      ),
-    ).toBeLessThanOrEqual(1);
+  it("sets each title centred just above its image", () => {
+    const fig = imageGridFigure(images, titles, 4, 10);
+    fig.data.forEach((trace, k) => {
+      const box = extent(trace as AnyRecord);
+      const title = layoutOf(fig).annotations[k];
+      expect(title.x * 1200).toBeCloseTo((box.left + box.right) / 2, 6);
+      expect((1 - title.y) * 480).toBeLessThanOrEqual(box.top); // paper y counts up from the bottom
+      expect((1 - title.y) * 480).toBeGreaterThan(box.top - 10);
+    });
+  });
+
+  it("names the image and the pixel value on hover", () => {
+    const trace = traceOf(imageGridFigure(images, titles), 9);
+    expect(trace.hovertemplate).toBe(`${titles[9]}: %{z:.3~g}<extra></extra>`);
+  });
+
+  it("keeps a title's %{...} literal on hover", () => {
+    const trace = traceOf(imageGridFigure([rampImage()], ["100%{x}"], 1, 1), 0);
+    expect(trace.hovertemplate).not.toContain("%{x}");
+    expect(trace.hovertemplate).toContain("%{z:.3~g}");
+  });
+
+  it("gives a non-square image square pixels, centred in its square cell", () => {
+    const fig = imageGridFigure({ data: new Float32Array(2 * 8), shape: [2, 2, 4] }, ["a", "b"], 1, 2);
+    const [a, b] = fig.data.map((t) => extent(t as AnyRecord));
+    const t = traceOf(fig, 0);
+    expect(t.dx).toBe(t.dy);
+    expect(a!.right - a!.left).toBeCloseTo(2 * (a!.bottom - a!.top), 9);
+    expect(b!.left - a!.right).toBeGreaterThan(0);
   });
 
   it("takes one flat batch with shape [n, 28, 28]", () => {
@@ -262,6 +312,36 @@ describe("predictionsFigure", () => {
     expect(fig.data).toHaveLength(3);
     expect(layoutOf(fig).annotations.map((a: AnyRecord) => a.text)).toEqual(predicted);
     expect([fig.layout.width, fig.layout.height]).toEqual([720, 240]);
+  });
+
+  it("draws the images on the shared pixel axes and each bar chart on axes of its own below them", () => {
+    const fig = predictionsFigure(images, predicted, probs);
+    const heatmaps = fig.data.filter((t) => t.type === "heatmap") as AnyRecord[];
+    const bars = fig.data.filter((t) => t.type === "bar") as AnyRecord[];
+    expect(heatmaps.map((t) => [t.xaxis, t.yaxis])).toEqual([
+      ["x", "y"],
+      ["x", "y"],
+      ["x", "y"],
+    ]);
+    expect(bars.map((t) => [t.xaxis, t.yaxis])).toEqual([
+      ["x2", "y2"],
+      ["x3", "y3"],
+      ["x4", "y4"],
+    ]);
+    const layout = layoutOf(fig);
+    expect([layout.height, layout.yaxis.range]).toEqual([500, [500, 0]]); // 2.4 inches of images, 2.6 of bars
+    const imageBottom = Math.max(...heatmaps.map((t) => extent(t).bottom));
+    expect(imageBottom).toBeLessThanOrEqual(240); // the image row is the top 2.4 inches
+    expect((1 - layout.yaxis2.domain[1]) * 500).toBeGreaterThan(imageBottom); // paper fractions count up
+  });
+
+  it("puts image k's own pixels in trace k, hovering with its predicted name", () => {
+    const distinct = [0, 1, 2].map((k) => Array.from({ length: 784 }, (_, j) => (j + 100 * k) % 256));
+    const fig = predictionsFigure(distinct, predicted);
+    fig.data.forEach((t, k) => {
+      expect((t as AnyRecord).z[5][9]).toBe(distinct[k]![5 * 28 + 9]);
+      expect((t as AnyRecord).hovertemplate).toContain(predicted[k]);
+    });
   });
 
   it("adds one probability bar chart per image over the class names", () => {
