@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Execute one notebook headlessly through a Jupyter kernel, papermill-style.
 
-Called by lib/notebooks.ts (runNotebooks); not meant to be used by hand, although it works:
+Called by lib/notebook/execute.ts (runNotebooks); not meant to be used by hand, although it works:
 
     JUPYTER_PATH=.jupyter/share/jupyter /usr/bin/python3 scripts/execute_notebook.py \
         --input notebooks/01_data.ipynb --output runs/x/notebooks/01_data.ipynb \

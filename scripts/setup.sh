@@ -108,7 +108,7 @@ else
 fi
 
 # --- 4. tslab kernel ---------------------------------------------------------------------
-# Jupyter finds it through JUPYTER_PATH=$root/.jupyter/share/jupyter (set by the scripts and lib/notebooks.ts).
+# Jupyter finds it through JUPYTER_PATH=$root/.jupyter/share/jupyter (set by the scripts and lib/notebook/execute.ts).
 kernel_json=.jupyter/share/jupyter/kernels/tslab/kernel.json
 tslab_bin="$root/node_modules/.bin/tslab"
 if [[ -f "$kernel_json" ]] && grep -qF "\"$tslab_bin\"" "$kernel_json"; then

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { listNotebooks, NotebookError, runNotebooks } from "../../lib/runs/notebooks";
+import { listNotebooks, NotebookError, runNotebooks } from "../../lib/notebook/execute";
 
 const fixtures = path.resolve(__dirname, "../fixtures");
 const okDir = path.join(fixtures, "notebooks-ok");

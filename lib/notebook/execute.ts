@@ -119,7 +119,7 @@ export function listNotebooks(dir: string, only?: string[]): string[] {
 /** Source of the injected-parameters cell: assignments to the variables the "parameters" cell declares with `let`. */
 export function injectedParametersSource(overrides: ConfigOverrides, runDir: string): string {
   return [
-    "// Injected by runNotebooks (lib/notebooks.ts): this run's values for the parameters cell above.",
+    "// Injected by runNotebooks (lib/notebook/execute.ts): this run's values for the parameters cell above.",
     `overrides = ${JSON.stringify(overrides)};`,
     `runDir = ${JSON.stringify(runDir)};`,
     // Not `{ overrides, runDir }`: tslab does not resolve shorthand properties that name an earlier cell's variable.
