@@ -51,6 +51,13 @@ module.exports = {
       to: { path: "^lib/notebook/" },
     },
     {
+      name: "only-the-kernel-imports-tslab",
+      comment: "tslab's internals (converter, executor, ZMQ server) are pinned and private; lib/notebook/kernel.ts alone builds on them.",
+      severity: "error",
+      from: { path: "^lib/", pathNot: "^lib/notebook/kernel\\.ts$" },
+      to: { path: "node_modules/tslab/dist/(converter|executor|jupyter|main)" },
+    },
+    {
       name: "plumbing-stays-low",
       comment: "io/ and format/ are the ground floor: they import no other room but config.",
       severity: "error",
