@@ -24,10 +24,10 @@ module.exports = {
     },
     {
       name: "core-does-not-present-or-persist",
-      comment: "data, model, train and results never import runs, figures or cli: they must run without a run folder, a browser or a command line.",
+      comment: "data, model, train and results never import runs, figures, notebook or cli: they must run without a run folder, a browser, a Jupyter kernel or a command line.",
       severity: "error",
       from: { path: "^lib/(data|model|train|results)/" },
-      to: { path: "^lib/(runs|figures|cli)/" },
+      to: { path: "^lib/(runs|figures|notebook|cli)/" },
     },
     {
       name: "figure-specs-are-pure",
@@ -46,10 +46,24 @@ module.exports = {
     },
     {
       name: "engine-draws-nothing",
-      comment: "The engine (backends, kernels, native code) never imports figures, runs or cli.",
+      comment: "The engine (backends, kernels, native code) never imports figures, runs, notebook or cli.",
       severity: "error",
       from: { path: "^lib/engine/" },
-      to: { path: "^lib/(figures|runs|cli)/" },
+      to: { path: "^lib/(figures|runs|notebook|cli)/" },
+    },
+    {
+      name: "notebook-is-the-top-floor",
+      comment: "notebook/ is what a Jupyter user meets (startNotebook, fit, the kernel, the runner): it uses runs and figures, and none of them leans on it.",
+      severity: "error",
+      from: { path: "^lib/(runs|figures|search|io|format|bench)/" },
+      to: { path: "^lib/notebook/" },
+    },
+    {
+      name: "only-the-kernel-imports-tslab",
+      comment: "tslab's internals (converter, executor, ZMQ server) are pinned and private; lib/notebook/kernel.ts alone builds on them.",
+      severity: "error",
+      from: { path: "^lib/", pathNot: "^lib/notebook/kernel\\.ts$" },
+      to: { path: "node_modules/tslab/dist/(converter|executor|jupyter|main)" },
     },
     {
       name: "plumbing-stays-low",

@@ -51,8 +51,8 @@ export { loadData, trainExperiment, TrainingInterrupted } from "./runs/experimen
 export { asModelInput, type CustomRunOptions, type CustomRunResult, resumeCustomRun, trainCustomRun } from "./runs/custom-run";
 export { comparisonTable, formatComparison, listRuns, summarizeRuns } from "./runs/compare";
 export { analyseErrors, writeRunReport } from "./runs/report";
-export { runNotebooks } from "./runs/notebooks";
-export { fit, type FitOptions, modelInputFigure, type NotebookSession, startNotebook } from "./runs/notebook";
+export { runNotebooks } from "./notebook/execute";
+export { fit, type FitOptions, modelInputFigure, type NotebookSession, startNotebook } from "./notebook/session";
 
 // Tuning: Keras Tuner's random, grid and Hyperband searches; the study in PGlite (embedded) or a PostgreSQL server.
 export { parseSearchSpace, SearchSpaceError } from "./search/core/space";

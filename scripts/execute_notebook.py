@@ -1,23 +1,30 @@
 #!/usr/bin/python3
-"""Execute one notebook headlessly through a Jupyter kernel, papermill-style.
+"""Execute notebooks headlessly through Jupyter kernels, papermill-style, one after another.
 
-Called by lib/notebooks.ts (runNotebooks); not meant to be used by hand, although it works:
+Called by lib/notebook/execute.ts (runNotebooks); not meant to be used by hand, although it works:
 
     JUPYTER_PATH=.jupyter/share/jupyter /usr/bin/python3 scripts/execute_notebook.py \
         --input notebooks/01_data.ipynb --output runs/x/notebooks/01_data.ipynb \
+        --input notebooks/02_plot.ipynb --output runs/x/notebooks/02_plot.ipynb \
         --cwd notebooks --parameters 'overrides = {}; runDir = "runs/x";' \
         --error-pattern '^\\w*Error: '
 
+Each notebook gets a fresh kernel, as in Jupyter. The next notebook's kernel starts while the
+current notebook runs: a tslab kernel takes 3-10 s to start (TypeScript), and one process
+running all notebooks can hide that wait, where one process per notebook could not.
+
 It reports progress as JSON lines on stdout (one object per line, "type" says which), so the
 caller can show live progress without parsing Jupyter messages itself:
+    notebook {path}                    the next notebook (its --input) begins; later events are about it
     start {cells}                      cells = number of code cells that will run
+    kernel_ready {waited}              seconds this notebook waited for its kernel (0 when it started ahead)
     cell_start {number, firstLine}     number counts code cells from 1
     stream {name, text}                kernel stdout/stderr, as it arrives
     cell_done {number, seconds}
     failed {number, firstLine, message}
     written {path}
-Exit status: 0 ok, 1 a cell failed (the partly executed notebook is still written),
-2 the notebook cannot be run as it is (e.g. no "parameters" cell).
+It stops at the first notebook that fails. Exit status: 0 ok, 1 a cell failed (the partly
+executed notebook is still written), 2 a notebook cannot be run as it is (e.g. no "parameters" cell).
 
 Why not plain `jupyter nbconvert --execute`: tslab reports compile errors and unhandled
 rejections only as stderr text, sometimes with an "ok" reply, and nbconvert would pass those.
@@ -28,11 +35,13 @@ import json
 import os
 import queue
 import re
+import signal
 import sys
 import tempfile
 import time
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
@@ -165,16 +174,57 @@ def clip(text):
     return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "\n... (cut)"
 
 
-async def run(args):
-    nb = nbformat.read(args.input, as_version=4)
+STARTUP_TIMEOUT_SEC = 300  # a tslab kernel compiles TypeScript on start; a loaded 2-core machine took over 120 s
+
+
+class KernelStart:
+    """A kernel started ahead of its notebook: the process now, the wait for its first reply in the background."""
+
+    def __init__(self, kernel_name, cwd):
+        self.km = AsyncKernelManager(kernel_name=kernel_name)
+        self.kc = None
+        self.task = asyncio.ensure_future(self._start(cwd))
+
+    async def _start(self, cwd):
+        await self.km.start_kernel(cwd=cwd)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        await self.kc.wait_for_ready(timeout=STARTUP_TIMEOUT_SEC)
+
+    async def ready(self):
+        """Seconds spent waiting here for the kernel to answer (0 when it was ready already)."""
+        started = time.monotonic()
+        await self.task
+        return time.monotonic() - started
+
+    async def shutdown(self):
+        if not self.task.done():
+            self.task.cancel()
+        try:
+            if self.kc is not None:
+                self.kc.stop_channels()
+            if self.km.has_kernel:
+                await self.km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001 - best effort: the kernel may be half-started or dead already
+            pass
+
+
+async def run_notebook(args, source, output, kernel, kernels, start_next):
+    """Runs one notebook in `kernel` (a KernelStart), shuts the kernel down and writes the output; 0 ok, 1 a cell failed.
+
+    With `start_next`, the next notebook's kernel is started (appended to `kernels`) once this one is ready, not
+    before: two kernels starting at once on a 2-core machine would delay this notebook's first cell.
+    """
+    nb = nbformat.read(source, as_version=4)
     if args.parameters is not None:
-        inject_parameters(nb, args.parameters, args.input)
+        inject_parameters(nb, args.parameters, source)
     error_re = re.compile(args.error_pattern, re.MULTILINE)
     client = StreamingClient(
         nb,
+        km=kernel.km,
         kernel_name=args.kernel,
         timeout=args.timeout if args.timeout > 0 else None,  # whole seconds: nbclient wants an int
-        startup_timeout=300,  # a tslab kernel compiles TypeScript on start; a loaded 2-core machine took over 120 s
+        startup_timeout=STARTUP_TIMEOUT_SEC,
         # Errors are judged here (tslab's error replies carry no ename), so nbclient must not stop first.
         allow_errors=True,
         record_timing=True,
@@ -182,8 +232,13 @@ async def run(args):
     )
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
     emit("start", cells=len(code_cells))
+    emit("kernel_ready", waited=round(await kernel.ready(), 2))
+    if start_next:
+        kernels.append(KernelStart(args.kernel, args.cwd))
+    client.kc = kernel.kc
     failure = None
-    async with client.async_setup_kernel():
+    # cleanup_kc: the kernel is ours (started ahead), so nbclient shuts it down when the notebook ends.
+    async with client.async_setup_kernel(cleanup_kc=True):
         info = await client.async_wait_for_reply(await ensure_async(client.kc.kernel_info()))
         if info is not None and "language_info" in info["content"]:
             nb.metadata["language_info"] = info["content"]["language_info"]
@@ -221,25 +276,55 @@ async def run(args):
                 last = nb.cells[code_cells[-1]] if code_cells else None
                 emit("failed", number=len(code_cells), firstLine=first_line(last.source) if last else "",
                      message=clip("(output after the last cell finished)\n" + stray))
-    write_atomically(nb, args.output)
+    write_atomically(nb, output)
     return 1 if failure is not None else 0
+
+
+async def run(args):
+    """Runs the notebooks in order, each in its own kernel; the next one's kernel starts while the current notebook runs."""
+    main_task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    kernels = []
+
+    def stop_on_signal():
+        # Between notebooks (nbclient has its own handlers while one runs): stop, and let `finally` end the kernels.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, main_task.cancel)
+
+    try:
+        kernels.append(KernelStart(args.kernel, args.cwd))
+        for i, (source, output) in enumerate(zip(args.input, args.output)):
+            stop_on_signal()
+            emit("notebook", path=source)
+            status = await run_notebook(args, source, output, kernels[i], kernels, i + 1 < len(args.input))
+            if status != 0:
+                return status
+        return 0
+    finally:
+        for kernel in kernels:
+            await kernel.shutdown()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--input", required=True)
-    parser.add_argument("--output", required=True)
+    parser.add_argument("--input", required=True, action="append", help="a notebook to run (repeatable, run in order)")
+    parser.add_argument("--output", required=True, action="append", help="where to write it (one per --input)")
     parser.add_argument("--cwd", required=True, help="kernel working directory")
     parser.add_argument("--kernel", default="tslab")
     parser.add_argument("--parameters", help="source of the injected-parameters cell")
     parser.add_argument("--timeout", type=int, default=0, help="seconds per cell; 0 = none")
     parser.add_argument("--error-pattern", required=True, help="regex (multiline) for stderr text that means failure")
     args = parser.parse_args()
+    if len(args.input) != len(args.output):
+        parser.error(f"{len(args.input)} --input but {len(args.output)} --output; give one --output per --input")
     try:
         sys.exit(asyncio.run(run(args)))
     except NotebookSetupError as e:
         emit("failed", number=0, firstLine="", message=str(e))
         sys.exit(2)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        emit("failed", number=0, firstLine="", message="stopped by a signal (Ctrl-C or SIGTERM)")
+        sys.exit(130)
     except Exception as e:  # noqa: BLE001 - any other setup failure, as one line the caller can show
         emit("failed", number=0, firstLine="", message=f"{type(e).__name__}: {e}")
         sys.exit(1)

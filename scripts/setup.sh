@@ -111,15 +111,28 @@ else
 fi
 
 # --- 4. tslab kernel ---------------------------------------------------------------------
-# Jupyter finds it through JUPYTER_PATH=$root/.jupyter/share/jupyter (set by the scripts and lib/notebooks.ts).
+# Jupyter finds it through JUPYTER_PATH=$root/.jupyter/share/jupyter (set by the scripts and lib/notebook/execute.ts).
+# `tslab install` writes the spec; its argv then runs the project's launcher (lib/notebook/kernel.ts), which is tslab's
+# kernel that type-checks the library's declarations while it starts instead of in the first cell.
 kernel_json=.jupyter/share/jupyter/kernels/tslab/kernel.json
-tslab_bin="$root/node_modules/.bin/tslab"
-if [[ -f "$kernel_json" ]] && grep -qF "\"$tslab_bin\"" "$kernel_json"; then
+kernel_js="$root/dist/lib/notebook/kernel.js"
+if [[ -f "$kernel_json" ]] && grep -qF "\"$kernel_js\"" "$kernel_json"; then
   say "tslab kernel registered"
 else
   say "registering the tslab kernel in .jupyter/"
-  node_modules/.bin/tslab install --python=/usr/bin/python3 --binary="$tslab_bin" --prefix="$root/.jupyter" >/dev/null
-  grep -qF "\"$tslab_bin\"" "$kernel_json" || { say "tslab install did not write $kernel_json" >&2; exit 1; }
+  node_modules/.bin/tslab install --python=/usr/bin/python3 --binary="$root/node_modules/.bin/tslab" --prefix="$root/.jupyter" >/dev/null
+  [[ -f "$kernel_json" ]] || { say "tslab install did not write $kernel_json" >&2; exit 1; }
+  /usr/bin/python3 - "$kernel_json" "$(command -v node)" "$kernel_js" <<'PY'
+import json, os, sys, tempfile
+path, node, kernel_js = sys.argv[1:]
+with open(path, encoding="utf-8") as f:
+    spec = json.load(f)
+spec["argv"] = [node, kernel_js, "--config-path", "{connection_file}"]
+fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+with os.fdopen(fd, "w", encoding="utf-8") as f:
+    json.dump(spec, f)
+os.replace(tmp, path)
+PY
 fi
 
 # --- 5. Python environment (JupyterLab 4, Notebook 7) -------------------------------------

@@ -5,7 +5,7 @@ import type { LatencySpec, LatencyWorkerReply } from "../bench/latency";
 import type * as Chromium from "../figures/render/chromium";
 import type * as Curves from "../figures/curves";
 import type * as Images from "../figures/images";
-import type * as Notebook from "../runs/notebook";
+import type * as Notebook from "../notebook/session";
 
 /** The part of the public API (`fashion-ann`) the cells below call. */
 type Library = Pick<typeof Notebook, "startNotebook"> &

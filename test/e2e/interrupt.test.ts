@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { jupyterEnv, SYSTEM_PYTHON } from "../../lib/runs/notebooks";
+import { jupyterEnv, SYSTEM_PYTHON } from "../../lib/notebook/execute";
 import { ROOT as root, run as runChild, runCli, startTrain } from "./spawn";
 
 const helper = path.join(__dirname, "helpers", "interrupt_kernel.py");

@@ -11,7 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLOTLY_MIMETYPE } from "../../lib/figures/render/inline";
 import { projectRoot } from "../../lib/io/paths";
-import { KERNEL_ERROR_PATTERN } from "../../lib/runs/notebooks";
+import { KERNEL_ERROR_PATTERN } from "../../lib/notebook/execute";
 import { type JupyterServer, MODERN_UI_NAMES, type ModernUi, openBrowser, startModernJupyter, venvJupyterPython } from "./helpers/jupyter";
 
 const root = projectRoot();

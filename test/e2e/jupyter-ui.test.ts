@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { KERNEL_ERROR_PATTERN } from "../../lib/runs/notebooks";
+import { KERNEL_ERROR_PATTERN } from "../../lib/notebook/execute";
 import { type JupyterServer, openBrowser, startJupyter } from "./helpers/jupyter";
 import { projectRoot } from "../../lib/io/paths";
 

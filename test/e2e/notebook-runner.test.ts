@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { listNotebooks, NotebookError, runNotebooks } from "../../lib/runs/notebooks";
+import { listNotebooks, NotebookError, runNotebooks } from "../../lib/notebook/execute";
 
 const fixtures = path.resolve(__dirname, "../fixtures");
 const okDir = path.join(fixtures, "notebooks-ok");
@@ -27,6 +27,21 @@ beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-nbrun-"));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Pids of the processes whose working directory is `dir` (a kernel runs in its notebooks folder). */
+function processesIn(dir: string): number[] {
+  return fs
+    .readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return fs.readlinkSync(`/proc/${p}/cwd`) === dir;
+      } catch {
+        return false; // gone, or not ours to read
+      }
+    })
+    .map(Number);
+}
 
 /** Runs one bad probe and returns the NotebookError it must throw. */
 async function failureOf(only: string): Promise<NotebookError> {
@@ -70,6 +85,27 @@ describe("runNotebooks on probe notebooks", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^\[01_probe\] {3}\| resolved config: /));
     expect(lines).toContainEqual("[01_probe]   | a warning on stderr is not an error");
     expect(lines.findIndex((l) => l.startsWith("[02_second]"))).toBeGreaterThan(lines.findLastIndex((l) => l.startsWith("[01_probe]")));
+    // One helper ran both; each notebook says how long it waited for its kernel (02's started while 01 ran).
+    for (const nb of ["01_probe", "02_second"]) {
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^\\[${nb}\\] kernel ready \\(waited \\d+\\.\\d s\\)$`)));
+    }
+  });
+
+  it("stops at the first failing notebook of several, names it, and leaves no kernel running (not even the next one's)", async () => {
+    const dir = path.join(tmp, "bad-then-ok");
+    fs.mkdirSync(dir);
+    fs.copyFileSync(path.join(badDir, "01_type_error.ipynb"), path.join(dir, "01_type_error.ipynb"));
+    fs.copyFileSync(path.join(okDir, "02_second.ipynb"), path.join(dir, "02_second.ipynb"));
+    const lines: string[] = [];
+    const runDir = path.join(tmp, "bad-then-ok-run");
+    const err = await runNotebooks({ notebooksDir: dir, runDir, overrides: { epochs: 1 }, log: (l) => lines.push(l) }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NotebookError);
+    expect((err as NotebookError).notebook).toBe("01_type_error.ipynb");
+    expect(lines.some((l) => l.startsWith("[02_second]"))).toBe(false);
+    expect(fs.existsSync(path.join(runDir, "notebooks", "02_second.ipynb"))).toBe(false);
+    expect(processesIn(dir)).toEqual([]);
   });
 
   // The four failures below each start their own kernel on their own probe and run folder, so they run side by

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../lib/config";
 import { createModel } from "../../lib/model/factory";
-import { fit as modelFit } from "../../lib/runs/notebook";
+import { fit as modelFit } from "../../lib/notebook/session";
 import { learningRateOf } from "../../lib/optimizers";
 import { seededRandom } from "../../lib/train/shuffle";
 

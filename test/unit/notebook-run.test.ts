@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { createModel } from "../../lib/model/factory";
 import { summarizeRuns } from "../../lib/runs/compare";
 import { readRunConfig } from "../../lib/runs/custom-run";
-import { fit as notebookFit, startNotebook } from "../../lib/runs/notebook";
+import { fit as notebookFit, startNotebook } from "../../lib/notebook/session";
 import { existingRun } from "../../lib/runs/run";
 import { checkpointCallback, loadCheckpoint } from "../../lib/train/callbacks/checkpoint";
 import { createOptimizer } from "../../lib/optimizers";

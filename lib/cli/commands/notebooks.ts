@@ -11,7 +11,7 @@ export function registerNotebooks(program: Command): void {
       const overrides = overridesWithSet(opts);
       resolveConfig(overrides); // refuse bad values before starting a kernel
       const { createRun } = await import("../../runs/run");
-      const { runNotebooks } = await import("../../runs/notebooks");
+      const { runNotebooks } = await import("../../notebook/execute");
       const run = createRun(runDirFor(opts.out), { force: opts.force });
       const started = performance.now();
       const result = await runNotebooks({ runDir: run.dir, overrides, log: (line: string) => console.log(line) });

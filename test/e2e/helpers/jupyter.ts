@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../../../lib/figures/render/browser";
 import { projectRoot } from "../../../lib/io/paths";
-import { jupyterEnv, SYSTEM_PYTHON } from "../../../lib/runs/notebooks";
+import { jupyterEnv, SYSTEM_PYTHON } from "../../../lib/notebook/execute";
 
 const START_TIMEOUT_MS = 60_000;
 

@@ -12,8 +12,9 @@
  * a compile error in that cell), and so they must be declared with `let`.
  *
  * Execution happens in scripts/execute_notebook.py (nbclient on Debian's /usr/bin/python3);
- * this module picks the notebooks, starts it once per notebook, and turns its JSON-lines
- * report into progress lines and a NotebookError.
+ * this module picks the notebooks, starts it once for all of them (so it can start each
+ * notebook's kernel while the previous notebook runs), and turns its JSON-lines report into
+ * progress lines and a NotebookError.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -119,7 +120,7 @@ export function listNotebooks(dir: string, only?: string[]): string[] {
 /** Source of the injected-parameters cell: assignments to the variables the "parameters" cell declares with `let`. */
 export function injectedParametersSource(overrides: ConfigOverrides, runDir: string): string {
   return [
-    "// Injected by runNotebooks (lib/notebooks.ts): this run's values for the parameters cell above.",
+    "// Injected by runNotebooks (lib/notebook/execute.ts): this run's values for the parameters cell above.",
     `overrides = ${JSON.stringify(overrides)};`,
     `runDir = ${JSON.stringify(runDir)};`,
     // Not `{ overrides, runDir }`: tslab does not resolve shorthand properties that name an earlier cell's variable.
@@ -156,28 +157,24 @@ export async function runNotebooks(opts: RunNotebooksOptions): Promise<RunNotebo
   const names = listNotebooks(notebooksDir, opts.only);
   const outDir = path.join(runDir, "notebooks");
   fs.mkdirSync(outDir, { recursive: true });
-  const written: string[] = [];
-  for (const name of names) {
-    written.push(
-      await executeNotebook({
-        root,
-        input: path.join(notebooksDir, name),
-        output: path.join(outDir, name),
-        cwd: notebooksDir,
-        parameters: injectedParametersSource(opts.overrides, runDir),
-        timeoutSec: opts.timeoutPerCellSec ?? DEFAULT_CELL_TIMEOUT_SEC,
-        log,
-      }),
-    );
-  }
+  const written = await executeNotebooks({
+    root,
+    names,
+    notebooksDir,
+    outDir,
+    parameters: injectedParametersSource(opts.overrides, runDir),
+    timeoutSec: opts.timeoutPerCellSec ?? DEFAULT_CELL_TIMEOUT_SEC,
+    log,
+  });
   return { notebooks: written };
 }
 
-interface ExecuteNotebookArgs {
+interface ExecuteNotebooksArgs {
   root: string;
-  input: string;
-  output: string;
-  cwd: string;
+  /** File names in notebooksDir, run in this order. */
+  names: string[];
+  notebooksDir: string;
+  outDir: string;
   parameters: string;
   timeoutSec: number;
   log: (line: string) => void;
@@ -185,7 +182,9 @@ interface ExecuteNotebookArgs {
 
 /** One line of scripts/execute_notebook.py's report. */
 type HelperEvent =
+  | { type: "notebook"; path: string }
   | { type: "start"; cells: number }
+  | { type: "kernel_ready"; waited: number }
   | { type: "cell_start"; number: number; firstLine: string }
   | { type: "stream"; name: "stdout" | "stderr"; text: string }
   | { type: "cell_done"; number: number; seconds: number }
@@ -194,17 +193,20 @@ type HelperEvent =
 
 const STDERR_TAIL_LINES = 30;
 
-function executeNotebook(a: ExecuteNotebookArgs): Promise<string> {
-  const name = path.basename(a.input);
-  const tag = `[${name.replace(/\.ipynb$/, "")}]`;
-  const args = [
-    path.join(a.root, "scripts", "execute_notebook.py"),
-    ...["--input", a.input, "--output", a.output, "--cwd", a.cwd, "--kernel", "tslab"],
-    ...["--parameters", a.parameters, "--timeout", String(Math.ceil(a.timeoutSec))],
-    ...["--error-pattern", KERNEL_ERROR_PATTERN.source],
-  ];
+/**
+ * Runs the notebooks in one helper process, which starts each notebook's kernel while the previous notebook runs.
+ * Resolves with the written paths; rejects with a NotebookError naming the notebook that failed.
+ */
+function executeNotebooks(a: ExecuteNotebooksArgs): Promise<string[]> {
+  const args = [path.join(a.root, "scripts", "execute_notebook.py")];
+  for (const name of a.names) args.push("--input", path.join(a.notebooksDir, name), "--output", path.join(a.outDir, name));
+  args.push(...["--cwd", a.notebooksDir, "--kernel", "tslab", "--parameters", a.parameters]);
+  args.push(...["--timeout", String(Math.ceil(a.timeoutSec)), "--error-pattern", KERNEL_ERROR_PATTERN.source]);
   return new Promise((resolve, reject) => {
     const child = spawn(SYSTEM_PYTHON, args, { cwd: a.root, env: jupyterEnv(a.root), stdio: ["ignore", "pipe", "pipe"] });
+    const written: string[] = [];
+    let name = a.names[0] ?? "";
+    let tag = "";
     let cells = 0;
     let failed: Extract<HelperEvent, { type: "failed" }> | undefined;
     let writtenPath: string | undefined;
@@ -224,9 +226,17 @@ function executeNotebook(a: ExecuteNotebookArgs): Promise<string> {
 
     const onEvent = (ev: HelperEvent): void => {
       switch (ev.type) {
+        case "notebook":
+          name = path.basename(ev.path);
+          tag = `[${name.replace(/\.ipynb$/, "")}]`;
+          writtenPath = undefined;
+          break;
         case "start":
           cells = ev.cells;
-          a.log(`${tag} start: ${cells} code cells, kernel tslab, cwd ${a.cwd}`);
+          a.log(`${tag} start: ${cells} code cells, kernel tslab, cwd ${a.notebooksDir}`);
+          break;
+        case "kernel_ready":
+          a.log(`${tag} kernel ready (waited ${ev.waited.toFixed(1)} s)`);
           break;
         case "cell_start":
           break;
@@ -244,6 +254,7 @@ function executeNotebook(a: ExecuteNotebookArgs): Promise<string> {
           break;
         case "written":
           writtenPath = ev.path;
+          if (!failed) written.push(ev.path);
           a.log(`${tag} wrote ${ev.path}`);
           break;
       }
@@ -265,7 +276,7 @@ function executeNotebook(a: ExecuteNotebookArgs): Promise<string> {
       reject(new NotebookError(`${name}: could not start ${SYSTEM_PYTHON} (${err.message}); run \`npm run setup\``, name, 0, err.message)),
     );
     child.on("close", (code, signal) => {
-      if (code === 0 && !failed && writtenPath) return resolve(writtenPath);
+      if (code === 0 && !failed && written.length === a.names.length) return resolve(written);
       const detail = failed?.message ?? (stderrTail.join("\n") || `exited with ${signal ?? `code ${code}`}`);
       const where = failed && failed.number > 0 ? `cell ${failed.number}/${cells} (${JSON.stringify(failed.firstLine)})` : "could not run";
       const saved = writtenPath ? `\n(partly executed notebook: ${writtenPath})` : "";

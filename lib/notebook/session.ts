@@ -12,8 +12,8 @@ import { liveCurvesRenderer } from "../figures/render/live";
 import type { History, TrainCallbacks } from "../train/callbacks/callback";
 import type { ProgressMode } from "../train/callbacks/progress";
 import { type LabeledImages, train } from "../train/fit";
-import { trainCustomRun } from "./custom-run";
-import { openRun, type Run, RunError } from "./run";
+import { trainCustomRun } from "../runs/custom-run";
+import { openRun, type Run, RunError } from "../runs/run";
 
 export interface NotebookSession {
   /** The tutorial's config with the notebook's overrides. */
