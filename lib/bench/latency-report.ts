@@ -7,7 +7,7 @@ import { BenchError, median } from "./report";
 const tables = lazyRequire<typeof Table>("table");
 
 /** The measured steps, in the order a reader meets them. */
-export const LATENCY_STEPS = [
+const LATENCY_STEPS = [
   "import",
   "startNotebook",
   "importAndStart",
@@ -53,7 +53,7 @@ export interface LatencySamples {
 }
 
 /** One row of the table and of `--json`. */
-export interface LatencyRow {
+interface LatencyRow {
   step: LatencyStep;
   label: string;
   /** Seconds, one per repeat, in the order measured. */

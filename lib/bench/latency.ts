@@ -30,7 +30,7 @@ export interface LatencySpec {
 
 export type LatencyWorkerReply = { seconds: Partial<Record<LatencyStep, number>> } | { error: string };
 
-export const DEFAULT_LATENCY_REPEATS = 5;
+const DEFAULT_LATENCY_REPEATS = 5;
 
 /** The built files the mode runs; the measurement is of what users run, so the TypeScript sources will not do. */
 function builtFiles(): { cli: string; worker: string; library: string; renderer: string } {

@@ -10,7 +10,7 @@ import { BenchError, type RawRun } from "./report";
 import { childEnvironment, type ExperimentConfig } from "../config";
 
 /** Debian's python3-torch is built for the system interpreter, not whatever `python3` comes first on PATH. */
-export const PEER_PYTHON = "/usr/bin/python3";
+const PEER_PYTHON = "/usr/bin/python3";
 export const PEER_SCRIPT = "bench/pytorch_peer.py";
 /** Threads for the peer: the 2 cores of the machines this was tuned on, as many as the wasm row's auto threads use. */
 export const PEER_THREADS = 2;

@@ -197,7 +197,7 @@ export function withRatios(results: readonly BenchResult[]): BenchResult[] {
 }
 
 /** The row label: the backend, plus how it was timed when that changes how to read the numbers. */
-export function rowLabel(r: Pick<BenchResult, "backend" | "extrapolated" | "batches_timed">): string {
+function rowLabel(r: Pick<BenchResult, "backend" | "extrapolated" | "batches_timed">): string {
   return r.extrapolated ? `${r.backend} (extrapolated from ${r.batches_timed} batches)` : r.backend;
 }
 
@@ -219,7 +219,7 @@ export function tableRows(report: Pick<BenchReport, "results" | "skipped">): str
 }
 
 /** Tensor count and RSS at the first vs last epoch, the leak check the issue asks for. */
-export function leakNote(r: BenchResult): string {
+function leakNote(r: BenchResult): string {
   if (r.epochs_timed < 2) return "";
   const tensors = r.tensors_epoch1 === null ? "" : `tensors ${r.tensors_epoch1}->${r.tensors_last}, `;
   return `${tensors}RSS ${r.rss_mb_epoch1.toFixed(0)}->${r.rss_mb_last.toFixed(0)} MB`;

@@ -19,7 +19,7 @@ export function number(flag: string) {
   };
 }
 
-export function integerList(flag: string) {
+function integerList(flag: string) {
   return (value: string): number[] => {
     const parts = value.split(",").map((s) => s.trim());
     if (parts.some((p) => !/^-?\d+$/.test(p)))

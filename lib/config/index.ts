@@ -120,14 +120,14 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, fromEnv: Record<
  * The environment variables that override config fields. They are read here and nowhere else, and folded
  * into the resolved config, so the config.json a run saves says what really ran.
  */
-export const ENVIRONMENT = {
+const ENVIRONMENT = {
   FASHION_ANN_BACKEND: "backend",
   FASHION_ANN_THREADS: "threads",
   FASHION_ANN_STOCK_KERNELS: "stockKernels",
 } as const satisfies Record<string, keyof ExperimentConfig>;
 
 /** The overrides that the environment sets, as config values (strings that look like numbers become numbers). */
-export function environmentOverrides(env: NodeJS.ProcessEnv = process.env): Partial<Record<keyof ExperimentConfig, unknown>> {
+function environmentOverrides(env: NodeJS.ProcessEnv = process.env): Partial<Record<keyof ExperimentConfig, unknown>> {
   const out: Partial<Record<keyof ExperimentConfig, unknown>> = {};
   for (const [name, field] of Object.entries(ENVIRONMENT)) {
     const value = env[name];

@@ -5,7 +5,7 @@
 import { z } from "zod";
 
 /** keras.optimizers.schedules.ExponentialDecay (staircase false): lr₀ · decayRate^(step / decaySteps). */
-export const ExponentialSchedule = z
+const ExponentialSchedule = z
   .object({
     type: z.literal("exponential"),
     /** Optimizer steps over which the rate is multiplied by decayRate once (Keras's decay_steps). */
@@ -39,7 +39,7 @@ export const PiecewiseSchedule = z
  * maxLearningRate over about 45% of the steps, linearly back down over the next 45%, then linearly to
  * maxLearningRate/10,000 over the last 10% (iterations // 10 + 1 steps). The config's learningRate is not used.
  */
-export const OneCycleSchedule = z
+const OneCycleSchedule = z
   .object({
     type: z.literal("one_cycle"),
     /** The peak rate, reached halfway; Géron picks it from the loss-vs-rate curve (0.1 for his MLP). */
@@ -73,9 +73,7 @@ export const ReduceOnPlateauSchedule = z
 /** Any of the four schedules; the config embeds this (null or absent = constant learning rate). */
 export const LrSchedule = z.discriminatedUnion("type", [ExponentialSchedule, PiecewiseSchedule, OneCycleSchedule, ReduceOnPlateauSchedule]);
 export type LrSchedule = z.infer<typeof LrSchedule>;
-export type ExponentialSchedule = z.infer<typeof ExponentialSchedule>;
 export type PiecewiseSchedule = z.infer<typeof PiecewiseSchedule>;
-export type OneCycleSchedule = z.infer<typeof OneCycleSchedule>;
 export type ReduceOnPlateauSchedule = z.infer<typeof ReduceOnPlateauSchedule>;
 
 /** Why piecewise boundaries and values do not fit together (the schema and the schedule both ask), or null. */

@@ -38,7 +38,7 @@ export const FASHION_MNIST_FILES: Readonly<Record<FashionMnistPart, DatasetFileS
 /** Where `apt-get install dataset-fashion-mnist` puts the files. */
 export const DEFAULT_SYSTEM_DIRS: readonly string[] = Object.freeze(["/usr/share/datasets/fashion-mnist"]);
 /** The mirror `keras.datasets.fashion_mnist.load_data()` downloads from. */
-export const DEFAULT_BASE_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/";
+const DEFAULT_BASE_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/";
 /** A download that receives nothing for this long is abandoned rather than hanging forever. */
 const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 

@@ -24,7 +24,7 @@ const IDX_TYPE_UBYTE = 0x08;
  * Upper bound on a decompressed file. The largest Fashion-MNIST file (train images) is
  * 47,040,016 bytes; the cap stops a corrupt or hostile gzip from filling memory.
  */
-export const MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024;
+const MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024;
 
 /** Thrown for any problem with the dataset: a malformed file, a hash mismatch, a failed download. */
 export class DatasetError extends Error {

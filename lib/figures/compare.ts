@@ -18,7 +18,7 @@ export function changedKeys(configs: readonly Record<string, unknown>[]): string
  * Short names of the config's fields for a comparison's columns and legend (Keras's where it has a short one: lr,
  * clipnorm), so a table of what differs fits a terminal and a legend entry fits its figure.
  */
-export const SHORT_NAMES: Readonly<Record<string, string>> = {
+const SHORT_NAMES: Readonly<Record<string, string>> = {
   epochs: "epochs",
   batchSize: "batch",
   hiddenUnits: "hidden",

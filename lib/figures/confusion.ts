@@ -3,7 +3,7 @@ import { CLASS_NAMES } from "../data/images";
 import { baseLayout, FigureError, matplotlibAxis, PX_PER_INCH, type Figure, type Layout, type Plot } from "./figure";
 
 /** matplotlib's "Blues" (ColorBrewer), light for few images, dark for many; plotly's own "Blues" runs the other way. */
-export const BLUES_COLORSCALE: Array<[number, string]> = [
+const BLUES_COLORSCALE: Array<[number, string]> = [
   "#f7fbff",
   "#deebf7",
   "#c6dbef",

@@ -26,7 +26,7 @@ export class FigureError extends Error {
 export const PX_PER_INCH = 100;
 
 /** matplotlib's default font (installed by Debian's fonts-dejavu), so text metrics match the book's figures. */
-export const FONT_FAMILY = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
+const FONT_FAMILY = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
 
 /** Layout keys for one numbered subplot axis ("xaxis", "xaxis2", ...) and the trace reference ("x", "x2", ...). */
 export function axisNames(index: number): { xKey: string; yKey: string; xRef: string; yRef: string } {

@@ -22,7 +22,7 @@ import { compiledLossName } from "./compiled";
  */
 
 /** The hidden activations both fast steps write out, by tfjs-layers' names ("leakyRelu": the LeakyReLU layer). */
-export const STACK_ACTIVATIONS = [
+const STACK_ACTIVATIONS = [
   "linear",
   "relu",
   "relu6",

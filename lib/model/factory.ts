@@ -16,8 +16,8 @@ const DEFAULTS = ExperimentConfig.parse({});
 // Keras 3's leaky_relu activation has negative_slope 0.2 (the LeakyReLU layer's default is 0.3).
 const LEAKY_RELU_SLOPE = 0.2;
 // Keras's BatchNormalization defaults.
-export const BN_MOMENTUM = 0.99;
-export const BN_EPSILON = 1e-3;
+const BN_MOMENTUM = 0.99;
+const BN_EPSILON = 1e-3;
 
 /**
  * The tutorial's Sequential MLP, Flatten(28x28) -> Dense(h, relu) for each hidden size -> Dense(10, softmax),

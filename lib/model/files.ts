@@ -49,7 +49,7 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
  * A save killed between its two renames left no `dir` but the previous complete model in a dead
  * process's `.old` folder: put the newest such folder back. Returns true if it did.
  */
-export function recoverInterruptedSave(dir: string): boolean {
+function recoverInterruptedSave(dir: string): boolean {
   const target = path.resolve(dir);
   if (fs.existsSync(target)) return false;
   const olds = deadTemps(path.dirname(target), path.basename(target), "old");

@@ -29,7 +29,7 @@ import { projectRoot } from "../io/paths";
 export const SYSTEM_PYTHON = "/usr/bin/python3";
 
 /** Notebooks the runner picks up: two digits, an underscore, a name. Run in name order. */
-export const NOTEBOOK_NAME = /^\d\d_.+\.ipynb$/;
+const NOTEBOOK_NAME = /^\d\d_.+\.ipynb$/;
 
 /**
  * Stderr text that means a cell failed. tslab prints compile errors ("3:10 - Type ...") and the
@@ -40,7 +40,7 @@ export const NOTEBOOK_NAME = /^\d\d_.+\.ipynb$/;
 export const KERNEL_ERROR_PATTERN = /^(?:\d+:\d+ - |Uncaught\w*|Unhandled\w*|\w*Error:|\w*Exception:)/m;
 
 /** Seconds one cell may run before the notebook fails; generous because a 30-epoch training is one cell. */
-export const DEFAULT_CELL_TIMEOUT_SEC = 3600;
+const DEFAULT_CELL_TIMEOUT_SEC = 3600;
 
 export interface RunNotebooksOptions {
   /** Folder holding the NN_*.ipynb notebooks; also the kernel's working directory. Default: <project>/notebooks. */
@@ -81,7 +81,7 @@ export class NotebookError extends Error {
 }
 
 /** Where scripts/setup.sh registers the tslab kernel; Jupyter finds it through JUPYTER_PATH. */
-export function jupyterDataDir(root: string = projectRoot()): string {
+function jupyterDataDir(root: string = projectRoot()): string {
   return path.join(root, ".jupyter", "share", "jupyter");
 }
 
@@ -118,7 +118,7 @@ export function listNotebooks(dir: string, only?: string[]): string[] {
 }
 
 /** Source of the injected-parameters cell: assignments to the variables the "parameters" cell declares with `let`. */
-export function injectedParametersSource(overrides: ConfigOverrides, runDir: string): string {
+function injectedParametersSource(overrides: ConfigOverrides, runDir: string): string {
   return [
     "// Injected by runNotebooks (lib/notebook/execute.ts): this run's values for the parameters cell above.",
     `overrides = ${JSON.stringify(overrides)};`,

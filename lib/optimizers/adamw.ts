@@ -91,7 +91,7 @@ tf.serialization.registerClass(AdamWOptimizer);
  * computing them in JS (float64) keeps a resumed run identical to an uninterrupted one, where tfjs's Adam
  * carries β^t in float32 variables. The native step (lib/engine/native) takes the same numbers.
  */
-export function adamwStepScalars(
+function adamwStepScalars(
   h: { learningRate: number; weightDecay: number; beta1: number; beta2: number },
   iterations: number,
 ): { alpha: number; decay: number } {

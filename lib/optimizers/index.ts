@@ -33,11 +33,9 @@ import { type OptimizerVariables, ownsVariables } from "./state";
 import { KerasAdadelta, ResumableAdam, ResumableAdamax, tfjsOptimizerVariables } from "./tfjs-internals";
 
 export { OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
-export { AdamWOptimizer, type AdamWArgs } from "./adamw";
-export { NadamOptimizer, type NadamArgs } from "./nadam";
-export type { InPlaceUpdate, OptimizerSlot, OptimizerState, OptimizerVariables, SlotKind, UpdateRule } from "./state";
-export { KerasAdadelta, TfjsVersionError } from "./tfjs-internals";
-export { TwoMomentOptimizer } from "./two-moments";
+export { AdamWOptimizer } from "./adamw";
+export { NadamOptimizer } from "./nadam";
+export type { InPlaceUpdate, OptimizerState, OptimizerVariables, UpdateRule } from "./state";
 
 /** What the experiment config says about the optimizer; what it leaves out takes Keras's default. */
 export interface OptimizerSpec {
@@ -56,7 +54,7 @@ export interface OptimizerSpec {
 const KERAS_EPSILON = 1e-7;
 
 /** Keras 3's default learning rate of each optimizer (keras/src/optimizers): 0.01 for SGD, 0.001 for the rest. */
-export const KERAS_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
+const KERAS_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
   sgd: 0.01,
   rmsprop: 0.001,
   adam: 0.001,

@@ -91,7 +91,7 @@ export interface NadamScalars {
  * on t, so they are computed in JS (float64), which keeps them out of tensor memory; the native step
  * (lib/engine/native) takes the same numbers.
  */
-export function nadamStepScalars(h: { beta1: number; beta2: number }, iterations: number, uProduct: number): NadamScalars {
+function nadamStepScalars(h: { beta1: number; beta2: number }, iterations: number, uProduct: number): NadamScalars {
   const t = iterations + 1;
   const uT = momentumCache(h.beta1, t);
   const uNext = momentumCache(h.beta1, t + 1);
@@ -109,6 +109,6 @@ export function nadamStepScalars(h: { beta1: number; beta2: number }, iterations
  * Keras 3's momentum schedule u_t = β₁(1 - ½·0.96^t). u_t climbs from β₁/2 to within 1% of β₁ in about
  * 100 steps. (tf.keras 2 used 0.96^(0.004·t), its `schedule_decay`, which takes some 25,000 steps.)
  */
-export function momentumCache(beta1: number, t: number): number {
+function momentumCache(beta1: number, t: number): number {
   return beta1 * (1 - 0.5 * 0.96 ** t);
 }

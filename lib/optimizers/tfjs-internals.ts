@@ -146,7 +146,7 @@ const KERAS_ADADELTA: Layout = {
  * Whether `optimizer` is a `cls` (or a subclass). Not instanceof: tfjs's Optimizer defines
  * Symbol.hasInstance as "has minimize, computeGradients and applyGradients", which every optimizer has.
  */
-export function isA<T extends object>(optimizer: tf.Optimizer, cls: abstract new (...args: never[]) => T): optimizer is tf.Optimizer & T {
+function isA<T extends object>(optimizer: tf.Optimizer, cls: abstract new (...args: never[]) => T): optimizer is tf.Optimizer & T {
   return Object.prototype.isPrototypeOf.call(cls.prototype, optimizer);
 }
 

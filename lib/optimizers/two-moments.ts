@@ -190,7 +190,7 @@ export function checkWeightCount(optimizer: string, weights: NamedTensor[]): Nam
 }
 
 /** Throws on a hyperparameter outside Keras's range, naming it and its value. */
-export function checkHyperparameters(optimizer: string, h: { learningRate: number; beta1: number; beta2: number; epsilon: number }): void {
+function checkHyperparameters(optimizer: string, h: { learningRate: number; beta1: number; beta2: number; epsilon: number }): void {
   const check = (name: string, value: number, ok: boolean, expected: string): void => {
     if (!ok) throw new Error(`${optimizer}: ${name} must be ${expected}, got ${value}`);
   };

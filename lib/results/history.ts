@@ -7,7 +7,7 @@ import type { History } from "../train/callbacks/callback";
 const danfo = lazyRequire<typeof dfd>("danfojs-node");
 
 /** A history file that is not what historyToCsv writes. */
-export class HistoryError extends Error {
+class HistoryError extends Error {
   override name = "HistoryError";
 }
 

@@ -7,7 +7,7 @@ import { lazyRequire } from "../io/lazy";
 const danfo = lazyRequire<typeof dfd>("danfojs-node");
 
 /** Thrown for labels or matrices of the wrong size or kind; the message names the value and what was expected. */
-export class MetricsError extends Error {
+class MetricsError extends Error {
   override name = "MetricsError";
 }
 

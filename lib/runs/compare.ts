@@ -68,7 +68,7 @@ export function changedFields(summaries: RunSummary[]): (keyof ExperimentConfig)
 export { compareCurvesFigure } from "../figures/compare";
 
 /** A comparison as text cells: the header (short names) and one row per run. */
-export interface ComparisonRows {
+interface ComparisonRows {
   /** "run", the hyperparameters that differ (short names, e.g. lr), then the results columns. */
   header: string[];
   rows: string[][];
@@ -81,7 +81,7 @@ export interface ComparisonRows {
  * the legend shows them, "-" for off), then the epochs trained, the best val_accuracy and its epoch, test accuracy
  * and training time.
  */
-export function comparisonRows(summaries: RunSummary[]): ComparisonRows {
+function comparisonRows(summaries: RunSummary[]): ComparisonRows {
   const changed = changedFields(summaries);
   const cell = (v: unknown) => (v === null || v === undefined ? "-" : legendValue(v));
   const header = ["run", ...changed.map(shortName), "epochs", "best_val_acc", "best_epoch", "test_acc", "seconds"];

@@ -7,7 +7,7 @@ import { learningRateOf, type OptimizerName, type SavedOptimizer } from "../opti
 import { RunError } from "./run";
 
 /** The config fields that describe the tutorial's MLP; a hand-built run records them as "custom". */
-export const ARCHITECTURE_FIELDS = ["hiddenUnits", "activation", "initializer", "batchNorm", "dropout", "l2"] as const;
+const ARCHITECTURE_FIELDS = ["hiddenUnits", "activation", "initializer", "batchNorm", "dropout", "l2"] as const;
 type ArchitectureField = (typeof ARCHITECTURE_FIELDS)[number];
 
 export type CustomRunConfig = Omit<ExperimentConfig, ArchitectureField | "optimizer"> & { [K in ArchitectureField]: "custom" } & {

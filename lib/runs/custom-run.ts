@@ -23,10 +23,10 @@ import { interrupted, loadData, trainIntoRun } from "./experiment";
 import { acquireRunLock } from "./lock";
 import { createRun, discardUnstartedRun, type Run, RunError } from "./run";
 
-export { isCustomRunConfig, knownConfig, type CustomRunConfig } from "./custom-config";
+export { isCustomRunConfig, type CustomRunConfig } from "./custom-config";
 
 /** What the architecture file is called: Keras's `model.to_json()`, as tfjs's `model.toJSON()` gives it. */
-export const ARCHITECTURE_FILE = "model.json";
+const ARCHITECTURE_FILE = "model.json";
 
 export interface CustomRunOptions {
   /** Passes over the training set (in total: a resume continues up to it). */

@@ -46,7 +46,7 @@ export interface RunLock {
 const held = new Map<string, number>();
 let exitHookInstalled = false;
 
-export function lockFileOf(dir: string): string {
+function lockFileOf(dir: string): string {
   return path.join(path.resolve(dir), LOCK_NAME);
 }
 

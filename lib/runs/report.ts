@@ -40,7 +40,7 @@ import type { ExperimentConfig } from "../config";
 import type { CustomRunConfig } from "./custom-config";
 
 /** Everything the error analysis finds on one labelled set, from the model's probabilities. */
-export interface ErrorAnalysis {
+interface ErrorAnalysis {
   /** predictClasses(probabilities): one class index per image. */
   predicted: number[];
   confusion: ConfusionMatrix;
@@ -78,7 +78,7 @@ export function analyseErrors(
  * confusion_matrix_normalized (rows = recall), class_scores, misclassified_images.
  * @param images the images the analysis was made on (e.g. test.x), to draw the misclassified ones.
  */
-export function errorAnalysisFigures(analysis: ErrorAnalysis, images: Images<ArrayLike<number>>): Record<string, Figure> {
+function errorAnalysisFigures(analysis: ErrorAnalysis, images: Images<ArrayLike<number>>): Record<string, Figure> {
   const classNames = analysis.confusion.classNames;
   const figures: Record<string, Figure> = {
     confusion_matrix: confusionMatrixFigure(analysis.confusion.counts, { classNames }),

@@ -13,7 +13,7 @@ import type { History } from "../train/callbacks/callback";
 import type { BackendSwitch } from "../train/fit";
 import { loadModel, saveModel } from "../model/files";
 
-export { projectPath, projectRoot } from "../io/paths";
+export { projectPath } from "../io/paths";
 
 export class RunError extends Error {
   override name = "RunError";
@@ -85,9 +85,7 @@ export class Run {
     return loadModel(this.modelDir, { learningRate });
   }
 }
-
 // The name lives with the project's paths, so the CLI's flags can name a run folder without loading tfjs.
-export { defaultRunName } from "../io/paths";
 
 /** What a run writes before its first epoch completes: a folder holding only these has no results to protect. */
 // model.json: a hand-built model's architecture, written with its config (custom-run.ts).

@@ -42,7 +42,7 @@ const csvCell = (v: Cell): string => {
 };
 
 /** trials.csv: one row per trial, best first (id, status, each hyperparameter, epochs run, best objective). */
-export function trialsCsv(rows: readonly ResultRow[], objective: Objective): string {
+function trialsCsv(rows: readonly ResultRow[], objective: Objective): string {
   const records = tableRecords(rows, objective);
   const columns = Object.keys(records[0] ?? { trial: "", status: "", "epochs run": "", [objective.name]: "" });
   return [columns.join(","), ...records.map((r) => columns.map((c) => csvCell(r[c] ?? null)).join(","))].join("\n") + "\n";

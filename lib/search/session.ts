@@ -49,7 +49,7 @@ export interface SearchResult {
 }
 
 /** The study definition every worker must agree on, from the options. */
-export function studyDefinition(o: SearchOptions): StudyDefinition {
+function studyDefinition(o: SearchOptions): StudyDefinition {
   const fields = Object.keys(ExperimentConfig.shape);
   const defaults = resolveConfig(o.fixed ?? {});
   const space: SearchSpace = parseSearchSpace(o.space, fields, {

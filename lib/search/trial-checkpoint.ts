@@ -37,7 +37,7 @@ export function readCheckpointFiles(dir: string): CheckpointFiles | undefined {
 }
 
 /** Writes a stored checkpoint into a trial's (new) run folder, pointers last so a half-restored folder has none. */
-export function restoreCheckpointFiles(dir: string, files: CheckpointFiles): void {
+function restoreCheckpointFiles(dir: string, files: CheckpointFiles): void {
   const names = Object.keys(files).sort((a, b) => Number(a.endsWith("last.json")) - Number(b.endsWith("last.json")));
   for (const name of names) {
     if (name.split("/").includes("..") || path.isAbsolute(name)) throw new Error(`stored checkpoint file name ${name} leaves ${dir}`);

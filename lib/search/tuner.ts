@@ -7,8 +7,8 @@ import { RandomSampler, RandomSpec } from "./samplers/random";
 import type { Sampler } from "./samplers/sampler";
 
 /** The pruners a random or grid study can name; adding one is its file in pruners/ and a line here and in PRUNERS. */
-export const PrunerSpec = z.discriminatedUnion("kind", [MedianStopping]);
-export type PrunerSpec = z.infer<typeof PrunerSpec>;
+const PrunerSpec = z.discriminatedUnion("kind", [MedianStopping]);
+type PrunerSpec = z.infer<typeof PrunerSpec>;
 const PRUNERS: { [K in PrunerSpec["kind"]]: (spec: Extract<PrunerSpec, { kind: K }>) => Pruner } = {
   median: (spec) => new MedianPruner(spec),
 };

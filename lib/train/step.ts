@@ -14,17 +14,12 @@ import { EPSILON } from "./softmax";
  */
 
 export {
-  type AfterOp,
-  type BatchNormVars,
-  type DenseLayer,
-  type DenseStack,
   type DenseStepOptions,
   denseStack,
   denseStep,
   type Step,
   type StepResult,
 } from "./dense-step";
-export { softmaxCrossEntropy } from "./softmax";
 
 /**
  * The tfjs step for `model`: the written-out Dense step when model/dense-stack.ts plans it, else the generic one.

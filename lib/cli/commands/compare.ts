@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { Command } from "commander";
 
 /** Prints the comparison table and writes the overlay figure; shared by `compare` and `sweep`. */
-export async function compareRuns(dirs: string[], figureDir: string): Promise<string> {
+async function compareRuns(dirs: string[], figureDir: string): Promise<string> {
   const { compareCurvesFigure, formatComparison, summarizeRuns } = await import("../../runs/compare");
   const { saveFig } = await import("../../figures/render/chromium");
   const summaries = summarizeRuns(dirs);

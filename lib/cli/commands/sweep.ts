@@ -10,7 +10,7 @@ import { collectSet, jsonOrString, overridesFrom, overridesWithSet, withConfigFl
 type Grid = Record<string, unknown[]>;
 
 /** A --grid key as a config field: the field itself (learningRate) or its flag (learning-rate, --hidden). */
-export function gridField(key: string): string | undefined {
+function gridField(key: string): string | undefined {
   if (key in ExperimentConfig.shape) return key;
   const camel = key.replace(/^--/, "").replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
   if (camel in ExperimentConfig.shape) return camel;

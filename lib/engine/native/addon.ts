@@ -14,10 +14,10 @@ export const ADDON_PATH = "native/build/Release/fashion_ann_native.node";
 /** A one-line reason setup writes when the build fails (its absence with no addon means "not built"). */
 export const STATUS_PATH = "native/build/status.txt";
 /** native/src/addon.cc's kVersion; a mismatch means a build from older sources. */
-export const ADDON_VERSION = "4";
+const ADDON_VERSION = "4";
 
 /** BLAS and build facts, for the backend line and environment.json. */
-export interface NativeInfo {
+interface NativeInfo {
   version: string;
   /** e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64", or "Accelerate". */
   blas: string;
@@ -35,7 +35,7 @@ export interface NativeInfo {
 }
 
 /** The hidden activations native/src/trainer.cc's parseActivation knows: model/dense-stack.ts's list, by tfjs-layers' names. */
-export type NativeActivation = StackActivation;
+type NativeActivation = StackActivation;
 
 export interface TrainerLayerSpec {
   units: number;

@@ -3,16 +3,6 @@
  * matrix products run on it, and a fused training step for Dense stacks. Everything degrades to a
  * one-sentence reason when the addon is not built, so the backend choice can fall back and say why.
  */
-export {
-  ADDON_PATH,
-  STATUS_PATH,
-  loadAddon,
-  type AddonLoad,
-  type NativeAddon,
-  type NativeCounters,
-  type NativeInfo,
-  type NativeStepResult,
-  type NativeTrainer,
-} from "./addon";
+export { loadAddon } from "./addon";
 export { NATIVE_BACKEND, registerNativeBackend } from "./backend";
-export { latestNativeCounters, nativeDenseStep, type NativeDenseStep, type NativeStepChoice, type NativeStepOptions } from "./step";
+export { latestNativeCounters, nativeDenseStep, type NativeDenseStep } from "./step";

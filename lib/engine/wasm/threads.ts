@@ -19,7 +19,7 @@ import { writeFileAtomic } from "../../io/atomic";
  * All three patches are undone as soon as the backend is ready.
  */
 
-export class WasmThreadsError extends Error {
+class WasmThreadsError extends Error {
   override name = "WasmThreadsError";
 }
 

@@ -157,7 +157,7 @@ function isBrowserGone(err: unknown): boolean {
  * @internal Kept out of the .d.ts (stripInternal): its playwright `Page` would make every notebook's import cell
  * parse playwright-core's 52,000 lines of types, 30% of all the types tslab reads for `fashion-ann`.
  */
-export async function withImagePage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
+async function withImagePage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
   try {
     return await withBrowser(async () => fn(await getPage(await getRenderer())));
   } finally {

@@ -7,9 +7,8 @@ import { closeRenderer as closeInProcessBrowser, plotlyJs, positive, RenderError
 import { disconnectSharedRenderer, drawImage, printPdf, warmSharedRenderer } from "./shared-renderer";
 import type { ImageRequest } from "./wire";
 
-export { chromiumPath, plotlyJs, RenderError, rendererStats, setRendererIdleClose } from "./browser";
-export type { PdfOptions } from "./wire";
-export { printPdf as htmlToPdf, renderDaemonStats, stopRenderDaemon, warmSharedRenderer as warmRenderer } from "./shared-renderer";
+export { chromiumPath, RenderError, rendererStats } from "./browser";
+export { printPdf as htmlToPdf, warmSharedRenderer as warmRenderer } from "./shared-renderer";
 
 /**
  * Closes what this process renders with: its own Chromium if it launched one, and its connection to the render
@@ -25,7 +24,7 @@ export async function closeRenderer(): Promise<void> {
 // still on the import cell. Outside a kernel, figures start it when they need it.
 if (inTslabKernel()) warmSharedRenderer();
 
-export type RenderFormat = "png" | "svg" | "html" | "pdf";
+type RenderFormat = "png" | "svg" | "html" | "pdf";
 
 export interface RenderOptions {
   /** Output kind: PNG bytes, SVG text, a self-contained HTML page (no browser needed), or a one-page vector PDF. Default "png". */
@@ -44,7 +43,7 @@ export interface SaveFigOptions extends RenderOptions {
 }
 
 /** Saved files are for print and slides: scale 3 of a 100-px-per-inch figure ~ the tutorial's dpi=300. */
-export const SAVE_PNG_SCALE = 3;
+const SAVE_PNG_SCALE = 3;
 
 /** A self-contained HTML page (plotly.js inlined, ~4.9 MB) that shows the interactive figure offline. */
 export function figureHtml(fig: Figure, opts: Pick<RenderOptions, "width" | "height"> = {}): string {

@@ -25,7 +25,7 @@ export interface DaemonAddress {
 }
 
 /** The folder above the socket: this project's root, where node_modules/fashion-ann points. */
-export const PROJECT_ROOT = path.resolve(__dirname, "../../..");
+const PROJECT_ROOT = path.resolve(__dirname, "../../..");
 
 /**
  * A folder for this user's sockets, created with mode 0700. An existing one must be a real folder owned by
@@ -50,7 +50,7 @@ export function privateSocketDir(base: string = runtimeDirectory() ?? os.tmpdir(
 }
 
 /** What the daemon runs: its compiled modules (name, size, mtime), plotly.js, the Chromium binary and the protocol. */
-export function buildIdentity(): string {
+function buildIdentity(): string {
   const hash = createHash("sha256");
   hash.update(`protocol ${RENDER_PROTOCOL_VERSION}\0${chromiumExecutable()}\0${process.version}\0`);
   const files = fs

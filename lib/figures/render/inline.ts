@@ -166,5 +166,3 @@ export function inlineFigureHtml(fig: Figure, opts: Pick<RenderOptions, "width" 
     "})();</script>",
   ].join("\n");
 }
-
-export { show } from "./window";

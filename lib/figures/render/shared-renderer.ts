@@ -8,14 +8,14 @@ import { rendererMode } from "../../config";
 import type { Figure } from "../figure";
 import { htmlToPdf as inProcessPdf, renderImage as inProcessImage } from "./browser";
 import { daemonAddress } from "./daemon-address";
-import { type ClientCounters, DaemonUnavailable, daemonScript, RenderClient, spawnRenderDaemon } from "./render-client";
-import type { DaemonStats, ImageRequest, PdfOptions } from "./wire";
+import { DaemonUnavailable, daemonScript, RenderClient, spawnRenderDaemon } from "./render-client";
+import type { ImageRequest, PdfOptions } from "./wire";
 
 /**
  * A daemon stops after this long without a figure. Long enough for a reader to pause on a notebook; a later
  * figure then starts a new one (a few seconds, once).
  */
-export const RENDER_DAEMON_IDLE_MS = 30 * 60_000;
+const RENDER_DAEMON_IDLE_MS = 30 * 60_000;
 
 let client: RenderClient | null | undefined;
 
@@ -79,20 +79,7 @@ export function warmSharedRenderer(): void {
   void daemonClient()?.warm();
 }
 
-/** The daemon's counters and this process's use of it; undefined when this process renders in-process. */
-export async function renderDaemonStats(): Promise<(DaemonStats & { client: ClientCounters }) | undefined> {
-  const c = daemonClient();
-  if (!c) return undefined;
-  return { ...(await c.stats()), client: { ...c.counters } };
-}
-
 /** Closes this process's connection to the daemon (the daemon stays up for the next command or kernel). */
 export function disconnectSharedRenderer(): void {
   client?.close();
-}
-
-/** Stops the project's render daemon if one runs (a measurement's cold start, or freeing its memory now). */
-export async function stopRenderDaemon(): Promise<boolean> {
-  disconnectSharedRenderer();
-  return (await daemonClient()?.stopDaemon()) ?? false;
 }

@@ -19,7 +19,7 @@ export const IntParam = z
   .strict();
 
 /** A real number in [min, max]. */
-export const FloatParam = z
+const FloatParam = z
   .object({
     type: z.literal("float"),
     min: z.number(),
@@ -30,15 +30,14 @@ export const FloatParam = z
   .strict();
 
 /** One of the listed values; any JSON, e.g. "adam" or [300, 100]. */
-export const ChoiceParam = z.object({ type: z.literal("choice"), values: z.array(z.json()) }).strict();
+const ChoiceParam = z.object({ type: z.literal("choice"), values: z.array(z.json()) }).strict();
 /** false or true. */
-export const BoolParam = z.object({ type: z.literal("bool") }).strict();
+const BoolParam = z.object({ type: z.literal("bool") }).strict();
 /** Always this value: pins a field for the whole search without editing the config. */
-export const FixedParam = z.object({ type: z.literal("fixed"), value: z.json() }).strict();
+const FixedParam = z.object({ type: z.literal("fixed"), value: z.json() }).strict();
 
 export const ParamSpec = z.discriminatedUnion("type", [IntParam, FloatParam, ChoiceParam, BoolParam, FixedParam]);
 export type IntParam = z.infer<typeof IntParam>;
-export type FloatParam = z.infer<typeof FloatParam>;
 export type ParamSpec = z.infer<typeof ParamSpec>;
 const PARAM_TYPES = ["int", "float", "choice", "bool", "fixed"] as const;
 
@@ -48,7 +47,7 @@ export type SearchSpace = Readonly<Record<string, ParamSpec>>;
 export type Params = Record<string, JsonValue>;
 
 /** Géron's two knobs for the layer stack; together they set the config's hiddenUnits. */
-export const LAYER_KEYS = ["nHidden", "nNeurons"] as const;
+const LAYER_KEYS = ["nHidden", "nNeurons"] as const;
 
 /** Where nHidden or nNeurons comes from when a space gives only the other (e.g. from the default config). */
 export interface LayerDefaults {

@@ -2,7 +2,7 @@ import { stableStringify } from "./json";
 import type { Objective } from "./objective";
 import type { Params, SearchSpace } from "./space";
 
-export const TRIAL_STATUSES = ["pending", "running", "completed", "pruned", "failed"] as const;
+const TRIAL_STATUSES = ["pending", "running", "completed", "pruned", "failed"] as const;
 /**
  * pending: recorded but no worker on it (e.g. its worker died; nextAction hands it out again first);
  * running: a worker trains it; completed: it reached epochsTarget (a Hyperband trial may be continued later);

@@ -48,7 +48,7 @@ export function sampleParam(spec: ParamSpec, u: Uniform): JsonValue {
 }
 
 /** One value per entry, in the space's (sorted) key order. */
-export function sampleParams(space: SearchSpace, u: Uniform): Params {
+function sampleParams(space: SearchSpace, u: Uniform): Params {
   return Object.fromEntries(
     Object.keys(space)
       .sort()
@@ -65,7 +65,7 @@ export function trialParams(space: SearchSpace, seed: number, index: number, att
 }
 
 /** How many redraws before a trial gives up on params the study has not tried (Keras Tuner's limit too). */
-export const MAX_DRAWS = 100;
+const MAX_DRAWS = 100;
 
 /**
  * Like trialParams, but redraws (attempt 1, 2, ...) while the params equal an earlier trial's, as Keras Tuner

@@ -4,12 +4,12 @@ import { openPostgres } from "./postgres";
 import { type SqlDatabase, StudyStorageError } from "./database";
 import { SqlStudyStore, type StudyDefinition } from "./sql";
 
-export type { SqlClient, SqlDatabase } from "./database";
+export type { SqlDatabase } from "./database";
 export { StudyStorageError } from "./database";
 export { MIGRATIONS, migrate } from "./schema";
 export type { CheckpointFiles, StoredTrial, StudyDefinition } from "./sql";
 export { SqlStudyStore } from "./sql";
-export { connectionProblem, redactUrl } from "./postgres";
+export { connectionProblem } from "./postgres";
 
 /** The embedded database's folder inside a study folder. */
 export const EMBEDDED_DIR = "study.pgdata";
@@ -18,7 +18,7 @@ export const EMBEDDED_DIR = "study.pgdata";
  * The study's database: a postgres:// or postgresql:// URL is a server; nothing means the embedded one in
  * `outDir`/study.pgdata. Throws StudyStorageError with one sentence for a URL of another kind.
  */
-export async function openDatabase(storage: string | undefined, outDir: string): Promise<SqlDatabase> {
+async function openDatabase(storage: string | undefined, outDir: string): Promise<SqlDatabase> {
   if (!storage) return openPglite(path.join(outDir, EMBEDDED_DIR));
   if (/^postgres(ql)?:\/\//.test(storage)) return openPostgres(storage);
   throw new StudyStorageError(

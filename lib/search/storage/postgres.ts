@@ -2,7 +2,7 @@ import type pg from "pg";
 import { type SqlClient, type SqlDatabase, StudyStorageError } from "./database";
 
 /** The URL with its password hidden, for messages and logs. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";

@@ -118,7 +118,7 @@ export async function loadCheckpoint(
 }
 
 /** The weights of the checkpoint `best.json` points at (early stopping's best weights), or undefined. */
-export async function loadBestWeights(dir: string): Promise<tf.Tensor[] | undefined> {
+async function loadBestWeights(dir: string): Promise<tf.Tensor[] | undefined> {
   const pointer = readPointer(dir, "best");
   if (!pointer) return undefined;
   const model = await loadModel(path.join(dir, pointer.dir));

@@ -49,8 +49,8 @@ export interface LiveStats {
   epochLagMs: number[];
 }
 
-export const LIVE_INTERVAL_MS = 250;
-export const LIVE_CURVES_INTERVAL_MS = 500;
+const LIVE_INTERVAL_MS = 250;
+const LIVE_CURVES_INTERVAL_MS = 500;
 
 type Clock = () => number;
 

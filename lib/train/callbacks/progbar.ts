@@ -12,7 +12,7 @@ export function formatLogs(logs: Logs): string {
 }
 
 /** Keras's durations: `7s`, `1:05`, `1:02:03`. */
-export function formatDuration(seconds: number): string {
+function formatDuration(seconds: number): string {
   if (seconds >= 3600)
     return `${Math.floor(seconds / 3600)}:${String(Math.floor((seconds % 3600) / 60)).padStart(2, "0")}:${String(Math.floor(seconds % 60)).padStart(2, "0")}`;
   if (seconds >= 60) return `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, "0")}`;
@@ -20,7 +20,7 @@ export function formatDuration(seconds: number): string {
 }
 
 /** Seconds per step in the largest unit that keeps it above 1: `2s/step`, `1ms/step`, `850us/step`. */
-export function perStep(seconds: number, steps: number): string {
+function perStep(seconds: number, steps: number): string {
   const t = seconds / Math.max(steps, 1);
   return t >= 1 ? `${Math.round(t)}s/step` : t >= 1e-3 ? `${Math.round(t * 1e3)}ms/step` : `${Math.round(t * 1e6)}us/step`;
 }
