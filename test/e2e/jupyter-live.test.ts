@@ -15,7 +15,8 @@ const SHOT_END = "/tmp/fashion-ann-live-end.png";
 const SHOT_STOPPED = "/tmp/fashion-ann-live-stopped.png";
 const root = projectRoot();
 const NOTEBOOK = "04_train.ipynb";
-const EPOCHS = 3;
+// Two: the fewest that show an epoch line kept below the next one and the curves redrawn after the next epoch.
+const EPOCHS = 2;
 
 /** What the fit cell shows at one moment: its text output (epoch lines and bar) and its SVG figure. */
 interface FitView {
