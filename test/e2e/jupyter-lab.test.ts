@@ -219,8 +219,9 @@ describe.runIf(available || mustRun).concurrent.each(["lab", "notebook7"] as Mod
   }
 
   const midBar = /^\s*(\d+)\/1719 \[=*>?\.*\] - ETA: \S+ - loss: \d\.\d{4} - accuracy: \d\.\d{4}$/m;
+  // The epoch's time as Keras writes it (formatDuration): `7s`, or `1:19` once an epoch takes a minute (a busy machine).
   const doneLine =
-    /^1719\/1719 \[={30}\] - \d+s \d+(ms|us)\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$/gm;
+    /^1719\/1719 \[={30}\] - (\d+s|\d+(:\d\d){1,2}) \d+(s|ms|us)\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$/gm;
 
   it.sequential(`runs 04 for ${EPOCHS} epochs: the Keras bar and the learning curves update in place`, { timeout: 400_000 }, async () => {
     if (!available) throw new Error(`CI=true: ${uiName} must be tested, but .venv lacks it; run npm run setup`);
