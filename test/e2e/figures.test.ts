@@ -102,6 +102,9 @@ const tmp = mkdtempSync(join(tmpdir(), "fashion-ann-figures-"));
 
 beforeAll(() => {
   expect(existsSync(chromiumPath()), `Chromium at ${chromiumPath()} (apt-get install chromium)`).toBe(true);
+  // The notebook run two tests read starts now, in the background: its kernel starts and compiles while the
+  // Chromium tests run, instead of after them. (Its failure is reported by the tests that await it.)
+  inlineNotebookOutputs().catch(() => undefined);
 });
 
 afterAll(async () => {

@@ -52,7 +52,9 @@ function copyNotebooks(dir: string, runDir: string): void {
   }
 }
 
-describe.runIf(available || mustRun).each(["lab", "notebook7"] as ModernUi[])("%s with the tslab kernel", (ui) => {
+// The two front ends run side by side, each with its own server, browser, kernel and folders; within each, the steps
+// run in order (it.sequential), since each goes on from the page the step before left.
+describe.runIf(available || mustRun).concurrent.each(["lab", "notebook7"] as ModernUi[])("%s with the tslab kernel", (ui) => {
   const uiName = MODERN_UI_NAMES[ui];
   let tmp: string;
   let server: JupyterServer | undefined;
@@ -217,10 +219,11 @@ describe.runIf(available || mustRun).each(["lab", "notebook7"] as ModernUi[])("%
   }
 
   const midBar = /^\s*(\d+)\/1719 \[=*>?\.*\] - ETA: \S+ - loss: \d\.\d{4} - accuracy: \d\.\d{4}$/m;
+  // The epoch's time as Keras writes it (formatDuration): `7s`, or `1:19` once an epoch takes a minute (a busy machine).
   const doneLine =
-    /^1719\/1719 \[={30}\] - \d+s \d+(ms|us)\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$/gm;
+    /^1719\/1719 \[={30}\] - (\d+s|\d+(:\d\d){1,2}) \d+(s|ms|us)\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$/gm;
 
-  it(`runs 04 for ${EPOCHS} epochs: the Keras bar and the learning curves update in place`, { timeout: 400_000 }, async () => {
+  it.sequential(`runs 04 for ${EPOCHS} epochs: the Keras bar and the learning curves update in place`, { timeout: 400_000 }, async () => {
     if (!available) throw new Error(`CI=true: ${uiName} must be tested, but .venv lacks it; run npm run setup`);
     await open("04_train.ipynb");
     // Every state of the fit cell's second output (the curves), recorded by the page as each update arrives: polling
@@ -267,7 +270,7 @@ describe.runIf(available || mustRun).each(["lab", "notebook7"] as ModernUi[])("%
     ).toBe(2);
   });
 
-  it("■ stops a fit after the batch; the kernel and the model stay alive for the next cell", { timeout: 300_000 }, async () => {
+  it.sequential("■ stops a fit after the batch; the kernel and the model stay alive for the next cell", { timeout: 300_000 }, async () => {
     const restartsBefore = (await view()).statuses.filter((s) => s === "restarting" || s === "autorestarting" || s === "dead").length;
     await runCell("await fit(");
     await waitFor((v) => cellWith(v, "await fit(").running && Number(midBar.exec(fitText(v))?.[1]) > 50, "the bar of the re-run", 300_000);
@@ -359,7 +362,7 @@ describe.runIf(available || mustRun).each(["lab", "notebook7"] as ModernUi[])("%
   const interactiveShown = { interactive: true, graph: true, img: false };
   const pngShown = { interactive: false, graph: false, img: true };
 
-  it.each(["05_learning_curves.ipynb", "08_error_analysis.ipynb"])(
+  it.sequential.each(["05_learning_curves.ipynb", "08_error_analysis.ipynb"])(
     "%s: each figure cell shows its figure, interactive where plotly can draw it",
     {
       timeout: 300_000,
@@ -375,7 +378,7 @@ describe.runIf(available || mustRun).each(["lab", "notebook7"] as ModernUi[])("%
     },
   );
 
-  it("07: Restart Kernel and Run All works, and the notebook saved from the UI reopens with its outputs", {
+  it.sequential("07: Restart Kernel and Run All works, and the notebook saved from the UI reopens with its outputs", {
     timeout: 400_000,
   }, async () => {
     const notebook = "07_predict.ipynb";

@@ -45,6 +45,9 @@ const dir = process.argv[1];
   const run = new lib.Run(dir);
   const start = (readPointer(run.checkpointsDir, "last")?.epoch ?? -1) + 1;
   const cb = lib.checkpointCallback(model, run.checkpointsDir);
+  // The first save puts back or sweeps what the killed writer before left (its .old); only then may a kill come, or
+  // a kill before it (a busy machine can delay it past the shortest kills) would leave that writer's .old behind.
+  await run.saveModel(model);
   process.stdout.write("ready\\n");
   for (let epoch = start; ; epoch++) {
     model.setWeights(model.getWeights().map((w) => tf.randomUniform(w.shape)));

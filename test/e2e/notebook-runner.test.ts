@@ -54,8 +54,10 @@ async function failureOf(only: string): Promise<NotebookError> {
   return err as NotebookError;
 }
 
+// Every runNotebooks case below starts its own kernels on its own probe and run folder, so the kernel runs go side
+// by side: most of each one's time is a tslab kernel starting and compiling.
 describe("runNotebooks on probe notebooks", () => {
-  it("injects overrides {epochs: 2, hiddenUnits: [8]} and runDir, runs 01 then 02, writes both to runDir/notebooks", async () => {
+  it.concurrent("injects overrides {epochs: 2, hiddenUnits: [8]} and runDir, runs 01 then 02, writes both to runDir/notebooks", async () => {
     const runDir = path.join(tmp, "ok");
     const lines: string[] = [];
     const result = await runNotebooks({
@@ -108,8 +110,6 @@ describe("runNotebooks on probe notebooks", () => {
     expect(processesIn(dir)).toEqual([]);
   });
 
-  // The four failures below each start their own kernel on their own probe and run folder, so they run side by
-  // side: most of each one's time is a tslab kernel starting.
   it.concurrent("fails on a type error (tslab reports it only on stderr), naming notebook, cell 5 and its first line", async () => {
     const err = await failureOf("01");
     expect(err.message).toMatch(

@@ -60,7 +60,7 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
     const live = outputs("04_train.ipynb").filter((o) => o.output_type === "display_data");
     const plain = (o: Output) => [o.data?.["text/plain"] ?? ""].flat().join("");
     expect(live.map(plain).join("\n")).toMatch(
-      /^Epoch 1\/1\n1719\/1719 \[={30}\] - \d+s \d+[mu]?s\/step - loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+$/m,
+      /^Epoch 1\/1\n1719\/1719 \[={30}\] - (\d+s|\d+(:\d\d){1,2}) \d+[mu]?s\/step - loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+$/m,
     );
     expect(live.filter((o) => String([o.data?.["image/svg+xml"] ?? ""].flat().join("")).includes("val_accuracy"))).toHaveLength(1);
     expect(all("06_evaluate.ipynb")).toMatch(/test_accuracy/);
