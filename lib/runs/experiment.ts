@@ -22,6 +22,7 @@ import { lastBackendSwitch, train, TrainingError } from "../train/fit";
 import type { History } from "../train/callbacks/callback";
 import { type CheckpointPointer, checkpointedCallbacks, loadCheckpoint } from "../train/callbacks/checkpoint";
 import { lastInterruptSignal } from "../train/interrupt";
+import { TENSORBOARD_LOG_DIR, tensorBoardCallbacks } from "../train/callbacks/tensorboard";
 import { acquireRunLock } from "./lock";
 import { TrainingInterrupted } from "./interrupted";
 
@@ -215,7 +216,12 @@ async function trainLocked(config: ExperimentConfig, run: Run, options: Experime
   run.writeText("summary.txt", summary + "\n");
   const { callbacks, stopper, state } = await checkpointedCallbacks(model, run.checkpointsDir, config.patience, resumed, initialHistory);
   const history = await trainIntoRun(run, backend, () =>
-    train(model, data, config, { progress: options.progress, callbacks, initialHistory, state }),
+    train(model, data, config, {
+      progress: options.progress,
+      callbacks: [...callbacks, ...tensorBoardCallbacks(model, run.file(TENSORBOARD_LOG_DIR), config.tensorBoard)],
+      initialHistory,
+      state,
+    }),
   );
   if (history.stopped && !stopper?.stopped()) throw interrupted(run, history, config.epochs);
   if (stopper?.stopped()) log(`early stopping: best val_loss at epoch ${stopper.bestEpoch()! + 1}; its weights restored`);
