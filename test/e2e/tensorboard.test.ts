@@ -5,7 +5,9 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM_ARGS, chromiumPath } from "../../lib/figures/render/browser";
 import { historyFromCsv } from "../../lib/results/history";
 import { startTensorBoard, type TensorBoardServer } from "../../lib/tensorboard/server";
 import { recordTrialSession } from "../../lib/tensorboard/trial-session";
@@ -13,6 +15,7 @@ import { EventFileWriter } from "../../lib/tensorboard/writer";
 import { ROOT, run, runCli } from "./spawn";
 
 const python = path.join(ROOT, ".venv", "bin", "python");
+const SHOTS = path.join(ROOT, "test-results");
 const available = fs.existsSync(path.join(ROOT, ".venv", "bin", "tensorboard"));
 const mustRun = process.env.CI === "true";
 if (!available && !mustRun) console.warn("tensorboard.test.ts skipped: TensorBoard is not in .venv (npm run setup)");
@@ -169,4 +172,25 @@ describe.runIf(available || mustRun)("event files read by TensorBoard 2.21", () 
       },
     });
   });
+
+  it("in Chromium, the Scalars tab lists the run's train and validation and the HParams table the 3 trials (screenshots in test-results/)", async () => {
+    const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      fs.mkdirSync(SHOTS, { recursive: true });
+      await page.goto(`${server!.url}#scalars`);
+      await page.getByText("run/logs/validation", { exact: true }).waitFor({ timeout: 60_000 });
+      await page.getByText("epoch_accuracy").first().waitFor();
+      await page.screenshot({ path: path.join(SHOTS, "tensorboard-scalars.png") });
+      await page.goto(`${server!.url}#hparams`);
+      // The Scalars tab stays in the page, hidden, with the same run names: only visible text counts.
+      for (const id of ["trial-000", "trial-001", "trial-002"]) {
+        await page.getByText(`study/trials/${id}/logs`).filter({ visible: true }).first().waitFor({ timeout: 60_000 });
+      }
+      await page.getByText("learningRate").filter({ visible: true }).first().waitFor();
+      await page.screenshot({ path: path.join(SHOTS, "tensorboard-hparams.png") });
+    } finally {
+      await browser.close();
+    }
+  }, 180_000);
 });
