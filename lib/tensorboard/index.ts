@@ -14,3 +14,4 @@ export {
 export { histogramOf } from "./histogram";
 export { crc32cOf, frameRecord, maskedCrc32c } from "./record";
 export { EventFileWriter } from "./writer";
+export { recordTrialSession, type TrialRecord } from "./trial-session";
