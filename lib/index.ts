@@ -27,10 +27,16 @@ export { loadModel, ModelFileError, saveModel } from "./model/files";
 export { type TrainingEngine, type TrainOptions, TrainingError, train } from "./train/fit";
 export type { History, Logs, TrainCallbacks } from "./train/callbacks/callback";
 export { checkpointCallback, earlyStopping, loadCheckpoint } from "./train/callbacks/checkpoint";
+export { TENSORBOARD_LOG_DIR, tensorBoardCallback } from "./train/callbacks/tensorboard";
 export { createOptimizer, OPTIMIZER_NAMES, type OptimizerName, type OptimizerSpec } from "./optimizers";
 export { findLearningRate, LrFinderError, type LrFinderOptions, type LrFinderResult, suggestRate } from "./train/lr-finder";
 export { kerasProgress, type ProgressMode } from "./train/callbacks/progress";
 export { type CurvesRenderer, type LiveDisplay, liveProgress } from "./train/callbacks/live";
+
+// TensorBoard event files (scalars, histograms, HParams sessions) written without TensorFlow.
+export { EventFileWriter } from "./tensorboard/writer";
+export { histogramOf } from "./tensorboard/histogram";
+export { recordTrialSession } from "./tensorboard/trial-session";
 
 // Results: evaluation, predictions, error analysis, the history as a table.
 export { evaluate, type TestMetrics } from "./results/evaluate";

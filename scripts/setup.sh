@@ -4,7 +4,7 @@
 #   2. npm packages (npm ci) when node_modules is missing or older than package-lock.json
 #   3. TypeScript build (dist/) when a lib/ source is newer than it
 #   4. the tslab kernel, registered inside the project (.jupyter/), never in the user's Jupyter folders
-#   5. the project's Python environment .venv/ (scripts/python-env.sh): JupyterLab 4 and Notebook 7, pinned
+#   5. the project's Python environment .venv/ (scripts/python-env.sh): JupyterLab 4 and Notebook 7, pinned; TensorBoard (5b)
 # Env: FASHION_ANN_SKIP_APT=1 skips step 1 (e.g. on a machine without apt; missing packages are then only reported).
 #      FASHION_ANN_WHEELS=<folder> installs step 5 offline from that wheel folder (/opt/pypi/files is used if present).
 #      CI=true makes a failed step 5 fatal: CI must run the JupyterLab/Notebook 7 tests, not skip them.
@@ -145,6 +145,12 @@ if ! python_error=$(bash scripts/python-env.sh jupyter 2>&1 >&3); then
     exit 1
   fi
   say "JupyterLab 4 and Notebook 7 are not set up because ${python_error##*setup: }, so npm run jupyter opens Debian's Notebook 6 and their UI tests are skipped"
+fi 3>&1
+# --- 5b. TensorBoard (its own group, python/tensorboard.txt) ------------------------------------
+# For `fashion-ann tensorboard` and the tests that read the runs' event files with TensorBoard's own code.
+if ! tensorboard_error=$(bash scripts/python-env.sh tensorboard 2>&1 >&3); then
+  [[ "${CI:-}" == true ]] && { say "CI needs TensorBoard for its tests, but ${tensorboard_error##*setup: }" >&2; exit 1; }
+  say "TensorBoard is not set up because ${tensorboard_error##*setup: }, so fashion-ann tensorboard and its tests are unavailable"
 fi 3>&1
 elapsed_ms=$(($(date +%s%N) / 1000000 - started_ms))
 say "ready in $((elapsed_ms / 1000)).$((elapsed_ms % 1000 / 100)) s"

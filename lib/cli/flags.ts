@@ -75,7 +75,8 @@ export function withConfigFlags(cmd: Command): Command {
         ...BACKENDS,
       ]),
     )
-    .option("--threads <n>", "native and wasm engines' threads, or auto (default auto: one per free core, at most 2)", threadCount);
+    .option("--threads <n>", "native and wasm engines' threads, or auto (default auto: one per free core, at most 2)", threadCount)
+    .option("--no-tensorboard", "write no TensorBoard logs (default: logs/train and logs/validation in the run folder)");
 }
 
 function batchNormMode(value: string): boolean | "before" {
@@ -140,6 +141,8 @@ export function overridesFrom(opts: Record<string, unknown>): ConfigOverrides {
   };
   const out: Record<string, unknown> = {};
   for (const [flag, field] of Object.entries(map)) if (opts[flag] !== undefined) out[field] = opts[flag];
+  // commander sets a --no-x flag's option to true when it is absent; only its presence (false) overrides.
+  if (opts.tensorboard === false) out.tensorBoard = false;
   return out as ConfigOverrides;
 }
 

@@ -9,6 +9,7 @@ import { registerReport } from "./commands/report";
 import { registerPredict } from "./commands/predict";
 import { registerSearch } from "./commands/search";
 import { registerSweep } from "./commands/sweep";
+import { registerTensorBoard } from "./commands/tensorboard";
 import { registerTrain } from "./commands/train";
 import { ConfigError } from "../config";
 import { isErrnoError, pathError } from "../io/fs-errors";
@@ -48,6 +49,7 @@ export function buildCli(): Command {
   registerLrFind(program);
   registerBench(program);
   registerReport(program);
+  registerTensorBoard(program);
   return program;
 }
 

@@ -19,6 +19,20 @@ export type ActivationName = (typeof ACTIVATIONS)[number];
 export const INITIALIZERS = ["glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform"] as const;
 export type InitializerName = (typeof INITIALIZERS)[number];
 
+/** What the TensorBoard callback writes besides the epoch scalars, with the Keras TensorBoard arguments' names. */
+export const TensorBoardOptions = z
+  .object({
+    /**
+     * Weight histograms every N epochs (Keras's histogram_freq); 0 = none. Keras's default is 0; here 1, as the
+     * histograms of the tutorial's 266,610 weights cost milliseconds next to an epoch's seconds.
+     */
+    histogramFreq: z.number().int().min(0).default(1),
+    /** "epoch" (Keras's default): epoch scalars only; N: also batch_loss and batch_accuracy every N batches. */
+    updateFreq: z.union([z.literal("epoch"), z.number().int().min(1)]).default("epoch"),
+  })
+  .strict();
+export type TensorBoardOptions = z.infer<typeof TensorBoardOptions>;
+
 /**
  * Every setting of an experiment, with the tutorial's values as defaults so that
  * `resolveConfig()` reproduces Géron's chapter 10 run.
@@ -81,6 +95,11 @@ export const ExperimentConfig = z
      * weights. null (the tutorial) trains all epochs.
      */
     patience: z.number().int().min(1).nullable().default(null),
+    /**
+     * TensorBoard logs in the run folder's logs/ (train/, validation/), as Keras's TensorBoard callback writes them;
+     * false = none (`--no-tensorboard`).
+     */
+    tensorBoard: z.union([z.literal(false), TensorBoardOptions]).default({ histogramFreq: 1, updateFreq: "epoch" }),
     /** "auto" = tfjs-node if it loads, else wasm, else cpu. FASHION_ANN_BACKEND overrides (see ENVIRONMENT). */
     backend: z.enum(["auto", ...BACKENDS]).default("auto"),
     /**

@@ -11,6 +11,7 @@ import { warmRenderer } from "../figures/render/chromium";
 import { liveCurvesRenderer } from "../figures/render/live";
 import type { History, TrainCallbacks } from "../train/callbacks/callback";
 import type { ProgressMode } from "../train/callbacks/progress";
+import { TENSORBOARD_LOG_DIR, tensorBoardCallbacks } from "../train/callbacks/tensorboard";
 import { type LabeledImages, train } from "../train/fit";
 import { trainCustomRun } from "../runs/custom-run";
 import { openRun, type Run, RunError } from "../runs/run";
@@ -143,8 +144,13 @@ export async function fit(model: tf.LayersModel, x: Images, y: Labels, options: 
     clipNorm: options.clipNorm ?? null,
     clipValue: options.clipValue ?? null,
   };
-  if (session && trainsIntoRun(session.run, options.callbacks)) recordTraining(session, loop);
-  return train(model, data, loop, { callbacks: options.callbacks, progress: options.progress, liveCurves });
+  const callbacks = [options.callbacks ?? []].flat();
+  if (session && trainsIntoRun(session.run, options.callbacks)) {
+    recordTraining(session, loop);
+    // Into the run folder's logs/, as `fashion-ann train` writes them, so TensorBoard shows the notebook's run too.
+    callbacks.push(...tensorBoardCallbacks(model, session.run.file(TENSORBOARD_LOG_DIR), session.config.tensorBoard));
+  }
+  return train(model, data, loop, { callbacks, progress: options.progress, liveCurves });
 }
 
 /**

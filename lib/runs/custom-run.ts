@@ -17,6 +17,7 @@ import { type CheckpointPointer, checkpointedCallbacks, readOptimizer, readPoint
 import type { CurvesRenderer } from "../train/callbacks/live";
 import type { ProgressMode } from "../train/callbacks/progress";
 import { train } from "../train/fit";
+import { TENSORBOARD_LOG_DIR, tensorBoardCallbacks } from "../train/callbacks/tensorboard";
 import { optimizerFromConfig, optimizerVariables } from "../optimizers";
 import { type CustomRunConfig, customRunConfig, isCustomRunConfig, knownConfig } from "./custom-config";
 import { interrupted, loadData, trainIntoRun } from "./experiment";
@@ -231,7 +232,11 @@ async function fitAndSave(
         clipValue: record.clipValue,
       },
       {
-        callbacks: [...callbacks, ...[options.callbacks ?? []].flat()],
+        callbacks: [
+          ...callbacks,
+          ...tensorBoardCallbacks(model, run.file(TENSORBOARD_LOG_DIR), record.tensorBoard),
+          ...[options.callbacks ?? []].flat(),
+        ],
         progress: options.progress,
         liveCurves: options.liveCurves,
         initialHistory: resumed?.history,

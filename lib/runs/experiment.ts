@@ -23,6 +23,7 @@ import { train, TrainingError } from "../train/fit";
 import type { History, TrainCallbacks } from "../train/callbacks/callback";
 import { type CheckpointPointer, checkpointedCallbacks, loadCheckpoint } from "../train/callbacks/checkpoint";
 import { lastInterruptSignal } from "../train/interrupt";
+import { TENSORBOARD_LOG_DIR, tensorBoardCallbacks } from "../train/callbacks/tensorboard";
 import { acquireRunLock } from "./lock";
 import { TrainingInterrupted } from "./interrupted";
 
@@ -191,7 +192,12 @@ async function trainLocked(config: ExperimentConfig, run: Run, options: Experime
     if (initialHistory) await options.onEpoch(structuredClone(initialHistory.history));
   }
   const history = await trainIntoRun(run, backend, () =>
-    train(model, data, config, { progress: options.progress, callbacks, initialHistory, state }),
+    train(model, data, config, {
+      progress: options.progress,
+      callbacks: [...callbacks, ...tensorBoardCallbacks(model, run.file(TENSORBOARD_LOG_DIR), config.tensorBoard)],
+      initialHistory,
+      state,
+    }),
   );
   if (history.stopped && !stopper?.stopped()) throw interrupted(run, history, config.epochs);
   if (stopper?.stopped()) log(`early stopping: best val_loss at epoch ${stopper.bestEpoch()! + 1}; its weights restored`);

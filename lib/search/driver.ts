@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { childEnvironment } from "../config";
 import { writeFileAtomic } from "../io/atomic";
+import { recordTrialSession } from "../tensorboard/trial-session";
 import { toOverrides } from "./core/space";
 import type { Action } from "./core/study";
 import { isEpochReport } from "./epoch-report";
@@ -258,6 +259,9 @@ export class SearchWorker {
     if (!fs.existsSync(dir)) return;
     const prev = fs.existsSync(path.join(dir, "trial.json")) ? JSON.parse(fs.readFileSync(path.join(dir, "trial.json"), "utf8")) : {};
     const params = action.kind === "start" ? action.params : prev.params;
+    if (this.store.definition.fixed.tensorBoard !== false) {
+      recordTrialSession(dir, { params, status, objective: this.store.definition.objective.name, history });
+    }
     writeFileAtomic(
       path.join(dir, "trial.json"),
       `${JSON.stringify({ id, status, params, objective: this.store.definition.objective, history, worker: this.id }, null, 2)}\n`,

@@ -25,6 +25,7 @@ describe("resolveConfig", () => {
       seed: 42,
       dataDir: "data",
       patience: null,
+      tensorBoard: { histogramFreq: 1, updateFreq: "epoch" },
       backend: "auto",
       threads: "auto",
       stockKernels: false,
