@@ -56,7 +56,7 @@ export { createRun, openRun, projectPath, Run, RunError } from "./runs/run";
 export { loadData, trainExperiment, TrainingInterrupted } from "./runs/experiment";
 export { asModelInput, type CustomRunOptions, type CustomRunResult, resumeCustomRun, trainCustomRun } from "./runs/custom-run";
 export { comparisonTable, formatComparison, listRuns, summarizeRuns } from "./runs/compare";
-export { analyseErrors, writeRunReport } from "./runs/report";
+export { analyseErrors, type ErrorAnalysis, writeRunReport } from "./runs/report";
 export { runNotebooks } from "./notebook/execute";
 export { fit, type FitOptions, modelInputFigure, type NotebookSession, startNotebook } from "./notebook/session";
 

@@ -53,7 +53,7 @@ export interface LatencySamples {
 }
 
 /** One row of the table and of `--json`. */
-interface LatencyRow {
+export interface LatencyRow {
   step: LatencyStep;
   label: string;
   /** Seconds, one per repeat, in the order measured. */

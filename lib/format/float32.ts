@@ -16,7 +16,7 @@ interface Digits {
 }
 
 /** Trim modes: "k" keep, "." trim zeros keep point, "0" leave one zero, "-" trim zeros and point. */
-type Trim = "k" | "." | "0" | "-";
+export type Trim = "k" | "." | "0" | "-";
 
 export interface FloatFormatOptions {
   /** Max digits (-1: unlimited): after the point for positional, after the first digit for scientific. */

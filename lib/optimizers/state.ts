@@ -72,7 +72,7 @@ export interface InPlaceUpdate {
 }
 
 /** One slot of an optimizer's state as plain data: a moment, accumulator or velocity for one model variable. */
-interface OptimizerSlot {
+export interface OptimizerSlot {
   /** tfjs's name for it, `<variable>/<slot>` (e.g. "dense/kernel/m"). */
   name: string;
   shape: number[];

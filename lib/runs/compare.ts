@@ -68,7 +68,7 @@ export function changedFields(summaries: RunSummary[]): (keyof ExperimentConfig)
 export { compareCurvesFigure } from "../figures/compare";
 
 /** A comparison as text cells: the header (short names) and one row per run. */
-interface ComparisonRows {
+export interface ComparisonRows {
   /** "run", the hyperparameters that differ (short names, e.g. lr), then the results columns. */
   header: string[];
   rows: string[][];

@@ -40,7 +40,7 @@ import type { ExperimentConfig } from "../config";
 import type { CustomRunConfig } from "./custom-config";
 
 /** Everything the error analysis finds on one labelled set, from the model's probabilities. */
-interface ErrorAnalysis {
+export interface ErrorAnalysis {
   /** predictClasses(probabilities): one class index per image. */
   predicted: number[];
   confusion: ConfusionMatrix;

@@ -22,7 +22,7 @@ export type Step = (xb: tf.Tensor, labels: Float32Array) => StepResult;
  */
 
 /** BatchNormalization's variables and settings (axis -1). */
-interface BatchNormVars {
+export interface BatchNormVars {
   gamma: tf.Variable | null;
   beta: tf.Variable | null;
   movingMean: tf.Variable;
@@ -32,13 +32,13 @@ interface BatchNormVars {
 }
 
 /** What follows a Dense layer's own (fused) activation, in order. */
-type AfterOp =
+export type AfterOp =
   | { kind: "activation"; activation: Activation; alpha: number }
   | { kind: "batchNorm"; bn: BatchNormVars }
   | { kind: "dropout"; rate: number };
 
 /** A Dense layer's variables and activation, and the ops after it, in the order the step runs them. */
-interface DenseLayer {
+export interface DenseLayer {
   kernel: tf.Variable;
   bias: tf.Variable | null;
   /** The Dense's own activation: relu and linear are fused into the product; others become an AfterOp. */

@@ -56,7 +56,8 @@ atomic.writeFileAtomic = (file, contents) => {
 };
 const { SearchWorker } = require(${JSON.stringify(path.join(dist, "search", "driver.js"))});
 const dir = process.argv[1];
-const store = { definition: { objective: { name: "val_loss", direction: "minimize" }, fixed: {} } };
+// TensorBoard off: this test is about trial.json; the event files are append-only and have their own kill test.
+const store = { definition: { objective: { name: "val_loss", direction: "minimize" }, fixed: { tensorBoard: false } } };
 const worker = new SearchWorker(store, { log: () => {} });
 for (let i = 0; ; i++) {
   // Long histories make a write take long enough for random kills to land in it.
@@ -187,7 +188,8 @@ describe("SIGKILL during the tuner's trial.json writes", () => {
     expect(midWrite).toBeGreaterThan(0);
     // The next write (a writer that is not killed) sweeps the temp files of the killed ones.
     const { SearchWorker } = await import("../../lib/search/driver");
-    const store = { definition: { objective: { name: "val_loss", direction: "minimize" }, fixed: {} } };
+    // TensorBoard off: this test is about trial.json; the event files are append-only and have their own kill test.
+    const store = { definition: { objective: { name: "val_loss", direction: "minimize" }, fixed: { tensorBoard: false } } };
     const worker = new SearchWorker(store as never, { log: () => {} } as never);
     (worker as unknown as { writeStatus: (...a: unknown[]) => void }).writeStatus(
       dir,

@@ -17,7 +17,7 @@ export const STATUS_PATH = "native/build/status.txt";
 const ADDON_VERSION = "4";
 
 /** BLAS and build facts, for the backend line and environment.json. */
-interface NativeInfo {
+export interface NativeInfo {
   version: string;
   /** e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64", or "Accelerate". */
   blas: string;
@@ -35,7 +35,7 @@ interface NativeInfo {
 }
 
 /** The hidden activations native/src/trainer.cc's parseActivation knows: model/dense-stack.ts's list, by tfjs-layers' names. */
-type NativeActivation = StackActivation;
+export type NativeActivation = StackActivation;
 
 export interface TrainerLayerSpec {
   units: number;

@@ -8,7 +8,8 @@ import { disconnectSharedRenderer, drawImage, printPdf, warmSharedRenderer } fro
 import type { ImageRequest } from "./wire";
 
 export { chromiumPath, RenderError, rendererStats } from "./browser";
-export { printPdf as htmlToPdf, warmSharedRenderer as warmRenderer } from "./shared-renderer";
+/** @public renderDaemonStats and stopRenderDaemon: for tests and bench scripts that load dist/ by path. */
+export { printPdf as htmlToPdf, renderDaemonStats, stopRenderDaemon, warmSharedRenderer as warmRenderer } from "./shared-renderer";
 
 /**
  * Closes what this process renders with: its own Chromium if it launched one, and its connection to the render
@@ -24,7 +25,7 @@ export async function closeRenderer(): Promise<void> {
 // still on the import cell. Outside a kernel, figures start it when they need it.
 if (inTslabKernel()) warmSharedRenderer();
 
-type RenderFormat = "png" | "svg" | "html" | "pdf";
+export type RenderFormat = "png" | "svg" | "html" | "pdf";
 
 export interface RenderOptions {
   /** Output kind: PNG bytes, SVG text, a self-contained HTML page (no browser needed), or a one-page vector PDF. Default "png". */

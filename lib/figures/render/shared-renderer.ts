@@ -8,8 +8,8 @@ import { rendererMode } from "../../config";
 import type { Figure } from "../figure";
 import { htmlToPdf as inProcessPdf, renderImage as inProcessImage } from "./browser";
 import { daemonAddress } from "./daemon-address";
-import { DaemonUnavailable, daemonScript, RenderClient, spawnRenderDaemon } from "./render-client";
-import type { ImageRequest, PdfOptions } from "./wire";
+import { type ClientCounters, DaemonUnavailable, daemonScript, RenderClient, spawnRenderDaemon } from "./render-client";
+import type { DaemonStats, ImageRequest, PdfOptions } from "./wire";
 
 /**
  * A daemon stops after this long without a figure. Long enough for a reader to pause on a notebook; a later
@@ -79,7 +79,26 @@ export function warmSharedRenderer(): void {
   void daemonClient()?.warm();
 }
 
+/**
+ * The daemon's counters and this process's use of it; undefined when this process renders in-process.
+ * @public for the e2e tests and bench scripts, which load it from dist/ by path.
+ */
+export async function renderDaemonStats(): Promise<(DaemonStats & { client: ClientCounters }) | undefined> {
+  const c = daemonClient();
+  if (!c) return undefined;
+  return { ...(await c.stats()), client: { ...c.counters } };
+}
+
 /** Closes this process's connection to the daemon (the daemon stays up for the next command or kernel). */
 export function disconnectSharedRenderer(): void {
   client?.close();
+}
+
+/**
+ * Stops the project's render daemon if one runs (a measurement's cold start, or freeing its memory now).
+ * @public for the bench scripts, which load it from dist/ by path.
+ */
+export async function stopRenderDaemon(): Promise<boolean> {
+  disconnectSharedRenderer();
+  return (await daemonClient()?.stopDaemon()) ?? false;
 }

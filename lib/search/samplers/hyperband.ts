@@ -34,14 +34,14 @@ export interface HyperbandOptions {
 }
 
 /** One round (rung) of a bracket. */
-interface RoundPlan {
+export interface RoundPlan {
   /** Trials in the round: new ones in round 0, the best promoted from the round before after that. */
   size: number;
   /** Epochs each of them has trained when the round ends, counted from the trial's first epoch. */
   epochs: number;
 }
 
-interface BracketPlan {
+export interface BracketPlan {
   /** Position in the plan, the order brackets are opened in; TrialRecord.bracket holds it. */
   index: number;
   iteration: number;
