@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerBench } from "./commands/bench";
 import { registerCompare } from "./commands/compare";
 import { registerEvaluate } from "./commands/evaluate";
+import { registerKeras } from "./commands/keras";
 import { registerLrFind } from "./commands/lr-find";
 import { registerNotebooks } from "./commands/notebooks";
 import { registerReport } from "./commands/report";
@@ -48,6 +49,7 @@ export function buildCli(): Command {
   registerLrFind(program);
   registerBench(program);
   registerReport(program);
+  registerKeras(program);
   return program;
 }
 

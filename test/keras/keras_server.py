@@ -69,6 +69,24 @@ def op_train_save(req):
     return {"saved": req["save"]}
 
 
+def op_save_conv(req):
+    """A model with a layer the exchange does not cover (Conv2D), saved to `save`."""
+    model = keras.Sequential(
+        [keras.layers.Input((28, 28)), keras.layers.Reshape((28, 28, 1)), keras.layers.Conv2D(4, 3), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
+    model.save(req["save"])
+    return {"saved": req["save"]}
+
+
+def op_write_plain_h5(req):
+    """An HDF5 file that is not a Keras model: one dataset, no model_config."""
+    import h5py
+
+    with h5py.File(req["save"], "w") as f:
+        f.create_dataset("data", data=np.arange(10, dtype="float32"))
+    return {"saved": req["save"]}
+
+
 def main():
     for line in sys.stdin:
         if not line.strip():
