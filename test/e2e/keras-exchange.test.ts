@@ -166,7 +166,7 @@ describe.runIf(kerasTestsRun("keras-exchange.test.ts"))("Keras 3 models both way
     expect(compared.stdout).toMatch(/imported-h5/);
   });
 
-  it("a bad file, a non-Keras HDF5, weights alone and an unsupported layer each get one sentence", async () => {
+  it("a bad file, a non-Keras HDF5, a missing file and an unsupported layer each get one sentence", async () => {
     const text = path.join(tmp, "notes.keras");
     fs.writeFileSync(text, "not a model\n");
     const plain = path.join(tmp, "plain.h5");
