@@ -4,7 +4,8 @@
 #   2. npm packages (npm ci) when node_modules is missing or older than package-lock.json
 #   3. TypeScript build (dist/) when a lib/ source is newer than it
 #   4. the tslab kernel, registered inside the project (.jupyter/), never in the user's Jupyter folders
-#   5. the project's Python environment .venv/ (scripts/python-env.sh): JupyterLab 4 and Notebook 7, pinned; TensorBoard (5b)
+#   5. the project's Python environment .venv/ (scripts/python-env.sh): JupyterLab 4 and Notebook 7, pinned; TensorBoard (5b);
+#      with the argument `keras`, also Keras 3 on TensorFlow CPU (python/keras.txt, 5c)
 # Env: FASHION_ANN_SKIP_APT=1 skips step 1 (e.g. on a machine without apt; missing packages are then only reported).
 #      FASHION_ANN_WHEELS=<folder> installs step 5 offline from that wheel folder (/opt/pypi/files is used if present).
 #      CI=true makes a failed step 5 fatal: CI must run the JupyterLab/Notebook 7 tests, not skip them.
@@ -151,6 +152,14 @@ fi 3>&1
 if ! tensorboard_error=$(bash scripts/python-env.sh tensorboard 2>&1 >&3); then
   [[ "${CI:-}" == true ]] && { say "CI needs TensorBoard for its tests, but ${tensorboard_error##*setup: }" >&2; exit 1; }
   say "TensorBoard is not set up because ${tensorboard_error##*setup: }, so fashion-ann tensorboard and its tests are unavailable"
+fi 3>&1
+
+# --- 5c. Keras on TensorFlow (python/keras.txt), only when asked: `bash scripts/setup.sh keras` ----------
+# `npm test` and `npm run setup` ask for it (the Keras comparison tests, bench's keras row); `npm start` does not, so
+# it never waits for TensorFlow's install. Without it those tests skip with a note; CI=true makes that fatal.
+if [[ " $* " == *" keras "* ]] && ! keras_error=$(bash scripts/python-env.sh keras 2>&1 >&3); then
+  [[ "${CI:-}" == true ]] && { say "CI needs Keras for the Keras comparison tests, but ${keras_error##*setup: }" >&2; exit 1; }
+  say "Keras is not set up because ${keras_error##*setup: }, so the tests that compare with Keras are skipped"
 fi 3>&1
 elapsed_ms=$(($(date +%s%N) / 1000000 - started_ms))
 say "ready in $((elapsed_ms / 1000)).$((elapsed_ms % 1000 / 100)) s"

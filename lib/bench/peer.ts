@@ -12,6 +12,9 @@ import { childEnvironment, type ExperimentConfig } from "../config";
 /** Debian's python3-torch is built for the system interpreter, not whatever `python3` comes first on PATH. */
 const PEER_PYTHON = "/usr/bin/python3";
 export const PEER_SCRIPT = "bench/pytorch_peer.py";
+/** The Keras peer runs in the project's .venv (python/keras.txt: Keras 3.15.1 on TensorFlow 2.21 CPU). */
+const KERAS_PEER_SCRIPT = "bench/keras_peer.py";
+const kerasPython = (): string => projectPath(".venv/bin/python");
 /** Threads for the peer: the 2 cores of the machines this was tuned on, as many as the wasm row's auto threads use. */
 export const PEER_THREADS = 2;
 
@@ -30,11 +33,11 @@ const UNMIRRORED: readonly { field: keyof ExperimentConfig; off: (c: ExperimentC
   { field: "patience", off: (c) => c.patience === null },
 ];
 
-/** Why the peer cannot run `config` side by side with the node rows (naming the fields), or undefined if it can. */
-export function peerCannotMirror(config: ExperimentConfig): string | undefined {
+/** Why a peer cannot run `config` side by side with the node rows (naming the fields), or undefined if it can. */
+export function peerCannotMirror(config: ExperimentConfig, peer: "PyTorch" | "Keras" = "PyTorch"): string | undefined {
   const fields = UNMIRRORED.filter((u) => !u.off(config)).map((u) => u.field);
   if (fields.length === 0) return undefined;
-  return `the PyTorch peer does not mirror ${fields.join(" or ")} (set by --set); the ratio would compare unlike runs`;
+  return `the ${peer} peer does not mirror ${fields.join(" or ")} (set by --set); the ratio would compare unlike runs`;
 }
 
 /** The JSON the peer reads from argv: everything of `config` that shapes training, in bench/pytorch_peer.py's names. */
@@ -93,36 +96,47 @@ export function peerUnavailable(python = PEER_PYTHON): string | undefined {
   return undefined;
 }
 
-/** Runs bench/pytorch_peer.py on the same data and batch order; progress passes through to stderr. */
-export async function runPytorchPeer(o: PeerOptions): Promise<RawRun> {
+/** Why the Keras peer cannot run, or undefined if keras and tensorflow are installed in .venv (without importing them). */
+export function kerasPeerUnavailable(python = kerasPython()): string | undefined {
+  if (!fs.existsSync(python)) return `${python} not found (npm run setup installs python/keras.txt into .venv)`;
+  const probe = "import importlib.util as u, sys; sys.exit(0 if u.find_spec('keras') and u.find_spec('tensorflow') else 1)";
+  if (spawnSync(python, ["-c", probe]).status !== 0)
+    return "keras or tensorflow is not installed in .venv (npm run setup installs python/keras.txt)";
+  return undefined;
+}
+
+/** Runs bench/pytorch_peer.py (or bench/keras_peer.py) on the same data and batch order; progress passes through to stderr. */
+export async function runPeer(o: PeerOptions, peer: "pytorch" | "keras" = "pytorch"): Promise<RawRun> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-bench-"));
   try {
     const orderFile = path.join(tmp, "order.u32");
     writeFileAtomic(orderFile, uint32LE(shuffleOrders(o.samples, o.config.epochs, o.config.seed)));
     const spec = peerSpec(o.config, orderFile);
+    const [python, script] = peer === "keras" ? [kerasPython(), KERAS_PEER_SCRIPT] : [PEER_PYTHON, PEER_SCRIPT];
     const stdout = await runCapturing(
-      PEER_PYTHON,
-      [projectPath(PEER_SCRIPT), JSON.stringify(spec)],
-      childEnvironment({ OMP_WAIT_POLICY: "PASSIVE" }),
+      python,
+      [projectPath(script), JSON.stringify(spec)],
+      childEnvironment({ OMP_WAIT_POLICY: "PASSIVE", TF_CPP_MIN_LOG_LEVEL: "3" }),
     );
-    return parsePeerOutput(stdout);
+    return parsePeerOutput(stdout, peer);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
 /** The peer's last stdout line is its RawRun JSON. */
-export function parsePeerOutput(stdout: string): RawRun {
+export function parsePeerOutput(stdout: string, peer: "pytorch" | "keras" = "pytorch"): RawRun {
+  const script = peer === "keras" ? KERAS_PEER_SCRIPT : PEER_SCRIPT;
   const last = stdout.trim().split("\n").pop() ?? "";
   let parsed: unknown;
   try {
     parsed = JSON.parse(last);
   } catch {
-    throw new BenchError(`${PEER_SCRIPT}: expected a JSON line on stdout, got ${JSON.stringify(last.slice(0, 200))}`);
+    throw new BenchError(`${script}: expected a JSON line on stdout, got ${JSON.stringify(last.slice(0, 200))}`);
   }
   const run = parsed as RawRun;
-  if (run?.backend !== "pytorch" || !Array.isArray(run.epochs))
-    throw new BenchError(`${PEER_SCRIPT}: expected {"backend": "pytorch", "epochs": [...]}, got ${last.slice(0, 200)}`);
+  if (run?.backend !== peer || !Array.isArray(run.epochs))
+    throw new BenchError(`${script}: expected {"backend": "${peer}", "epochs": [...]}, got ${last.slice(0, 200)}`);
   return run;
 }
 

@@ -7,9 +7,19 @@ const tables = lazyRequire<typeof Table>("table");
 
 /**
  * What `fashion-ann bench` times: the tfjs backends (wasm as the default path runs it, threads included),
- * the fast wasm path on one thread, the stock-fit baseline on wasm, and the PyTorch peer.
+ * the fast wasm path on one thread, the stock-fit baseline on wasm, the PyTorch peer and the Keras peer.
  */
-export const BENCH_BACKENDS = ["tensorflow", "native", "native-1thread", "wasm", "wasm-1thread", "wasm-stock", "cpu", "pytorch"] as const;
+export const BENCH_BACKENDS = [
+  "tensorflow",
+  "native",
+  "native-1thread",
+  "wasm",
+  "wasm-1thread",
+  "wasm-stock",
+  "cpu",
+  "pytorch",
+  "keras",
+] as const;
 export type BenchBackend = (typeof BENCH_BACKENDS)[number];
 const ALL_BACKENDS: readonly string[] = BENCH_BACKENDS;
 
@@ -65,6 +75,8 @@ export interface BenchResult {
   peak_rss_mb: number;
   /** seconds_per_epoch / PyTorch's; null when the peer did not run. Above 1 = slower than PyTorch. */
   ratio_to_pytorch: number | null;
+  /** seconds_per_epoch / Keras's (TensorFlow CPU); null when the Keras peer did not run. */
+  ratio_to_keras: number | null;
   epochs_timed: number;
   extrapolated: boolean;
   batches_timed: number | null;
@@ -178,6 +190,7 @@ export function summarizeRun(raw: RawRun, conditions: { otherLoad?: number } = {
     val_accuracy: last.val_accuracy,
     peak_rss_mb: raw.peak_rss_mb,
     ratio_to_pytorch: null,
+    ratio_to_keras: null,
     epochs_timed: raw.epochs.length,
     extrapolated,
     batches_timed: raw.batches_timed ?? null,
@@ -190,10 +203,12 @@ export function summarizeRun(raw: RawRun, conditions: { otherLoad?: number } = {
   };
 }
 
-/** Each row's seconds per epoch divided by the PyTorch peer's (null everywhere if the peer has no row). */
+/** Each row's seconds per epoch divided by the PyTorch peer's and the Keras peer's (null where that peer has no row). */
 export function withRatios(results: readonly BenchResult[]): BenchResult[] {
-  const peer = results.find((r) => r.backend === "pytorch");
-  return results.map((r) => ({ ...r, ratio_to_pytorch: peer ? r.seconds_per_epoch / peer.seconds_per_epoch : null }));
+  const ratio = (r: BenchResult, peer: BenchResult | undefined) => (peer ? r.seconds_per_epoch / peer.seconds_per_epoch : null);
+  const pytorch = results.find((r) => r.backend === "pytorch");
+  const keras = results.find((r) => r.backend === "keras");
+  return results.map((r) => ({ ...r, ratio_to_pytorch: ratio(r, pytorch), ratio_to_keras: ratio(r, keras) }));
 }
 
 /** The row label: the backend, plus how it was timed when that changes how to read the numbers. */
@@ -201,7 +216,8 @@ function rowLabel(r: Pick<BenchResult, "backend" | "extrapolated" | "batches_tim
   return r.extrapolated ? `${r.backend} (extrapolated from ${r.batches_timed} batches)` : r.backend;
 }
 
-const HEADER = ["backend", "s/epoch", "samples/s", "val_accuracy", "peak RSS MB", "x PyTorch", "notes"];
+const HEADER = ["backend", "s/epoch", "samples/s", "val_accuracy", "peak RSS MB", "x PyTorch", "x Keras", "notes"];
+const times = (ratio: number | null): string => (ratio === null ? "-" : `${ratio.toFixed(2)}x`);
 
 /** Table cells, header first; skipped backends get a row of dashes and the reason. */
 export function tableRows(report: Pick<BenchReport, "results" | "skipped">): string[][] {
@@ -211,10 +227,11 @@ export function tableRows(report: Pick<BenchReport, "results" | "skipped">): str
     Math.round(r.samples_per_second).toLocaleString("en-US"),
     r.val_accuracy.toFixed(4),
     r.peak_rss_mb.toFixed(0),
-    r.ratio_to_pytorch === null ? "-" : `${r.ratio_to_pytorch.toFixed(2)}x`,
+    times(r.ratio_to_pytorch),
+    times(r.ratio_to_keras),
     [r.notes, leakNote(r)].filter(Boolean).join("; "),
   ]);
-  const skipped = report.skipped.map((s) => [s.backend, "-", "-", "-", "-", "-", `skipped: ${s.reason}`]);
+  const skipped = report.skipped.map((s) => [s.backend, "-", "-", "-", "-", "-", "-", `skipped: ${s.reason}`]);
   return [HEADER, ...rows, ...skipped];
 }
 
@@ -235,7 +252,8 @@ export function formatTable(report: Pick<BenchReport, "results" | "skipped">): s
       3: { alignment: "right" },
       4: { alignment: "right" },
       5: { alignment: "right" },
-      6: { width: 40, wrapWord: true },
+      6: { alignment: "right" },
+      7: { width: 40, wrapWord: true },
     },
     drawHorizontalLine: (line, rowCount) => line === 0 || line === 1 || line === rowCount,
   });
@@ -247,7 +265,7 @@ export function reportJson(report: BenchReport): string {
 }
 
 /** The tfjs backend a bench row runs on ("wasm-1thread" and "wasm-stock" are wasm, "native-1thread" native). */
-export function engineOf(row: Exclude<BenchBackend, "pytorch">): BackendName {
+export function engineOf(row: Exclude<BenchBackend, "pytorch" | "keras">): BackendName {
   return row.startsWith("wasm") ? "wasm" : row.startsWith("native") ? "native" : (row as BackendName);
 }
 

@@ -9,7 +9,7 @@ import { machineBusySeconds, ownCpuSeconds } from "../engine/machine";
 import { childEnvironment, type ConfigOverrides, resolveConfig } from "../config";
 import type { MeasureSpec, WorkerReply } from "./measure";
 import { loadAddon } from "../engine/native";
-import { peerCannotMirror, peerUnavailable, runPytorchPeer } from "./peer";
+import { kerasPeerUnavailable, peerCannotMirror, peerUnavailable, runPeer } from "./peer";
 import {
   machineEnvironment,
   BENCH_BACKENDS,
@@ -67,7 +67,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const results: BenchResult[] = [];
   const skipped: BenchSkip[] = [];
   for (const backend of backends) {
-    const why = (backend === "pytorch" ? peerCannotMirror(config) : undefined) ?? unavailable(backend);
+    const why =
+      (backend === "pytorch" ? peerCannotMirror(config) : backend === "keras" ? peerCannotMirror(config, "Keras") : undefined) ??
+      unavailable(backend);
     if (why) {
       log(`${backend}: skipped, ${why}`);
       skipped.push({ backend, reason: why });
@@ -77,8 +79,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     const before = machineSnapshot();
     try {
       const raw =
-        backend === "pytorch"
-          ? await runPytorchPeer({ config, samples: FASHION_MNIST_TRAIN_IMAGES - config.validationSize })
+        backend === "pytorch" || backend === "keras"
+          ? await runPeer({ config, samples: FASHION_MNIST_TRAIN_IMAGES - config.validationSize }, backend)
           : await spawnBenchWorker({
               backend,
               epochs: config.epochs,
@@ -134,6 +136,7 @@ function conditionsSince(before: MachineSnapshot, childCpuSeconds: number | unde
 /** Why a backend cannot run here, without starting it; undefined if it can be tried. */
 function unavailable(backend: BenchBackend): string | undefined {
   if (backend === "pytorch") return peerUnavailable();
+  if (backend === "keras") return kerasPeerUnavailable();
   if (backend.startsWith("native")) return loadAddon().reason;
   if (backend === "tensorflow") {
     try {

@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerBench } from "./commands/bench";
 import { registerCompare } from "./commands/compare";
 import { registerEvaluate } from "./commands/evaluate";
+import { registerKeras } from "./commands/keras";
 import { registerLrFind } from "./commands/lr-find";
 import { registerNotebooks } from "./commands/notebooks";
 import { registerReport } from "./commands/report";
@@ -50,6 +51,7 @@ export function buildCli(): Command {
   registerBench(program);
   registerReport(program);
   registerTensorBoard(program);
+  registerKeras(program);
   return program;
 }
 

@@ -54,7 +54,7 @@ export interface OptimizerSpec {
 const KERAS_EPSILON = 1e-7;
 
 /** Keras 3's default learning rate of each optimizer (keras/src/optimizers): 0.01 for SGD, 0.001 for the rest. */
-const KERAS_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
+export const KERAS_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
   sgd: 0.01,
   rmsprop: 0.001,
   adam: 0.001,

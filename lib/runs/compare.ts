@@ -89,8 +89,9 @@ function comparisonRows(summaries: RunSummary[]): ComparisonRows {
     s.name,
     ...changed.map((k) => cell(s.config[k])),
     String(s.history.epoch.length),
-    String(round(s.bestValAccuracy)),
-    String(s.bestEpoch),
+    // A run that trained no epoch here (an imported Keras model) has no best epoch.
+    Number.isNaN(s.bestValAccuracy) ? "-" : String(round(s.bestValAccuracy)),
+    Number.isNaN(s.bestValAccuracy) ? "-" : String(s.bestEpoch),
     s.testAccuracy === undefined ? "-" : String(round(s.testAccuracy)),
     s.seconds === undefined ? "-" : String(Math.round(s.seconds)),
   ]);

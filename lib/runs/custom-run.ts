@@ -27,7 +27,7 @@ import { createRun, discardUnstartedRun, type Run, RunError } from "./run";
 export { isCustomRunConfig, type CustomRunConfig } from "./custom-config";
 
 /** What the architecture file is called: Keras's `model.to_json()`, as tfjs's `model.toJSON()` gives it. */
-const ARCHITECTURE_FILE = "model.json";
+export const ARCHITECTURE_FILE = "model.json";
 
 export interface CustomRunOptions {
   /** Passes over the training set (in total: a resume continues up to it). */

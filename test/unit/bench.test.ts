@@ -139,6 +139,12 @@ describe("summarizeRun and withRatios", () => {
     expect(rows.map((r) => r.ratio_to_pytorch)).toEqual([2.5, 1]);
   });
 
+  it("divides each row's seconds per epoch by Keras's too", () => {
+    const rows = withRatios([summarizeRun(raw("native", [1])), summarizeRun(raw("pytorch", [2])), summarizeRun(raw("keras", [4]))]);
+    expect(rows.map((r) => r.ratio_to_keras)).toEqual([0.25, 0.5, 1]);
+    expect(rows.map((r) => r.ratio_to_pytorch)).toEqual([0.5, 1, 2]);
+  });
+
   it("leaves the ratio null without a PyTorch row", () => {
     expect(withRatios([summarizeRun(raw("wasm", [5]))])[0]!.ratio_to_pytorch).toBeNull();
   });
@@ -180,10 +186,10 @@ describe("report output", () => {
 
   it("the table labels the extrapolated row, shows the ratio and the skipped backend's reason", () => {
     const rows = tableRows(report);
-    expect(rows[0]).toEqual(["backend", "s/epoch", "samples/s", "val_accuracy", "peak RSS MB", "x PyTorch", "notes"]);
-    expect(rows[1]).toEqual(["wasm", "4.50", "13,750", "0.8000", "500", "2.25x", "median of 2 epochs; tensors 7->7, RSS 400->400 MB"]);
+    expect(rows[0]).toEqual(["backend", "s/epoch", "samples/s", "val_accuracy", "peak RSS MB", "x PyTorch", "x Keras", "notes"]);
+    expect(rows[1]).toEqual(["wasm", "4.50", "13,750", "0.8000", "500", "2.25x", "-", "median of 2 epochs; tensors 7->7, RSS 400->400 MB"]);
     expect(rows[2]![0]).toBe("cpu (extrapolated from 200 batches)");
-    expect(rows[4]).toEqual(["tensorflow", "-", "-", "-", "-", "-", "skipped: @tensorflow/tfjs-node is not installed"]);
+    expect(rows[4]).toEqual(["tensorflow", "-", "-", "-", "-", "-", "-", "skipped: @tensorflow/tfjs-node is not installed"]);
     // The printed table wraps long cells, so look for pieces of them.
     const text = formatTable(report);
     expect(text).toMatch(/│\s+2\.25x\s+│/);
@@ -210,10 +216,21 @@ describe("the PyTorch peer's inputs and output", () => {
   it("parsePeerOutput names what it got when the line is not the peer's JSON", () => {
     expect(() => parsePeerOutput("Traceback (most recent call last)")).toThrow(/expected a JSON line on stdout, got "Traceback/);
     expect(() => parsePeerOutput('{"backend": "wasm", "epochs": []}')).toThrow(/expected \{"backend": "pytorch"/);
+    expect(() => parsePeerOutput('{"backend": "pytorch", "epochs": []}', "keras")).toThrow(/keras_peer\.py: expected \{"backend": "keras"/);
   });
 });
 
 it("BENCH_BACKENDS lists the default path, its one-thread variant, the stock baseline and the peer", () => {
-  expect(BENCH_BACKENDS).toEqual(["tensorflow", "native", "native-1thread", "wasm", "wasm-1thread", "wasm-stock", "cpu", "pytorch"]);
+  expect(BENCH_BACKENDS).toEqual([
+    "tensorflow",
+    "native",
+    "native-1thread",
+    "wasm",
+    "wasm-1thread",
+    "wasm-stock",
+    "cpu",
+    "pytorch",
+    "keras",
+  ]);
   expect(parseBackendList("wasm-1thread,wasm")).toEqual(["wasm-1thread", "wasm"]);
 });

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { resolveConfig, type ExperimentConfig } from "../../config";
 
 export function registerEvaluate(program: Command): void {
   program
@@ -12,12 +11,14 @@ export function registerEvaluate(program: Command): void {
       const { evaluate } = await import("../../results/evaluate");
       const { loadData } = await import("../../runs/experiment");
       const run = existingRun(dir);
-      const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
+      const { asModelInput, readRunConfig } = await import("../../runs/custom-run");
+      // A hand-built or imported model's config.json marks its architecture "custom"; its data fields are the known ones.
+      const { config } = readRunConfig(run);
       const backend = await initBackend(config);
       console.log(formatBackend(backend));
       const model = await run.loadModel();
       const { test } = await loadData(config);
-      const metrics = { ...evaluate(model, test), backend: backend.name };
+      const metrics = { ...evaluate(model, { x: asModelInput(model, test.x), y: test.y }), backend: backend.name };
       run.writeJson("metrics.json", metrics);
       console.log(JSON.stringify(metrics));
     });

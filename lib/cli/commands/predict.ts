@@ -1,7 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { resolveConfig, type ExperimentConfig } from "../../config";
 import { CLASS_NAMES, IMAGE_PIXELS, IMAGE_SHAPE } from "../../data/images";
 import { isErrnoError, PathError, pathError } from "../../io/fs-errors";
 
@@ -37,7 +36,9 @@ export function registerPredict(program: Command): void {
         throw new RunError("predict needs PNG files or --test-index N; see fashion-ann predict --help");
       const run = existingRun(dir);
       // Every image is read before the model loads, so a bad file fails in a second, not after loading.
-      const config = resolveConfig(run.readJson<ExperimentConfig>("config.json"));
+      const { readRunConfig } = await import("../../runs/custom-run");
+      // A hand-built or imported model's config.json marks its architecture "custom"; its data fields are the known ones.
+      const { config } = readRunConfig(run);
       const names: string[] = [];
       const pixels: Float32Array[] = [];
       const truth: (string | undefined)[] = [];
