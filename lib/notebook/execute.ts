@@ -193,94 +193,125 @@ type HelperEvent =
 
 const STDERR_TAIL_LINES = 30;
 
+/** Follows the helper's JSON-lines report: progress lines for the log, the notebooks written, the failure if any. */
+class HelperReport {
+  readonly written: string[] = [];
+  name: string;
+  tag = "";
+  cells = 0;
+  failed: Extract<HelperEvent, { type: "failed" }> | undefined;
+  writtenPath: string | undefined;
+  private readonly partial: Record<string, string> = { stdout: "", stderr: "" };
+
+  constructor(
+    firstName: string,
+    private readonly a: ExecuteNotebooksArgs,
+  ) {
+    this.name = firstName;
+  }
+
+  line(line: string): void {
+    try {
+      this.event(JSON.parse(line) as HelperEvent);
+    } catch {
+      this.a.log(`${this.tag} ${line}`); // not a report line: something printed by a library, show it as is
+    }
+  }
+
+  private event(ev: HelperEvent): void {
+    const { a, tag } = this;
+    switch (ev.type) {
+      case "notebook":
+        this.name = path.basename(ev.path);
+        this.tag = `[${this.name.replace(/\.ipynb$/, "")}]`;
+        this.writtenPath = undefined;
+        break;
+      case "start":
+        this.cells = ev.cells;
+        a.log(`${tag} start: ${ev.cells} code cells, kernel tslab, cwd ${a.notebooksDir}`);
+        break;
+      case "kernel_ready":
+        a.log(`${tag} kernel ready (waited ${ev.waited.toFixed(1)} s)`);
+        break;
+      case "cell_start":
+        break;
+      case "stream":
+        this.showStream(ev.name, ev.text);
+        break;
+      case "cell_done":
+        this.flushStreams();
+        a.log(`${tag} cell ${ev.number}/${this.cells} ok (${ev.seconds.toFixed(1)} s)`);
+        break;
+      case "failed":
+        this.flushStreams();
+        this.failed = ev;
+        a.log(`${tag} cell ${ev.number}/${this.cells} FAILED`);
+        break;
+      case "written":
+        this.writtenPath = ev.path;
+        if (!this.failed) this.written.push(ev.path);
+        a.log(`${tag} wrote ${ev.path}`);
+        break;
+    }
+  }
+
+  // Kernel output arrives in arbitrary chunks; show whole lines, and of a progress bar redrawn with \r only its
+  // last state.
+  private showStream(stream: string, text: string): void {
+    const lines = (this.partial[stream] + text).split("\n");
+    this.partial[stream] = lines.pop() ?? "";
+    for (const line of lines) this.a.log(`${this.tag}   | ${line.split("\r").pop()}`);
+  }
+
+  private flushStreams(): void {
+    for (const stream of Object.keys(this.partial)) if (this.partial[stream]) this.showStream(stream, "\n");
+  }
+
+  /** The NotebookError for a helper that ended without running every notebook. */
+  error(code: number | null, signal: NodeJS.Signals | null, stderrTail: string[]): NotebookError {
+    const { failed, name, cells, writtenPath } = this;
+    const detail = failed?.message ?? (stderrTail.join("\n") || `exited with ${signal ?? `code ${code}`}`);
+    const where = failed && failed.number > 0 ? `cell ${failed.number}/${cells} (${JSON.stringify(failed.firstLine)})` : "could not run";
+    const saved = writtenPath ? `\n(partly executed notebook: ${writtenPath})` : "";
+    return new NotebookError(`${name}: ${where}:\n${detail}${saved}`, name, failed?.number ?? 0, detail, writtenPath);
+  }
+}
+
+function helperArgs(a: ExecuteNotebooksArgs): string[] {
+  const args = [path.join(a.root, "scripts", "execute_notebook.py")];
+  for (const name of a.names) args.push("--input", path.join(a.notebooksDir, name), "--output", path.join(a.outDir, name));
+  args.push(...["--cwd", a.notebooksDir, "--kernel", "tslab", "--parameters", a.parameters]);
+  args.push(...["--timeout", String(Math.ceil(a.timeoutSec)), "--error-pattern", KERNEL_ERROR_PATTERN.source]);
+  return args;
+}
+
 /**
  * Runs the notebooks in one helper process, which starts each notebook's kernel while the previous notebook runs.
  * Resolves with the written paths; rejects with a NotebookError naming the notebook that failed.
  */
 function executeNotebooks(a: ExecuteNotebooksArgs): Promise<string[]> {
-  const args = [path.join(a.root, "scripts", "execute_notebook.py")];
-  for (const name of a.names) args.push("--input", path.join(a.notebooksDir, name), "--output", path.join(a.outDir, name));
-  args.push(...["--cwd", a.notebooksDir, "--kernel", "tslab", "--parameters", a.parameters]);
-  args.push(...["--timeout", String(Math.ceil(a.timeoutSec)), "--error-pattern", KERNEL_ERROR_PATTERN.source]);
   return new Promise((resolve, reject) => {
-    const child = spawn(SYSTEM_PYTHON, args, { cwd: a.root, env: jupyterEnv(a.root), stdio: ["ignore", "pipe", "pipe"] });
-    const written: string[] = [];
-    let name = a.names[0] ?? "";
-    let tag = "";
-    let cells = 0;
-    let failed: Extract<HelperEvent, { type: "failed" }> | undefined;
-    let writtenPath: string | undefined;
-    const partial: Record<string, string> = { stdout: "", stderr: "" };
+    const child = spawn(SYSTEM_PYTHON, helperArgs(a), { cwd: a.root, env: jupyterEnv(a.root), stdio: ["ignore", "pipe", "pipe"] });
+    const report = new HelperReport(a.names[0] ?? "", a);
     const stderrTail: string[] = [];
-
-    // Kernel output arrives in arbitrary chunks; show whole lines, and of a progress bar
-    // redrawn with \r only its last state.
-    const showStream = (stream: string, text: string): void => {
-      const lines = (partial[stream] + text).split("\n");
-      partial[stream] = lines.pop() ?? "";
-      for (const line of lines) a.log(`${tag}   | ${line.split("\r").pop()}`);
-    };
-    const flushStreams = (): void => {
-      for (const stream of Object.keys(partial)) if (partial[stream]) showStream(stream, "\n");
-    };
-
-    const onEvent = (ev: HelperEvent): void => {
-      switch (ev.type) {
-        case "notebook":
-          name = path.basename(ev.path);
-          tag = `[${name.replace(/\.ipynb$/, "")}]`;
-          writtenPath = undefined;
-          break;
-        case "start":
-          cells = ev.cells;
-          a.log(`${tag} start: ${cells} code cells, kernel tslab, cwd ${a.notebooksDir}`);
-          break;
-        case "kernel_ready":
-          a.log(`${tag} kernel ready (waited ${ev.waited.toFixed(1)} s)`);
-          break;
-        case "cell_start":
-          break;
-        case "stream":
-          showStream(ev.name, ev.text);
-          break;
-        case "cell_done":
-          flushStreams();
-          a.log(`${tag} cell ${ev.number}/${cells} ok (${ev.seconds.toFixed(1)} s)`);
-          break;
-        case "failed":
-          flushStreams();
-          failed = ev;
-          a.log(`${tag} cell ${ev.number}/${cells} FAILED`);
-          break;
-        case "written":
-          writtenPath = ev.path;
-          if (!failed) written.push(ev.path);
-          a.log(`${tag} wrote ${ev.path}`);
-          break;
-      }
-    };
-
-    readline.createInterface({ input: child.stdout }).on("line", (line) => {
-      try {
-        onEvent(JSON.parse(line) as HelperEvent);
-      } catch {
-        a.log(`${tag} ${line}`); // not a report line: something printed by a library, show it as is
-      }
-    });
+    readline.createInterface({ input: child.stdout }).on("line", (line) => report.line(line));
     readline.createInterface({ input: child.stderr }).on("line", (line) => {
       stderrTail.push(line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     });
-
     child.on("error", (err) =>
-      reject(new NotebookError(`${name}: could not start ${SYSTEM_PYTHON} (${err.message}); run \`npm run setup\``, name, 0, err.message)),
+      reject(
+        new NotebookError(
+          `${report.name}: could not start ${SYSTEM_PYTHON} (${err.message}); run \`npm run setup\``,
+          report.name,
+          0,
+          err.message,
+        ),
+      ),
     );
     child.on("close", (code, signal) => {
-      if (code === 0 && !failed && written.length === a.names.length) return resolve(written);
-      const detail = failed?.message ?? (stderrTail.join("\n") || `exited with ${signal ?? `code ${code}`}`);
-      const where = failed && failed.number > 0 ? `cell ${failed.number}/${cells} (${JSON.stringify(failed.firstLine)})` : "could not run";
-      const saved = writtenPath ? `\n(partly executed notebook: ${writtenPath})` : "";
-      reject(new NotebookError(`${name}: ${where}:\n${detail}${saved}`, name, failed?.number ?? 0, detail, writtenPath));
+      if (code === 0 && !report.failed && report.written.length === a.names.length) return resolve(report.written);
+      reject(report.error(code, signal, stderrTail));
     });
   });
 }

@@ -21,6 +21,119 @@ const index = (value: string, previous: number[] = []): number[] => {
   return [...previous, Number(value)];
 };
 
+/** The images to predict, in order: the PNG files, then the test images; `shown` are the pixels to draw. */
+interface PredictInputs {
+  names: string[];
+  inputs: Float32Array[];
+  shown: Float32Array[];
+  truth: (string | undefined)[];
+}
+
+interface PredictOptions {
+  testIndex?: number[];
+  showInput?: string;
+}
+
+type RunErrorClass = typeof import("../../runs/run").RunError;
+
+async function readPngInputs(images: string[]): Promise<PredictInputs> {
+  const { loadImagePng } = await import("../../data/png-input");
+  const out: PredictInputs = { names: [], inputs: [], shown: [], truth: [] };
+  for (const file of images) {
+    assertPngFile(file);
+    const img = loadImagePng(file);
+    for (const c of img.conversions) console.error(`${file}: ${c}`);
+    out.names.push(file);
+    out.inputs.push(img.pixels);
+    out.shown.push(img.pixels);
+    out.truth.push(undefined);
+  }
+  return out;
+}
+
+/**
+ * A "standardize" run saw (x - mean) / std of its training set: the PNGs get the same statistics. Test images are
+ * loaded as the run loaded them, and drawn as pixels, not as the standardized values the model took.
+ */
+async function addTestImages(
+  into: PredictInputs,
+  config: import("../../config").ExperimentConfig,
+  testIndex: number[],
+  RunError: RunErrorClass,
+): Promise<void> {
+  if (config.normalize !== "standardize" && testIndex.length === 0) return;
+  const { loadDataWithStandardization } = await import("../../runs/experiment");
+  const { applyStandardization } = await import("../../data/standardize");
+  const { splits, standardization: s } = await loadDataWithStandardization(config);
+  if (s) into.inputs = into.inputs.map((p) => applyStandardization(p, s));
+  const test = splits.test;
+  const count = test.x.shape[0] ?? 0;
+  for (const i of testIndex) {
+    if (i >= count) throw new RunError(`--test-index ${i} is out of range: the test set has ${count} images (0..${count - 1})`);
+    const row = test.x.row(i).data;
+    into.names.push(`test[${i}]`);
+    into.inputs.push(row);
+    into.shown.push(s ? row.map((v, j) => v * (s.std[j] ?? 1) + (s.mean[j] ?? 0)) : row);
+    into.truth.push(CLASS_NAMES[test.y.data[i] ?? 0]);
+  }
+}
+
+function flat(rows: Float32Array[]): Float32Array {
+  const out = new Float32Array(rows.length * IMAGE_PIXELS);
+  rows.forEach((p, i) => out.set(p, i * IMAGE_PIXELS));
+  return out;
+}
+
+/** One line per image: the predicted class, the true one when known, and the top three probabilities. */
+function printPredictions(inputs: PredictInputs, predicted: string[], rounded: number[][]): void {
+  rounded.forEach((row, i) => {
+    const top = row
+      .map((p, c) => ({ p, c }))
+      .sort((a, b) => b.p - a.p)
+      .slice(0, 3);
+    const known = inputs.truth[i] ? ` (true: ${inputs.truth[i]})` : "";
+    console.log(`${inputs.names[i]}: ${predicted[i]}${known}  [${top.map((t) => `${CLASS_NAMES[t.c]} ${t.p.toFixed(2)}`).join(", ")}]`);
+  });
+}
+
+function showInputFormat(file: string, RunError: RunErrorClass): "png" | "svg" | "pdf" {
+  const format = path.extname(file).slice(1);
+  if (format !== "png" && format !== "svg" && format !== "pdf")
+    throw new RunError(`--show-input ${file}: expected a .png, .svg or .pdf file name`);
+  return format;
+}
+
+async function saveShownInputs(file: string, inputs: PredictInputs, predicted: string[], proba: number[][], format: "png" | "svg" | "pdf") {
+  const { predictionsFigure } = await import("../../figures/predictions");
+  const { saveFig } = await import("../../figures/render/chromium");
+  const titles = predicted.map((p, i) => `${path.basename(inputs.names[i] ?? "")}: ${p}`);
+  const fig = predictionsFigure({ data: flat(inputs.shown), shape: [inputs.shown.length, 28, 28] }, titles, proba);
+  const out = await saveFig(fig, path.basename(file), { dir: path.dirname(path.resolve(file)), format });
+  console.log(`inputs as the model saw them: ${out}`);
+}
+
+async function predictAction(dir: string, images: string[], opts: PredictOptions): Promise<void> {
+  const { existingRun, RunError } = await import("../../runs/run");
+  if (images.length === 0 && !opts.testIndex?.length)
+    throw new RunError("predict needs PNG files or --test-index N; see fashion-ann predict --help");
+  const format = opts.showInput ? showInputFormat(opts.showInput, RunError) : undefined;
+  const run = existingRun(dir);
+  // A hand-built or imported model's config.json marks its architecture "custom"; its data fields are the known ones.
+  const { readRunConfig } = await import("../../runs/custom-run");
+  const { config } = readRunConfig(run);
+  // Every image is read before the model loads, so a bad file fails in a second, not after loading.
+  const inputs = await readPngInputs(images);
+  const { initBackend } = await import("../../engine/backend");
+  const { classNamesOf, predictClasses, predictProba, roundProbabilities } = await import("../../results/predict");
+  await initBackend(config);
+  const model = await run.loadModel();
+  await addTestImages(inputs, config, opts.testIndex ?? [], RunError);
+  const proba = predictProba(model, { data: flat(inputs.inputs), shape: [inputs.inputs.length, ...IMAGE_SHAPE] });
+  const predicted = classNamesOf(predictClasses(proba), CLASS_NAMES);
+  printPredictions(inputs, predicted, roundProbabilities(proba));
+  if (opts.showInput && format) await saveShownInputs(opts.showInput, inputs, predicted, proba, format);
+}
+
 export function registerPredict(program: Command): void {
   program
     .command("predict")
@@ -29,80 +142,5 @@ export function registerPredict(program: Command): void {
     .argument("[images...]", "28x28 PNG files (colour is converted to grayscale, a light background inverted; other sizes are refused)")
     .option("--test-index <n>", "a test-set image by index (repeatable)", index)
     .option("--show-input <file>", "write the 28x28 inputs the model saw (after conversion) with its predictions: .png, .svg or .pdf")
-    .action(async (dir: string, images: string[], opts: { testIndex?: number[]; showInput?: string }) => {
-      const { existingRun, RunError } = await import("../../runs/run");
-      const { loadImagePng } = await import("../../data/png-input");
-      if (images.length === 0 && !opts.testIndex?.length)
-        throw new RunError("predict needs PNG files or --test-index N; see fashion-ann predict --help");
-      const run = existingRun(dir);
-      // Every image is read before the model loads, so a bad file fails in a second, not after loading.
-      const { readRunConfig } = await import("../../runs/custom-run");
-      // A hand-built or imported model's config.json marks its architecture "custom"; its data fields are the known ones.
-      const { config } = readRunConfig(run);
-      const names: string[] = [];
-      const pixels: Float32Array[] = [];
-      const truth: (string | undefined)[] = [];
-      for (const file of images) {
-        assertPngFile(file);
-        const img = loadImagePng(file);
-        for (const c of img.conversions) console.error(`${file}: ${c}`);
-        names.push(file);
-        pixels.push(img.pixels);
-        truth.push(undefined);
-      }
-      const { initBackend } = await import("../../engine/backend");
-      const { loadDataWithStandardization } = await import("../../runs/experiment");
-      const { applyStandardization } = await import("../../data/standardize");
-      const { classNamesOf, predictClasses, predictProba, roundProbabilities } = await import("../../results/predict");
-      await initBackend(config);
-      const model = await run.loadModel();
-      // A "standardize" run saw (x - mean) / std of its training set: the PNGs get the same statistics.
-      const standardized = config.normalize === "standardize" || opts.testIndex?.length ? await loadDataWithStandardization(config) : null;
-      const inputs = standardized?.standardization
-        ? pixels.map((p) => applyStandardization(p, standardized.standardization!))
-        : [...pixels];
-      const shown = [...pixels];
-      if (opts.testIndex?.length) {
-        const test = standardized!.splits.test;
-        for (const i of opts.testIndex) {
-          if (i >= test.x.shape[0]!)
-            throw new RunError(
-              `--test-index ${i} is out of range: the test set has ${test.x.shape[0]} images (0..${test.x.shape[0]! - 1})`,
-            );
-          names.push(`test[${i}]`);
-          inputs.push(test.x.row(i).data);
-          // Shown as an image: the scaled pixels, not the standardized values the model took.
-          const s = standardized!.standardization;
-          shown.push(s ? test.x.row(i).data.map((v, j) => v * s.std[j]! + s.mean[j]!) : test.x.row(i).data);
-          truth.push(CLASS_NAMES[test.y.data[i]!]);
-        }
-      }
-      const flat = (rows: Float32Array[]) => {
-        const out = new Float32Array(rows.length * IMAGE_PIXELS);
-        rows.forEach((p, i) => out.set(p, i * IMAGE_PIXELS));
-        return out;
-      };
-      const proba = predictProba(model, { data: flat(inputs), shape: [inputs.length, ...IMAGE_SHAPE] });
-      const data = flat(shown);
-      const predicted = classNamesOf(predictClasses(proba), CLASS_NAMES);
-      roundProbabilities(proba).forEach((row, i) => {
-        const top = row
-          .map((p, c) => ({ p, c }))
-          .sort((a, b) => b.p - a.p)
-          .slice(0, 3);
-        const known = truth[i] ? ` (true: ${truth[i]})` : "";
-        console.log(`${names[i]}: ${predicted[i]}${known}  [${top.map((t) => `${CLASS_NAMES[t.c]} ${t.p.toFixed(2)}`).join(", ")}]`);
-      });
-      if (opts.showInput) {
-        const { predictionsFigure } = await import("../../figures/predictions");
-        const { saveFig } = await import("../../figures/render/chromium");
-        const format = path.extname(opts.showInput).slice(1);
-        if (format !== "png" && format !== "svg" && format !== "pdf")
-          throw new RunError(`--show-input ${opts.showInput}: expected a .png, .svg or .pdf file name`);
-        const titles = predicted.map((p, i) => `${path.basename(names[i]!)}: ${p}`);
-        const fig = predictionsFigure({ data, shape: [shown.length, 28, 28] }, titles, proba);
-        const out = await saveFig(fig, path.basename(opts.showInput), { dir: path.dirname(path.resolve(opts.showInput)), format });
-        console.log(`inputs as the model saw them: ${out}`);
-      }
-    });
+    .action(predictAction);
 }

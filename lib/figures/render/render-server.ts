@@ -65,74 +65,56 @@ function listen(server: net.Server, socketPath: string): Promise<void> {
   });
 }
 
-/**
- * Starts serving at `address`, or resolves to undefined when another daemon already serves it (the loser of a
- * race between two starters). Holding the lock proves no live daemon uses the socket path, so whatever file is
- * there is stale and is replaced.
- */
-export async function startRenderServer(options: RenderServerOptions): Promise<RenderServer | undefined> {
-  const { address, backend, log = () => undefined } = options;
-  const lock = net.createServer((s) => s.destroy());
-  if (!(await holdLock(lock, address.lockName))) return undefined;
-  fs.rmSync(address.socketPath, { force: true });
-  const sockets = new Set<net.Socket>();
-  const counts = { connections: 0, requests: 0 };
-  let inFlight = 0;
-  let idleTimer: NodeJS.Timeout | undefined;
-  let closing: Promise<void> | undefined;
-  let markClosed: () => void = () => undefined;
-  const closed = new Promise<void>((resolve) => (markClosed = resolve));
+/** One daemon's state: its connections, what is in flight, and the idle timer that stops it. */
+class DaemonServer implements RenderServer {
+  private readonly sockets = new Set<net.Socket>();
+  private readonly counts = { connections: 0, requests: 0 };
+  private inFlight = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+  private markClosed: () => void = () => undefined;
+  readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
+  readonly server = net.createServer((socket) => this.connected(socket));
 
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      clearTimeout(idleTimer);
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await backend.close().catch(() => undefined);
-      await new Promise<void>((resolve) => lock.close(() => resolve()));
-      log("stopped");
-      markClosed();
-    })();
-    return closing;
-  };
-  const armIdle = (): void => {
-    clearTimeout(idleTimer);
-    if (inFlight === 0) idleTimer = setTimeout(() => void close(), options.idleMs);
-  };
-  const stats = (): DaemonStats => ({
-    pid: process.pid,
-    protocol: RENDER_PROTOCOL_VERSION,
-    ...backend.counters(),
-    ...counts,
-    connected: sockets.size,
-  });
+  constructor(
+    private readonly options: RenderServerOptions,
+    private readonly lock: net.Server,
+  ) {}
 
-  async function answer(request: RenderRequest): Promise<RenderResponse> {
-    const { id } = request;
-    try {
-      switch (request.op) {
-        case "image":
-          return { id, ok: true, result: await backend.image(request.fig, request.req) };
-        case "pdf":
-          return { id, ok: true, result: await backend.pdf(request.html, request.opts) };
-        case "stats":
-          return { id, ok: true, result: stats() };
-        case "stop":
-          setImmediate(() => void close());
-          return { id, ok: true, result: null };
-        default:
-          return { id, ok: false, error: `unknown request ${JSON.stringify((request as { op: unknown }).op)}`, bad: true };
-      }
-    } catch (err) {
-      return { id, ok: false, error: (err as Error).message, bad: err instanceof RenderError };
-    }
+  stats(): DaemonStats {
+    return {
+      pid: process.pid,
+      protocol: RENDER_PROTOCOL_VERSION,
+      ...this.options.backend.counters(),
+      ...this.counts,
+      connected: this.sockets.size,
+    };
   }
 
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    counts.connections++;
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearTimeout(this.idleTimer);
+      for (const s of this.sockets) s.destroy();
+      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      await this.options.backend.close().catch(() => undefined);
+      await new Promise<void>((resolve) => this.lock.close(() => resolve()));
+      this.options.log?.("stopped");
+      this.markClosed();
+    })();
+    return this.closing;
+  }
+
+  /** Restarts the idle countdown, unless a request is still being drawn. */
+  armIdle(): void {
+    clearTimeout(this.idleTimer);
+    if (this.inFlight === 0) this.idleTimer = setTimeout(() => void this.close(), this.options.idleMs);
+  }
+
+  private connected(socket: net.Socket): void {
+    this.sockets.add(socket);
+    this.counts.connections++;
     const reader = new MessageReader<RenderRequest>();
-    socket.on("close", () => sockets.delete(socket));
+    socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => socket.destroy());
     socket.on("data", (chunk) => {
       let requests: RenderRequest[];
@@ -142,21 +124,58 @@ export async function startRenderServer(options: RenderServerOptions): Promise<R
         socket.destroy(); // not our protocol: nothing sensible to answer
         return;
       }
-      for (const request of requests) {
-        inFlight++;
-        clearTimeout(idleTimer);
-        void answer(request).then((response) => {
-          counts.requests++;
-          inFlight--;
-          armIdle();
-          if (!socket.destroyed) socket.write(encodeMessage(response));
-        });
-      }
+      for (const request of requests) this.serve(socket, request);
     });
-  });
-  await listen(server, address.socketPath);
+  }
+
+  private serve(socket: net.Socket, request: RenderRequest): void {
+    this.inFlight++;
+    clearTimeout(this.idleTimer);
+    void this.answer(request).then((response) => {
+      this.counts.requests++;
+      this.inFlight--;
+      this.armIdle();
+      if (!socket.destroyed) socket.write(encodeMessage(response));
+    });
+  }
+
+  private async answer(request: RenderRequest): Promise<RenderResponse> {
+    const { id } = request;
+    const { backend } = this.options;
+    try {
+      switch (request.op) {
+        case "image":
+          return { id, ok: true, result: await backend.image(request.fig, request.req) };
+        case "pdf":
+          return { id, ok: true, result: await backend.pdf(request.html, request.opts) };
+        case "stats":
+          return { id, ok: true, result: this.stats() };
+        case "stop":
+          setImmediate(() => void this.close());
+          return { id, ok: true, result: null };
+        default:
+          return { id, ok: false, error: `unknown request ${JSON.stringify((request as { op: unknown }).op)}`, bad: true };
+      }
+    } catch (err) {
+      return { id, ok: false, error: (err as Error).message, bad: err instanceof RenderError };
+    }
+  }
+}
+
+/**
+ * Starts serving at `address`, or resolves to undefined when another daemon already serves it (the loser of a
+ * race between two starters). Holding the lock proves no live daemon uses the socket path, so whatever file is
+ * there is stale and is replaced.
+ */
+export async function startRenderServer(options: RenderServerOptions): Promise<RenderServer | undefined> {
+  const { address } = options;
+  const lock = net.createServer((s) => s.destroy());
+  if (!(await holdLock(lock, address.lockName))) return undefined;
+  fs.rmSync(address.socketPath, { force: true });
+  const daemon = new DaemonServer(options, lock);
+  await listen(daemon.server, address.socketPath);
   fs.chmodSync(address.socketPath, 0o600);
-  log(`listening on ${address.socketPath} (pid ${process.pid})`);
-  armIdle();
-  return { stats, close, closed };
+  options.log?.(`listening on ${address.socketPath} (pid ${process.pid})`);
+  daemon.armIdle();
+  return daemon;
 }
