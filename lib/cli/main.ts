@@ -103,6 +103,11 @@ export async function main(argv = process.argv): Promise<number> {
 if (require.main === module) {
   // A signal outside training (loading data, rendering) ends the process with the code shells expect.
   onIdleSignal((signal) => process.exit(signal === "SIGINT" ? 130 : 143));
+  // `fashion-ann train --help | head`: a reader that stopped reading is not an error worth a stack trace.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   main().then((code) => {
     process.exitCode = code;
   });

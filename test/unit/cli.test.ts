@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -240,5 +241,18 @@ describe("predict image input", () => {
     const f = path.join(tmp(), "x.png");
     fs.writeFileSync(f, "hello");
     expect(() => loadImagePng(f)).toThrow(/x.png: cannot read as PNG .*expected a 28x28 grayscale PNG/);
+  });
+});
+
+describe("the CLI's output read by a pipe that closes early", () => {
+  it("`fashion-ann train --help | head -c 1` ends quietly with status 0, not an EPIPE stack trace", () => {
+    const root = path.resolve(__dirname, "../..");
+    const child = spawnSync(
+      "bash",
+      ["-c", `set -o pipefail; node -r ./test/load-sources.cjs lib/cli/main.ts train --help | head -c 1 >/dev/null`],
+      { cwd: root, encoding: "utf8" },
+    );
+    expect(child.stderr).not.toMatch(/EPIPE|Error/);
+    expect(child.status).toBe(0);
   });
 });
