@@ -323,7 +323,11 @@ describe.runIf(available || mustRun).concurrent.each(["lab", "notebook7"] as Mod
     } else {
       await command("notebook:run-all-cells");
     }
-    const end = await waitFor(settled, `${notebook} to run`, 240_000);
+    // Run All is over when every cell has run, not at the first idle moment: the front end may send the next cell
+    // only after the previous one finished, and an idle kernel between two cells is not the end (an error is, and
+    // waitFor fails on it at once).
+    const allRan = (v: NotebookView) => v.cells.every((c) => c.source.trim() === "" || c.count !== null);
+    const end = await waitFor((v) => settled(v) && allRan(v), `${notebook} to run`, 240_000);
     expect(errorsIn(end)).toEqual([]);
     return end;
   }
