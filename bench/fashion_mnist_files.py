@@ -1,5 +1,6 @@
-"""The Fashion-MNIST IDX reading the Python peers of `fashion-ann bench` share (bench/keras_peer.py; bench/pytorch_peer.py
-keeps its own copy), checked against the sha256 the node side sends."""
+"""What the Python peers of `fashion-ann bench` (bench/pytorch_peer.py, bench/keras_peer.py) share: the Fashion-MNIST
+IDX files, checked against the sha256 the node side sends, split and scaled as the tutorial does, and the node side's
+batch order."""
 import gzip
 import hashlib
 import os
@@ -35,3 +36,32 @@ def find_dir(dirs, names):
 def rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def load_splits(spec):
+    """(x_train, y_train, x_valid, y_valid): float32 rows of 784 pixels and int64 labels, the config's way."""
+    files = spec["files"]
+    d = find_dir(spec["data_dirs"], [files["trainImages"]["name"], files["trainLabels"]["name"]])
+    images = read_idx(os.path.join(d, files["trainImages"]["name"]), IMAGES_MAGIC, files["trainImages"]["sha256"])
+    labels = read_idx(os.path.join(d, files["trainLabels"]["name"]), LABELS_MAGIC, files["trainLabels"]["sha256"])
+    v = spec["validation_size"]
+    # The tutorial's split and scaling: the first v images validate, pixels / 255.
+    x_valid = images[:v].astype(np.float32) / 255.0
+    x_train = images[v:].astype(np.float32) / 255.0
+    if spec["normalize"] == "standardize":
+        # As lib/data/standardize.ts: the training part's per-pixel mean and population std, 1 where constant.
+        mean = x_train.mean(axis=0, dtype=np.float64)
+        std = x_train.std(axis=0, dtype=np.float64)
+        std[std == 0] = 1.0
+        x_train = ((x_train - mean) / std).astype(np.float32)
+        x_valid = ((x_valid - mean) / std).astype(np.float32)
+    return x_train, labels[v:].astype(np.int64), x_valid, labels[:v].astype(np.int64)
+
+
+def batch_orders(spec, samples):
+    """Each epoch's shuffled indices as the node side drew them (little-endian uint32, epochs x samples)."""
+    epochs = spec["epochs"]
+    orders = np.fromfile(spec["order_file"], dtype="<u4")
+    if orders.size != epochs * samples:
+        raise SystemExit(f"{spec['order_file']}: {orders.size} indices, expected {epochs} epochs x {samples} samples")
+    return orders.astype(np.int64).reshape(epochs, samples)

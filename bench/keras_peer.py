@@ -18,11 +18,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numpy as np  # noqa: E402
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from fashion_mnist_files import IMAGES_MAGIC, LABELS_MAGIC, find_dir, read_idx, rss_mb  # noqa: E402
+from fashion_mnist_files import batch_orders, load_splits, rss_mb  # noqa: E402
 
 
 def log(msg):
@@ -86,25 +85,10 @@ def main():
     tf.config.threading.set_intra_op_parallelism_threads(spec["threads"])
     tf.config.threading.set_inter_op_parallelism_threads(1)
     keras.utils.set_random_seed(spec["seed"])
-    files = spec["files"]
-    d = find_dir(spec["data_dirs"], [files["trainImages"]["name"], files["trainLabels"]["name"]])
-    images = read_idx(os.path.join(d, files["trainImages"]["name"]), IMAGES_MAGIC, files["trainImages"]["sha256"])
-    labels = read_idx(os.path.join(d, files["trainLabels"]["name"]), LABELS_MAGIC, files["trainLabels"]["sha256"])
-    v = spec["validation_size"]
-    x_valid = (images[:v].astype(np.float32) / 255.0).reshape(-1, 28, 28)
-    x_train = (images[v:].astype(np.float32) / 255.0).reshape(-1, 28, 28)
-    if spec["normalize"] == "standardize":
-        mean = x_train.mean(axis=0, dtype=np.float64)
-        std = x_train.std(axis=0, dtype=np.float64)
-        std[std == 0] = 1.0
-        x_train = ((x_train - mean) / std).astype(np.float32)
-        x_valid = ((x_valid - mean) / std).astype(np.float32)
-    y_valid, y_train = labels[:v].astype(np.int64), labels[v:].astype(np.int64)
+    x_train, y_train, x_valid, y_valid = load_splits(spec)
+    x_train, x_valid = x_train.reshape(-1, 28, 28), x_valid.reshape(-1, 28, 28)
     samples, bs, epochs = len(x_train), spec["batch_size"], spec["epochs"]
-    orders = np.fromfile(spec["order_file"], dtype="<u4")
-    if orders.size != epochs * samples:
-        raise SystemExit(f"{spec['order_file']}: {orders.size} indices, expected {epochs} epochs x {samples} samples")
-    orders = orders.astype(np.int64).reshape(epochs, samples)
+    orders = batch_orders(spec, samples)
 
     model = build_model(spec)
     model.compile(loss="sparse_categorical_crossentropy", optimizer=build_optimizer(spec), metrics=["accuracy"])

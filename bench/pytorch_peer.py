@@ -13,8 +13,6 @@ binary file of little-endian uint32, epochs x samples.
 Usage: pytorch_peer.py SPEC_JSON   (the node side builds the spec; see lib/bench/peer.ts)
 Prints one JSON object (the RawRun of lib/bench/report.ts) on stdout; progress goes to stderr.
 """
-import gzip
-import hashlib
 import json
 import os
 import resource
@@ -24,44 +22,17 @@ import time
 # Idle OpenMP threads spin by default, stealing the core the other thread needs on a 2-core box.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-IMAGES_MAGIC = 2051
-LABELS_MAGIC = 2049
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fashion_mnist_files import batch_orders, load_splits, rss_mb  # noqa: E402
+
 EVAL_BATCH = 2048  # as lib/train.ts: same mean, fewer calls
 
 
 def log(msg):
     print(f"pytorch: {msg}", file=sys.stderr, flush=True)
-
-
-def read_idx(path, magic, sha256):
-    raw = gzip.open(path, "rb").read()
-    got = hashlib.sha256(raw).hexdigest()
-    if got != sha256:
-        raise SystemExit(f"{path}: sha256 {got}, expected {sha256}")
-    found = int.from_bytes(raw[0:4], "big")
-    if found != magic:
-        raise SystemExit(f"{path}: magic {found}, expected {magic}")
-    count = int.from_bytes(raw[4:8], "big")
-    if magic == IMAGES_MAGIC:
-        rows, cols = int.from_bytes(raw[8:12], "big"), int.from_bytes(raw[12:16], "big")
-        return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, rows * cols)
-    return np.frombuffer(raw, dtype=np.uint8, offset=8)
-
-
-def find_dir(dirs, names):
-    for d in dirs:
-        if all(os.path.exists(os.path.join(d, n)) for n in names):
-            return d
-    raise SystemExit(f"Fashion-MNIST files {', '.join(names)} not found in any of {', '.join(dirs)}")
-
-
-def rss_mb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 # Keras's BatchNormalization(momentum=0.99, epsilon=1e-3): torch's momentum weighs the new batch, Keras's the old average.
@@ -182,29 +153,11 @@ def main():
     spec = json.loads(sys.argv[1])
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(spec["seed"])
-    files = spec["files"]
-    d = find_dir(spec["data_dirs"], [files["trainImages"]["name"], files["trainLabels"]["name"]])
-    images = read_idx(os.path.join(d, files["trainImages"]["name"]), IMAGES_MAGIC, files["trainImages"]["sha256"])
-    labels = read_idx(os.path.join(d, files["trainLabels"]["name"]), LABELS_MAGIC, files["trainLabels"]["sha256"])
-    v = spec["validation_size"]
-    # The tutorial's split and scaling: the first v images validate, pixels / 255.
-    x_valid = images[:v].astype(np.float32) / 255.0
-    x_train = images[v:].astype(np.float32) / 255.0
-    if spec["normalize"] == "standardize":
-        # As lib/runs/experiment.ts standardize(): the training part's per-pixel mean and population std, 1 where constant.
-        mean = x_train.mean(axis=0, dtype=np.float64)
-        std = x_train.std(axis=0, dtype=np.float64)
-        std[std == 0] = 1.0
-        x_train = ((x_train - mean) / std).astype(np.float32)
-        x_valid = ((x_valid - mean) / std).astype(np.float32)
+    x_train, y_train, x_valid, y_valid = load_splits(spec)
     x_valid, x_train = torch.from_numpy(x_valid), torch.from_numpy(x_train)
-    y_valid = torch.from_numpy(labels[:v].astype(np.int64))
-    y_train = torch.from_numpy(labels[v:].astype(np.int64))
+    y_valid, y_train = torch.from_numpy(y_valid), torch.from_numpy(y_train)
     samples, bs, epochs = len(x_train), spec["batch_size"], spec["epochs"]
-    orders = np.fromfile(spec["order_file"], dtype="<u4")
-    if orders.size != epochs * samples:
-        raise SystemExit(f"{spec['order_file']}: {orders.size} indices, expected {epochs} epochs x {samples} samples")
-    orders = torch.from_numpy(orders.astype(np.int64).reshape(epochs, samples))
+    orders = torch.from_numpy(batch_orders(spec, samples))
     steps = (samples + bs - 1) // bs
 
     model, kernels = build_model(spec)

@@ -67,8 +67,8 @@ describe("the spec the node side sends the PyTorch peer", () => {
     expect(peerSpec(resolveConfig({ optimizer: "adamw", weightDecay: 0.01 }), "o").weight_decay).toBe(0.01);
   });
 
-  it("names exactly the keys bench/pytorch_peer.py reads", () => {
-    const script = fs.readFileSync(projectPath(PEER_SCRIPT), "utf8");
+  it("names exactly the keys bench/pytorch_peer.py reads (itself and the data module it shares with the Keras peer)", () => {
+    const script = [PEER_SCRIPT, "bench/fashion_mnist_files.py"].map((f) => fs.readFileSync(projectPath(f), "utf8")).join("\n");
     const read = new Set([...script.matchAll(/spec\["(\w+)"\]/g)].map((m) => m[1]));
     expect([...read].sort()).toEqual(Object.keys(peerSpec(resolveConfig({}), "o")).sort());
   });
