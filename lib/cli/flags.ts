@@ -34,7 +34,11 @@ export function withConfigFlags(cmd: Command): Command {
     .option("--epochs <n>", "training epochs (default 30)", integer("--epochs"))
     .option("--batch-size <n>", "mini-batch size (default 32)", integer("--batch-size"))
     .option("--hidden <units>", "hidden layer sizes, comma-separated (default 300,100)", integerList("--hidden"))
-    .option("--learning-rate <lr>", "SGD learning rate (default 0.01)", number("--learning-rate"))
+    .option(
+      "--learning-rate <lr>",
+      "learning rate (default Keras's for the optimizer: 0.01 for sgd, 0.001 for the others)",
+      number("--learning-rate"),
+    )
     .option("--validation-size <n>", "first N training images held out for validation (default 5000)", integer("--validation-size"))
     .option("--seed <n>", "seed for weights and shuffling (default 42)", integer("--seed"))
     .option(

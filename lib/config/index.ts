@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { OPTIMIZER_NAMES } from "./optimizers";
+import { KERAS_LEARNING_RATES, OPTIMIZER_NAMES } from "./optimizers";
 import { LrSchedule } from "./schedules";
 
 /** Backends in order of preference; "auto" picks the first that loads. */
@@ -45,8 +45,11 @@ export const ExperimentConfig = z
     batchSize: z.number().int().min(1).default(32),
     /** Units of each hidden Dense layer (relu); the tutorial uses 300 then 100. */
     hiddenUnits: z.array(z.number().int().min(1)).min(1).default([300, 100]),
-    /** SGD step size: the Keras "sgd" optimizer's default of 0.01. */
-    learningRate: z.number().gt(0).max(1e6).default(0.01),
+    /**
+     * Step size; absent = Keras's default for the optimizer (KERAS_LEARNING_RATES): 0.01 for the tutorial's "sgd",
+     * 0.001 for the others. resolveConfig fills it in, so a run's config.json records the rate that ran.
+     */
+    learningRate: z.number().gt(0).max(1e6).optional(),
     /** Hidden layers' activation, by Keras's name; Géron's chapter 11 pairs "selu" with lecun_normal and standardize. */
     activation: z.enum(ACTIVATIONS).default("relu"),
     /** Hidden and output kernels' initializer (Keras's Dense default, glorot_uniform); Géron pairs relu with he_normal. */
@@ -116,7 +119,8 @@ export const ExperimentConfig = z
   })
   .strict();
 
-export type ExperimentConfig = z.infer<typeof ExperimentConfig>;
+/** A resolved config: the schema's output with the learning rate filled in (resolveConfig). */
+export type ExperimentConfig = Omit<z.infer<typeof ExperimentConfig>, "learningRate"> & { learningRate: number };
 export type ConfigOverrides = z.input<typeof ExperimentConfig>;
 
 /** Thrown for any config value that does not fit the schema; the message names field, value and what is allowed. */
@@ -197,7 +201,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => describeIssue(i, input, fromEnv)).join("\n"));
   }
-  const config = result.data;
+  const config = { ...result.data, learningRate: result.data.learningRate ?? KERAS_LEARNING_RATES[result.data.optimizer] };
   const problem = combinationProblem(config);
   if (problem) throw new ConfigError(problem);
   if (config.batchSize > 60_000 - config.validationSize) {

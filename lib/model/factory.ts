@@ -3,14 +3,19 @@ import { type ActivationName, ExperimentConfig, type InitializerName } from "../
 import { IMAGE_SHAPE, NUM_CLASSES } from "../data/images";
 import { createOptimizer } from "../optimizers";
 
-/** The fields the model depends on; only hiddenUnits, learningRate and seed are required, the rest default as in the config. */
-export type ModelConfig = Pick<ExperimentConfig, "hiddenUnits" | "learningRate" | "seed"> &
+/**
+ * The fields the model depends on; only hiddenUnits and seed are required, the rest default as in the config (the
+ * learning rate to Keras's for the optimizer).
+ */
+export type ModelConfig = Pick<ExperimentConfig, "hiddenUnits" | "seed"> &
   Partial<Pick<ExperimentConfig, "activation" | "initializer" | "batchNorm" | "dropout" | "l2"> & OptimizerConfig>;
 
 /** The fields compileModel builds the optimizer from. */
-export type OptimizerConfig = Pick<ExperimentConfig, "optimizer" | "learningRate" | "momentum" | "nesterov" | "weightDecay">;
+export type OptimizerConfig = Pick<ExperimentConfig, "optimizer" | "momentum" | "nesterov" | "weightDecay"> &
+  Partial<Pick<ExperimentConfig, "learningRate">>;
 
-// The schema's defaults, so a partial ModelConfig means the same model as a resolved config.
+// The schema's defaults, so a partial ModelConfig means the same model as a resolved config. They have no learning
+// rate: createOptimizer gives each optimizer Keras's, as resolveConfig does.
 const DEFAULTS = ExperimentConfig.parse({});
 
 // Keras 3's leaky_relu activation has negative_slope 0.2 (the LeakyReLU layer's default is 0.3).

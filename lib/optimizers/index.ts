@@ -13,8 +13,9 @@
  *   `centered` variant subtracts ε where Keras adds it; Keras's default, and ours, is not centered.
  * - adam: tfjs adds ε to the bias-corrected √v̂ (lr·m̂/(√v̂ + ε)); Keras adds it to the raw √v
  *   (lr·√(1−β₂^t)/(1−β₁^t)·m/(√v + ε)), which in tfjs's form is ε/√(1−β₂^t): 31.6·ε at the first step,
- *   tending to ε. It matters only for gradients near 1e-6. `adamw` with weightDecay 0 is Keras's Adam exactly.
- *   tfjs's setWeights recomputes β^t with pow, which can be one float32 ulp off the running product its
+ *   tending to ε. Checked against Keras it moved weights 3e-3 apart in 24 steps, so "adam" is ./adam.ts's
+ *   KerasAdam (Keras's rule, AdamW's code without decay). tfjs's Adam stays for runs saved with it:
+ *   its setWeights recomputes β^t with pow, which can be one float32 ulp off the running product its
  *   steps keep, so a resumed run would drift from an uninterrupted one; ResumableAdam restores the product.
  * - adamax: same rule; tfjs 4.22's Adamax throws on getWeights/setWeights, ResumableAdamax adds them.
  * - adagrad: same rule and initial accumulator (0.1). tfjs's ε is fixed to the backend's epsilon, which
@@ -25,14 +26,15 @@
  * - nadam, adamw: not in tfjs; ./nadam.ts and ./adamw.ts follow Keras 3's code.
  */
 import * as tf from "@tensorflow/tfjs";
-import { OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
+import { KERAS_LEARNING_RATES, OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
+import { KerasAdam } from "./adam";
 import { AdamWOptimizer } from "./adamw";
 import { acceptOptimizerNames } from "./compile-names";
 import { NadamOptimizer } from "./nadam";
 import { type OptimizerVariables, ownsVariables } from "./state";
 import { KerasAdadelta, ResumableAdam, ResumableAdamax, tfjsOptimizerVariables } from "./tfjs-internals";
 
-export { OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
+export { KERAS_LEARNING_RATES, OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
 export { AdamWOptimizer } from "./adamw";
 export { NadamOptimizer } from "./nadam";
 export type { InPlaceUpdate, OptimizerState, OptimizerVariables, UpdateRule } from "./state";
@@ -52,18 +54,6 @@ export interface OptimizerSpec {
 
 /** Keras 3's epsilon for every optimizer that has one. */
 const KERAS_EPSILON = 1e-7;
-
-/** Keras 3's default learning rate of each optimizer (keras/src/optimizers): 0.01 for SGD, 0.001 for the rest. */
-export const KERAS_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
-  sgd: 0.01,
-  rmsprop: 0.001,
-  adam: 0.001,
-  adamax: 0.001,
-  adagrad: 0.001,
-  adadelta: 0.001,
-  nadam: 0.001,
-  adamw: 0.001,
-};
 
 /**
  * The tfjs optimizer Keras would build for `spec`, with Keras 3's defaults for everything the spec does
@@ -104,7 +94,7 @@ export function createOptimizer(spec: OptimizerSpec): tf.Optimizer {
     case "rmsprop":
       return tf.train.rmsprop(learningRate, 0.9, momentum, KERAS_EPSILON, false);
     case "adam":
-      return new ResumableAdam(learningRate, 0.9, 0.999, KERAS_EPSILON);
+      return new KerasAdam({ learningRate });
     case "adamax":
       return new ResumableAdamax(learningRate, 0.9, 0.999, KERAS_EPSILON, 0);
     case "adagrad":
@@ -154,7 +144,12 @@ export interface SavedOptimizer {
  */
 export function optimizerFromConfig(saved: SavedOptimizer): tf.Optimizer {
   const c = saved.config as Record<string, number>;
-  if (saved.className === "Adam") return new ResumableAdam(c.learningRate!, c.beta1!, c.beta2!, c.epsilon);
+  if (saved.className === "Adam") {
+    const { learningRate, beta1, beta2, epsilon } = c;
+    // Runs saved before "adam" meant KerasAdam ran tfjs's Adam and keep it, so a resume continues the same rule.
+    if (saved.implementation === KerasAdam.name) return new KerasAdam({ learningRate, beta1, beta2, epsilon });
+    return new ResumableAdam(learningRate!, beta1!, beta2!, epsilon);
+  }
   if (saved.className === "Adamax") return new ResumableAdamax(c.learningRate!, c.beta1!, c.beta2!, c.epsilon, c.decay);
   if (saved.implementation === KerasAdadelta.name) return new KerasAdadelta(c.learningRate!, c.rho!, c.epsilon);
   const registered = tf.serialization.SerializationMap.getMap().classNameMap[saved.className];

@@ -201,6 +201,7 @@ export function tfjsOptimizerVariables(optimizer: tf.Optimizer): OptimizerVariab
     learningRate: () => numberField(optimizer, "learningRate"),
     setLearningRate: (learningRate) => {
       checkLearningRate(className, learningRate);
+      if (isA(optimizer, tf.MomentumOptimizer)) keepVelocity(optimizer, numberField(optimizer, "learningRate"), learningRate);
       // SGD and Momentum cache −lr in a scalar tensor, so they go through their own setLearningRate; the others
       // read the field every step.
       if (typeof fields.setLearningRate === "function") (fields.setLearningRate as (lr: number) => void).call(optimizer, learningRate);
@@ -213,6 +214,20 @@ export function tfjsOptimizerVariables(optimizer: tf.Optimizer): OptimizerVariab
     restore: (state) => restoreWeights(optimizer, state),
     inPlace: typeof layout === "string" ? layout : inPlaceUpdate(optimizer, layout),
   };
+}
+
+/**
+ * Keras's velocity is in parameter units (m ← μm − lr·g; x ← x + m), tfjs's Momentum keeps it in gradient units
+ * (a ← μa + g; x ← x − lr·a), so m = −lr·a. When the rate changes, tfjs would scale the whole accumulated velocity
+ * by the new rate where Keras scales only the new gradient's share: against Keras an ExponentialDecay with momentum
+ * 0.9 ended 4.6e-2 apart in 24 steps. Rescaling a by before/after keeps m = −lr·a across the change, so every
+ * step is Keras's. A rate of 0 has no such a (Keras's velocity still coasts there; tfjs's stands still): skipped.
+ */
+function keepVelocity(optimizer: tf.MomentumOptimizer, before: number, after: number): void {
+  if (before === after || before === 0 || after === 0) return;
+  for (const slot of slotList(optimizer, "accumulations")) {
+    if (slot) tf.tidy(() => slot.variable.assign(tf.mul(slot.variable, before / after)));
+  }
 }
 
 /** β^(n+1) as tfjs's Adam and Adamax carry it after n steps: β, then one float32 multiply by β per step. */

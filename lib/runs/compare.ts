@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dfd from "danfojs-node";
 import type * as Table from "table";
-import { ExperimentConfig } from "../config";
+import { type ExperimentConfig, resolveConfig } from "../config";
 import { lazyRequire } from "../io/lazy";
 import { changedKeys, legendValue, shortName } from "../figures/compare";
 import { Run, RunError } from "./run";
@@ -21,7 +21,8 @@ export interface RunSummary {
   seconds?: number;
 }
 
-const CONFIG_DEFAULTS = ExperimentConfig.parse({});
+// Resolved (the tutorial's learning rate included) and without the environment's overrides.
+const CONFIG_DEFAULTS = resolveConfig({}, {});
 // danfojs loads with the first table, not with the library.
 const danfo = lazyRequire<typeof dfd>("danfojs-node");
 const tables = lazyRequire<typeof Table>("table");

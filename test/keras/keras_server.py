@@ -16,6 +16,11 @@ import numpy as np  # noqa: E402
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+# The ops of test/keras/ops_*.py (one module per topic) join the ones below.
+for _module in sorted(os.listdir(os.path.dirname(os.path.abspath(__file__)))):
+    if _module.startswith("ops_") and _module.endswith(".py"):
+        globals().update({k: v for k, v in vars(__import__(_module[:-3])).items() if k.startswith("op_")})
+
 
 def images(req, key="x"):
     return np.fromfile(req[key], dtype="<f4").reshape(-1, 28, 28)
