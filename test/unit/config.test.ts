@@ -32,6 +32,13 @@ describe("resolveConfig", () => {
     });
   });
 
+  it("without learningRate each optimizer gets Keras's default (sgd 0.01, adam 0.001, ...); a given one wins", () => {
+    expect(resolveConfig({ optimizer: "adam" }, {}).learningRate).toBe(0.001);
+    expect(resolveConfig({ optimizer: "nadam" }, {}).learningRate).toBe(0.001);
+    expect(resolveConfig({ optimizer: "sgd", momentum: 0.9 }, {}).learningRate).toBe(0.01);
+    expect(resolveConfig({ optimizer: "adam", learningRate: 0.01 }, {}).learningRate).toBe(0.01);
+  });
+
   it("applies overrides and keeps the other defaults", () => {
     const c = resolveConfig({ epochs: 3, hiddenUnits: [8] });
     expect(c.epochs).toBe(3);

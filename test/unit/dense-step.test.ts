@@ -110,8 +110,10 @@ describe("the written-out step against tf.variableGrads", () => {
 
   it("dropout: the same mask gives the same loss, gradients and weights as the plain tfjs computation", () => {
     const rate = 0.25;
-    const model = createModel({ hiddenUnits: [8], learningRate: 0.05, seed: 3, dropout: rate, optimizer: "adam" });
-    const reference = createModel({ hiddenUnits: [8], learningRate: 0.05, seed: 3, optimizer: "adam" });
+    // Keras's Adam (ε on the raw √v) takes a step of about lr for a gradient as small as 1e-6, so the last bits in which
+    // the two gradient computations differ show at lr scale: Keras's default rate keeps that under the 1e-5 compared.
+    const model = createModel({ hiddenUnits: [8], seed: 3, dropout: rate, optimizer: "adam" });
+    const reference = createModel({ hiddenUnits: [8], seed: 3, optimizer: "adam" });
     const stack = writtenOut(model)!;
     expect(stack.layers[0]!.after).toEqual([{ kind: "dropout", rate }]);
     const step = denseStep(stack, model.optimizer, { seed: 11 });

@@ -11,6 +11,9 @@ import {
   type OptimizerSpec,
 } from "../../lib/optimizers";
 import { checkTfjsVersion, TFJS_VERSION_WRITTEN_FOR, TfjsVersionError } from "../../lib/optimizers/tfjs-internals";
+import { KerasAdam } from "../../lib/optimizers/adam";
+import { resolveConfig } from "../../lib/config";
+import { createModel } from "../../lib/model/factory";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -270,7 +273,7 @@ describe("createOptimizer", () => {
     ["sgd", {}, tf.SGDOptimizer, "SGD", { learningRate: 0.01 }],
     ["sgd", { momentum: 0.9, nesterov: true }, tf.MomentumOptimizer, "Momentum", { learningRate: 0.01, momentum: 0.9, useNesterov: true }],
     ["rmsprop", {}, tf.RMSPropOptimizer, "RMSProp", { learningRate: 0.01, decay: 0.9, momentum: 0, epsilon: 1e-7, centered: false }],
-    ["adam", {}, tf.AdamOptimizer, "Adam", { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }],
+    ["adam", {}, KerasAdam, "Adam", { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }],
     ["adamax", {}, tf.AdamaxOptimizer, "Adamax", { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, decay: 0 }],
     ["adagrad", {}, tf.AdagradOptimizer, "Adagrad", { learningRate: 0.01, initialAccumulatorValue: 0.1 }],
     ["adadelta", {}, tf.AdadeltaOptimizer, "Adadelta", { learningRate: 0.01, rho: 0.95, epsilon: 1e-7 }],
@@ -415,6 +418,58 @@ describe("Keras's optimizer names and defaults", () => {
     expect(learningRateOf(opt)).toBe(rate);
     expect(opt.getConfig()).not.toHaveProperty("momentum", 0.9);
     opt.dispose();
+  });
+
+  it.each(OPTIMIZER_NAMES)(
+    "a config and a model of optimizer %j without learningRate take Keras's rate, and config.json records it",
+    (name) => {
+      const config = resolveConfig({ optimizer: name }, {});
+      const reference = createOptimizer({ optimizer: name });
+      expect(config.learningRate).toBe(learningRateOf(reference));
+      expect(JSON.parse(JSON.stringify(config)).learningRate).toBe(learningRateOf(reference));
+      const model = createModel({ hiddenUnits: [2], seed: 1, optimizer: name });
+      expect(learningRateOf(model.optimizer)).toBe(learningRateOf(reference));
+      expect(resolveConfig({ optimizer: name, learningRate: 0.05 }, {}).learningRate).toBe(0.05);
+      model.dispose();
+      reference.dispose();
+    },
+  );
+
+  it("Keras's Adam puts ε on the raw √v: a first step of lr·√(1−β₂)/(1−β₁)·m/(√v + ε), not lr·m̂/(√v̂ + ε)", () => {
+    const x = tf.variable(tf.tensor1d([0, 0]));
+    const opt = createOptimizer({ optimizer: "adam", learningRate: 0.1 });
+    const g = [1e-6, 1];
+    opt.applyGradients({ [x.name]: tf.tensor1d(g) });
+    const alpha = (0.1 * Math.sqrt(1 - 0.999)) / (1 - 0.9);
+    const expected = g.map((gi) => (-alpha * (0.1 * gi)) / (Math.sqrt(0.001 * gi * gi) + 1e-7));
+    const got = x.dataSync();
+    // At g = 1e-6 Keras's step is 0.1·0.997; tfjs's ε on √v̂ would give 0.1·0.909.
+    expect(got[0]).toBeCloseTo(expected[0]!, 6);
+    expect(got[1]).toBeCloseTo(expected[1]!, 6);
+    opt.dispose();
+    x.dispose();
+  });
+
+  it("sgd momentum keeps Keras's velocity (m ← μm − lr·g; x ← x + m) when the learning rate changes between steps", () => {
+    const x = tf.variable(tf.tensor1d([1, -2]));
+    const opt = createOptimizer({ optimizer: "sgd", learningRate: 0.1, momentum: 0.9, nesterov: false });
+    const grads = [
+      [0.5, -1],
+      [0.25, 2],
+      [-1, 0.5],
+    ];
+    const rates = [0.1, 0.02, 0.3];
+    const keras = { x: [1, -2], m: [0, 0] };
+    grads.forEach((g, step) => {
+      setLearningRate(opt, rates[step]!);
+      opt.applyGradients({ [x.name]: tf.tensor1d(g) });
+      keras.m = keras.m.map((m, i) => 0.9 * m - rates[step]! * g[i]!);
+      keras.x = keras.x.map((v, i) => v + keras.m[i]!);
+    });
+    const got = x.dataSync();
+    keras.x.forEach((v, i) => expect(got[i]).toBeCloseTo(v, 6));
+    opt.dispose();
+    x.dispose();
   });
 
   it('createOptimizer({ optimizer: "nadam", learningRate: 0.001 }) needs no momentum or nesterov', () => {
