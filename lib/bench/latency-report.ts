@@ -11,6 +11,8 @@ const LATENCY_STEPS = [
   "import",
   "startNotebook",
   "importAndStart",
+  "loadData",
+  "startWithData",
   "firstFigure",
   "laterFigure",
   "laterGridFigure",
@@ -33,6 +35,16 @@ export const LATENCY_STEP_INFO: Record<LatencyStep, StepInfo> = {
   import: { label: 'import { ... } from "fashion-ann"', target: 0.7, how: "require of the library in a fresh process" },
   startNotebook: { label: "startNotebook()", target: null, how: "config, run folder, backend start and its line" },
   importAndStart: { label: "import + startNotebook cells", target: 1.5, how: "the two together, same process" },
+  loadData: {
+    label: "loadData(config)",
+    target: null,
+    how: "after startNotebook, decoded cache warm, without the kernel's read-ahead (which makes it about 0)",
+  },
+  startWithData: {
+    label: "import + startNotebook + loadData",
+    target: 1.5,
+    how: "notebook 04's and 11's first cells as one, without the kernel's read-ahead",
+  },
   firstFigure: { label: "first figure cell", target: 1, how: "inline PNG + saveFig, right after startNotebook" },
   laterFigure: { label: "later figure cell", target: 0.3, how: "another figure, same process" },
   laterGridFigure: {

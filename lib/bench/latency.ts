@@ -89,6 +89,8 @@ const NOTEBOOK_STEPS: readonly LatencyStep[] = [
   "import",
   "startNotebook",
   "importAndStart",
+  "loadData",
+  "startWithData",
   "firstFigure",
   "laterFigure",
   "laterGridFigure",

@@ -185,6 +185,14 @@ export function rendererMode(env: NodeJS.ProcessEnv = process.env): "daemon" | "
   return value;
 }
 
+/**
+ * Where caches shared by every checkout go (the decoded dataset): FASHION_ANN_CACHE_DIR, else
+ * `$XDG_CACHE_HOME/fashion-ann`, else `~/.cache/fashion-ann`.
+ */
+export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  return env.FASHION_ANN_CACHE_DIR || `${env.XDG_CACHE_HOME || `${env.HOME || "/tmp"}/.cache`}/fashion-ann`;
+}
+
 /** Where the user's private runtime files go (the render daemon's socket): XDG_RUNTIME_DIR if set, else the temp folder. */
 export function runtimeDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env.XDG_RUNTIME_DIR || undefined;

@@ -2,11 +2,12 @@
  * Downloading one dataset file: streamed into a temp file beside the cache entry with a stall timeout and
  * progress reports, then verified and renamed, so the cache never holds a partial or unverified file.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import { Presets, SingleBar } from "cli-progress";
+import { sha256Hex } from "./decoded-cache";
 import { DatasetError, gunzip } from "./idx";
 
 /** One dataset file: its name and the SHA-256 of its decompressed bytes. */
@@ -41,8 +42,6 @@ export interface DownloadContext {
   log: (msg: string) => void;
   stallTimeoutMs: number;
 }
-
-const sha256Hex = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
 export const errnoCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
 

@@ -21,6 +21,7 @@ import {
   download,
   errnoCode,
 } from "./download";
+import { keepDecoded, readDecoded } from "./decoded-cache";
 import { DatasetError, parseIdxImages, parseIdxLabels } from "./idx";
 import { CLASS_NAMES } from "./images";
 
@@ -66,6 +67,8 @@ export interface LoadFashionMnistOptions {
   numClasses?: number;
   /** Abandon a download after this many milliseconds without data (default 60 s). */
   stallTimeoutMs?: number;
+  /** Folder of decompressed copies (./decoded-cache), read first and filled after a decompression; default none. */
+  decodedCacheDir?: string;
 }
 
 /** The dataset as stored: uint8 pixels 0..255 and uint8 labels 0..9. */
@@ -86,6 +89,7 @@ export interface FashionMnistRaw {
 interface LoadContext extends DownloadContext {
   systemDirs: readonly string[];
   baseUrl: string;
+  decodedCacheDir: string | undefined;
 }
 
 /** Reads a file, or returns undefined if it does not exist. */
@@ -104,6 +108,16 @@ async function readIfExists(file: string): Promise<Uint8Array | undefined> {
  * @returns the verified decompressed bytes and where they came from
  */
 async function obtainFile(spec: DatasetFileSpec, ctx: LoadContext): Promise<{ bytes: Uint8Array; source: string }> {
+  const cacheDir = ctx.decodedCacheDir;
+  const decoded = cacheDir ? await readDecoded(cacheDir, spec.sha256) : undefined;
+  if (decoded) return { bytes: decoded.bytes, source: decoded.file };
+  const found = await obtainCompressed(spec, ctx);
+  if (cacheDir) keepDecoded(cacheDir, spec.sha256, found.bytes);
+  return found;
+}
+
+/** obtainFile from the .gz files: the cache folder, then the system folders, else a download. */
+async function obtainCompressed(spec: DatasetFileSpec, ctx: LoadContext): Promise<{ bytes: Uint8Array; source: string }> {
   const looked: string[] = [];
   const cachePath = path.join(ctx.dataDir, spec.name);
   const candidates = [
@@ -181,6 +195,7 @@ export async function loadFashionMnist(options: LoadFashionMnistOptions): Promis
     onProgress: "onProgress" in options ? options.onProgress : defaultProgress(),
     log: options.log ?? ((msg) => console.error(msg)),
     stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    decodedCacheDir: options.decodedCacheDir,
   };
   if ((await fsp.stat(ctx.dataDir).catch(() => undefined))?.isDirectory() === false)
     throw new DatasetError(

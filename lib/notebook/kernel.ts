@@ -15,6 +15,10 @@ import * as path from "node:path";
 import { type Converter, createConverter } from "tslab/dist/converter";
 import { type ConverterSet, createExecutor } from "tslab/dist/executor";
 import { JupyterHandlerImpl, ZmqServer } from "tslab/dist/jupyter";
+import { resolveConfig } from "../config";
+import { defaultDecodedCacheDir } from "../data/decoded-cache";
+import { prefetchDataset } from "../data/prefetch";
+import { projectPath } from "../io/paths";
 
 /** The library every notebook imports, by the name the notebooks use. */
 export const LIBRARY = "fashion-ann";
@@ -56,14 +60,25 @@ export function warmConverter(converter: Converter, source: string = WARM_UP_SOU
  * but define and register (tfjs optimizer classes), so no output or side effect moves out of the cell. A library
  * that fails to load is left alone: the import cell then reports the error where the reader sees it.
  */
-export function preloadLibrary(cwd: string): number {
-  const started = performance.now();
+export function preloadLibrary(cwd: string): boolean {
   try {
     require(require.resolve(LIBRARY, { paths: [cwd] }));
+    return true;
   } catch {
-    // not below this folder, or broken: the notebook's own import says which
+    return false; // not below this folder, or broken: the notebook's own import says which
   }
-  return (performance.now() - started) / 1000;
+}
+
+/**
+ * Reads the default config's dataset ahead on a worker thread (../data/prefetch), once the kernel answers Jupyter:
+ * the notebook's loadData then finds it scaled. A notebook that never loads data costs one idle thread's work.
+ */
+function prefetchDefaultDataset(): void {
+  try {
+    prefetchDataset(projectPath(resolveConfig({}).dataDir), defaultDecodedCacheDir());
+  } catch {
+    // a bad FASHION_ANN_* setting: the notebook's startNotebook reports it where the reader sees it
+  }
 }
 
 /**
@@ -88,13 +103,14 @@ export function startKernel(configPath: string): void {
   }
   const converters = new Converters();
   warmConverter(converters.node);
-  preloadLibrary(process.cwd());
+  const inProject = preloadLibrary(process.cwd());
   const executor = createExecutor(process.cwd(), converters, { log: console.log, error: console.error });
   const server = new ZmqServer(new JupyterHandlerImpl(executor, false), configPath);
   process.on("SIGINT", () => executor.interrupt());
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
   process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
   server.init();
+  if (inProject) prefetchDefaultDataset();
 }
 
 /** `--config-path <file>`, as Jupyter passes it through the kernel spec's argv. */

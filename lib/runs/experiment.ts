@@ -2,10 +2,12 @@ import * as tf from "@tensorflow/tfjs";
 import { formatBackend, initBackend, type BackendInfo } from "../engine/backend";
 import type { ExperimentConfig } from "../config";
 import { defaultProgress } from "../data/download";
+import { defaultDecodedCacheDir } from "../data/decoded-cache";
 import { loadFashionMnist } from "../data/fashion-mnist";
 import type { Images } from "../data/images";
 import { type Standardization, standardize, unstandardize } from "../data/standardize";
-import { type FashionMnistSplits, splitAndScale } from "../data/split";
+import { takePrefetched } from "../data/prefetch";
+import { type FashionMnistSplits, splitAndScale, splitScaled } from "../data/split";
 import { evaluate, type TestMetrics } from "../results/evaluate";
 import { createModel } from "../model/factory";
 import { architectureFigure } from "../figures/architecture";
@@ -45,8 +47,14 @@ type DataConfig = Pick<ExperimentConfig, "dataDir" | "validationSize"> & Partial
 export async function loadDataWithStandardization(
   config: DataConfig,
 ): Promise<{ splits: FashionMnistSplits; standardization: Standardization | null }> {
-  const raw = await loadFashionMnist({ dataDir: projectPath(config.dataDir), onProgress: defaultProgress() });
-  const splits = splitAndScale(raw, config.validationSize);
+  const dataDir = projectPath(config.dataDir);
+  const prefetched = await takePrefetched(dataDir);
+  const splits = prefetched
+    ? splitScaled(prefetched.raw, prefetched.scaled, config.validationSize)
+    : splitAndScale(
+        await loadFashionMnist({ dataDir, onProgress: defaultProgress(), decodedCacheDir: defaultDecodedCacheDir() }),
+        config.validationSize,
+      );
   return { splits, standardization: config.normalize === "standardize" ? standardize(splits) : null };
 }
 

@@ -138,20 +138,24 @@ describe("a cached Fashion-MNIST file damaged by hand", () => {
     fs.writeFileSync(file, gz);
     const run = path.join(tmp, "cli-run");
     // --no-figures: the point is where the data came from; train's figures are train-cli.test.ts's.
-    const r = await runCli([
-      "train",
-      "--epochs",
-      "1",
-      "--hidden",
-      "8",
-      "--batch-size",
-      "256",
-      "--no-figures",
-      "--data-dir",
-      dir,
-      "--out",
-      run,
-    ]);
+    const r = await runCli(
+      [
+        "train",
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--batch-size",
+        "256",
+        "--no-figures",
+        "--data-dir",
+        dir,
+        "--out",
+        run,
+        // An empty decoded cache: a warm one holds verified copies and the CLI would never read the damaged .gz.
+      ],
+      { env: { ...process.env, FASHION_ANN_CACHE_DIR: path.join(tmp, "empty-cache") } },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(
       new RegExp(`^${file}: corrupt gzip data \\(zlib: incorrect data check\\)\\. Deleted it; looking for a good copy elsewhere\\.$`, "m"),

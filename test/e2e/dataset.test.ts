@@ -1,5 +1,8 @@
 // The real Fashion-MNIST, from data/ or /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist).
 import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FASHION_MNIST_FILES, type FashionMnistPart, type FashionMnistRaw, loadFashionMnist } from "../../lib/data/fashion-mnist";
 import { CLASS_NAMES } from "../../lib/data/images";
@@ -95,5 +98,39 @@ describe("splitAndScale on the real data (validationSize 5000)", () => {
       Math.fround(defined(raw.trainImages.data[5000 * 784 + 14 * 28 + 12], "pixel (14, 12) of image 5000") / 255),
     );
     expect(valid.x.data[14 * 28 + 12]).toBe(Math.fround(237 / 255));
+  });
+});
+
+describe("the kernel's read-ahead (lib/data/prefetch), from the built library", () => {
+  // dist/: the read-ahead runs its worker thread from the compiled file, as the kernel does.
+  const dist = path.resolve(__dirname, "../../dist/lib");
+  type Prefetch = typeof import("../../lib/data/prefetch");
+
+  it("hands loadData the same arrays as reading the files, once, from a warm decoded cache only", async () => {
+    const cache = mkdtempSync(path.join(tmpdir(), "fa-decoded-"));
+    try {
+      const { loadFashionMnist: load } = require(path.join(dist, "data/fashion-mnist.js")) as typeof import("../../lib/data/fashion-mnist");
+      const { prefetchDataset, takePrefetched } = require(path.join(dist, "data/prefetch.js")) as Prefetch;
+      prefetchDataset(path.resolve("data"), cache);
+      expect(await takePrefetched(path.resolve("data")), "a cold cache prefetches nothing").toBeUndefined();
+      await load({ dataDir: "data", decodedCacheDir: cache, onProgress: undefined });
+      prefetchDataset(path.resolve("data"), cache);
+      const ahead = defined(await takePrefetched(path.resolve("data")), "the prefetch from a warm cache");
+      expect(await takePrefetched(path.resolve("data")), "taken once").toBeUndefined();
+      const plain = splitAndScale(raw, 5000);
+      const { splitScaled } = require(path.join(dist, "data/split.js")) as typeof import("../../lib/data/split");
+      const fromAhead = splitScaled(ahead.raw, ahead.scaled, 5000);
+      for (const set of ["train", "valid", "test"] as const) {
+        expect(fromAhead[set].x.shape).toEqual(plain[set].x.shape);
+        expect(
+          Buffer.from(fromAhead[set].x.data.buffer, fromAhead[set].x.data.byteOffset, fromAhead[set].x.data.byteLength).equals(
+            Buffer.from(plain[set].x.data.buffer, plain[set].x.data.byteOffset, plain[set].x.data.byteLength),
+          ),
+        ).toBe(true);
+        expect(Array.from(fromAhead[set].y.data)).toEqual(Array.from(plain[set].y.data));
+      }
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 });

@@ -8,6 +8,7 @@ import { chromium } from "playwright-core";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { architectureFigure } from "../../lib/figures/architecture";
+import { plotlyJs } from "../../lib/figures/render/browser";
 import { chromiumPath, closeRenderer, rendererStats, saveFig } from "../../lib/figures/render/chromium";
 import { classScoresFigure } from "../../lib/figures/scores";
 import { confusionMatrixFigure } from "../../lib/figures/confusion";
@@ -172,6 +173,32 @@ describe("rendering in the shared headless Chromium", () => {
     const pngs = await Promise.all([figures.image, figures.predictions, figures.architecture].map((f) => renderFigure(f)));
     expect(pngs.map((p) => decode(p).width)).toEqual([400, 720, figures.architecture.layout.width]);
     expect(rendererStats().pages).toBe(before);
+  });
+
+  it("draws PNGs byte for byte as plotly's own toImage at scales 1 and 2, the second from the first's drawing", async () => {
+    const browser = await chromium.launch({ executablePath: chromiumPath(), args: ["--no-sandbox"] });
+    try {
+      const page = await browser.newPage();
+      await page.addScriptTag({ content: plotlyJs() });
+      const toImage = (fig: Figure, scale: number): Promise<string> =>
+        page.evaluate(
+          ({ json, scale }) => {
+            const { data, layout } = JSON.parse(json) as Figure;
+            const Plotly = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly;
+            const size = { width: layout.width, height: layout.height };
+            return Plotly.toImage({ data, layout, config: { staticPlot: true } }, { format: "png", ...size, scale, imageDataOnly: true });
+          },
+          { json: JSON.stringify(fig), scale },
+        );
+      for (const [name, fig] of Object.entries({ grid: figures.grid, curves: figures.curves, confusion: figures.confusion })) {
+        const ours = [await renderFigure(fig, { scale: 1 }), await renderFigure(fig, { scale: 2 })] as Buffer[];
+        const plotly = [await toImage(fig, 1), await toImage(fig, 2)].map((b64) => Buffer.from(b64, "base64"));
+        expect(ours[0]!.equals(plotly[0]!), `${name} at scale 1`).toBe(true);
+        expect(ours[1]!.equals(plotly[1]!), `${name} at scale 2`).toBe(true);
+      }
+    } finally {
+      await browser.close();
+    }
   });
 
   it("relaunches the browser after it was killed", async () => {

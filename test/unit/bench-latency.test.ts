@@ -62,6 +62,8 @@ describe("summarizeLatency", () => {
       import: 0.7,
       startNotebook: null,
       importAndStart: 1.5,
+      loadData: null,
+      startWithData: 1.5,
       firstFigure: 1,
       laterFigure: 0.3,
       laterGridFigure: 0.3,

@@ -310,3 +310,39 @@ describe("createProgressBar", () => {
     expect(out).toMatch(/ti\.gz \[[^\]]+\] 100% \| 2\.0 MB \/ 2\.0 MB/);
   });
 });
+
+describe("the decoded cache (decodedCacheDir)", () => {
+  const decoded = () => path.join(tmp, "decoded");
+  const entries = () =>
+    readdirSync(decoded())
+      .filter((f) => f.endsWith(".idx"))
+      .sort();
+
+  it("keeps each decompressed file under its pinned hash, then loads from it without the .gz files", async () => {
+    putAll(sysDir);
+    const first = await loadFashionMnist(options({ decodedCacheDir: decoded() }));
+    expect(entries()).toEqual(PARTS.map((p) => `${FILES[p].sha256}.idx`).sort());
+    rmSync(sysDir, { recursive: true });
+    const second = await loadFashionMnist(options({ decodedCacheDir: decoded() }));
+    expect(Array.from(second.trainImages.data)).toEqual(Array.from(first.trainImages.data));
+    expect(Array.from(second.testLabels.data)).toEqual([1, 2]);
+    expect(logs).toEqual([]);
+  });
+
+  it("replaces a damaged entry from the .gz files instead of using it", async () => {
+    putAll(sysDir);
+    await loadFashionMnist(options({ decodedCacheDir: decoded() }));
+    const labels = path.join(decoded(), `${FILES.trainLabels.sha256}.idx`);
+    writeFileSync(labels, idx(IDX_LABELS_MAGIC, [3], [1, 1, 1]));
+    const raw = await loadFashionMnist(options({ decodedCacheDir: decoded() }));
+    expect(Array.from(raw.trainLabels.data)).toEqual([9, 0, 3]);
+    expect(readFileSync(labels).equals(RAW.trainLabels)).toBe(true);
+  });
+
+  it("still loads when the cache folder cannot be written (a file stands where it should be)", async () => {
+    putAll(sysDir);
+    writeFileSync(decoded(), "not a folder");
+    const raw = await loadFashionMnist(options({ decodedCacheDir: decoded() }));
+    expect(Array.from(raw.testLabels.data)).toEqual([1, 2]);
+  });
+});

@@ -165,20 +165,71 @@ async function withImagePage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
   }
 }
 
+/** What the image page keeps of the last PNG it drew: plotly's SVG of the figure, which does not depend on the scale. */
+interface DrawnSvg {
+  key: string;
+  svg: string;
+  width: number;
+  height: number;
+}
+
+/** plotly.js's API as the image page calls it: toImage, and the two snapshot steps toImage runs after drawing. */
+interface PagePlotly {
+  newPlot(div: HTMLElement, data: unknown, layout: unknown, config: unknown): Promise<unknown>;
+  purge(div: HTMLElement): void;
+  toImage(fig: unknown, opts: unknown): Promise<string>;
+  Snapshot: {
+    getRedrawFunc(div: HTMLElement): () => unknown;
+    getDelay(fullLayout: unknown): number;
+    toSVG(div: HTMLElement, format: string, scale: number): string;
+    svgToImg(opts: Record<string, unknown>): Promise<string>;
+  };
+}
+
 /**
- * Draws `fig` with plotly's toImage on the shared image page: base64 PNG or SVG text. A figure plotly rejects
- * (a trace type it does not know, data that is not an array) is a RenderError of one sentence naming plotly's reason.
+ * Draws `fig` on the shared image page: base64 PNG or SVG text. A figure plotly rejects (a trace type it does not
+ * know, data that is not an array) is a RenderError of one sentence naming plotly's reason.
  * The figure crosses into the page as one JSON string: Playwright's own argument serialisation walks every value
  * (40 images are 31,000 numbers) and took 0.4-0.5 s of a 40-image grid's render, the string 20 ms.
+ * A PNG is plotly's toImage in its two steps: draw the figure and take its SVG, then rasterise that at the scale. The
+ * page keeps the last SVG, so a notebook cell's showInline (scale 1) then saveFig (scale 2) of the same figure draws
+ * it once: plotly's SVG of a PNG export does not depend on the scale (only an SVG export's size does), so both PNGs
+ * are byte for byte toImage's (unit-tested). For the 40-image grid, drawing is half of a render.
  */
 export async function renderImage(fig: Figure, req: ImageRequest): Promise<string> {
   try {
     return await withImagePage((page) =>
       page.evaluate(
         async ({ json, req }) => {
-          const Plotly = (globalThis as unknown as { Plotly: { toImage: (f: unknown, o: unknown) => Promise<string> } }).Plotly;
-          const fig = JSON.parse(json) as Figure;
-          return Plotly.toImage({ data: fig.data, layout: fig.layout, config: { staticPlot: true } }, { ...req, imageDataOnly: true });
+          const page = globalThis as unknown as { Plotly: PagePlotly; lastDrawn?: DrawnSvg };
+          const Plotly = page.Plotly;
+          const fig = (): Figure => JSON.parse(json) as Figure;
+          const config = { staticPlot: true };
+          if (req.format !== "png") return Plotly.toImage({ ...fig(), config }, { ...req, imageDataOnly: true });
+          const key = `${req.width}x${req.height}:${json}`;
+          let drawn = page.lastDrawn;
+          if (drawn?.key !== key) {
+            const { data, layout } = fig();
+            const div = document.createElement("div");
+            div.style.position = "absolute";
+            div.style.left = "-5000px";
+            document.body.appendChild(div);
+            try {
+              await Plotly.newPlot(div, data, { ...layout, width: req.width, height: req.height }, { ...config, _exportedPlot: true });
+              await Plotly.Snapshot.getRedrawFunc(div)();
+              const full = (div as unknown as { _fullLayout: { width: number; height: number } })._fullLayout;
+              await new Promise((resolve) => setTimeout(resolve, Plotly.Snapshot.getDelay(full)));
+              drawn = { key, svg: Plotly.Snapshot.toSVG(div, "png", req.scale), width: full.width, height: full.height };
+            } finally {
+              Plotly.purge(div);
+              div.remove();
+            }
+            page.lastDrawn = drawn;
+          }
+          const { svg, width, height } = drawn;
+          const canvas = document.createElement("canvas");
+          const url = await Plotly.Snapshot.svgToImg({ format: "png", width, height, scale: req.scale, canvas, svg, promise: true });
+          return url.replace(/^data:image\/\w+;base64,/, "");
         },
         { json: JSON.stringify(fig), req },
       ),
