@@ -14,23 +14,34 @@ export const ADDON_PATH = "native/build/Release/fashion_ann_native.node";
 /** A one-line reason setup writes when the build fails (its absence with no addon means "not built"). */
 export const STATUS_PATH = "native/build/status.txt";
 /** native/src/addon.cc's kVersion; a mismatch means a build from older sources. */
-const ADDON_VERSION = "4";
+const ADDON_VERSION = "5";
 
 /** BLAS and build facts, for the backend line and environment.json. */
 export interface NativeInfo {
   version: string;
   /** e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64", or "Accelerate". */
   blas: string;
-  /** The BLAS kernel set chosen at run time (OpenBLAS's corename), e.g. "Cooperlake". */
+  /**
+   * The BLAS kernel set OpenBLAS chose at load (its corename), e.g. "SkylakeX". OpenBLAS 0.3.21 does not know
+   * CPUs newer than it (e.g. Intel family 6 model 207) and picks "Prescott", its SSE3 kernels, there;
+   * OPENBLAS_CORETYPE set before the process starts overrides that (see docs/native-addon.md).
+   */
   core: string;
   /** The addon's kernel threads (setThreads). */
   threads: number;
   /** OpenBLAS's threads (setBlasThreads). */
   blasThreads: number;
-  /** The widest vector extension the addon itself was compiled for: avx512, avx2, neon or baseline. */
-  simd: string;
+  /**
+   * The addon's own kernels in use, chosen at load from what the CPU supports (FASHION_ANN_NATIVE_KERNELS may
+   * narrow it): avx512, avx2, or baseline (every product goes to BLAS: older x86-64 CPUs and arm64).
+   */
+  kernels: "avx512" | "avx2" | "baseline";
+  /** The best kernel set this CPU supports. */
+  cpuKernels: "avx512" | "avx2" | "baseline";
+  /** What the rest of the addon is compiled for, e.g. "x86-64 baseline": it loads on any CPU of the architecture. */
+  build: string;
   compiler: string;
-  /** The addon's AVX-512 forward kernel is in use for training batches (see useOwnKernels). */
+  /** The addon's kernels are in use for training batches (see useOwnKernels): false with kernels "baseline". */
   ownKernels: boolean;
 }
 
@@ -179,11 +190,17 @@ export interface NativeAddon {
   setBlasThreads(threads: number): void;
   getBlasThreads(): number;
   /**
-   * Whether training-size forward products use the addon's AVX-512 kernel instead of BLAS (default on);
-   * the argument switches it. Returns the state now: false on builds without AVX-512.
+   * Whether training-size products use the addon's kernels (info().kernels) instead of BLAS (default on);
+   * the argument switches it. Returns the state now: false where the kernels are "baseline".
    */
   useOwnKernels(on?: boolean): boolean;
   info(): NativeInfo;
+  /**
+   * Runs `tasks` tasks on the kernel pool (after setThreads(2) or more) that throw when a helper thread runs
+   * them; returns false if no helper started one within 10 s. Exists to test that such an exception reaches
+   * the caller as an Error instead of ending the process.
+   */
+  poolCheck(tasks: number): boolean;
   version(): string;
   Trainer: new (spec: TrainerSpec) => NativeTrainer;
 }
