@@ -3,7 +3,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ADDON_PATH, findProjectRoot, loadAddon, type TrainerSpec } from "../../lib/engine/native/addon";
+import {
+  ADDON_PATH,
+  findProjectRoot,
+  loadAddon,
+  openblasCoreChoice,
+  openblasCoreFor,
+  type TrainerSpec,
+} from "../../lib/engine/native/addon";
 import { relativeError, skipWithoutAddon } from "../native";
 
 /*
@@ -92,6 +99,18 @@ describe.skipIf(skipNative)("native kernels chosen at run time", () => {
     expect(relativeError(baseline.w2, reference.w2)).toBeLessThan(1e-4);
     expect(relativeError(baseline.losses, reference.losses)).toBeLessThan(1e-6);
   }, 300_000);
+
+  it("OpenBLAS runs the kernel set the CPU's flags support, not its SSE3 fallback for models it does not know", () => {
+    expect(openblasCoreFor(new Set(["avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"]))).toBe("SkylakeX");
+    expect(openblasCoreFor(new Set(["avx2", "fma", "avx512f"]))).toBe("Haswell");
+    expect(openblasCoreFor(new Set(["sse2", "sse3"]))).toBeUndefined();
+    const info = load.addon!.info();
+    if (!info.blas.includes("OpenBLAS") || os.arch() !== "x64") return;
+    // Whoever chose (the user's OPENBLAS_CORETYPE or the loader from the flags), OpenBLAS reports running it.
+    if (process.env.OPENBLAS_CORETYPE) expect(info.core.toLowerCase()).toBe(process.env.OPENBLAS_CORETYPE.toLowerCase());
+    expect(openblasCoreChoice()).not.toBe("not loaded yet");
+    if (info.cpuKernels !== "baseline") expect(info.core).not.toBe("Prescott");
+  });
 
   it("a kernel set the CPU lacks, or an unknown name, fails the load with one sentence", () => {
     const run = (kernels: string) =>

@@ -247,6 +247,7 @@ export function addonAt(root: string): AddonLoad {
   const file = path.join(root, ADDON_PATH);
   if (!fs.existsSync(file))
     return { addon: null, reason: buildStatus(root) ?? `the native addon is not built (${ADDON_PATH} is missing); run npm run setup` };
+  coreChoice ??= chooseOpenblasCore();
   let addon: NativeAddon;
   try {
     addon = require(file) as NativeAddon;
@@ -260,6 +261,45 @@ export function addonAt(root: string): AddonLoad {
       reason: `the native addon is version ${version}, these sources expect ${ADDON_VERSION}; rebuild it with npm run setup`,
     };
   return { addon };
+}
+
+/** Who chose OpenBLAS's kernel set, for NativeInfo.coreChosenBy; set when the addon is first loaded. */
+let coreChoice: string | undefined;
+
+/** How OpenBLAS's kernel set (NativeInfo.core) was chosen in this process. */
+export function openblasCoreChoice(): string {
+  return coreChoice ?? "not loaded yet";
+}
+
+/**
+ * OpenBLAS (a DYNAMIC_ARCH build, as Debian's) picks its kernels by CPU model when it loads and falls back to
+ * "Prescott", its SSE3 kernels, on a model it does not know: 0.3.21 (Debian 12) does not know Intel family 6
+ * model 207, where an epoch then ran 2x slower. So unless the user set OPENBLAS_CORETYPE, name the widest of its
+ * kernel sets this CPU's flags support, before the addon (and with it OpenBLAS) loads. Children inherit it.
+ */
+function chooseOpenblasCore(): string {
+  if (process.env.OPENBLAS_CORETYPE) return "OPENBLAS_CORETYPE, set by the user";
+  if (process.platform !== "linux" || process.arch !== "x64") return "OpenBLAS, from the CPU model";
+  const core = openblasCoreFor(cpuFlags());
+  if (!core) return "OpenBLAS, from the CPU model";
+  process.env.OPENBLAS_CORETYPE = core;
+  return `fashion-ann, from the CPU's flags (OPENBLAS_CORETYPE=${core}; set it to choose another)`;
+}
+
+/** OpenBLAS's kernel set for x86-64 CPU flags (as /proc/cpuinfo names them): SkylakeX, Haswell, or none. */
+export function openblasCoreFor(flags: ReadonlySet<string>): "SkylakeX" | "Haswell" | undefined {
+  if (["avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"].every((f) => flags.has(f))) return "SkylakeX";
+  if (flags.has("avx2") && flags.has("fma")) return "Haswell";
+  return undefined;
+}
+
+function cpuFlags(): Set<string> {
+  try {
+    const line = fs.readFileSync("/proc/cpuinfo", "utf8").match(/^flags\s*:(.*)$/m)?.[1] ?? "";
+    return new Set(line.trim().split(/\s+/));
+  } catch {
+    return new Set();
+  }
 }
 
 /** Setup's note on a failed build, e.g. "the native addon did not build: cblas.h not found (apt-get install libopenblas-dev)". */
