@@ -252,7 +252,10 @@ export function addonAt(root: string): AddonLoad {
   try {
     addon = require(file) as NativeAddon;
   } catch (err) {
-    return { addon: null, reason: `the native addon failed to load (${firstLine(err)}); rebuild it with npm run setup` };
+    const why = firstLine(err);
+    // A bad FASHION_ANN_NATIVE_KERNELS is the user's setting, which a rebuild would not fix.
+    const fix = why.startsWith("FASHION_ANN_NATIVE_KERNELS=") ? "unset it or choose another value" : "rebuild it with npm run setup";
+    return { addon: null, reason: `the native addon failed to load (${why}); ${fix}` };
   }
   const version = typeof addon.version === "function" ? addon.version() : "unknown";
   if (version !== ADDON_VERSION)
