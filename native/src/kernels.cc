@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+// GCC's target pragmas; clang (macOS) ignores them, so there the products go to BLAS (Accelerate), reported as such.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define FA_X86_KERNELS 1
 #include <immintrin.h>
 #endif
