@@ -2,7 +2,9 @@
 /*
  * Seconds per training epoch of the tutorial's MLP (784-300-100-10, batch 32, SGD 0.01, 1,719 steps on 55,000
  * rows) on the raw addon, for several builds or kernel sets, in fresh processes taken in turns (A B C A B C ...)
- * so that a loaded machine slows them alike; compare the ratios, not the absolute times.
+ * so that a loaded machine slows them alike; compare the ratios, not the absolute times. Each epoch's CPU seconds
+ * (user + system) are reported too: with one kernel thread and one BLAS thread they are the work itself, which
+ * other processes on the machine inflate far less than the wall time.
  *
  *   node bench/native_build_ab.mjs [--rounds 3] [--threads 1] label=path/to/addon.node[,ENV=value...] ...
  *
@@ -25,10 +27,13 @@ const t = new a.Trainer({ inputSize: D, maxBatch: B, layers: [{ units: 300, acti
 [D * 300, 300, 300 * 100, 100, 100 * 10, 10].forEach((n, i) => t.bindVariable(i, Float32Array.from({ length: n }, () => (rand() - 0.5) * 0.1)));
 const order = Uint32Array.from({ length: N }, (_, i) => i);
 const t0 = process.hrtime.bigint();
+const c0 = process.cpuUsage();
 for (let i = 0; i < N; i += B) t.stepRows(x, y, order.subarray(i, Math.min(N, i + B)));
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+const c = process.cpuUsage(c0);
+const cpu = (c.user + c.system) / 1e6;
 const info = a.info();
-console.log(JSON.stringify({ seconds, kernels: info.kernels ?? info.simd, core: info.core }));
+console.log(JSON.stringify({ seconds, cpu, kernels: info.kernels ?? info.simd, core: info.core }));
 `;
 
 const args = process.argv.slice(2);
@@ -44,19 +49,24 @@ for (let i = 0; i < args.length; i++) {
   }
 }
 const times = new Map(variants.map((v) => [v.label, []]));
+const cpus = new Map(variants.map((v) => [v.label, []]));
 for (let r = 0; r < rounds; r++) {
   for (const v of variants) {
     const run = spawnSync(process.execPath, ["-e", EPOCH, v.file, String(threads)], { env: { ...process.env, ...v.env }, encoding: "utf8" });
     if (run.status !== 0) throw new Error(`${v.label}: ${run.stderr}`);
     const res = JSON.parse(run.stdout);
     times.get(v.label).push(res.seconds);
-    process.stderr.write(`round ${r + 1} ${v.label}: ${res.seconds.toFixed(2)} s (kernels ${res.kernels}, OpenBLAS ${res.core})\n`);
+    cpus.get(v.label).push(res.cpu);
+    process.stderr.write(`round ${r + 1} ${v.label}: ${res.seconds.toFixed(2)} s, CPU ${res.cpu.toFixed(2)} s (kernels ${res.kernels}, OpenBLAS ${res.core})\n`);
   }
 }
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const base = median(times.get(variants[0].label));
-console.log("variant\tmedian s/epoch\tratio to first\tall");
+const cpuBase = median(cpus.get(variants[0].label));
+console.log("variant\tmedian s/epoch\tratio\tmedian CPU s/epoch\tratio\twall, all rounds");
 for (const v of variants) {
   const m = median(times.get(v.label));
-  console.log(`${v.label}\t${m.toFixed(2)}\t${(m / base).toFixed(2)}\t${times.get(v.label).map((t) => t.toFixed(2)).join(" ")}`);
+  const c = median(cpus.get(v.label));
+  const all = times.get(v.label).map((t) => t.toFixed(2)).join(" ");
+  console.log(`${v.label}\t${m.toFixed(2)}\t${(m / base).toFixed(2)}\t${c.toFixed(2)}\t${(c / cpuBase).toFixed(2)}\t${all}`);
 }
