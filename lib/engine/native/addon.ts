@@ -281,10 +281,12 @@ export function openblasCoreChoice(): string {
  * kernel sets this CPU's flags support, before the addon (and with it OpenBLAS) loads. Children inherit it.
  */
 function chooseOpenblasCore(): string {
+  // biome-ignore lint/style/noProcessEnv: OpenBLAS's own variable, which OpenBLAS reads itself when it loads
   if (process.env.OPENBLAS_CORETYPE) return "OPENBLAS_CORETYPE, set by the user";
   if (process.platform !== "linux" || process.arch !== "x64") return "OpenBLAS, from the CPU model";
   const core = openblasCoreFor(cpuFlags());
   if (!core) return "OpenBLAS, from the CPU model";
+  // biome-ignore lint/style/noProcessEnv: OpenBLAS's own variable, which OpenBLAS reads itself when it loads
   process.env.OPENBLAS_CORETYPE = core;
   return `fashion-ann, from the CPU's flags (OPENBLAS_CORETYPE=${core}; set it to choose another)`;
 }
