@@ -1,6 +1,8 @@
 {
   # The native training path (lib/engine/native/): an N-API addon over the platform BLAS.
-  # Built by setup on the machine that runs it, hence -march=native.
+  # Compiled for the baseline of its architecture (x86-64: SSE2), so a build copied to another CPU (a container
+  # image, a shared home, a CI cache) still loads; kernels.cc compiles its AVX-512 and AVX2 kernels apart and
+  # picks them at run time. Setup rebuilds when this file, a source, Node's ABI or the compiler changes.
   "targets": [
     {
       "target_name": "fashion_ann_native",
@@ -10,9 +12,12 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "conditions": [
         ["OS=='linux'", {
-          "cflags_cc": ["-O3", "-march=native", "-std=c++17", "-fexceptions", "-fno-math-errno"],
+          "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fno-math-errno"],
           "cflags_cc!": ["-O2", "-O0", "-fno-exceptions", "-std=gnu++17", "-std=gnu++1y", "-std=gnu++14"],
-          "libraries": ["-lopenblas"]
+          "libraries": ["-lopenblas"],
+          "conditions": [
+            ["target_arch=='x64'", {"cflags_cc": ["-march=x86-64", "-mtune=generic"]}]
+          ]
         }],
         ["OS=='mac'", {
           "xcode_settings": {

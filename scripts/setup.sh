@@ -71,12 +71,23 @@ fi
 # The native engine (lib/engine/native/) is an N-API addon over OpenBLAS, compiled here against Node's own
 # headers (nothing is downloaded). A failed build is recorded in native/build/status.txt, whose first line the
 # backend line then gives as the reason it runs on wasm; setup itself goes on.
+# The build key names everything the binary depends on: the sources and binding.gyp by content (a checkout of
+# older files is not "newer"), Node's ABI and architecture, and the compiler. A build under another key (one
+# copied from elsewhere, or from before the addon was portable, with -march=native) is rebuilt.
 native_addon=native/build/Release/fashion_ann_native.node
 native_status=native/build/status.txt
-native_sources=(native/src native/binding.gyp)
-if [[ -f "$native_addon" && -z "$(find "${native_sources[@]}" -newer "$native_addon" -print -quit)" ]]; then
+native_key_file=native/build/build-key.txt
+native_key=$(
+  {
+    find native/src native/binding.gyp -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    node -p '`node ABI ${process.versions.modules} ${process.platform}-${process.arch}`'
+    c++ --version 2>/dev/null | head -n1 || true
+  } | sha256sum | cut -c1-16
+)
+built_key=$(cat "$native_key_file" 2>/dev/null || true)
+if [[ -f "$native_addon" && "$built_key" == "$native_key" ]]; then
   say "native addon up to date"
-elif [[ -f "$native_status" && "$(head -n1 "$native_status")" != ok && -z "$(find "${native_sources[@]}" -newer "$native_status" -print -quit)" ]]; then
+elif [[ -f "$native_status" && "$(head -n1 "$native_status")" != ok && "$built_key" == "$native_key" ]]; then
   say "native addon: the last build failed ($(head -n1 "$native_status")); rm -rf native/build to try again"
 else
   say "building the native addon (node-gyp, OpenBLAS)"
@@ -85,12 +96,14 @@ else
   [[ -f "$node_prefix/include/node/node_api.h" ]] && nodedir_flag=(--nodedir="$node_prefix")
   if native_log=$(cd native && node ../node_modules/node-gyp/bin/node-gyp.js rebuild "${nodedir_flag[@]}" 2>&1); then
     echo ok >"$native_status"
+    echo "$native_key" >"$native_key_file"
     say "native addon built"
   else
     mkdir -p native/build
     printf '%s\n' "$native_log" >native/build/build.log
     first_error=$(grep -m1 -E 'error|Error' native/build/build.log | sed 's/^[[:space:]]*//' | cut -c1-200 || true)
     echo "the native addon did not build (${first_error:-see native/build/build.log}); see native/build/build.log, then rm -rf native/build && npm run setup" >"$native_status"
+    echo "$native_key" >"$native_key_file"
     say "native addon build FAILED, training will use wasm: ${first_error:-see native/build/build.log}"
   fi
 fi

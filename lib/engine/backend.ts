@@ -15,7 +15,7 @@ export interface BackendInfo {
   threads?: number;
   /** wasm and native: why fewer threads run than were asked for. */
   threadsNote?: string;
-  /** native only: the BLAS the addon was built with and the kernels it runs, e.g. "OpenBLAS 0.3.21 ... (Cooperlake), avx512". */
+  /** native only: the BLAS the addon was built with and the kernels it runs, e.g. "OpenBLAS 0.3.21 (SkylakeX), avx512 kernels". */
   blas?: string;
   tfjsVersion: string;
   /** Why each preferred backend before this one was skipped. */
@@ -131,7 +131,7 @@ async function describe(name: BackendName, skipped: BackendInfo["skipped"], thre
   if (addon) {
     const i = addon.info();
     info.threads = addon.getThreads();
-    info.blas = `${i.blas.split(" ").slice(0, 2).join(" ")} (${i.core}), ${i.simd}`;
+    info.blas = `${i.blas.split(" ").slice(0, 2).join(" ")} (${i.core}), ${i.kernels} kernels`;
     if (threadsNote) info.threadsNote = threadsNote;
   }
   return info;
@@ -173,7 +173,7 @@ export function formatBackend(info: BackendInfo): string {
   return `backend: ${info.name}${extra}, tfjs ${info.tfjsVersion}${skipped}`;
 }
 
-/** The native engine's BLAS and threads, e.g. `OpenBLAS 0.3.21 (Cooperlake), avx512, 2 threads`. */
+/** The native engine's BLAS and threads, e.g. `OpenBLAS 0.3.21 (SkylakeX), avx512 kernels, 2 threads`. */
 export function nativeDetails(info: BackendInfo): string {
   return `${info.blas}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${info.threadsNote ? `: ${info.threadsNote}` : ""}`;
 }

@@ -11,7 +11,21 @@ import { isProcessAlive, processStartTicks } from "../io/process";
  * with the holder's pid. The lock file is created complete in one step (written to a temp file, then
  * hard-linked to `.lock`, which fails if it exists), so there is never a half-written lock to judge.
  * A lock whose process is gone (SIGKILL, power loss) is stale and taken over, saying so.
+ *
+ * On a folder shared between machines (a Kubernetes volume, NFS), a holder on another host cannot be
+ * checked by pid. So a holder heartbeats: every LOCK_HEARTBEAT_SECONDS it rewrites its lock in place (same
+ * bytes), which moves the file's modification time. A lock from another host whose time has not moved for
+ * LOCK_STALE_SECONDS, as measured by the filesystem's own clock (a probe file's time, so the hosts' clocks
+ * need not agree), belongs to a holder that is gone, and is taken over like a dead pid's.
  */
+
+/** Seconds between a holder's heartbeats (rewrites of its lock file). */
+export const LOCK_HEARTBEAT_SECONDS = 2;
+/**
+ * A lock from another host whose heartbeat is older than this is stale. Several missed heartbeats, so a
+ * holder's event loop busy for a few seconds (a long synchronous step, a slow disk) is not taken for dead.
+ */
+export const LOCK_STALE_SECONDS = 15;
 
 /** File name of the lock inside a run folder (hidden, ignored by the "folder not empty" check). */
 export const LOCK_NAME = ".lock";
@@ -29,6 +43,8 @@ export interface LockHolder {
    * reused by an unrelated process after a crash is not mistaken for the holder. Absent elsewhere.
    */
   procStart?: string;
+  /** Seconds between the holder's heartbeats; absent in locks of versions without them (never judged stale across hosts). */
+  heartbeatSeconds?: number;
 }
 
 export class RunLockError extends Error {
@@ -44,6 +60,8 @@ export interface RunLock {
 
 /** Lock files this process holds, with how many nested acquisitions each has. */
 const held = new Map<string, number>();
+/** The heartbeat timer of each lock file this process holds. */
+const heartbeats = new Map<string, NodeJS.Timeout>();
 let exitHookInstalled = false;
 
 function lockFileOf(dir: string): string {
@@ -60,13 +78,19 @@ function currentHolder(): LockHolder {
     started: new Date().toISOString(),
     command: [path.basename(exe ?? "node"), ...shown].join(" ").slice(0, 200),
     procStart: processStartTicks(process.pid),
+    heartbeatSeconds: LOCK_HEARTBEAT_SECONDS,
   };
 }
 
-type HolderState = "self" | "alive" | "dead" | "elsewhere";
+type HolderState = "self" | "alive" | "dead" | "elsewhere" | "gone";
 
-function stateOf(h: LockHolder): HolderState {
-  if (h.host !== os.hostname()) return "elsewhere";
+/**
+ * Where the holder is and whether it runs. Another host's holder is "gone" when its heartbeat has stopped,
+ * "elsewhere" (alive, or unknowable for a lock without heartbeats) otherwise; judging it may wait up to
+ * LOCK_STALE_SECONDS for the heartbeat to move or to lapse.
+ */
+function stateOf(h: LockHolder, file: string): HolderState {
+  if (h.host !== os.hostname()) return h.heartbeatSeconds === undefined ? "elsewhere" : remoteState(file);
   const now = processStartTicks(h.pid);
   // Same pid but another start time: the holder died and its pid was reused.
   if (h.procStart !== undefined && now !== undefined && now !== h.procStart) return "dead";
@@ -97,8 +121,55 @@ export function readLock(dir: string): LockHolder | undefined {
   );
 }
 
+/**
+ * Seconds since the lock file's last heartbeat, by the filesystem's clock: a probe file written now carries
+ * the same clock's time. Falls back to this host's clock where the folder cannot be written. Undefined if
+ * the lock is gone.
+ */
+function heartbeatAge(file: string): number | undefined {
+  let beat: number;
+  try {
+    beat = fs.statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  const probe = `${file}.probe.${process.pid}.${randomBytes(4).toString("hex")}`;
+  try {
+    fs.writeFileSync(probe, "");
+    return (fs.statSync(probe).mtimeMs - beat) / 1000;
+  } catch {
+    return (Date.now() - beat) / 1000;
+  } finally {
+    fs.rmSync(probe, { force: true });
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Another host's holder: "elsewhere" as soon as its heartbeat moves, "gone" once it is LOCK_STALE_SECONDS
+ * old. A holder killed just now is seen gone after the rest of that time (the caller waits, polling).
+ */
+function remoteState(file: string): HolderState {
+  let last: number | undefined;
+  for (;;) {
+    const age = heartbeatAge(file);
+    if (age === undefined) return "gone"; // released meanwhile: the retry takes it
+    if (age > LOCK_STALE_SECONDS) return "gone";
+    const beat = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+    if (last !== undefined && beat !== last) return "elsewhere";
+    last = beat;
+    sleepSync(Math.min(500, (LOCK_STALE_SECONDS - age) * 1000 + 50));
+  }
+}
+
 function inUseMessage(dir: string, h: LockHolder, state: HolderState): string {
   const who = `pid ${h.pid} on ${h.host} (${h.command || "?"}), since ${h.started}`;
+  if (state === "elsewhere" && h.heartbeatSeconds !== undefined) {
+    return `run folder ${dir} is in use by ${who}, another machine whose heartbeat in ${lockFileOf(dir)} is fresh; wait for it to finish or stop it there, or use another folder`;
+  }
   if (state === "elsewhere") {
     return `run folder ${dir} is locked by ${who}; that is another machine, so whether it still runs cannot be checked here. If it does not, delete ${lockFileOf(dir)}`;
   }
@@ -113,7 +184,7 @@ export function assertRunNotLocked(dir: string): void {
   const abs = path.resolve(dir);
   const h = readLock(abs);
   if (!h) return;
-  const state = stateOf(h);
+  const state = stateOf(h, lockFileOf(abs));
   if (state === "alive" || state === "elsewhere") throw new RunLockError(inUseMessage(abs, h, state));
 }
 
@@ -181,6 +252,8 @@ function installExitHook(): void {
 
 function releaseFile(file: string): void {
   held.delete(file);
+  clearInterval(heartbeats.get(file));
+  heartbeats.delete(file);
   try {
     const h = JSON.parse(fs.readFileSync(file, "utf8")) as LockHolder;
     if (h.pid === process.pid && h.host === os.hostname()) fs.rmSync(file, { force: true });
@@ -210,11 +283,12 @@ function acquire(abs: string, file: string, log: (msg: string) => void): RunLock
     const mine = currentHolder();
     if (createLockFile(file, mine)) {
       held.set(file, 1);
+      startHeartbeat(file, mine);
       return handle(file, mine);
     }
     const h = readLock(abs);
     if (!h) continue; // released between our attempt and the read
-    const state = stateOf(h);
+    const state = stateOf(h, file);
     if (state === "self") {
       held.set(file, (held.get(file) ?? 0) + 1);
       return handle(file, h);
@@ -224,9 +298,43 @@ function acquire(abs: string, file: string, log: (msg: string) => void): RunLock
       removeStale(file, h);
       continue;
     }
+    if (state === "gone") {
+      log(
+        `${abs}: taking over the lock of pid ${h.pid} on ${h.host} (${h.command || "?"}, since ${h.started}); its heartbeat stopped over ${LOCK_STALE_SECONDS} s ago.`,
+      );
+      removeStale(file, h);
+      continue;
+    }
     throw new RunLockError(inUseMessage(abs, h, state));
   }
   throw new RunLockError(`could not take the lock ${file}: it keeps changing hands; is another program creating and deleting it?`);
+}
+
+/**
+ * Rewrites the lock's own bytes in place every LOCK_HEARTBEAT_SECONDS, which moves its modification time
+ * (by the filesystem's clock). Stops when the lock is released or no longer names this process. The timer
+ * does not keep the process alive.
+ */
+function startHeartbeat(file: string, holder: LockHolder): void {
+  const text = JSON.stringify(holder) + "\n";
+  const timer = setInterval(() => {
+    try {
+      const fd = fs.openSync(file, "r+");
+      try {
+        const now = fs.readFileSync(fd, "utf8");
+        if (now !== text) throw new Error("the lock changed hands");
+        fs.writeSync(fd, text, 0);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      // Gone or taken over: nothing of ours to keep alive.
+      clearInterval(timer);
+      heartbeats.delete(file);
+    }
+  }, LOCK_HEARTBEAT_SECONDS * 1000);
+  timer.unref();
+  heartbeats.set(file, timer);
 }
 
 function handle(file: string, holder: LockHolder): RunLock {

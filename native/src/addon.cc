@@ -4,6 +4,10 @@
 
 #include <cmath>
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+#include <iomanip>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -18,7 +22,7 @@
 
 namespace {
 
-constexpr const char* kVersion = "4";
+constexpr const char* kVersion = "5";
 
 // Library exceptions become JS errors: invalid_argument/out_of_range as RangeError, the rest as Error.
 template <class F>
@@ -36,10 +40,13 @@ auto guarded(Napi::Env env, F&& f) -> decltype(f()) {
   }
 }
 
-// 4 as "4", 2.5 as "2.5": numbers in messages read as the caller wrote them.
+// 4 as "4", 2.5 as "2.5", NaN as "NaN": numbers in messages read as the caller wrote them in JS.
 std::string formatNumber(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  if (v == std::floor(v) && std::fabs(v) <= 9007199254740992.0) return std::to_string(int64_t(v));
   std::ostringstream s;
-  s << v;
+  s << std::setprecision(15) << v;
   return s.str();
 }
 
@@ -59,18 +66,64 @@ float* floats(const Napi::Value& v, const std::string& what, size_t minLength) {
   return a.Data();
 }
 
-int integer(const Napi::Value& v, const std::string& what) {
-  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), what + " must be a number");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d == std::floor(d)) || d < 0 || d > 2147483647.0) throw Napi::RangeError::New(v.Env(), what + " must be a non-negative integer, got " + std::to_string(d));
-  return int(d);
+std::string typeName(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsString()) return "a string";
+  if (v.IsBoolean()) return "a boolean";
+  if (v.IsBigInt()) return "a bigint";
+  return "an object";
 }
 
-double numberOr(const Napi::Object& o, const char* key, double fallback) {
-  const Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
+// Every number from JS is checked here before a C++ conversion sees it: int(NaN), a double past a float's or
+// an int's range, or a negative value made unsigned are undefined behaviour, not errors. A non-number is a
+// TypeError; NaN, infinities and values out of range are a RangeError naming the range.
+double number(const Napi::Value& v, const std::string& what) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), what + " must be a number, got " + typeName(v));
   return v.As<Napi::Number>().DoubleValue();
+}
+
+double finiteIn(const Napi::Value& v, const std::string& what, double lo, double hi) {
+  const double d = number(v, what);
+  if (!(d >= lo && d <= hi)) {
+    throw Napi::RangeError::New(v.Env(), what + " must be a finite number in [" + formatNumber(lo) + ", " + formatNumber(hi) + "], got " + formatNumber(d));
+  }
+  return d;
+}
+
+double integerIn(const Napi::Value& v, const std::string& what, double lo, double hi) {
+  const double d = number(v, what);
+  if (!(d >= lo && d <= hi && d == std::floor(d))) {
+    throw Napi::RangeError::New(v.Env(), what + " must be an integer in [" + formatNumber(lo) + ", " + formatNumber(hi) + "], got " + formatNumber(d));
+  }
+  return d;
+}
+
+int integer(const Napi::Value& v, const std::string& what) { return int(integerIn(v, what, 0, 2147483647.0)); }
+
+// Largest magnitude a float holds; a hyper-parameter past it would become inf on conversion.
+constexpr double kFloatMax = 3.4028234663852886e38;
+// Integers a double holds exactly (Number.MAX_SAFE_INTEGER), for seeds.
+constexpr double kSafeInteger = 9007199254740991.0;
+
+Napi::Value field(const Napi::Object& o, const char* key) { return o.Get(key); }
+bool absent(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }
+
+// o[key] as a finite number in [lo, hi], or fallback when absent; `where` prefixes the key in messages.
+double numberOr(const Napi::Object& o, const char* key, double fallback, double lo = -kFloatMax, double hi = kFloatMax, const std::string& where = "") {
+  const Napi::Value v = field(o, key);
+  return absent(v) ? fallback : finiteIn(v, where + key, lo, hi);
+}
+
+int intOr(const Napi::Object& o, const char* key, int fallback, int lo, int hi, const std::string& where = "") {
+  const Napi::Value v = field(o, key);
+  return absent(v) ? fallback : int(integerIn(v, where + key, lo, hi));
+}
+
+// A seed: an integer a double holds exactly, so every seed JS can write reaches the generator unchanged.
+double intOr64(const Napi::Object& o, const char* key, double fallback) {
+  const Napi::Value v = field(o, key);
+  return absent(v) ? fallback : integerIn(v, key, 0, kSafeInteger);
 }
 
 bool boolOr(const Napi::Object& o, const char* key, bool fallback) {
@@ -92,7 +145,7 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   if (info.Length() != 10) throw Napi::TypeError::New(env, "sgemm(transA, transB, m, n, k, alpha, A, B, beta, C) takes 10 arguments");
   const bool ta = info[0].ToBoolean(), tb = info[1].ToBoolean();
   const int m = integer(info[2], "m"), n = integer(info[3], "n"), k = integer(info[4], "k");
-  const float alpha = info[5].ToNumber().FloatValue(), beta = info[8].ToNumber().FloatValue();
+  const float alpha = float(finiteIn(info[5], "alpha", -kFloatMax, kFloatMax)), beta = float(finiteIn(info[8], "beta", -kFloatMax, kFloatMax));
   const float* a = floats(info[6], "A", size_t(m) * k);
   const float* b = floats(info[7], "B", size_t(k) * n);
   float* c = floats(info[9], "C", size_t(m) * n);
@@ -100,11 +153,8 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-int threadCount(const Napi::CallbackInfo& info) {
-  const int n = integer(info[0], "threads");
-  if (n < 1) throw Napi::RangeError::New(info.Env(), "threads must be >= 1");
-  return n;
-}
+// A thread per core at most matters; 1024 bounds a typo (1e9 threads) before std::thread tries it.
+int threadCount(const Napi::CallbackInfo& info) { return int(integerIn(info[0], "threads", 1, 1024)); }
 
 // setThreads(n): threads for the addon's own kernels (the training step's large products), the caller's
 // included. BLAS keeps its own count (setBlasThreads): its helpers would spin on the same cores.
@@ -137,14 +187,15 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("core", fa::blasCore());
   o.Set("threads", fa::Pool::instance().threads());
   o.Set("blasThreads", fa::threads());
-#if defined(__AVX512F__)
-  o.Set("simd", "avx512");
-#elif defined(__AVX2__)
-  o.Set("simd", "avx2");
-#elif defined(__ARM_NEON)
-  o.Set("simd", "neon");
+  // The kernels that run, not the build's flags: the build is baseline, the kernels are chosen at load.
+  o.Set("kernels", fa::kernelSetName(fa::kernelSet()));
+  o.Set("cpuKernels", fa::kernelSetName(fa::cpuKernelSet()));
+#if defined(__x86_64__)
+  o.Set("build", "x86-64 baseline");
+#elif defined(__aarch64__)
+  o.Set("build", "arm64 baseline");
 #else
-  o.Set("simd", "baseline");
+  o.Set("build", "baseline");
 #endif
   o.Set("compiler", __VERSION__);
   o.Set("ownKernels", fa::ownKernels());
@@ -159,29 +210,30 @@ fa::BatchNormSpec batchNormSpec(const Napi::Value& value, const std::string& whe
   if (position == "after") spec.at = fa::BatchNormAt::After;
   else if (position == "before") spec.at = fa::BatchNormAt::Before;
   else throw Napi::RangeError::New(b.Env(), where + ".position must be after or before, got " + position);
-  spec.momentum = numberOr(b, "momentum", spec.momentum);
-  spec.epsilon = numberOr(b, "epsilon", spec.epsilon);
+  spec.momentum = numberOr(b, "momentum", spec.momentum, 0, 1, where + ".");
+  spec.epsilon = numberOr(b, "epsilon", spec.epsilon, 0, kFloatMax, where + ".");
   spec.center = boolOr(b, "center", true);
   spec.scale = boolOr(b, "scale", true);
-  spec.dropout = float(numberOr(b, "dropout", 0));
-  if (!(spec.dropout >= 0 && spec.dropout < 1))
-    throw Napi::RangeError::New(b.Env(), where + ".dropout must be in [0, 1), got " + std::to_string(spec.dropout));
+  spec.dropout = float(numberOr(b, "dropout", 0, 0, 1, where + "."));
+  if (spec.dropout == 1) throw Napi::RangeError::New(b.Env(), where + ".dropout must be in [0, 1), got 1");
   return spec;
 }
 
 fa::LayerSpec layerSpec(const Napi::Object& o, bool last, size_t index) {
   const std::string where = "layers[" + std::to_string(index) + "]";
   fa::LayerSpec L;
-  L.units = int(numberOr(o, "units", 0));
+  // 2^24 units bounds a layer's scratch (rows x units floats) well inside size_t and int arithmetic.
+  L.units = intOr(o, "units", 0, 1, 1 << 24, where + ".");
   const std::string activation = stringOr(o, "activation", last ? "softmax" : "linear");
   if (last) {
     if (activation != "softmax") throw Napi::RangeError::New(o.Env(), where + ": the last layer must be softmax, got " + activation);
   } else if (!fa::parseActivation(activation, &L.activation)) {
     throw Napi::RangeError::New(o.Env(), where + ": activation " + activation + " is not supported");
   }
-  L.alpha = float(numberOr(o, "alpha", 0.3));
-  L.dropout = float(numberOr(o, "dropout", 0));
-  L.l2 = float(numberOr(o, "l2", 0));
+  L.alpha = float(numberOr(o, "alpha", 0.3, -kFloatMax, kFloatMax, where + "."));
+  L.dropout = float(numberOr(o, "dropout", 0, 0, 1, where + "."));
+  if (L.dropout == 1) throw Napi::RangeError::New(o.Env(), where + ".dropout must be in [0, 1), got 1");
+  L.l2 = float(numberOr(o, "l2", 0, 0, kFloatMax, where + "."));
   L.useBias = boolOr(o, "useBias", true);
   const Napi::Value bn = o.Get("batchNorm");
   if (!bn.IsUndefined() && !bn.IsNull()) L.batchNorm = batchNormSpec(bn, where + ".batchNorm");
@@ -192,28 +244,30 @@ fa::OptimizerSpec optimizerSpec(const Napi::Object& o) {
   fa::OptimizerSpec s;
   const std::string kind = stringOr(o, "kind", "sgd");
   if (!fa::parseOptimizerKind(kind, &s.kind)) throw Napi::RangeError::New(o.Env(), "optimizer.kind " + kind + " is not one of sgd, momentum, adam, rmsprop, nadam, adamw, adamax, adagrad, adadelta");
-  s.learningRate = numberOr(o, "learningRate", s.learningRate);
-  s.momentum = numberOr(o, "momentum", s.momentum);
+  const std::string w = "optimizer.";
+  s.learningRate = numberOr(o, "learningRate", s.learningRate, 0, kFloatMax, w);
+  s.momentum = numberOr(o, "momentum", s.momentum, 0, kFloatMax, w);
   s.nesterov = boolOr(o, "nesterov", s.nesterov);
-  s.beta1 = numberOr(o, "beta1", s.beta1);
-  s.beta2 = numberOr(o, "beta2", s.beta2);
-  s.epsilon = numberOr(o, "epsilon", s.epsilon);
-  s.decay = numberOr(o, "decay", s.decay);
+  s.beta1 = numberOr(o, "beta1", s.beta1, 0, 1, w);
+  s.beta2 = numberOr(o, "beta2", s.beta2, 0, 1, w);
+  s.epsilon = numberOr(o, "epsilon", s.epsilon, 0, kFloatMax, w);
+  s.decay = numberOr(o, "decay", s.decay, 0, kFloatMax, w);
   s.centered = boolOr(o, "centered", s.centered);
-  s.rho = numberOr(o, "rho", s.rho);
-  s.weightDecay = numberOr(o, "weightDecay", s.weightDecay);
-  s.alpha = numberOr(o, "alpha", s.alpha);
-  s.momentumWeight = numberOr(o, "momentumWeight", s.momentumWeight);
-  s.gradientWeight = numberOr(o, "gradientWeight", s.gradientWeight);
-  s.secondMomentCorrection = numberOr(o, "secondMomentCorrection", s.secondMomentCorrection);
+  s.rho = numberOr(o, "rho", s.rho, 0, kFloatMax, w);
+  s.weightDecay = numberOr(o, "weightDecay", s.weightDecay, 0, kFloatMax, w);
+  // Per-step factors the JS side computes (nadam's momentum schedule, adamax's correction): finite is the check.
+  s.alpha = numberOr(o, "alpha", s.alpha, -kFloatMax, kFloatMax, w);
+  s.momentumWeight = numberOr(o, "momentumWeight", s.momentumWeight, -kFloatMax, kFloatMax, w);
+  s.gradientWeight = numberOr(o, "gradientWeight", s.gradientWeight, -kFloatMax, kFloatMax, w);
+  s.secondMomentCorrection = numberOr(o, "secondMomentCorrection", s.secondMomentCorrection, -kFloatMax, kFloatMax, w);
   return s;
 }
 
 fa::TrainerSpec trainerSpec(const Napi::Object& o) {
   Napi::Env env = o.Env();
   fa::TrainerSpec spec;
-  spec.inputSize = int(numberOr(o, "inputSize", 0));
-  spec.maxBatch = int(numberOr(o, "maxBatch", 32));
+  spec.inputSize = intOr(o, "inputSize", 0, 1, 1 << 24);
+  spec.maxBatch = intOr(o, "maxBatch", 32, 1, 1 << 20);
   const Napi::Value layers = o.Get("layers");
   if (!layers.IsArray()) throw Napi::TypeError::New(env, "layers must be an array of { units, activation, ... }");
   const Napi::Array arr = layers.As<Napi::Array>();
@@ -224,9 +278,9 @@ fa::TrainerSpec trainerSpec(const Napi::Object& o) {
   }
   const Napi::Value opt = o.Get("optimizer");
   if (opt.IsObject()) spec.optimizer = optimizerSpec(opt.As<Napi::Object>());
-  spec.clipnorm = numberOr(o, "clipnorm", 0);
-  spec.clipvalue = numberOr(o, "clipvalue", 0);
-  spec.seed = uint64_t(numberOr(o, "seed", 42));
+  spec.clipnorm = numberOr(o, "clipnorm", 0, 0, kFloatMax);
+  spec.clipvalue = numberOr(o, "clipvalue", 0, 0, kFloatMax);
+  spec.seed = uint64_t(intOr64(o, "seed", 42));
   spec.keepGradients = boolOr(o, "keepGradients", false);
   const Napi::Value inputBn = o.Get("inputBatchNorm");
   if (!inputBn.IsUndefined() && !inputBn.IsNull()) spec.inputBatchNorm = batchNormSpec(inputBn, "inputBatchNorm");
@@ -379,7 +433,9 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     const size_t width = size_t(trainer_->inputSize());
     const Napi::Float32Array x = typedArray(info[0], napi_float32_array, "x").As<Napi::Float32Array>();
     const uint32_t* rows = rowIndices(info[2]);
-    const int n = int(info[2].As<Napi::TypedArray>().ElementLength());
+    const size_t count = info[2].As<Napi::TypedArray>().ElementLength();
+    if (count > size_t(1) << 20) throw Napi::RangeError::New(env, "rows has " + std::to_string(count) + " elements; a batch holds at most 1048576");
+    const int n = int(count);
     const size_t available = x.ElementLength() / width;
     const int64_t t0 = fa::nowNs();
     const int32_t* y = labels(info[1], n, rows);
@@ -422,8 +478,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   }
 
   Napi::Value SetLearningRate(const Napi::CallbackInfo& info) {
-    if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "learning rate must be a number");
-    trainer_->setLearningRate(info[0].As<Napi::Number>().DoubleValue());
+    trainer_->setLearningRate(finiteIn(info[0], "learning rate", 0, kFloatMax));
     return info.Env().Undefined();
   }
 
@@ -436,7 +491,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   }
 
   Napi::Value SetSeed(const Napi::CallbackInfo& info) {
-    trainer_->setSeed(uint64_t(info[0].ToNumber().Int64Value()));
+    trainer_->setSeed(uint64_t(integerIn(info[0], "seed", 0, kSafeInteger)));
     return info.Env().Undefined();
   }
 
@@ -484,7 +539,33 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   int64_t gatherNs_ = 0;  // stepRows' label check, row copy and prefetch
 };
 
+// poolCheck(tasks): runs `tasks` tasks on the kernel pool (threads from setThreads, at least 2), each throwing
+// when a helper thread runs it, and the first one on the caller waiting up to 10 s for a helper to start.
+// It exists so a test can see a helper thread's exception reach JS as an Error instead of ending the process.
+Napi::Value PoolCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int tasks = int(integerIn(info[0], "tasks", 2, 1 << 16));
+  if (fa::Pool::instance().threads() < 2) throw Napi::RangeError::New(env, "poolCheck needs setThreads(2) or more first");
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<bool> helperStarted{false};
+  const int64_t until = fa::nowNs() + 10'000'000'000;
+  guarded(env, [&] {
+    fa::Pool::instance().run(tasks, [&](int i) {
+      if (std::this_thread::get_id() != caller) {
+        helperStarted = true;
+        throw std::runtime_error("task " + std::to_string(i) + " failed on a pool helper thread");
+      }
+      while (!helperStarted && fa::nowNs() < until) std::this_thread::yield();
+    }, true);
+  });
+  return Napi::Boolean::New(env, helperStarted);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Which kernels run: the best the CPU has, unless FASHION_ANN_NATIVE_KERNELS names a narrower set (tests
+  // compare them; a bad name fails the load with its sentence, which the loader reports as the reason).
+  const char* kernels = std::getenv("FASHION_ANN_NATIVE_KERNELS");
+  guarded(env, [&] { fa::chooseKernelSet(kernels ? kernels : ""); });
   // One thread unless asked, for the kernels and for BLAS: at batch 32 BLAS's second thread costs more
   // in wake-ups than it gains, and a fixed split stalls on a core another process is using. The
   // kernels' work sharing (pool.h) does gain from a free second core; the caller decides (setThreads).
@@ -496,6 +577,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getBlasThreads", Napi::Function::New<GetBlasThreads>(env, "getBlasThreads"));
   exports.Set("useOwnKernels", Napi::Function::New<UseOwnKernels>(env, "useOwnKernels"));
   exports.Set("info", Napi::Function::New<Info>(env, "info"));
+  exports.Set("poolCheck", Napi::Function::New<PoolCheck>(env, "poolCheck"));
   exports.Set("version", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kVersion); }, "version"));
   exports.Set("Trainer", TrainerWrap::Define(env));
   return exports;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 namespace fa {
 
@@ -16,12 +17,22 @@ constexpr int kSmallBatchRows = 64;
 constexpr long kLargeWeights = 65536;
 inline bool kernelPays(int rows, int n, int k) { return rows <= kSmallBatchRows && long(n) * k >= kLargeWeights; }
 
-// Whether denseForward may use the kernel (default yes); the benchmark turns it off to compare with BLAS.
+// The kernels in use, chosen at run time from what the CPU supports: AVX-512, AVX2 (with FMA), or none
+// ("baseline": every product goes to BLAS, as on arm64). Declared in the order of preference.
+enum class KernelSet { Blas = 0, Avx2 = 1, Avx512 = 2 };
+const char* kernelSetName(KernelSet set);
+KernelSet cpuKernelSet();  // the best this CPU supports
+KernelSet kernelSet();     // the one in use
+// "auto" or "" (the best), "avx512", "avx2" or "baseline"; throws std::invalid_argument for another name or
+// for a set the CPU lacks. FASHION_ANN_NATIVE_KERNELS passes through here when the addon loads.
+void chooseKernelSet(const std::string& request);
+
+// Whether denseForward may use the kernels (default yes); the benchmark turns them off to compare with BLAS.
 void setOwnKernels(bool enabled);
-bool ownKernels();
+bool ownKernels();  // switched on and a kernel set other than baseline in use
 
 // z[m, n] = x[m, k] · w[k, n] (+ bias[n] when not null), all row-major and tight. Returns false when the
-// addon was built without AVX-512 or the kernels are switched off (the caller then uses sgemm).
+// CPU has neither AVX-512 nor AVX2 or the kernels are switched off (the caller then uses sgemm).
 bool denseForwardKernel(int m, int n, int k, const float* x, const float* w, const float* bias, float* z);
 
 // Told that rows [r0, r1) of w are final, on the thread that wrote them while they are still in its

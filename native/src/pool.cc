@@ -49,7 +49,10 @@ void Pool::setThreads(int threads) {
   if (threads == this->threads()) return;
   stopHelpers();
   stop_ = false;
-  for (int i = 1; i < threads; i++) helpers_.emplace_back([this] { helperLoop(); });
+  // The generation a new helper has seen is read here, not when its thread starts: a thread that starts after
+  // the next job was published would otherwise take that job's generation as already seen and sleep through it.
+  const uint64_t seen = state_.load(std::memory_order_acquire) >> kGenerationShift;
+  for (int i = 1; i < threads; i++) helpers_.emplace_back([this, seen] { helperLoop(seen); });
 }
 
 void Pool::stopHelpers() {
@@ -98,14 +101,29 @@ void Pool::note(int64_t waitNs, int tasks, int mine) {
   windowTasks_ = windowMine_ = 0;
 }
 
-void Pool::run(int count, const std::function<void(int)>& task) {
+// A task that throws on a helper thread would end the process (std::terminate); so every task runs here,
+// and the first exception waits in error_ for the caller. After one, the remaining tasks are skipped.
+void Pool::runTask(const std::function<void(int)>& task, int i) {
+  if (failed_.load(std::memory_order_acquire)) return;
+  try {
+    task(i);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(failure_);
+    if (!failed_.load(std::memory_order_relaxed)) error_ = std::current_exception();
+    failed_.store(true, std::memory_order_release);
+  }
+}
+
+void Pool::run(int count, const std::function<void(int)>& task, bool share) {
   std::unique_lock<std::mutex> lock(running_, std::try_to_lock);
-  if (!lock.owns_lock() || helpers_.empty() || count <= 1 || uint64_t(count) > kFieldMask || !worthSharing()) {
+  if (!lock.owns_lock() || helpers_.empty() || count <= 1 || uint64_t(count) > kFieldMask || (!worthSharing() && !share)) {
     for (int i = 0; i < count; i++) task(i);
     return;
   }
   task_.store(&task, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
+  error_ = nullptr;
+  failed_.store(false, std::memory_order_relaxed);
   generation_ = (generation_ + 1) & kGenerationMask;
   state_.store(pack(generation_, uint64_t(count), 0), std::memory_order_seq_cst);
   if (sleepers_.load(std::memory_order_seq_cst) > 0) {
@@ -114,7 +132,7 @@ void Pool::run(int count, const std::function<void(int)>& task) {
   }
   int i, mine = 0;
   while (claim(generation_, &i)) {
-    task(i);
+    runTask(task, i);
     mine++;
     done_.fetch_add(1, std::memory_order_release);
   }
@@ -126,10 +144,14 @@ void Pool::run(int count, const std::function<void(int)>& task) {
     waited = nowNs() - t0;
   }
   note(waited, count, mine);
+  if (failed_.load(std::memory_order_acquire)) {
+    std::exception_ptr error;
+    std::swap(error, error_);
+    std::rethrow_exception(error);
+  }
 }
 
-void Pool::helperLoop() {
-  uint64_t seen = state_.load(std::memory_order_acquire) >> kGenerationShift;
+void Pool::helperLoop(uint64_t seen) {
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t generation = state_.load(std::memory_order_acquire) >> kGenerationShift;
     if (generation == seen) {
@@ -140,7 +162,7 @@ void Pool::helperLoop() {
     int i;
     while (claim(generation, &i)) {
       // A successful claim means the job is still open, so task_ is this generation's until our done.
-      (*task_.load(std::memory_order_acquire))(i);
+      runTask(*task_.load(std::memory_order_acquire), i);
       done_.fetch_add(1, std::memory_order_release);
     }
   }

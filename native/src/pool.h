@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -30,13 +31,16 @@ class Pool {
   void setThreads(int threads);
   int threads() const { return int(helpers_.size()) + 1; }
 
-  // task(i) for every i in [0, count); returns when all are done.
-  void run(int count, const std::function<void(int)>& task);
+  // task(i) for every i in [0, count); returns when all are done. An exception from a task, on any
+  // thread, is rethrown here on the caller once every claimed task has finished (the first one if several
+  // throw; the tasks not yet claimed are skipped). `share` false lets the contention watch run the job on
+  // the caller alone; true always offers it to the helpers (the pool's own check, poolCheck in addon.cc).
+  void run(int count, const std::function<void(int)>& task, bool share = false);
 
  private:
   Pool() = default;
   void stopHelpers();
-  void helperLoop();
+  void helperLoop(uint64_t seen);
   bool claim(uint64_t generation, int* index);
   void waitForWork(uint64_t seen);
 
@@ -52,6 +56,11 @@ class Pool {
   std::condition_variable wake_;
   std::mutex running_;  // one job at a time (a second JS thread using the addon runs serially)
   std::vector<std::thread> helpers_;
+  // The first exception of the current job, and whether one was caught (set once per job, under failure_).
+  std::mutex failure_;
+  std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
+  void runTask(const std::function<void(int)>& task, int i);
 
   // Contention watch, touched by the caller only (under running_).
   bool worthSharing();

@@ -49,9 +49,10 @@ describe("sweep --grid (a grid search)", () => {
     const last = path.join(out, "trials", "trial-000", "checkpoints", "last.json");
     const lock = path.join(out, "trials", "trial-000", ".lock");
     let trainer = 0;
-    for (let t = 0; t < 600 && !fs.existsSync(last); t++) {
+    // Polled every 50 ms: the signal must land while trial-000's last two epochs run, so it follows the file closely.
+    for (let t = 0; t < 6000 && !fs.existsSync(last); t++) {
       if (!trainer && fs.existsSync(lock)) trainer = Number(/"?pid"?\s*[:=]\s*(\d+)/.exec(fs.readFileSync(lock, "utf8"))?.[1] ?? 0);
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 50));
     }
     expect(fs.existsSync(last), log).toBe(true);
     child.kill("SIGTERM");

@@ -12,6 +12,7 @@ import { seededRandom } from "../../lib/train/shuffle";
 import { createOptimizer } from "../../lib/optimizers";
 import { initBackend } from "../../lib/engine/backend";
 import { loadAddon } from "../../lib/engine/native/addon";
+import { skipWithoutAddon } from "../native";
 
 function synthetic(n: number, seed: number, shape: number[] = [28, 28]): LabeledImages {
   const random = seededRandom(seed);
@@ -240,8 +241,9 @@ describe("environment.json names the engine that trained", () => {
 });
 
 const addon = loadAddon();
+const skipNative = skipWithoutAddon(addon);
 
-describe.skipIf(!addon.addon)(
+describe.skipIf(skipNative)(
   `environment.json after training on the native engine${addon.addon ? "" : ` (skipped: ${addon.reason})`}`,
   () => {
     it("a model the fused step hands to wasm (tfjs's own Adadelta rule): environment.json's backend is wasm, backendAtStart native", async () => {

@@ -5,7 +5,7 @@ import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/b
 import { planDenseStack } from "../../lib/model/dense-stack";
 import { denseStack, denseStep } from "../../lib/train/dense-step";
 import { seededRandom } from "../../lib/train/shuffle";
-import { fusedStep, relativeError } from "../native";
+import { fusedStep, relativeError, skipWithoutAddon } from "../native";
 
 /*
  * A Dropout before a BatchNormalization (Dense(selu) -> Dropout -> BN, and Dense(linear) -> Dropout -> BN ->
@@ -15,6 +15,7 @@ import { fusedStep, relativeError } from "../native";
  */
 
 const load = loadAddon();
+const skipNative = skipWithoutAddon(load);
 const ROWS = 12;
 const INPUT = 6;
 const UNITS = 8;
@@ -165,7 +166,7 @@ describe("the written-out step with a Dropout before BatchNormalization, against
   });
 });
 
-describe.skipIf(!load.addon)(
+describe.skipIf(skipNative)(
   `the native step with a Dropout before BatchNormalization, against tfjs${load.addon ? "" : ` (skipped: ${load.reason})`}`,
   () => {
     beforeAll(() => {
@@ -265,7 +266,7 @@ describe("BatchNormalization on the input (Flatten -> BN -> Dense), against tfjs
     expectSame({ loss, grads: want.grads, weights }, want);
   });
 
-  it.skipIf(!load.addon).each([
+  it.skipIf(skipNative).each([
     ["alone", false, false],
     ["with a BN on the hidden layer too", false, true],
     ["with a Dropout after the input BN", true, false],

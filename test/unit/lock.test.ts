@@ -3,7 +3,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acquireRunLock, LOCK_NAME, readLock, RunLockError, type LockHolder } from "../../lib/runs/lock";
+import {
+  acquireRunLock,
+  LOCK_HEARTBEAT_SECONDS,
+  LOCK_NAME,
+  LOCK_STALE_SECONDS,
+  readLock,
+  RunLockError,
+  type LockHolder,
+} from "../../lib/runs/lock";
 import { isProcessAlive, processStartTicks } from "../../lib/io/process";
 import { createRun, openRun } from "../../lib/runs/run";
 
@@ -120,7 +128,7 @@ describe("acquireRunLock", () => {
     },
   );
 
-  it("refuses a lock from another host, saying its liveness cannot be checked and which file to delete", () => {
+  it("refuses a lock from another host without heartbeats (an older version's), saying its liveness cannot be checked and which file to delete", () => {
     const dir = tmp();
     writeLock(dir, { pid: 1234, host: "elsewhere.example" });
     expect(() => acquireRunLock(dir)).toThrow(
@@ -128,6 +136,60 @@ describe("acquireRunLock", () => {
         `run folder ${dir} is locked by pid 1234 on elsewhere\\.example .*another machine.*If it does not, delete ${path.join(dir, LOCK_NAME)}`,
       ),
     );
+  });
+
+  it("takes over another host's lock whose heartbeat stopped longer ago than LOCK_STALE_SECONDS, saying so", () => {
+    const dir = tmp();
+    writeLock(dir, { pid: 1234, host: "elsewhere.example", heartbeatSeconds: LOCK_HEARTBEAT_SECONDS });
+    const past = new Date(Date.now() - (LOCK_STALE_SECONDS + 5) * 1000);
+    fs.utimesSync(path.join(dir, LOCK_NAME), past, past);
+    const lines: string[] = [];
+    const lock = acquireRunLock(dir, { log: (m) => lines.push(m) });
+    expect(lines).toEqual([
+      `${dir}: taking over the lock of pid 1234 on elsewhere.example (node cli.js train, since 2026-01-01T00:00:00.000Z); its heartbeat stopped over ${LOCK_STALE_SECONDS} s ago.`,
+    ]);
+    expect(readLock(dir)).toMatchObject({ pid: process.pid, host: os.hostname(), heartbeatSeconds: LOCK_HEARTBEAT_SECONDS });
+    lock.release();
+    // Only the lock was there; the probe files that read the filesystem's clock are gone too.
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it("refuses another host's lock while its heartbeat moves, naming the host", async () => {
+    const dir = tmp();
+    writeLock(dir, { pid: 1234, host: "elsewhere.example", heartbeatSeconds: LOCK_HEARTBEAT_SECONDS });
+    const file = path.join(dir, LOCK_NAME);
+    // The remote holder's heartbeat, from another process (this one blocks while it judges the lock).
+    const beating = spawn(
+      process.execPath,
+      ["-e", "const fs = require('fs'); const f = process.argv[1]; setInterval(() => fs.writeFileSync(f, fs.readFileSync(f)), 300)", file],
+      { stdio: "ignore" },
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 400));
+      const started = Date.now();
+      expect(() => acquireRunLock(dir)).toThrow(
+        new RegExp(
+          `run folder ${dir} is in use by pid 1234 on elsewhere\\.example .*another machine whose heartbeat in ${path.join(dir, LOCK_NAME)} is fresh`,
+        ),
+      );
+      // Decided on the first moved heartbeat, not after the stale time.
+      expect(Date.now() - started).toBeLessThan(LOCK_STALE_SECONDS * 1000);
+    } finally {
+      beating.kill("SIGKILL");
+    }
+  });
+
+  it("heartbeats its own lock: the file's time moves while it is held, and stops when released", async () => {
+    const dir = tmp();
+    const file = path.join(dir, LOCK_NAME);
+    const lock = acquireRunLock(dir);
+    const text = fs.readFileSync(file, "utf8");
+    const before = fs.statSync(file).mtimeMs;
+    await new Promise((r) => setTimeout(r, LOCK_HEARTBEAT_SECONDS * 1000 + 700));
+    expect(fs.statSync(file).mtimeMs).toBeGreaterThan(before);
+    expect(fs.readFileSync(file, "utf8")).toBe(text);
+    lock.release();
+    expect(fs.existsSync(file)).toBe(false);
   });
 
   it("refuses an unreadable lock file, quoting it and saying to delete it", () => {

@@ -8,8 +8,10 @@ import { planOptimizer } from "../../lib/engine/native/slots";
 import { OPTIMIZER_NAMES } from "../../lib/optimizers";
 import { createModel } from "../../lib/model/factory";
 import { train } from "../../lib/train/fit";
+import { skipWithoutAddon } from "../native";
 
 const load = loadAddon();
+const skipNative = skipWithoutAddon(load);
 
 /** n random 28x28 images (0..1) with labels 0..9, the same for every call with the same seed. */
 function tinySet(n: number, seed: number) {
@@ -54,7 +56,7 @@ describe("the fused step covers every model the config builds", () => {
   });
 });
 
-describe.skipIf(!load.addon)(`train() on the native backend${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
+describe.skipIf(skipNative)(`train() on the native backend${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
   type Overrides = Parameters<typeof resolveConfig>[0];
   const adam = { optimizer: "adam" as const, learningRate: 0.001 };
   it.each<[string, Overrides[]]>([

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAddon } from "../../lib/engine/native/addon";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/backend";
 import { nativeDenseStep } from "../../lib/engine/native/step";
-import { fusedStep } from "../native";
+import { fusedStep, skipWithoutAddon } from "../native";
 import { createOptimizer, type OptimizerSpec, setLearningRate } from "../../lib/optimizers";
 
 /*
@@ -15,6 +15,7 @@ import { createOptimizer, type OptimizerSpec, setLearningRate } from "../../lib/
  */
 
 const load = loadAddon();
+const skipNative = skipWithoutAddon(load);
 const CLASSES = 4;
 const ROWS = 13;
 const INPUT = 6;
@@ -184,7 +185,7 @@ function expectSame(got: Snapshot, want: Snapshot, where: string): void {
   got.slots.forEach((s, i) => expect(s, `${where}: slot ${i} (${got.suffixes[i]})`).toEqual(want.slots[i]));
 }
 
-describe.skipIf(!load.addon)(`native optimizers vs tfjs's applyGradients${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
+describe.skipIf(skipNative)(`native optimizers vs tfjs's applyGradients${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
   beforeAll(() => {
     expect(registerNativeBackend()).toBeUndefined();
   });

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadAddon, type NativeTrainer, type TrainerOptimizerSpec, type TrainerSpec } from "../../lib/engine/native/addon";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/backend";
 import { nativeDenseStep } from "../../lib/engine/native/step";
+import { skipWithoutAddon } from "../native";
 
 /*
  * The native step's fast paths for optimizers other than plain SGD (native/src/trainer.cc):
@@ -15,6 +16,7 @@ import { nativeDenseStep } from "../../lib/engine/native/step";
  */
 
 const load = loadAddon();
+const skipNative = skipWithoutAddon(load);
 
 /** Seeded values in [lo, hi). */
 function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -101,7 +103,7 @@ function train(spec: TrainerSpec, threads: number, steps = 3): Float32Array[] {
   }
 }
 
-describe.skipIf(!load.addon)(`native optimizer updates on the pool${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
+describe.skipIf(skipNative)(`native optimizer updates on the pool${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
   afterEach(() => {
     load.addon?.setThreads(1);
     load.addon?.useOwnKernels(true);
@@ -183,7 +185,7 @@ describe.skipIf(!load.addon)(`native optimizer updates on the pool${load.addon ?
   }
 });
 
-describe.skipIf(!load.addon)(`native Adam on the kernels' shapes vs tfjs${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
+describe.skipIf(skipNative)(`native Adam on the kernels' shapes vs tfjs${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
   beforeAll(() => {
     expect(registerNativeBackend()).toBeUndefined();
   });
@@ -262,7 +264,7 @@ describe.skipIf(!load.addon)(`native Adam on the kernels' shapes vs tfjs${load.a
   });
 });
 
-describe.skipIf(!load.addon)(`native dropout masks${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
+describe.skipIf(skipNative)(`native dropout masks${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
   /**
    * Dropout on the input of a single 733 → 4 layer, one all-ones row per step: the kernel gradient's
    * row i is mask[i]·dz, so its zero rows are the dropped inputs (733 draws per step, an odd count).

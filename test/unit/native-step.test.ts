@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAddon } from "../../lib/engine/native/addon";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../lib/engine/native/backend";
 import { nativeDenseStep, type NativeStepOptions } from "../../lib/engine/native/step";
-import { fusedStep, relativeError } from "../native";
+import { fusedStep, relativeError, skipWithoutAddon } from "../native";
 
 /*
  * The fused native step against plain tfjs on the cpu backend: tf.variableGrads through the model and
@@ -13,6 +13,7 @@ import { fusedStep, relativeError } from "../native";
  */
 
 const load = loadAddon();
+const skipNative = skipWithoutAddon(load);
 const CLASSES = 4;
 // 13 rows: the forward kernel's row blocks of 8, 4 and 1 all run.
 const ROWS = 13;
@@ -166,7 +167,7 @@ async function compare(c: Case, steps: number, tolerance?: number): Promise<void
   expectSameTraining(await native(c, data, steps), await reference(c, data, steps), tolerance);
 }
 
-describe.skipIf(!load.addon)(`native Dense step vs tfjs on cpu${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
+describe.skipIf(skipNative)(`native Dense step vs tfjs on cpu${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
   beforeAll(() => {
     expect(registerNativeBackend()).toBeUndefined();
   });
@@ -315,7 +316,7 @@ describe.skipIf(!load.addon)(`native Dense step vs tfjs on cpu${load.addon ? "" 
   });
 });
 
-describe.skipIf(!load.addon)(`native Dense step: state, dropout, coverage${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
+describe.skipIf(skipNative)(`native Dense step: state, dropout, coverage${load.addon ? "" : ` (skipped: ${load.reason})`}`, () => {
   beforeAll(async () => {
     expect(registerNativeBackend()).toBeUndefined();
     await tf.setBackend(NATIVE_BACKEND);

@@ -14,23 +14,34 @@ export const ADDON_PATH = "native/build/Release/fashion_ann_native.node";
 /** A one-line reason setup writes when the build fails (its absence with no addon means "not built"). */
 export const STATUS_PATH = "native/build/status.txt";
 /** native/src/addon.cc's kVersion; a mismatch means a build from older sources. */
-const ADDON_VERSION = "4";
+const ADDON_VERSION = "5";
 
 /** BLAS and build facts, for the backend line and environment.json. */
 export interface NativeInfo {
   version: string;
   /** e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64", or "Accelerate". */
   blas: string;
-  /** The BLAS kernel set chosen at run time (OpenBLAS's corename), e.g. "Cooperlake". */
+  /**
+   * The BLAS kernel set OpenBLAS chose at load (its corename), e.g. "SkylakeX". OpenBLAS 0.3.21 does not know
+   * CPUs newer than it (e.g. Intel family 6 model 207) and picks "Prescott", its SSE3 kernels, there;
+   * OPENBLAS_CORETYPE set before the process starts overrides that (see docs/native-addon.md).
+   */
   core: string;
   /** The addon's kernel threads (setThreads). */
   threads: number;
   /** OpenBLAS's threads (setBlasThreads). */
   blasThreads: number;
-  /** The widest vector extension the addon itself was compiled for: avx512, avx2, neon or baseline. */
-  simd: string;
+  /**
+   * The addon's own kernels in use, chosen at load from what the CPU supports (FASHION_ANN_NATIVE_KERNELS may
+   * narrow it): avx512, avx2, or baseline (every product goes to BLAS: older x86-64 CPUs and arm64).
+   */
+  kernels: "avx512" | "avx2" | "baseline";
+  /** The best kernel set this CPU supports. */
+  cpuKernels: "avx512" | "avx2" | "baseline";
+  /** What the rest of the addon is compiled for, e.g. "x86-64 baseline": it loads on any CPU of the architecture. */
+  build: string;
   compiler: string;
-  /** The addon's AVX-512 forward kernel is in use for training batches (see useOwnKernels). */
+  /** The addon's kernels are in use for training batches (see useOwnKernels): false with kernels "baseline". */
   ownKernels: boolean;
 }
 
@@ -179,11 +190,17 @@ export interface NativeAddon {
   setBlasThreads(threads: number): void;
   getBlasThreads(): number;
   /**
-   * Whether training-size forward products use the addon's AVX-512 kernel instead of BLAS (default on);
-   * the argument switches it. Returns the state now: false on builds without AVX-512.
+   * Whether training-size products use the addon's kernels (info().kernels) instead of BLAS (default on);
+   * the argument switches it. Returns the state now: false where the kernels are "baseline".
    */
   useOwnKernels(on?: boolean): boolean;
   info(): NativeInfo;
+  /**
+   * Runs `tasks` tasks on the kernel pool (after setThreads(2) or more) that throw when a helper thread runs
+   * them; returns false if no helper started one within 10 s. Exists to test that such an exception reaches
+   * the caller as an Error instead of ending the process.
+   */
+  poolCheck(tasks: number): boolean;
   version(): string;
   Trainer: new (spec: TrainerSpec) => NativeTrainer;
 }
@@ -230,11 +247,15 @@ export function addonAt(root: string): AddonLoad {
   const file = path.join(root, ADDON_PATH);
   if (!fs.existsSync(file))
     return { addon: null, reason: buildStatus(root) ?? `the native addon is not built (${ADDON_PATH} is missing); run npm run setup` };
+  coreChoice ??= chooseOpenblasCore();
   let addon: NativeAddon;
   try {
     addon = require(file) as NativeAddon;
   } catch (err) {
-    return { addon: null, reason: `the native addon failed to load (${firstLine(err)}); rebuild it with npm run setup` };
+    const why = firstLine(err);
+    // A bad FASHION_ANN_NATIVE_KERNELS is the user's setting, which a rebuild would not fix.
+    const fix = why.startsWith("FASHION_ANN_NATIVE_KERNELS=") ? "unset it or choose another value" : "rebuild it with npm run setup";
+    return { addon: null, reason: `the native addon failed to load (${why}); ${fix}` };
   }
   const version = typeof addon.version === "function" ? addon.version() : "unknown";
   if (version !== ADDON_VERSION)
@@ -243,6 +264,47 @@ export function addonAt(root: string): AddonLoad {
       reason: `the native addon is version ${version}, these sources expect ${ADDON_VERSION}; rebuild it with npm run setup`,
     };
   return { addon };
+}
+
+/** Who chose OpenBLAS's kernel set, for NativeInfo.coreChosenBy; set when the addon is first loaded. */
+let coreChoice: string | undefined;
+
+/** How OpenBLAS's kernel set (NativeInfo.core) was chosen in this process. */
+export function openblasCoreChoice(): string {
+  return coreChoice ?? "not loaded yet";
+}
+
+/**
+ * OpenBLAS (a DYNAMIC_ARCH build, as Debian's) picks its kernels by CPU model when it loads and falls back to
+ * "Prescott", its SSE3 kernels, on a model it does not know: 0.3.21 (Debian 12) does not know Intel family 6
+ * model 207, where an epoch then ran 2x slower. So unless the user set OPENBLAS_CORETYPE, name the widest of its
+ * kernel sets this CPU's flags support, before the addon (and with it OpenBLAS) loads. Children inherit it.
+ */
+function chooseOpenblasCore(): string {
+  // biome-ignore lint/style/noProcessEnv: OpenBLAS's own variable, which OpenBLAS reads itself when it loads
+  if (process.env.OPENBLAS_CORETYPE) return "OPENBLAS_CORETYPE, set by the user";
+  if (process.platform !== "linux" || process.arch !== "x64") return "OpenBLAS, from the CPU model";
+  const core = openblasCoreFor(cpuFlags());
+  if (!core) return "OpenBLAS, from the CPU model";
+  // biome-ignore lint/style/noProcessEnv: OpenBLAS's own variable, which OpenBLAS reads itself when it loads
+  process.env.OPENBLAS_CORETYPE = core;
+  return `fashion-ann, from the CPU's flags (OPENBLAS_CORETYPE=${core}; set it to choose another)`;
+}
+
+/** OpenBLAS's kernel set for x86-64 CPU flags (as /proc/cpuinfo names them): SkylakeX, Haswell, or none. */
+export function openblasCoreFor(flags: ReadonlySet<string>): "SkylakeX" | "Haswell" | undefined {
+  if (["avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"].every((f) => flags.has(f))) return "SkylakeX";
+  if (flags.has("avx2") && flags.has("fma")) return "Haswell";
+  return undefined;
+}
+
+function cpuFlags(): Set<string> {
+  try {
+    const line = fs.readFileSync("/proc/cpuinfo", "utf8").match(/^flags\s*:(.*)$/m)?.[1] ?? "";
+    return new Set(line.trim().split(/\s+/));
+  } catch {
+    return new Set();
+  }
 }
 
 /** Setup's note on a failed build, e.g. "the native addon did not build: cblas.h not found (apt-get install libopenblas-dev)". */
