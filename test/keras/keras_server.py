@@ -87,6 +87,13 @@ def op_write_plain_h5(req):
     return {"saved": req["save"]}
 
 
+# Each test file's own ops live in ops_*.py beside this file (ops_layers.py, ...); their op_* join these.
+for _file in sorted(os.listdir(os.path.dirname(os.path.abspath(__file__)))):
+    if _file.startswith("ops_") and _file.endswith(".py"):
+        _module = __import__(_file[:-3])
+        globals().update({k: v for k, v in vars(_module).items() if k.startswith("op_")})
+
+
 def main():
     for line in sys.stdin:
         if not line.strip():
