@@ -34,8 +34,11 @@ def _layer(spec):
 
 
 def _model(req):
-    model = keras.Sequential([keras.layers.Input((req["input_size"],)), *[_layer(s) for s in req["layers"]]])
-    flat = np.fromfile(req["weights"], dtype="<f4")
+    return keras.Sequential([keras.layers.Input((req["input_size"],)), *[_layer(s) for s in req["layers"]]])
+
+
+def _set_weights(model, flat):
+    """`flat` holds every weight in get_weights() order (per layer: kernel, bias; gamma, beta, moving_mean, moving_variance)."""
     at = 0
     for layer in model.layers:
         values = []
@@ -46,8 +49,7 @@ def _model(req):
         if values:
             layer.set_weights(values)
     if at != flat.size:
-        raise ValueError(f"the weights file holds {flat.size} values, the model has {at}")
-    return model
+        raise ValueError(f"the weights hold {flat.size} values, the model has {at}")
 
 
 def _weights(model):
@@ -72,24 +74,13 @@ class _GivenMasks:
 
 
 def op_layers_train(req):
-    """`steps` steps of plain SGD(`lr`) at batch `batch` on rows `x`, labels `y`, from `weights`.
+    """Keras's plain SGD(`lr`) step from each of the project's states: one step per batch of `batch` rows of `x`, `y`.
 
-    Writes to `out` (float64, whatever `floatx` computes in): predict(x_eval) before, the weights after step 1, the weights after the last step,
-    predict(x_eval) after. Returns each step's loss (l2 penalty included, as train_on_batch reports it).
+    `weights` holds steps + 1 snapshots of the project's weights (float32, get_weights() order): before each step and
+    after the last. Step k starts from snapshot k, so each step is compared on its own and float32 round-off does not
+    compound over the steps. Writes to `out` (float32): predict(x_eval) at the first snapshot, the weights after each
+    step, predict(x_eval) at the last snapshot. Returns each step's loss (l2 penalty included, as train_on_batch reports).
     """
-    # float64 gives the reference that both sides' float32 round-off is measured from.
-    # Keras caches its global dtype policy from floatx at first use, so both are set (and set back).
-    floatx = req.get("floatx", "float32")
-    keras.config.set_floatx(floatx)
-    keras.config.set_dtype_policy(floatx)
-    try:
-        return _train(req)
-    finally:
-        keras.config.set_floatx("float32")
-        keras.config.set_dtype_policy("float32")
-
-
-def _train(req):
     model = _model(req)
     masks = None
     if req.get("masks"):
@@ -98,27 +89,30 @@ def _train(req):
     model.compile(
         optimizer=keras.optimizers.SGD(req["lr"]), loss="sparse_categorical_crossentropy", run_eagerly=masks is not None
     )
+    steps, n = req["steps"], req["batch"]
+    snapshots = np.fromfile(req["weights"], dtype="<f4").reshape(steps + 1, -1)
     x = np.fromfile(req["x"], dtype="<f4").reshape(-1, req["input_size"])
     y = np.fromfile(req["y"], dtype=np.uint8).astype("int64")
     x_eval = np.fromfile(req["x_eval"], dtype="<f4").reshape(-1, req["input_size"])
+    _set_weights(model, snapshots[0])
     before = model.predict(x_eval, batch_size=1024, verbose=0).ravel()
     original = keras.src.backend.random.dropout
     if masks:
         keras.src.backend.random.dropout = masks
+    losses, stepped = [], []
     try:
-        losses, first = [], None
-        n = req["batch"]
-        for s in range(req["steps"]):
+        for s in range(steps):
+            _set_weights(model, snapshots[s])
             losses.append(float(model.train_on_batch(x[s * n : (s + 1) * n], y[s * n : (s + 1) * n])))
-            if s == 0:
-                first = _weights(model)
+            stepped.append(_weights(model))
     finally:
         keras.src.backend.random.dropout = original
     if masks and masks.at != masks.flags.size:
         raise ValueError(f"{masks.flags.size - masks.at} of the given mask values were not used")
+    _set_weights(model, snapshots[steps])
     after = model.predict(x_eval, batch_size=1024, verbose=0).ravel()
-    np.concatenate([before, first, _weights(model), after]).astype("<f8").tofile(req["out"])
-    return {"losses": losses, "sizes": [int(before.size), int(first.size)]}
+    np.concatenate([before, *stepped, after]).astype("<f4").tofile(req["out"])
+    return {"losses": losses, "predictions": int(before.size)}
 
 
 def op_layers_initializer(req):
