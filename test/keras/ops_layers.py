@@ -85,17 +85,15 @@ def op_layers_train(req):
     masks = None
     if req.get("masks"):
         masks = _GivenMasks(np.fromfile(req["masks"], dtype="<f4"))
-    # Eagerly when masks are given: a traced step would bake the first step's masks in.
-    model.compile(
-        optimizer=keras.optimizers.SGD(req["lr"]), loss="sparse_categorical_crossentropy", run_eagerly=masks is not None
-    )
+    # Eagerly: a traced step would bake the first step's masks in, and tracing costs more than five small steps.
+    model.compile(optimizer=keras.optimizers.SGD(req["lr"]), loss="sparse_categorical_crossentropy", run_eagerly=True)
     steps, n = req["steps"], req["batch"]
     snapshots = np.fromfile(req["weights"], dtype="<f4").reshape(steps + 1, -1)
     x = np.fromfile(req["x"], dtype="<f4").reshape(-1, req["input_size"])
     y = np.fromfile(req["y"], dtype=np.uint8).astype("int64")
     x_eval = np.fromfile(req["x_eval"], dtype="<f4").reshape(-1, req["input_size"])
     _set_weights(model, snapshots[0])
-    before = model.predict(x_eval, batch_size=1024, verbose=0).ravel()
+    before = np.asarray(model(x_eval, training=False)).ravel()
     original = keras.src.backend.random.dropout
     if masks:
         keras.src.backend.random.dropout = masks
@@ -110,7 +108,7 @@ def op_layers_train(req):
     if masks and masks.at != masks.flags.size:
         raise ValueError(f"{masks.flags.size - masks.at} of the given mask values were not used")
     _set_weights(model, snapshots[steps])
-    after = model.predict(x_eval, batch_size=1024, verbose=0).ravel()
+    after = np.asarray(model(x_eval, training=False)).ravel()
     np.concatenate([before, *stepped, after]).astype("<f4").tofile(req["out"])
     return {"losses": losses, "predictions": int(before.size)}
 
