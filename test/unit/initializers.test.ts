@@ -1,6 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { INITIALIZERS, type InitializerName } from "../../lib/config";
+import { toKerasLayer } from "../../lib/keras/layers";
+import { createModel } from "../../lib/model/factory";
 import { kernelInitializer } from "../../lib/model/initializers";
 
 /*
@@ -41,6 +43,15 @@ describe("kernel initializers draw as Keras's", () => {
     expect(max).toBeLessThanOrEqual(bound * (1 + 1e-6));
     expect(max).toBeGreaterThan(bound * 0.99);
     expect(Buffer.from(draw(3).buffer).equals(Buffer.from(w.buffer))).toBe(true);
+  });
+
+  it.each(INITIALIZERS)("%s: a model exported to Keras names it as Keras does", (name) => {
+    const model = createModel({ hiddenUnits: [4], learningRate: 0.01, seed: 1, initializer: name });
+    const config = toKerasLayer(model.getLayer("dense")).config as { kernel_initializer: { class_name: string; config: { seed: number } } };
+    const keras = name.replace(/(^|_)(\w)/g, (_, _sep: string, c: string) => c.toUpperCase());
+    expect(config.kernel_initializer.class_name).toBe(keras);
+    expect(config.kernel_initializer.config.seed).toBe(1);
+    model.dispose();
   });
 
   it("refuses a shape that is not a Dense kernel, in one sentence", () => {
