@@ -50,9 +50,20 @@ function kerasActivation(name: unknown, layer: string): string {
   return keras;
 }
 
+// tfjs writes HeNormal, LeCunNormal and the like as VarianceScaling(scale, mode, distribution); Keras's names by those.
+const VARIANCE_SCALING_NAMES: Record<string, string> = {
+  "1 fanAvg normal": "GlorotNormal",
+  "1 fanAvg uniform": "GlorotUniform",
+  "2 fanIn normal": "HeNormal",
+  "2 fanIn uniform": "HeUniform",
+  "1 fanIn normal": "LecunNormal",
+  "1 fanIn uniform": "LecunUniform",
+};
+
 function kerasInitializer(value: unknown, fallback: string): Record<string, unknown> {
-  const v = value as { className?: string; config?: { seed?: number | null } } | null;
-  const className = v?.className ? (TO_KERAS_INITIALIZER[v.className] ?? v.className) : fallback;
+  const v = value as { className?: string; config?: { seed?: number | null; scale?: number; mode?: string; distribution?: string } } | null;
+  const scaled = v?.className === "VarianceScaling" && v.config ? `${v.config.scale} ${v.config.mode} ${v.config.distribution}` : "";
+  const className = VARIANCE_SCALING_NAMES[scaled] ?? (v?.className ? (TO_KERAS_INITIALIZER[v.className] ?? v.className) : fallback);
   const plain = ["GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform", "Zeros", "Ones"];
   return kerasObject(
     "keras.initializers",

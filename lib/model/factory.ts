@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { type ActivationName, ExperimentConfig, type InitializerName } from "../config";
+import { type ActivationName, ExperimentConfig } from "../config";
 import { IMAGE_SHAPE, NUM_CLASSES } from "../data/images";
 import { createOptimizer } from "../optimizers";
+import { kernelInitializer } from "./initializers";
 
 /**
  * The fields the model depends on; only hiddenUnits and seed are required, the rest default as in the config (the
@@ -50,7 +51,7 @@ export function createModel(config: ModelConfig): tf.Sequential {
         activation: last ? "softmax" : separate ? "linear" : tfjsActivation(c.activation),
         name: `dense${suffix(i)}`,
         // The output layer keeps Keras's default, as in Géron's chapter 11 models.
-        kernelInitializer: initializer(last ? "glorot_uniform" : c.initializer, c.seed + i),
+        kernelInitializer: kernelInitializer(last ? "glorot_uniform" : c.initializer, c.seed + i),
         // BN's beta makes the bias redundant (Géron's use_bias=False).
         useBias: !bnBefore,
         biasInitializer: "zeros",
@@ -80,24 +81,6 @@ export function createModel(config: ModelConfig): tf.Sequential {
 function tfjsActivation(name: ActivationName): "relu" | "elu" | "selu" | "gelu" | "swish" | "tanh" | "sigmoid" {
   if (name === "leaky_relu") throw new Error("leaky_relu is built as a LeakyReLU layer, not an activation string");
   return name;
-}
-
-/** Keras's initializer by name; the normal ones are truncated normals, as Keras's VarianceScaling. */
-function initializer(name: InitializerName, seed: number): ReturnType<typeof tf.initializers.glorotUniform> {
-  switch (name) {
-    case "glorot_uniform":
-      return tf.initializers.glorotUniform({ seed });
-    case "glorot_normal":
-      return tf.initializers.glorotNormal({ seed });
-    case "he_normal":
-      return tf.initializers.heNormal({ seed });
-    case "he_uniform":
-      return tf.initializers.heUniform({ seed });
-    case "lecun_normal":
-      return tf.initializers.leCunNormal({ seed });
-    case "lecun_uniform":
-      return tf.initializers.leCunUniform({ seed });
-  }
 }
 
 /**
