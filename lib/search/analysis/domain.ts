@@ -21,7 +21,7 @@ const scalar = (v: JsonValue): Scalar => (v !== null && typeof v === "object" ? 
  * powers, 32..512 by x2) has no Optuna range, so it becomes the list of its values; a list-valued choice such as
  * [300, 100] becomes its JSON text, since Optuna's choices are scalars.
  */
-export function paramDomain(spec: ParamSpec): ParamDomain | undefined {
+function paramDomain(spec: ParamSpec): ParamDomain | undefined {
   switch (spec.type) {
     case "fixed":
       return undefined;
