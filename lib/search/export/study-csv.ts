@@ -24,7 +24,9 @@ export function studyCsv(space: SearchSpace, objective: Objective, trials: reado
   const rows = trials.map((t, number) => {
     const best = bestOf(t.history, objective.direction);
     const params = names.map((n) => (t.params[n] === undefined ? null : domainValue(t.params[n]!)));
-    return [number, t.id, STATE_NAMES[t.status], best?.value, best?.epoch, t.history.length, ...params].map(cell).join(",");
+    // A completed trial without a finite objective is what Optuna calls failed, as in the journal.
+    const state = t.status === "completed" && !best ? "FAIL" : STATE_NAMES[t.status];
+    return [number, t.id, state, best?.value, best?.epoch, t.history.length, ...params].map(cell).join(",");
   });
   return `${[header.join(","), ...rows].join("\n")}\n`;
 }
