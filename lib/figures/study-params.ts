@@ -25,6 +25,13 @@ function position(d: StudyParamDomain, v: Value): number {
 /** Ticks of an axis of the parallel plot: the choices, or five values spread over the range. */
 function ticks(d: StudyParamDomain): { at: number; text: string }[] {
   if (d.kind === "categorical") return d.choices.map((c) => ({ at: position(d, c), text: label(c) }));
+  // A short whole-number range shows each of its values, not five rounded ones that repeat.
+  if (d.kind === "int" && !d.log && (d.high - d.low) / d.step <= 8) {
+    return Array.from({ length: (d.high - d.low) / d.step + 1 }, (_, k) => d.low + k * d.step).map((v) => ({
+      at: position(d, v),
+      text: String(v),
+    }));
+  }
   return [0, 0.25, 0.5, 0.75, 1].map((t) => {
     const v = d.log ? 10 ** (Math.log10(d.low) + t * (Math.log10(d.high) - Math.log10(d.low))) : d.low + t * (d.high - d.low);
     return { at: t, text: fmt(d.kind === "int" && !d.log ? Math.round(v) : v) };
@@ -121,7 +128,8 @@ function colorBarTrace(scale: ReturnType<typeof colorScale>, title: string): Plo
 function paramAxis(d: StudyParamDomain, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   if (d.kind === "categorical")
     return templateAxis({ title: { text: name }, type: "category", categoryorder: "array", categoryarray: d.choices.map(label), ...extra });
-  return templateAxis({ title: { text: name }, ...(d.log && { type: "log" }), ...extra });
+  const wholeSteps = d.kind === "int" && !d.log && (d.high - d.low) / d.step <= 10;
+  return templateAxis({ title: { text: name }, ...(d.log && { type: "log" }), ...(wholeSteps && { dtick: d.step }), ...extra });
 }
 
 /**

@@ -12,6 +12,8 @@ import { openStudy, type SqlStudyStore, type StoredTrial, type StudyDefinition }
 import { TunerSpec } from "./tuner";
 import { exportStudy, type StudyExport } from "./export";
 import { liveStudyView } from "./live-study";
+import { studyPlotData } from "./analysis/study-view";
+import type { StudyPlotData } from "../figures/study-style";
 import { IMPORTANCE_METHOD, saveStudyFigures, studyFiguresOf, writeStudyReport } from "./study-report";
 
 export interface SearchOptions {
@@ -58,6 +60,8 @@ export interface SearchResult {
   interruptedBy?: NodeJS.Signals;
   /** What --export wrote, when asked. */
   exported?: StudyExport;
+  /** The trials as the study figures draw them (optimizationHistoryFigure(result.plotData), ...). */
+  plotData: StudyPlotData;
 }
 
 /** The study definition every worker must agree on, from the options. */
@@ -117,8 +121,10 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
     if (live?.shown) await live.finish();
     const { trials } = await store.load();
     const exported = o.exportDir ? exportFor(store, trials, o.exportDir, log) : undefined;
-    if (worker.stoppedBy) return { trials, interruptedBy: worker.stoppedBy, ...(exported && { exported }) };
-    return { trials, ...(exported && { exported }), ...(await finishStudy(store, trials, out, worker.id, o.retrainBest ?? true, log)) };
+    const plotData = studyPlotData(trials, def.space, def.objective);
+    if (worker.stoppedBy) return { trials, plotData, interruptedBy: worker.stoppedBy, ...(exported && { exported }) };
+    const finished = await finishStudy(store, trials, out, worker.id, o.retrainBest ?? true, log);
+    return { trials, plotData, ...(exported && { exported }), ...finished };
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
