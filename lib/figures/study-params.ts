@@ -124,12 +124,32 @@ function colorBarTrace(scale: ReturnType<typeof colorScale>, title: string): Plo
   } as unknown as Plot;
 }
 
+/**
+ * Ticks for a log range at 1, 2 and 5 times the powers of ten, written out in full: plotly's own log ticks label the
+ * in-between ones with their first digit only ("2" for 20), easy to misread on a range under two decades.
+ */
+function logTicks(low: number, high: number): Record<string, unknown> {
+  const vals: number[] = [];
+  for (let e = Math.floor(Math.log10(low)); e <= Math.ceil(Math.log10(high)); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * 10 ** e).toPrecision(12));
+      if (v >= low * 0.999 && v <= high * 1.001) vals.push(v);
+    }
+  }
+  return vals.length >= 2 ? { tickmode: "array", tickvals: vals, ticktext: vals.map(fmt) } : {};
+}
+
 /** An axis for a parameter: log for log ranges, categories in the space's order for choices. */
 function paramAxis(d: StudyParamDomain, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   if (d.kind === "categorical")
     return templateAxis({ title: { text: name }, type: "category", categoryorder: "array", categoryarray: d.choices.map(label), ...extra });
   const wholeSteps = d.kind === "int" && !d.log && (d.high - d.low) / d.step <= 10;
-  return templateAxis({ title: { text: name }, ...(d.log && { type: "log" }), ...(wholeSteps && { dtick: d.step }), ...extra });
+  return templateAxis({
+    title: { text: name },
+    ...(d.log && { type: "log", ...logTicks(d.low, d.high) }),
+    ...(wholeSteps && { dtick: d.step }),
+    ...extra,
+  });
 }
 
 /**

@@ -54,6 +54,6 @@ if len(sys.argv) > 3:
     out["csv"] = {
         "columns": list(df.columns),
         "dtypes": {c: str(t) for c, t in df.dtypes.items()},
-        "rows": json.loads(df.to_json(orient="records")),
+        "rows": json.loads(df.to_json(orient="records", double_precision=15)),
     }
 print(json.dumps(out))
