@@ -54,6 +54,7 @@ if len(sys.argv) > 3:
     out["csv"] = {
         "columns": list(df.columns),
         "dtypes": {c: str(t) for c, t in df.dtypes.items()},
-        "rows": json.loads(df.to_json(orient="records", double_precision=15)),
+        # Every value as pandas parsed it (full precision), missing ones as null.
+        "rows": [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in df.to_dict(orient="records")],
     }
-print(json.dumps(out))
+print(json.dumps(out, default=lambda o: o.item()))  # numpy scalars as Python numbers
