@@ -51,7 +51,11 @@ if len(sys.argv) > 3:
     import pandas as pd
 
     df = pd.read_csv(sys.argv[3])
+    exact = pd.read_csv(sys.argv[3], float_precision="round_trip")
     out["csv"] = {
+        "exact_floats": {
+            c: [None if math.isnan(v) else v for v in exact[c]] for c in exact.columns if exact[c].dtype == "float64"
+        },
         "columns": list(df.columns),
         "dtypes": {c: str(t) for c, t in df.dtypes.items()},
         # Every value as pandas parsed it (full precision), missing ones as null.
