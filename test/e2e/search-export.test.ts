@@ -275,11 +275,11 @@ describe.runIf(available || mustRun)("an exported study, loaded by Optuna 5.0.0"
       const csv = loaded.csv!;
       expect(csv.columns.filter((c) => c.startsWith("params_"))).toEqual(["params_learningRate", "params_nNeurons", "params_optimizer"]);
       // The shortest round-trip digits are written: read with float_precision="round_trip" they are the same doubles;
-      // pandas' default parser (measured here: 11 ulps off) trades the last digits for speed.
+      // pandas' default parser trades the last digits for speed (measured here: up to 1.4e-13 off).
       const lrs = ours().map((t) => t.params.learningRate as number);
       expect(csv.exact_floats.params_learningRate).toEqual(lrs);
       const read = csv.rows.map((r) => r.params_learningRate as number);
-      lrs.forEach((lr, i) => expect(Math.abs(read[i]! / lr - 1)).toBeLessThan(1e-14));
+      lrs.forEach((lr, i) => expect(Math.abs(read[i]! / lr - 1)).toBeLessThan(1e-12));
       expect(csv.rows.map((r) => r.trial)).toEqual(ours().map((t) => t.id));
     });
 
