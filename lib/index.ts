@@ -67,6 +67,15 @@ export { liveTrialsTable, type TrialRow, trialsTableHtml } from "./search/trials
 export { runSearch, type SearchOptions, type SearchResult } from "./search/session";
 export { trialCurvesFigure, trialsDataFrame } from "./search/report";
 export { openStudy, type StoredTrial, StudyStorageError } from "./search/storage";
+// A study's plots (Optuna's six views), its importances (PED-ANOVA) and its export for pandas and Optuna.
+export { studyPlotData, studyImportances } from "./search/analysis/study-view";
+export { paramImportances } from "./search/analysis/importance";
+export { IMPORTANCE_METHOD, saveStudyFigures, studyFigures, studyFiguresOf, writeStudyReport } from "./search/study-report";
+export { exportStudy, type StudyExport } from "./search/export";
+export { intermediateValuesFigure, optimizationHistoryFigure } from "./figures/study-history";
+export { contourFigure, parallelCoordinateFigure, sliceFigure } from "./figures/study-params";
+export { paramImportancesFigure } from "./figures/study-importance";
+export type { StudyPlotData } from "./figures/study-style";
 
 // Figures: pure plotly specs (data -> { data, layout }) and the three ways to show one.
 export { type Figure, FigureError } from "./figures/figure";

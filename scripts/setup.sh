@@ -167,6 +167,13 @@ if ! tensorboard_error=$(bash scripts/python-env.sh tensorboard 2>&1 >&3); then
   say "TensorBoard is not set up because ${tensorboard_error##*setup: }, so fashion-ann tensorboard and its tests are unavailable"
 fi 3>&1
 
+# --- 5b'. Optuna (its own group, python/optuna.txt) ---------------------------------------------
+# The reference the study export and importances are tested against (test/e2e/search-export.test.ts).
+if ! optuna_error=$(bash scripts/python-env.sh optuna 2>&1 >&3); then
+  [[ "${CI:-}" == true ]] && { say "CI needs Optuna for the study-export test, but ${optuna_error##*setup: }" >&2; exit 1; }
+  say "Optuna is not set up because ${optuna_error##*setup: }, so the test that loads exported studies in Optuna is skipped"
+fi 3>&1
+
 # --- 5c. Keras on TensorFlow (python/keras.txt), only when asked: `bash scripts/setup.sh keras` ----------
 # `npm test` and `npm run setup` ask for it (the Keras comparison tests, bench's keras row); `npm start` does not, so
 # it never waits for TensorFlow's install. Without it those tests skip with a note; CI=true makes that fatal.

@@ -26,6 +26,8 @@ export interface WorkerOptions extends HeartbeatOptions {
   /** Trainers this process runs at once. */
   parallel: number;
   log: (s: string) => void;
+  /** Called after each epoch recorded and each trial finished (the live study view redraws then). */
+  onChange?: () => void;
 }
 
 /** The dist/ entry point children are started with (works from dist/lib/search/ and from tests via dist). */
@@ -198,6 +200,7 @@ export class SearchWorker {
         recorded = values.length;
         const r = await this.store.recordEpochs(this.id, id, values, metrics);
         this.writeStatus(dir, id, action, values, "running");
+        this.opts.onChange?.();
         if (!r.owned && !watch.lost) {
           say("taken back by the study (missed heartbeats); stopping its trainer");
           takeBack();
@@ -244,6 +247,7 @@ export class SearchWorker {
     const id = action.trialId;
     const status = watch.pruned ? "pruned" : this.stopping ? "released" : code === 0 ? "completed" : "failed";
     await this.store.finish(this.id, id, status);
+    this.opts.onChange?.();
     // A trainer that reported nothing (it failed before its first epoch) leaves the history the study has.
     const history = watch.history ?? (await this.store.load()).trials.find((t) => t.id === id)?.history ?? [];
     this.writeStatus(dir, id, action, history, status === "released" ? "pending" : status);

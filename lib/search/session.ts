@@ -10,6 +10,11 @@ import { parseSearchSpace, type SearchSpace } from "./core/space";
 import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from "./report";
 import { openStudy, type SqlStudyStore, type StoredTrial, type StudyDefinition } from "./storage";
 import { TunerSpec } from "./tuner";
+import { exportStudy, type StudyExport } from "./export";
+import { liveStudyView } from "./live-study";
+import { studyPlotData } from "./analysis/study-view";
+import type { StudyPlotData } from "../figures/study-style";
+import { IMPORTANCE_METHOD, saveStudyFigures, studyFiguresOf, writeStudyReport } from "./study-report";
 
 export interface SearchOptions {
   /** The search-space JSON (already parsed), e.g. {"learningRate": {"type": "float", "min": 1e-4, "max": 0.03, "log": true}}. */
@@ -36,6 +41,13 @@ export interface SearchOptions {
   heartbeat?: Partial<HeartbeatOptions>;
   /** Retrain the best trial's config and evaluate it on the test set when the study is done (default true). */
   retrainBest?: boolean;
+  /**
+   * Also write the study for Python users into this folder: study.csv (pandas) and optuna-journal.log (Optuna's
+   * JournalStorage), when the search ends or is interrupted.
+   */
+  exportDir?: string;
+  /** In a notebook, draw the intermediate values below the cell while trials run (default true; no effect elsewhere). */
+  live?: boolean;
   log?: (s: string) => void;
 }
 
@@ -46,6 +58,10 @@ export interface SearchResult {
   test?: { test_loss: number; test_accuracy: number };
   /** Set when a signal stopped the search (its trials resume on the next run). */
   interruptedBy?: NodeJS.Signals;
+  /** What --export wrote, when asked. */
+  exported?: StudyExport;
+  /** The trials as the study figures draw them (optimizationHistoryFigure(result.plotData), ...). */
+  plotData: StudyPlotData;
 }
 
 /** The study definition every worker must agree on, from the options. */
@@ -87,10 +103,12 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   const def = studyDefinition(o);
   fs.mkdirSync(out, { recursive: true });
   const store = await openStudy(o.storage, out, def);
+  const live = o.live === false ? undefined : liveStudyView(async () => (await store.load()).trials, def.space, def.objective);
   const worker = new SearchWorker(store, {
     out,
     parallel: o.parallel ?? 1,
     log,
+    onChange: live?.shown ? () => live.changed() : undefined,
     intervalSeconds: o.heartbeat?.intervalSeconds ?? 10,
     timeoutSeconds: o.heartbeat?.timeoutSeconds ?? 60,
   });
@@ -100,14 +118,25 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   try {
     log(`search: study "${def.name}" in ${store.where}, ${def.tuner.kind} tuner, worker ${worker.id} x${o.parallel ?? 1}`);
     await worker.run();
+    if (live?.shown) await live.finish();
     const { trials } = await store.load();
-    if (worker.stoppedBy) return { trials, interruptedBy: worker.stoppedBy };
-    return { trials, ...(await finishStudy(store, trials, out, worker.id, o.retrainBest ?? true, log)) };
+    const exported = o.exportDir ? exportFor(store, trials, o.exportDir, log) : undefined;
+    const plotData = studyPlotData(trials, def.space, def.objective);
+    if (worker.stoppedBy) return { trials, plotData, interruptedBy: worker.stoppedBy, ...(exported && { exported }) };
+    const finished = await finishStudy(store, trials, out, worker.id, o.retrainBest ?? true, log);
+    return { trials, plotData, ...(exported && { exported }), ...finished };
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await store.close();
   }
+}
+
+function exportFor(store: SqlStudyStore, trials: StoredTrial[], dir: string, log: (s: string) => void): StudyExport {
+  const { name, space, objective } = store.definition;
+  const exported = exportStudy(dir, name, space, objective, trials);
+  log(`export: ${exported.csv} (pandas.read_csv) and ${exported.journal} (Optuna); in Python:\n${exported.loadWith}`);
+  return exported;
 }
 
 async function finishStudy(
@@ -125,6 +154,18 @@ async function finishStudy(
   if (trials.some((t) => t.metrics.val_accuracy?.length)) {
     log(`curves: ${await saveFig(trialCurvesFigure(trials, fixed), "trials_curves", { dir: path.join(out, "figures") })}`);
   }
+  const { space, name } = store.definition;
+  const { figures, importances } = studyFiguresOf(trials, space, objective);
+  await saveStudyFigures(figures, path.join(out, "figures"));
+  log(`study figures: ${Object.keys(figures).join(", ")} (PNG and SVG) in ${path.join(out, "figures")}`);
+  if (Object.keys(importances).length > 0) {
+    log(
+      `importances (${IMPORTANCE_METHOD}): ${Object.entries(importances)
+        .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+        .join(", ")}`,
+    );
+  }
+  log(`report: ${await writeStudyReport(out, name, trials, space, objective, figures)}`);
   const best = bestTrial(trials, objective);
   if (!best) return {};
   // bestTrial picks only a trial with a finite objective, so bestOf finds its epoch.

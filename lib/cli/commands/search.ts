@@ -31,6 +31,7 @@ export function registerSearch(program: Command): void {
       "a trial whose worker is silent this long goes to another worker (default 60)",
       number("--heartbeat-timeout"),
     )
+    .option("--export <dir>", "also write the study for Python: study.csv (pandas) and optuna-journal.log (Optuna's JournalStorage)")
     .option("--no-retrain", "skip retraining the best config on the test set at the end")
     .addHelpText(
       "after",
@@ -60,6 +61,7 @@ export function registerSearch(program: Command): void {
         fixed: overridesWithSet(opts),
         heartbeat: { intervalSeconds: opts.heartbeat, timeoutSeconds: opts.heartbeatTimeout },
         retrainBest: opts.retrain,
+        exportDir: opts.export,
       });
       if (result.interruptedBy) {
         throw new TrainingInterrupted(
