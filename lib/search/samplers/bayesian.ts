@@ -1,0 +1,138 @@
+import { z } from "zod";
+import { stableStringify } from "../core/json";
+import type { Params } from "../core/space";
+import { type StudyState, takenParams } from "../core/study";
+import { decodePoint, type Encoding, encodingOf, snapPoint } from "./encoding";
+import { GaussianProcess } from "./gaussian-process";
+import { type Observation, observationsOf } from "./observations";
+import { seededSource, type Uniform, uniqueTrialParams } from "./random";
+import { drawnTrialAction, type Sampler } from "./sampler";
+
+const count = z.number().int().min(1);
+
+/** Keras Tuner's BayesianOptimization, its defaults, with the budget of a random search. */
+export const BayesianSpec = z
+  .object({
+    kind: z.literal("bayesian"),
+    maxTrials: count,
+    maxEpochs: count,
+    seed: z.number().int(),
+    /** Random trials before the Gaussian process; null: Keras Tuner's 3 per searched entry. */
+    numInitialPoints: z.number().int().min(1).nullable().default(null),
+    /** Noise added to the kernel's diagonal (Keras Tuner's alpha). */
+    alpha: z.number().positive().default(1e-4),
+    /** Exploration weight of the confidence bound (Keras Tuner's beta): mean - beta * std is minimised. */
+    beta: z.number().min(0).default(2.6),
+  })
+  .strict();
+export type BayesianSpec = z.infer<typeof BayesianSpec>;
+
+/** Observations the process is fitted to at most: the best half and the most recent half. Keeps a fit near 10 ms. */
+const MAX_FIT_POINTS = 100;
+/** Random candidates scored per suggestion, and refinements around the best few of them. */
+const CANDIDATES = 1000;
+const REFINE_FROM = 5;
+const REFINE_STEPS = 40;
+
+/** A point in the unit cube: numeric axes scaled to [0, 1], each choice one-hot (so no order is implied). */
+export function toCube(enc: Encoding, point: readonly number[]): number[] {
+  return enc.dims.flatMap((d, i) =>
+    d.kind === "numeric" ? [(point[i]! - d.low) / (d.high - d.low)] : d.values.map((_, c) => (c === point[i] ? 1 : 0)),
+  );
+}
+
+function randomPoint(enc: Encoding, u: Uniform): number[] {
+  return enc.dims.map((d) =>
+    d.kind === "numeric" ? d.low + u() * (d.high - d.low) : Math.min(d.values.length - 1, Math.floor(u() * d.values.length)),
+  );
+}
+
+/** A neighbour: each numeric axis moved by a normal step of a tenth of its range, a choice redrawn one time in five. */
+function neighbour(enc: Encoding, point: readonly number[], u: Uniform): number[] {
+  return enc.dims.map((d, i) => {
+    if (d.kind === "categorical") return u() < 0.2 ? Math.min(d.values.length - 1, Math.floor(u() * d.values.length)) : point[i]!;
+    const z = Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+    return Math.min(d.high, Math.max(d.low, point[i]! + 0.1 * (d.high - d.low) * z));
+  });
+}
+
+function fitPoints(obs: readonly Observation[]): Observation[] {
+  const usable = obs.filter((o) => o.state !== "busy" && Number.isFinite(o.loss));
+  if (usable.length <= MAX_FIT_POINTS) return usable;
+  const best = usable
+    .slice()
+    .sort((a, b) => a.loss - b.loss || a.index - b.index)
+    .slice(0, MAX_FIT_POINTS / 2);
+  const rest = usable.filter((o) => !best.includes(o)).slice(-MAX_FIT_POINTS / 2);
+  return [...best, ...rest];
+}
+
+/**
+ * The untried point with the lowest confidence bound mean - beta * std of the loss, searched over random
+ * candidates and then small moves around the best of them; undefined when every candidate was tried.
+ */
+export function gpSuggestion(
+  enc: Encoding,
+  obs: readonly Observation[],
+  spec: BayesianSpec,
+  index: number,
+  taken: ReadonlySet<string>,
+): Params | undefined {
+  const points = fitPoints(obs);
+  const gp = GaussianProcess.fit(
+    points.map((o) => toCube(enc, o.point)),
+    points.map((o) => o.loss),
+    spec.alpha,
+  );
+  const u = seededSource(spec.seed, index, 0xb0);
+  const scored = new Map<string, { params: Params; bound: number }>();
+  const score = (raw: number[]): number => {
+    const point = snapPoint(enc, raw);
+    const params = decodePoint(enc, point);
+    const key = stableStringify(params);
+    const known = scored.get(key);
+    if (known) return known.bound;
+    const { mean, std } = gp.predict(toCube(enc, point));
+    const bound = taken.has(key) ? Infinity : mean - spec.beta * std;
+    scored.set(key, { params, bound });
+    return bound;
+  };
+  const starts = Array.from({ length: CANDIDATES }, () => randomPoint(enc, u))
+    .map((p) => ({ p, b: score(p) }))
+    .sort((a, b) => a.b - b.b)
+    .slice(0, REFINE_FROM);
+  for (const start of starts) {
+    let { p, b } = start;
+    for (let s = 0; s < REFINE_STEPS; s++) {
+      const q = neighbour(enc, p, u);
+      const c = score(q);
+      if (c < b) [p, b] = [q, c];
+    }
+  }
+  let best: { params: Params; bound: number } | undefined;
+  for (const s of scored.values()) if (s.bound < Infinity && (!best || s.bound < best.bound)) best = s;
+  return best?.params;
+}
+
+/**
+ * Keras Tuner's BayesianOptimization: numInitialPoints random trials (random search's draws), then the point
+ * minimising the Gaussian process's lower confidence bound on the loss, fitted to the study's finished trials
+ * (a pruned trial with its best value, which fewer epochs make pessimistic).
+ */
+export class BayesianSampler implements Sampler {
+  constructor(private readonly spec: BayesianSpec) {}
+
+  nextAction(study: StudyState) {
+    const { maxTrials, maxEpochs, seed } = this.spec;
+    return drawnTrialAction(study, maxEpochs, (i) => {
+      if (i >= maxTrials) return undefined;
+      const taken = takenParams(study);
+      const enc = encodingOf(study.space);
+      const initial = this.spec.numInitialPoints ?? Math.max(1, 3 * enc.dims.length);
+      const obs = observationsOf(study, enc);
+      const usable = obs.filter((o) => o.state !== "busy" && Number.isFinite(o.loss)).length;
+      if (i < initial || usable < 2 || enc.dims.length === 0) return uniqueTrialParams(study.space, seed, i, taken);
+      return gpSuggestion(enc, obs, this.spec, i, taken) ?? uniqueTrialParams(study.space, seed, i, taken);
+    });
+  }
+}
