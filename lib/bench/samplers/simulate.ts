@@ -49,9 +49,7 @@ export function runStudy(sampler: OurSampler, objective: SyntheticObjective, see
  * objective values): the median of `repeats` timings of the same decision.
  */
 export function suggestionSecondsAt(sampler: OurSampler, objective: SyntheticObjective, history: number, repeats = 5): number {
-  const filler = runStudy("random", objective, 1, history);
   const space = spaceOf(objective);
-  // Rebuild the filled study once (runStudy keeps only values), then time the next decision on it.
   const { sampler: r } = tunerFor(tunerSpec("random", history, 1));
   let study: StudyState = { space, objective: MINIMISE, trials: [] };
   for (let i = 0; i < history; i++) {
@@ -63,7 +61,6 @@ export function suggestionSecondsAt(sampler: OurSampler, objective: SyntheticObj
       "completed",
     );
   }
-  void filler;
   const { sampler: s } = tunerFor(tunerSpec(sampler, history + 1, 7));
   const times = Array.from({ length: repeats }, () => {
     const t0 = performance.now();

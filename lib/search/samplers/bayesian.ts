@@ -85,33 +85,31 @@ export function gpSuggestion(
     spec.alpha,
   );
   const u = seededSource(spec.seed, index, 0xb0);
-  const scored = new Map<string, { params: Params; bound: number }>();
-  const score = (raw: number[]): number => {
-    const point = snapPoint(enc, raw);
-    const params = decodePoint(enc, point);
-    const key = stableStringify(params);
-    const known = scored.get(key);
-    if (known) return known.bound;
+  const bound = (point: number[]): number => {
     const { mean, std } = gp.predict(toCube(enc, point));
-    const bound = taken.has(key) ? Infinity : mean - spec.beta * std;
-    scored.set(key, { params, bound });
-    return bound;
+    return mean - spec.beta * std;
   };
-  const starts = Array.from({ length: CANDIDATES }, () => randomPoint(enc, u))
-    .map((p) => ({ p, b: score(p) }))
-    .sort((a, b) => a.b - b.b)
-    .slice(0, REFINE_FROM);
-  for (const start of starts) {
-    let { p, b } = start;
+  const scored = Array.from({ length: CANDIDATES }, () => snapPoint(enc, randomPoint(enc, u))).map((point) => ({
+    point,
+    bound: bound(point),
+  }));
+  scored.sort((a, b) => a.bound - b.bound);
+  for (const start of scored.slice(0, REFINE_FROM)) {
+    let { point, bound: b } = start;
     for (let s = 0; s < REFINE_STEPS; s++) {
-      const q = neighbour(enc, p, u);
-      const c = score(q);
-      if (c < b) [p, b] = [q, c];
+      const q = snapPoint(enc, neighbour(enc, point, u));
+      const c = bound(q);
+      scored.push({ point: q, bound: c });
+      if (c < b) [point, b] = [q, c];
     }
   }
-  let best: { params: Params; bound: number } | undefined;
-  for (const s of scored.values()) if (s.bound < Infinity && (!best || s.bound < best.bound)) best = s;
-  return best?.params;
+  // Stable sort: equal bounds keep their draw order, so every worker picks the same point.
+  scored.sort((a, b) => a.bound - b.bound);
+  for (const { point } of scored) {
+    const params = decodePoint(enc, point);
+    if (!taken.has(stableStringify(params))) return params;
+  }
+  return undefined;
 }
 
 /**

@@ -133,7 +133,10 @@ export function decodePoint(enc: Encoding, point: readonly number[]): Params {
   );
 }
 
-/** The point's own grid point: decoding then encoding again, so a model scores exactly what would be trained. */
+/**
+ * The point's own grid point (each numeric axis decoded and encoded again), so a model scores exactly what would be
+ * trained; categorical axes already hold an index.
+ */
 export function snapPoint(enc: Encoding, point: readonly number[]): number[] {
-  return encodeParams(enc, decodePoint(enc, point)) ?? point.slice();
+  return enc.dims.map((d, i) => (d.kind === "numeric" ? d.encode(d.decode(point[i]!)) : point[i]!));
 }
