@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { stableStringify } from "../core/json";
 import type { Params } from "../core/space";
 import { type StudyState, takenParams } from "../core/study";
-import { decodePoint, type Encoding, encodingOf, snapPoint } from "./encoding";
+import { decodePoint, type Encoding, encodingOf, pointKey, snapPoint, takenPoints } from "./encoding";
 import { GaussianProcess } from "./gaussian-process";
 import { type Observation, observationsOf } from "./observations";
 import { seededSource, type Uniform, uniqueTrialParams } from "./random";
@@ -35,7 +34,7 @@ const REFINE_FROM = 5;
 const REFINE_STEPS = 40;
 
 /** A point in the unit cube: numeric axes scaled to [0, 1], each choice one-hot (so no order is implied). */
-export function toCube(enc: Encoding, point: readonly number[]): number[] {
+function toCube(enc: Encoding, point: readonly number[]): number[] {
   return enc.dims.flatMap((d, i) =>
     d.kind === "numeric" ? [(point[i]! - d.low) / (d.high - d.low)] : d.values.map((_, c) => (c === point[i] ? 1 : 0)),
   );
@@ -71,7 +70,7 @@ function fitPoints(obs: readonly Observation[]): Observation[] {
  * The untried point with the lowest confidence bound mean - beta * std of the loss, searched over random
  * candidates and then small moves around the best of them; undefined when every candidate was tried.
  */
-export function gpSuggestion(
+function gpSuggestion(
   enc: Encoding,
   obs: readonly Observation[],
   spec: BayesianSpec,
@@ -105,11 +104,8 @@ export function gpSuggestion(
   }
   // Stable sort: equal bounds keep their draw order, so every worker picks the same point.
   scored.sort((a, b) => a.bound - b.bound);
-  for (const { point } of scored) {
-    const params = decodePoint(enc, point);
-    if (!taken.has(stableStringify(params))) return params;
-  }
-  return undefined;
+  const fresh = scored.find(({ point }) => !taken.has(pointKey(point)));
+  return fresh && decodePoint(enc, fresh.point);
 }
 
 /**
@@ -124,13 +120,13 @@ export class BayesianSampler implements Sampler {
     const { maxTrials, maxEpochs, seed } = this.spec;
     return drawnTrialAction(study, maxEpochs, (i) => {
       if (i >= maxTrials) return undefined;
-      const taken = takenParams(study);
+      const random = () => uniqueTrialParams(study.space, seed, i, takenParams(study));
       const enc = encodingOf(study.space);
       const initial = this.spec.numInitialPoints ?? Math.max(1, 3 * enc.dims.length);
       const obs = observationsOf(study, enc);
       const usable = obs.filter((o) => o.state !== "busy" && Number.isFinite(o.loss)).length;
-      if (i < initial || usable < 2 || enc.dims.length === 0) return uniqueTrialParams(study.space, seed, i, taken);
-      return gpSuggestion(enc, obs, this.spec, i, taken) ?? uniqueTrialParams(study.space, seed, i, taken);
+      if (i < initial || usable < 2 || enc.dims.length === 0) return random();
+      return gpSuggestion(enc, obs, this.spec, i, takenPoints(study, enc, obs)) ?? random();
     });
   }
 }

@@ -1,5 +1,6 @@
 import { type JsonValue, stableStringify } from "../core/json";
 import { intCount, intValueAt, type IntParam, type ParamSpec, type Params, type SearchSpace } from "../core/space";
+import type { StudyState } from "../core/study";
 
 /**
  * One searched entry as a model-based sampler sees it. numeric: a real axis [low, high] (the log of the value for a
@@ -108,8 +109,12 @@ export function encodeParams(enc: Encoding, params: Params): number[] | undefine
     const v = params[d.key];
     if (v === undefined) return undefined;
     if (d.kind === "categorical") {
-      const s = stableStringify(v);
-      const i = d.values.findIndex((c) => stableStringify(c) === s);
+      // Strings, numbers and bools compare directly; only list or object choices need their canonical JSON.
+      let i = d.values.indexOf(v);
+      if (i < 0 && v !== null && typeof v === "object") {
+        const s = stableStringify(v);
+        i = d.values.findIndex((c) => stableStringify(c) === s);
+      }
       if (i < 0) return undefined;
       point.push(i);
     } else {
@@ -139,4 +144,22 @@ export function decodePoint(enc: Encoding, point: readonly number[]): Params {
  */
 export function snapPoint(enc: Encoding, point: readonly number[]): number[] {
   return enc.dims.map((d, i) => (d.kind === "numeric" ? d.encode(d.decode(point[i]!)) : point[i]!));
+}
+
+/** A key equal for two points exactly when they decode to the same params (points on the grids, as snapPoint gives). */
+export const pointKey = (point: readonly number[]): string => point.join(",");
+
+/**
+ * Every trial's point key, for the duplicate check (cheaper than the params' canonical JSON at a thousand trials):
+ * the observations' points, plus failed trials (random search does not repeat those either). A trial outside the
+ * space cannot be repeated.
+ */
+export function takenPoints(study: StudyState, enc: Encoding, observed: readonly { point: number[] }[]): Set<string> {
+  const keys = new Set(observed.map((o) => pointKey(o.point)));
+  for (const t of study.trials) {
+    if (t.status !== "failed") continue;
+    const point = encodeParams(enc, t.params);
+    if (point) keys.add(pointKey(point));
+  }
+  return keys;
 }

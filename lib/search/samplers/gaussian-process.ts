@@ -5,7 +5,7 @@
  */
 
 /** Matérn 5/2 correlation at distance r (in length scales). */
-export function matern52(r: number): number {
+function matern52(r: number): number {
   const s = Math.sqrt(5) * r;
   return (1 + s + (s * s) / 3) * Math.exp(-s);
 }

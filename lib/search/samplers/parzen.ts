@@ -81,7 +81,18 @@ function bandwidths(mus: readonly number[], low: number, high: number, opts: Par
 }
 
 type Axis =
-  | { kind: "numeric"; mus: number[]; sigmas: number[]; low: number; high: number; step: number; logZ: number[] }
+  | {
+      kind: "numeric";
+      mus: Float64Array;
+      sigmas: Float64Array;
+      low: number;
+      high: number;
+      step: number;
+      /** log of the truncation's mass per kernel. */
+      logZ: Float64Array;
+      /** The density's constant per kernel: -log(sigma sqrt(2 pi)) - logZ (+ log step on a grid). */
+      logC: Float64Array;
+    }
   | { kind: "categorical"; logP: number[][]; p: number[][] };
 
 /**
@@ -108,18 +119,7 @@ export class ParzenEstimator {
     this.axes = enc.dims.map((d, i) => {
       const obs = points.map((p) => p[i]!);
       if (d.kind === "categorical") return categoricalAxis(obs, d.values.length, opts.priorWeight);
-      const mus = [...obs, (d.low + d.high) / 2];
-      const sigmas = [...(n > 0 ? bandwidths(obs, d.low, d.high, opts) : []), d.high - d.low];
-      const logZ = mus.map((m, k) => Math.log(normalMass((d.low - m) / sigmas[k]!, (d.high - m) / sigmas[k]!)));
-      return {
-        kind: "numeric",
-        mus: n > 0 ? mus : mus.slice(-1),
-        sigmas,
-        low: d.low,
-        high: d.high,
-        step: d.step,
-        logZ: n > 0 ? logZ : logZ.slice(-1),
-      };
+      return numericAxis(obs, d.low, d.high, d.step, opts);
     });
   }
 
@@ -140,7 +140,8 @@ export class ParzenEstimator {
     const terms = new Float64Array(this.logW);
     this.axes.forEach((a, i) => {
       const x = point[i]!;
-      for (let k = 0; k < terms.length; k++) terms[k]! += a.kind === "numeric" ? numericLogKernel(a, k, x) : a.logP[k]![x]!;
+      if (a.kind === "numeric") for (let k = 0; k < terms.length; k++) terms[k]! += numericLogKernel(a, k, x);
+      else for (let k = 0; k < terms.length; k++) terms[k]! += a.logP[k]![x]!;
     });
     return logSumExp(terms);
   }
@@ -148,6 +149,14 @@ export class ParzenEstimator {
   get dimensions(): number {
     return this.enc.dims.length;
   }
+}
+
+function numericAxis(obs: readonly number[], low: number, high: number, step: number, opts: ParzenOptions): Axis {
+  const mus = Float64Array.from([...obs, (low + high) / 2]);
+  const sigmas = Float64Array.from([...(obs.length > 0 ? bandwidths(obs, low, high, opts) : []), high - low]);
+  const logZ = mus.map((m, k) => Math.log(normalMass((low - m) / sigmas[k]!, (high - m) / sigmas[k]!)));
+  const logC = sigmas.map((sigma, k) => -Math.log(sigma) - LOG_SQRT_2PI - logZ[k]! + (step > 0 ? Math.log(step) : 0));
+  return { kind: "numeric", mus, sigmas, low, high, step, logZ, logC };
 }
 
 function categoricalAxis(obs: readonly number[], nChoices: number, priorWeight: number): Axis {
@@ -172,7 +181,7 @@ function numericLogKernel(a: Extract<Axis, { kind: "numeric" }>, k: number, x: n
     if (mass > 1e-300) return Math.log(mass) - a.logZ[k]!;
   }
   const z = (x - mu) / sigma;
-  return -0.5 * z * z - Math.log(sigma) - LOG_SQRT_2PI - a.logZ[k]! + (a.step > 0 ? Math.log(a.step) : 0);
+  return -0.5 * z * z + a.logC[k]!;
 }
 
 /** A draw from N(mu, sigma) truncated to [low, high], by rejection (mu lies in the range, so few draws are lost). */

@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { stableStringify } from "../core/json";
 import type { Params } from "../core/space";
 import { type StudyState, takenParams } from "../core/study";
-import { decodePoint, type Encoding, encodingOf, snapPoint } from "./encoding";
+import { decodePoint, type Encoding, encodingOf, pointKey, snapPoint, takenPoints } from "./encoding";
 import { type Observation, observationsOf, rankFinished } from "./observations";
 import { ParzenEstimator } from "./parzen";
 import { seededSource, uniqueTrialParams } from "./random";
@@ -44,7 +43,7 @@ export function splitObservations(obs: readonly Observation[]): { good: Observat
  * with the largest log l - log g (g: the bad trials') that the study has not tried. undefined: every candidate was
  * tried already.
  */
-export function tpeSuggestion(
+function tpeSuggestion(
   enc: Encoding,
   obs: readonly Observation[],
   spec: TpeSpec,
@@ -71,11 +70,8 @@ export function tpeSuggestion(
   });
   // Stable sort: equal scores keep draw order, so every worker picks the same candidate.
   scored.sort((a, b) => b.score - a.score);
-  for (const { point } of scored) {
-    const params = decodePoint(enc, point);
-    if (!taken.has(stableStringify(params))) return params;
-  }
-  return undefined;
+  const fresh = scored.find(({ point }) => !taken.has(pointKey(point)));
+  return fresh && decodePoint(enc, fresh.point);
 }
 
 /**
@@ -91,12 +87,12 @@ export class TpeSampler implements Sampler {
     const { maxTrials, maxEpochs, seed, nStartupTrials } = this.spec;
     return drawnTrialAction(study, maxEpochs, (i) => {
       if (i >= maxTrials) return undefined;
-      const taken = takenParams(study);
+      const random = () => uniqueTrialParams(study.space, seed, i, takenParams(study));
       const enc = encodingOf(study.space);
       const obs = observationsOf(study, enc);
       const finished = obs.some((o) => o.state !== "busy" && Number.isFinite(o.loss));
-      if (i < nStartupTrials || !finished || enc.dims.length === 0) return uniqueTrialParams(study.space, seed, i, taken);
-      return tpeSuggestion(enc, obs, this.spec, i, taken) ?? uniqueTrialParams(study.space, seed, i, taken);
+      if (i < nStartupTrials || !finished || enc.dims.length === 0) return random();
+      return tpeSuggestion(enc, obs, this.spec, i, takenPoints(study, enc, obs)) ?? random();
     });
   }
 }
