@@ -1,4 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as fs from "node:fs";
 import * as readline from "node:readline";
 import type { Params } from "../../search/core/space";
@@ -54,4 +56,21 @@ export async function runOptunaTpe(objective: SyntheticObjective, seeds: readonl
   if (!done || code !== 0)
     throw new BenchError(`the Optuna peer (${OPTUNA_PEER_SCRIPT}) stopped early with status ${code}; see its output above`);
   return seeds.map((s) => runs.get(s)!);
+}
+
+/**
+ * Optuna's time (seconds, median of 5) for one suggestion once a study holds these finished trials; the history goes
+ * to the peer in a file, since a thousand trials' params would strain a command line.
+ */
+export function optunaSuggestionSeconds(objective: SyntheticObjective, params: Params[], values: number[]): number {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-optuna-"));
+  try {
+    const file = path.join(dir, "spec.json");
+    fs.writeFileSync(file, JSON.stringify({ space: objective.space, history: { params, values } }));
+    const r = spawnSync(venvPython(), [projectPath(OPTUNA_PEER_SCRIPT), `@${file}`], { encoding: "utf8", maxBuffer: 1 << 20 });
+    if (r.status !== 0) throw new BenchError(`the Optuna peer could not time a suggestion: ${r.stderr.trim().split("\n").pop()}`);
+    return (JSON.parse(r.stdout) as { seconds: number }).seconds;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

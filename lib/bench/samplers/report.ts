@@ -13,9 +13,9 @@ export interface SamplerRow {
   median: number;
   q1: number;
   q3: number;
-  /** Mean over every suggestion of every seed, startup draws included (milliseconds). */
+  /** Mean CPU time over every suggestion of every seed, startup draws included (milliseconds). */
   msPerSuggestion: number;
-  /** One suggestion once the study holds 1,000 finished trials (ours only; milliseconds). */
+  /** CPU time of one suggestion once the study holds 1,000 finished trials (random search's; milliseconds). */
   msAt1000: number | null;
 }
 
@@ -57,7 +57,7 @@ export function samplerRow(
 const fmt = (x: number): string => x.toFixed(4);
 
 export function formatSamplerTable(report: SamplerBenchReport): string {
-  const header = ["objective", "sampler", `median best @${report.trials}`, "IQR (q1 .. q3)", "ms/suggestion", "ms @1000 trials"];
+  const header = ["objective", "sampler", `median best @${report.trials}`, "IQR (q1 .. q3)", "CPU ms/suggestion", "CPU ms @1000 trials"];
   const rows = report.rows.map((r) => [
     r.objective,
     r.sampler,

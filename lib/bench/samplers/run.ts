@@ -2,9 +2,9 @@ import * as os from "node:os";
 import { writeFileAtomic } from "../../io/atomic";
 import { BenchError, machineEnvironment } from "../report";
 import { SYNTHETIC_OBJECTIVES } from "./objectives";
-import { optunaUnavailable, runOptunaTpe } from "./optuna";
+import { optunaSuggestionSeconds, optunaUnavailable, runOptunaTpe } from "./optuna";
 import { type SamplerBenchReport, type SamplerRow, samplerRow } from "./report";
-import { type OurSampler, runStudy, type StudyRun, suggestionSecondsAt } from "./simulate";
+import { filledStudy, type OurSampler, runStudy, type StudyRun, suggestionSeconds } from "./simulate";
 
 export interface SamplerBenchOptions {
   /** Studies per sampler and objective, seeded 0..seeds-1 (default 20). */
@@ -46,14 +46,23 @@ export async function runSamplerBench(o: SamplerBenchOptions = {}): Promise<Samp
   const history = o.historyForTiming ?? 1000;
   const rows: SamplerRow[] = [];
   for (const objective of SYNTHETIC_OBJECTIVES) {
+    const filled = history > 0 ? filledStudy(objective, history) : undefined;
     for (const sampler of OURS) {
       log(`${objective.name}: ${sampler}, ${seeds.length} studies of ${trials} trials`);
       const runs = seeds.map((seed) => runStudy(sampler, objective, seed, trials));
-      const at = history > 0 && sampler !== "random" ? 1000 * suggestionSecondsAt(sampler, objective, history) : null;
+      const at = filled && sampler !== "random" ? 1000 * suggestionSeconds(sampler, filled) : null;
       rows.push(rowOf(objective.name, sampler, runs, at));
     }
     log(`${objective.name}: optuna-tpe, ${seeds.length} studies of ${trials} trials`);
-    rows.push(rowOf(objective.name, "optuna-tpe", await runOptunaTpe(objective, seeds, trials), null));
+    const optunaAt = filled
+      ? 1000 *
+        optunaSuggestionSeconds(
+          objective,
+          filled.trials.map((t) => t.params),
+          filled.trials.map((t) => t.history[0]!),
+        )
+      : null;
+    rows.push(rowOf(objective.name, "optuna-tpe", await runOptunaTpe(objective, seeds, trials), optunaAt));
   }
   const report: SamplerBenchReport = { trials, seeds, rows, environment: machineEnvironment(started, loadBefore) };
   if (o.json) writeFileAtomic(o.json, `${JSON.stringify(report, null, 2)}\n`);
