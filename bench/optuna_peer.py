@@ -55,9 +55,8 @@ def time_at(spec):
     space = spec["space"]
     dists = {name: distribution(space[name]) for name in space}
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=7))
-    study.add_trials(
-        [optuna.trial.create_trial(params=p, distributions=dists, value=v) for p, v in zip(spec["history"]["params"], spec["history"]["values"])]
-    )
+    history = zip(spec["history"]["params"], spec["history"]["values"])
+    study.add_trials([optuna.trial.create_trial(params=p, distributions=dists, value=v) for p, v in history])
     times = []
     for _ in range(spec.get("repeats", 5)):
         t0 = time.process_time()
