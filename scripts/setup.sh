@@ -4,7 +4,7 @@
 #   2. npm packages (npm ci) when node_modules is missing or older than package-lock.json
 #   3. TypeScript build (dist/) when a lib/ source is newer than it
 #   4. the tslab kernel, registered inside the project (.jupyter/), never in the user's Jupyter folders
-#   5. the project's Python environment .venv/ (scripts/python-env.sh): JupyterLab 4 and Notebook 7, pinned; TensorBoard (5b);
+#   5. the project's Python environment .venv/ (scripts/python-env.sh): JupyterLab 4 and Notebook 7, pinned; TensorBoard (5b); Optuna (5d);
 #      with the argument `keras`, also Keras 3 on TensorFlow CPU (python/keras.txt, 5c)
 # Env: FASHION_ANN_SKIP_APT=1 skips step 1 (e.g. on a machine without apt; missing packages are then only reported).
 #      FASHION_ANN_WHEELS=<folder> installs step 5 offline from that wheel folder (/opt/pypi/files is used if present).
@@ -168,10 +168,11 @@ if ! tensorboard_error=$(bash scripts/python-env.sh tensorboard 2>&1 >&3); then
 fi 3>&1
 
 # --- 5b'. Optuna (its own group, python/optuna.txt) ---------------------------------------------
-# The reference the study export and importances are tested against (test/e2e/search-export.test.ts).
+# The reference the study export and importances are tested against (test/e2e/search-export.test.ts), and that
+# `fashion-ann bench --samplers` measures our samplers against.
 if ! optuna_error=$(bash scripts/python-env.sh optuna 2>&1 >&3); then
   [[ "${CI:-}" == true ]] && { say "CI needs Optuna for the study-export test, but ${optuna_error##*setup: }" >&2; exit 1; }
-  say "Optuna is not set up because ${optuna_error##*setup: }, so the test that loads exported studies in Optuna is skipped"
+  say "Optuna is not set up because ${optuna_error##*setup: }, so the tests that load exported studies in Optuna are skipped and bench --samplers has no Optuna row"
 fi 3>&1
 
 # --- 5c. Keras on TensorFlow (python/keras.txt), only when asked: `bash scripts/setup.sh keras` ----------

@@ -19,8 +19,8 @@ import { IMPORTANCE_METHOD, saveStudyFigures, studyFiguresOf, writeStudyReport }
 export interface SearchOptions {
   /** The search-space JSON (already parsed), e.g. {"learningRate": {"type": "float", "min": 1e-4, "max": 0.03, "log": true}}. */
   space: unknown;
-  tuner: "random" | "grid" | "hyperband";
-  /** Trials to run (random; grid: at most; ignored by Hyperband, whose budget is maxEpochs). */
+  tuner: "random" | "grid" | "hyperband" | "tpe" | "bayesian";
+  /** Trials to run (random, tpe, bayesian; grid: at most; ignored by Hyperband, whose budget is maxEpochs). */
   maxTrials?: number;
   /** Epochs per trial (random, grid), or of the longest-trained models (Hyperband). */
   maxEpochs: number;
@@ -34,7 +34,7 @@ export interface SearchOptions {
   storage?: string;
   /** The study's name in the database (default: the folder name of `out`). */
   study?: string;
-  /** Seeds the random and Hyperband draws (default 42). */
+  /** Seeds the random, TPE, Bayesian and Hyperband draws (default 42). */
   seed?: number;
   /** The config every trial shares (flags and --set of the command). */
   fixed?: ConfigOverrides;
@@ -78,7 +78,7 @@ function studyDefinition(o: SearchOptions): StudyDefinition {
       ? { kind: "hyperband", maxEpochs: o.maxEpochs, seed }
       : o.tuner === "grid"
         ? { kind: "grid", maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? null }
-        : { kind: "random", maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? 10, seed },
+        : { kind: o.tuner, maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? 10, seed },
   );
   const fixed = { ...(o.fixed ?? {}) } as Record<string, unknown>;
   delete fixed.epochs; // the tuner sets each trial's epochs

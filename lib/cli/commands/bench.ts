@@ -29,7 +29,7 @@ export function registerBench(program: Command): void {
   program
     .command("bench")
     .description(
-      "time an epoch of the tutorial model on each backend and on the PyTorch peer, or with --latency what notebook cells and commands wait for; print a table (stdout), progress on stderr",
+      "time an epoch of the tutorial model on each backend and on the PyTorch peer, with --latency what notebook cells and commands wait for, or with --samplers how the search samplers compare with Optuna; print a table (stdout), progress on stderr",
     )
     .option("--epochs <n>", "timed epochs per backend", integerAtLeast("--epochs", 1), 1)
     .option("--batch-size <n>", "mini-batch size", integerAtLeast("--batch-size", 1), 32)
@@ -53,8 +53,26 @@ export function registerBench(program: Command): void {
       "instead of epochs: time importing the library, startNotebook, a first and a later figure cell, --help and a bad flag, each in fresh processes, against issue 23's targets",
     )
     .option("--repeats <n>", "--latency: fresh processes per step (default 5)", integerAtLeast("--repeats", 1))
+    .option(
+      "--samplers",
+      "instead of epochs: our tpe, bayesian and random samplers and Optuna 5.0's TPESampler on Branin and Hartmann-6, median and IQR of the best value and ms per suggestion (docs/tuning.md)",
+    )
+    .option("--seeds <n>", "--samplers: studies per sampler and function (default 20)", integerAtLeast("--seeds", 1))
+    .option("--trials <n>", "--samplers: trials per study (default 50)", integerAtLeast("--trials", 1))
     .action(async (opts, cmd: Command) => {
       const given = (names: string[]) => names.filter((n) => cmd.getOptionValueSource(n) === "cli");
+      if (opts.samplers) {
+        const others = given(["epochs", "batchSize", "backends", "cpuBatches", "seed", "dataDir", "set", "latency", "repeats"]);
+        if (others.length)
+          throw new InvalidArgumentError(`--samplers takes only --seeds, --trials and --json; drop ${others.map(flagOf).join(", ")}`);
+        const { runSamplerBench } = await import("../../bench/samplers/run");
+        const { formatSamplerTable, targetLines } = await import("../../bench/samplers/report");
+        const report = await runSamplerBench({ seeds: opts.seeds, trials: opts.trials, json: opts.json });
+        process.stdout.write(formatSamplerTable(report) + targetLines(report).join(""));
+        if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
+        return;
+      }
+      if (opts.seeds !== undefined || opts.trials !== undefined) throw new InvalidArgumentError("--seeds and --trials go with --samplers");
       if (opts.latency) {
         const others = given(["epochs", "batchSize", "backends", "cpuBatches", "seed", "dataDir", "set"]);
         if (others.length)

@@ -12,18 +12,35 @@ const positive = (flag: string) => (v: string) => {
 
 export function registerSearch(program: Command): void {
   withConfigFlags(
-    program.command("search").description("search hyperparameters (Keras Tuner's random, grid or Hyperband), one run folder per trial"),
+    program
+      .command("search")
+      .description("search hyperparameters (random, grid, Hyperband, TPE or a Gaussian process), one run folder per trial"),
   )
     .requiredOption("--space <file>", "search-space JSON: config field (or nHidden/nNeurons) -> {type: int|float|choice|bool|fixed, ...}")
-    .addOption(new Option("--tuner <kind>", "how trials are chosen").choices(["random", "grid", "hyperband"]).default("random"))
-    .option("--max-trials <n>", "trials to run (random: default 10; grid: at most; Hyperband plans its own)", positive("--max-trials"))
+    .addOption(
+      new Option(
+        "--tuner <kind>",
+        "how trials are chosen: random, grid, hyperband (Keras Tuner's), tpe (Optuna's TPESampler), bayesian (Keras Tuner's Gaussian process); see docs/tuning.md",
+      )
+        .choices(["random", "grid", "hyperband", "tpe", "bayesian"])
+        .default("random"),
+    )
+    .option(
+      "--max-trials <n>",
+      "trials to run (random, tpe, bayesian: default 10; grid: at most; Hyperband plans its own)",
+      positive("--max-trials"),
+    )
     .requiredOption("--max-epochs <n>", "epochs per trial (Hyperband: of the longest-trained trials)", positive("--max-epochs"))
     .option("--objective <metric>", "per-epoch metric to rank trials by (*accuracy maximised, *loss minimised)", "val_accuracy")
     .requiredOption("--out <dir>", "study folder: trials/<id>/ run folders, trials.csv, figures/, best/, the embedded study database")
     .option("--parallel <n>", "trainers at once in this process, one engine thread each", positive("--parallel"), 1)
     .option("--storage <url>", "postgresql://user:password@host:port/db to share the study with workers on other machines")
     .option("--study <name>", "study name in the storage (default: the --out folder's name)")
-    .option("--search-seed <n>", "seed of the random and Hyperband draws (default 42; --seed seeds training)", integer("--search-seed"))
+    .option(
+      "--search-seed <n>",
+      "seed of the random, TPE, Bayesian and Hyperband draws (default 42; --seed seeds training)",
+      integer("--search-seed"),
+    )
     .option("--set <key=value>", "a fixed config value for every trial (repeatable)", collectSet)
     .option("--heartbeat <s>", "seconds between a worker's heartbeats (default 10)", number("--heartbeat"))
     .option(
