@@ -10,6 +10,7 @@ import { parseSearchSpace, type SearchSpace } from "./core/space";
 import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from "./report";
 import { openStudy, type SqlStudyStore, type StoredTrial, type StudyDefinition } from "./storage";
 import { TunerSpec } from "./tuner";
+import { UserError } from "../errors/user-error";
 
 export interface SearchOptions {
   /** The search-space JSON (already parsed), e.g. {"learningRate": {"type": "float", "min": 1e-4, "max": 0.03, "log": true}}. */
@@ -144,7 +145,7 @@ async function finishStudy(
   });
   if (code !== 0) {
     await store.releaseFinal(worker);
-    throw new Error(`retraining the best config into ${dir} failed (exit ${code}); re-run the same command to retry`);
+    throw new UserError(`retraining the best config into ${dir} failed (exit ${code}); re-run the same command to retry`);
   }
   const test = JSON.parse(fs.readFileSync(path.join(dir, "metrics.json"), "utf8"));
   log(`best config on the test set: test_accuracy ${test.test_accuracy.toFixed(4)}, test_loss ${test.test_loss.toFixed(4)}`);

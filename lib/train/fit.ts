@@ -12,12 +12,13 @@ import { countCorrect, type Step, type StepResult, trainStep } from "./step";
 import { chooseEngine } from "./engine-choice";
 import type { NativeDenseStep } from "../engine/native";
 import { compiledLossFunction } from "../model/compiled";
+import { UserError } from "../errors/user-error";
 
 export type { LabeledImages };
 export type { BackendSwitch, TrainingEngine } from "./engine-choice";
 
 /** Training could not go on (e.g. the loss became NaN); names the epoch and batch. */
-export class TrainingError extends Error {
+export class TrainingError extends UserError {
   override name = "TrainingError";
   constructor(
     message: string,
@@ -260,7 +261,7 @@ function learningRateControl(model: tf.LayersModel, config: TrainConfig, steps: 
     afterEpoch(logs: Logs) {
       logs.learning_rate = current;
       if (!plateau) return;
-      if (logs.val_loss === undefined) throw new Error("lrSchedule reduce_on_plateau monitors val_loss; train with validation data");
+      if (logs.val_loss === undefined) throw new UserError("lrSchedule reduce_on_plateau monitors val_loss; train with validation data");
       plateau.onEpochEnd(logs.val_loss);
       if (state) state.plateau = plateau.state();
     },

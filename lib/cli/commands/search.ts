@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { TrainingInterrupted } from "../../runs/interrupted";
+import { OBJECTIVE_METRICS } from "../../search/core/objective";
 import { collectSet, integer, number, overridesWithSet, withConfigFlags } from "../flags";
 
 const positive = (flag: string) => (v: string) => {
@@ -18,7 +19,11 @@ export function registerSearch(program: Command): void {
     .addOption(new Option("--tuner <kind>", "how trials are chosen").choices(["random", "grid", "hyperband"]).default("random"))
     .option("--max-trials <n>", "trials to run (random: default 10; grid: at most; Hyperband plans its own)", positive("--max-trials"))
     .requiredOption("--max-epochs <n>", "epochs per trial (Hyperband: of the longest-trained trials)", positive("--max-epochs"))
-    .option("--objective <metric>", "per-epoch metric to rank trials by (*accuracy maximised, *loss minimised)", "val_accuracy")
+    .addOption(
+      new Option("--objective <metric>", "per-epoch metric to rank trials by (*accuracy maximised, *loss minimised)")
+        .choices(OBJECTIVE_METRICS)
+        .default("val_accuracy"),
+    )
     .requiredOption("--out <dir>", "study folder: trials/<id>/ run folders, trials.csv, figures/, best/, the embedded study database")
     .option("--parallel <n>", "trainers at once in this process, one engine thread each", positive("--parallel"), 1)
     .option("--storage <url>", "postgresql://user:password@host:port/db to share the study with workers on other machines")
