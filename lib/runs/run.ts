@@ -68,7 +68,10 @@ export class Run {
   }
   saveHistory(history: History): void {
     this.writeText("history.csv", historyToCsv(history));
-    this.writeJson("history.json", { epoch: history.epoch, history: history.history, params: history.params, seconds: history.seconds });
+    const { epoch, params, seconds, diverged } = history;
+    // JSON has no NaN: the loss that diverged is written as a string ("NaN", "Infinity").
+    const divergence = diverged ? { diverged: { ...diverged, loss: String(diverged.loss) } } : {};
+    this.writeJson("history.json", { epoch, history: history.history, params, seconds, ...divergence });
   }
   loadHistory(): History {
     const file = this.file("history.csv");
