@@ -16,9 +16,9 @@ import { syntheticImages } from "../synthetic";
 // Keras's TerminateOnNaN: a loss that becomes NaN or infinite stops training at that batch, with a sentence, and the
 // run folder keeps the epochs before it and says where it diverged.
 const load = loadAddon();
-const engines = ["wasm", "cpu", ...(load.addon ? ["native"] : [])] as const;
+const engines: ("wasm" | "cpu" | "native")[] = ["wasm", "cpu", ...(load.addon ? (["native"] as const) : [])];
 
-async function diverge(backend: (typeof engines)[number]) {
+async function diverge(backend: "wasm" | "cpu" | "native") {
   // Epoch 1 at a sane rate, then a rate that overflows: the divergence lands in epoch 2, after a checkpointable epoch.
   const config = resolveConfig({ hiddenUnits: [8], epochs: 3, batchSize: 16, learningRate: 0.01, backend, threads: 1, seed: 3 }, {});
   await initBackend(config);
