@@ -8,7 +8,7 @@ import { bestOf, objectiveFor } from "./core/objective";
 import { bestTrial } from "./core/results";
 import { parseSearchSpace, type SearchSpace } from "./core/space";
 import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from "./report";
-import { openStudy, type SqlStudyStore, type StoredTrial, type StudyDefinition } from "./storage";
+import { openStudy, type SqlStudyStore, type StoredTrial, StudyDatabaseLost, type StudyDefinition } from "./storage";
 import { TunerSpec } from "./tuner";
 import { UserError } from "../errors/user-error";
 
@@ -35,6 +35,8 @@ export interface SearchOptions {
   /** The config every trial shares (flags and --set of the command). */
   fixed?: ConfigOverrides;
   heartbeat?: Partial<HeartbeatOptions>;
+  /** Seconds a lost --storage server is retried (with backoff) before the worker stops its trainers (default 60). */
+  storageRetrySeconds?: number;
   /** Retrain the best trial's config and evaluate it on the test set when the study is done (default true). */
   retrainBest?: boolean;
   log?: (s: string) => void;
@@ -87,7 +89,7 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   const out = path.resolve(o.out);
   const def = studyDefinition(o);
   fs.mkdirSync(out, { recursive: true });
-  const store = await openStudy(o.storage, out, def);
+  const store = await openStudy(o.storage, out, def, o.storageRetrySeconds);
   const worker = new SearchWorker(store, {
     out,
     parallel: o.parallel ?? 1,
@@ -100,7 +102,13 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   process.on("SIGTERM", onSignal);
   try {
     log(`search: study "${def.name}" in ${store.where}, ${def.tuner.kind} tuner, worker ${worker.id} x${o.parallel ?? 1}`);
-    await worker.run();
+    await worker.run().catch((err: unknown) => {
+      if (!(err instanceof StudyDatabaseLost)) throw err;
+      throw new StudyDatabaseLost(
+        `${err.message}; every trainer was stopped and its finished epochs are checkpointed in ${path.join(out, "trials")}; ` +
+          `once the database answers again, re-run the same command to resume the study (the trials this worker held are taken back after the ${o.heartbeat?.timeoutSeconds ?? 60} s heartbeat timeout)`,
+      );
+    });
     const { trials } = await store.load();
     if (worker.stoppedBy) return { trials, interruptedBy: worker.stoppedBy };
     return { trials, ...(await finishStudy(store, trials, out, worker.id, o.retrainBest ?? true, log)) };

@@ -31,8 +31,10 @@ export function readCheckpointFiles(dir: string): CheckpointFiles | undefined {
       if (fs.existsSync(path.join(dir, name))) files[name] = fs.readFileSync(path.join(dir, name));
     }
     return files;
-  } catch {
-    return undefined;
+  } catch (err) {
+    // Only a folder the trainer pruned mid-read is expected; EACCES, EIO or a damaged pointer is a real failure.
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
   }
 }
 

@@ -36,6 +36,11 @@ export function registerSearch(program: Command): void {
       "a trial whose worker is silent this long goes to another worker (default 60)",
       number("--heartbeat-timeout"),
     )
+    .option(
+      "--storage-retry <s>",
+      "seconds to keep retrying a --storage server that stopped answering before stopping the trainers (default 60)",
+      number("--storage-retry"),
+    )
     .option("--no-retrain", "skip retraining the best config on the test set at the end")
     .addHelpText(
       "after",
@@ -65,6 +70,7 @@ export function registerSearch(program: Command): void {
         fixed: overridesWithSet(opts),
         heartbeat: { intervalSeconds: opts.heartbeat, timeoutSeconds: opts.heartbeatTimeout },
         retrainBest: opts.retrain,
+        storageRetrySeconds: opts.storageRetry,
       });
       if (result.interruptedBy) {
         throw new TrainingInterrupted(

@@ -16,3 +16,8 @@ export interface SqlDatabase extends SqlClient {
 export class StudyStorageError extends UserError {
   override name = "StudyStorageError";
 }
+
+/** The study's server stopped answering (after retries); the worker stops its trainers and says how to resume. */
+export class StudyDatabaseLost extends StudyStorageError {
+  override name = "StudyDatabaseLost";
+}
