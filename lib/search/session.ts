@@ -9,6 +9,7 @@ import { bestTrial } from "./core/results";
 import { parseSearchSpace, type SearchSpace } from "./core/space";
 import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from "./report";
 import { openStudy, type SqlStudyStore, type StoredTrial, StudyDatabaseLost, type StudyDefinition } from "./storage";
+import { repairFromRunFolders } from "./repair";
 import { TunerSpec } from "./tuner";
 import { UserError } from "../errors/user-error";
 
@@ -102,6 +103,8 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   process.on("SIGTERM", onSignal);
   try {
     log(`search: study "${def.name}" in ${store.where}, ${def.tuner.kind} tuner, worker ${worker.id} x${o.parallel ?? 1}`);
+    for (const id of await repairFromRunFolders(store, out))
+      log(`search: ${id} was recorded failed but its run folder completed: marked completed`);
     await worker.run().catch((err: unknown) => {
       if (!(err instanceof StudyDatabaseLost)) throw err;
       throw new StudyDatabaseLost(

@@ -115,6 +115,12 @@ export async function openPostgres(url: string, retrySeconds = 60): Promise<SqlD
   const transaction = async <T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> => {
     const c = await pool.connect();
     let broken: unknown;
+    // A connection that dies while checked out emits 'error' on its client, which would end the process unheard;
+    // the query in flight rejects too, and that rejection is what is retried.
+    const onError = (err: unknown) => {
+      broken = err;
+    };
+    c.on("error", onError);
     try {
       await c.query("BEGIN");
       const out = await fn(client(c));
@@ -125,6 +131,7 @@ export async function openPostgres(url: string, retrySeconds = 60): Promise<SqlD
       else await c.query("ROLLBACK").catch(() => {});
       throw err;
     } finally {
+      c.off("error", onError);
       // A connection that died is dropped from the pool, not handed to the next query.
       c.release(broken !== undefined);
     }
