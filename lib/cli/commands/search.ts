@@ -11,6 +11,12 @@ const positive = (flag: string) => (v: string) => {
   return n;
 };
 
+const seconds = (flag: string) => (v: string) => {
+  const n = number(flag)(v);
+  if (!(n > 0)) throw new InvalidArgumentError(`${flag} expects a number of seconds > 0, got "${v}"`);
+  return n;
+};
+
 export function registerSearch(program: Command): void {
   withConfigFlags(
     program.command("search").description("search hyperparameters (Keras Tuner's random, grid or Hyperband), one run folder per trial"),
@@ -30,16 +36,16 @@ export function registerSearch(program: Command): void {
     .option("--study <name>", "study name in the storage (default: the --out folder's name)")
     .option("--search-seed <n>", "seed of the random and Hyperband draws (default 42; --seed seeds training)", integer("--search-seed"))
     .option("--set <key=value>", "a fixed config value for every trial (repeatable)", collectSet)
-    .option("--heartbeat <s>", "seconds between a worker's heartbeats (default 10)", number("--heartbeat"))
+    .option("--heartbeat <s>", "seconds between a worker's heartbeats (default 10)", seconds("--heartbeat"))
     .option(
       "--heartbeat-timeout <s>",
       "a trial whose worker is silent this long goes to another worker (default 60)",
-      number("--heartbeat-timeout"),
+      seconds("--heartbeat-timeout"),
     )
     .option(
       "--storage-retry <s>",
       "seconds to keep retrying a --storage server that stopped answering before stopping the trainers (default 60)",
-      number("--storage-retry"),
+      seconds("--storage-retry"),
     )
     .option("--no-retrain", "skip retraining the best config on the test set at the end")
     .addHelpText(
