@@ -20,7 +20,7 @@ module.exports = {
       comment: "The config is the lowest layer: its names and schemas import zod and each other, no other room and no tfjs.",
       severity: "error",
       from: { path: "^lib/config/" },
-      to: { path: ["^lib/", "@tensorflow"], pathNot: "^lib/config/" },
+      to: { path: ["^lib/", "@tensorflow"], pathNot: "^lib/(config|errors)/" },
     },
     {
       name: "core-does-not-present-or-persist",
@@ -66,18 +66,25 @@ module.exports = {
       to: { path: "node_modules/tslab/dist/(converter|executor|jupyter|main)" },
     },
     {
+      name: "errors-are-the-floor",
+      comment: "errors/ holds the UserError base that every room's errors extend: it imports nothing, so any room may import it.",
+      severity: "error",
+      from: { path: "^lib/errors/" },
+      to: { path: "^lib/", pathNot: "^lib/errors/" },
+    },
+    {
       name: "plumbing-stays-low",
       comment: "io/ and format/ are the ground floor: they import no other room but config.",
       severity: "error",
       from: { path: "^lib/(io|format)/" },
-      to: { path: "^lib/", pathNot: "^lib/(io|format|config)/" },
+      to: { path: "^lib/", pathNot: "^lib/(io|format|config|errors)/" },
     },
     {
       name: "search-core-is-pure",
       comment: "The search's core (space, trial states, best-trial choice) is data in, data out: it imports no other room and no I/O.",
       severity: "error",
       from: { path: "^lib/search/core/" },
-      to: { path: ["^lib/(?!search/core/)", "^(node:)?(fs|fs/promises|child_process|net)$", "@electric-sql", "^pg$"] },
+      to: { path: ["^lib/(?!search/core/|errors/)", "^(node:)?(fs|fs/promises|child_process|net)$", "@electric-sql", "^pg$"] },
     },
     {
       name: "samplers-and-pruners-decide-only",

@@ -2,6 +2,7 @@ import type * as Table from "table";
 import type { BackendName } from "../config";
 import * as os from "node:os";
 import { lazyRequire } from "../io/lazy";
+import { UserError } from "../errors/user-error";
 
 const tables = lazyRequire<typeof Table>("table");
 
@@ -102,7 +103,7 @@ export interface BenchReport {
   environment: Record<string, unknown>;
 }
 
-export class BenchError extends Error {
+export class BenchError extends UserError {
   override name = "BenchError";
 }
 

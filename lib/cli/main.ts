@@ -13,6 +13,7 @@ import { registerSweep } from "./commands/sweep";
 import { registerTensorBoard } from "./commands/tensorboard";
 import { registerTrain } from "./commands/train";
 import { ConfigError } from "../config";
+import { UserError } from "../errors/user-error";
 import { isErrnoError, pathError } from "../io/fs-errors";
 import { TrainingInterrupted } from "../runs/interrupted";
 import { closeRenderer } from "../figures/render/chromium";
@@ -67,13 +68,18 @@ export function exitCodeOf(err: unknown): number {
 }
 
 /**
- * A real bug (a plain Error or a JavaScript engine error) gets its stack and a request to report it;
- * everything else is a typed error whose message is the sentence a user needs.
+ * A UserError (of any area) or a raw file-system error is something the user can fix: its message is the sentence
+ * to print. Anything else (a plain Error, a TypeError, a thrown string) is a bug: its stack and a request to report it.
  */
 function isBug(err: unknown): boolean {
-  if (!(err instanceof Error)) return true;
-  if (err instanceof TypeError || err instanceof ReferenceError || err instanceof SyntaxError || err instanceof RangeError) return true;
-  return err.name === "Error" && !isErrnoError(err);
+  return !(err instanceof UserError || isErrnoError(err));
+}
+
+/** What the CLI prints for an error that is not commander's: the user's one sentence, or a bug's stack and where to report it. */
+export function errorReport(err: unknown): string {
+  if (isBug(err)) return `fashion-ann: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n${REPORT_BUG}`;
+  // A file-system error that no library code named yet still gets its one sentence, not a stack.
+  return `fashion-ann: ${isErrnoError(err) ? pathError(err).message : (err as Error).message}`;
 }
 
 export async function main(argv = process.argv): Promise<number> {
@@ -87,13 +93,7 @@ export async function main(argv = process.argv): Promise<number> {
       // "(outputHelp)": a bare `fashion-ann` printed the usage, which says it all.
       if (!commanderPrinted && code !== 0 && err.code !== "commander.help")
         console.error(`fashion-ann: ${err.message.replace(/^error: /, "")}`);
-    } else if (isBug(err)) {
-      console.error(`fashion-ann: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      console.error(REPORT_BUG);
-    } else {
-      // A file-system error that no library code named yet still gets its one sentence, not a stack.
-      console.error(`fashion-ann: ${isErrnoError(err) ? pathError(err).message : (err as Error).message}`);
-    }
+    } else console.error(errorReport(err));
     return code;
   } finally {
     await closeRenderer();

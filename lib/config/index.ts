@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { KERAS_LEARNING_RATES, OPTIMIZER_NAMES } from "./optimizers";
 import { LrSchedule } from "./schedules";
+import { UserError } from "../errors/user-error";
 
 /** Backends in order of preference; "auto" picks the first that loads. */
 // tfjs-node first where it installs (the project's chosen engine); then the native BLAS engine built by setup,
@@ -124,7 +125,7 @@ export type ExperimentConfig = Omit<z.infer<typeof ExperimentConfig>, "learningR
 export type ConfigOverrides = z.input<typeof ExperimentConfig>;
 
 /** Thrown for any config value that does not fit the schema; the message names field, value and what is allowed. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   override name = "ConfigError";
 }
 
@@ -199,12 +200,32 @@ export function runtimeDirectory(env: NodeJS.ProcessEnv = process.env): string |
 }
 
 /**
- * Resolves overrides against the tutorial defaults, then the environment (ENVIRONMENT) on top; throws
- * ConfigError naming every bad field (or variable) with its value and what is allowed.
+ * Where a value of a resolved config came from, for the fields that differ from the defaults: "override" (a flag,
+ * --set, a notebook's or a test's argument), "env FASHION_ANN_THREADS" (an environment variable), or "file" (a run
+ * folder's config.json, read back by --resume). config.json records it as `sources`.
  */
-export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): ExperimentConfig {
+export type ConfigSources = Partial<Record<keyof ExperimentConfig, string>>;
+
+/** The sources of configs this module resolved; a config copied with a spread falls back to sourcesOf's guess. */
+const resolvedSources = new WeakMap<ExperimentConfig, ConfigSources>();
+
+/**
+ * Resolves overrides against the tutorial defaults, with the environment (ENVIRONMENT) between them: an explicit
+ * value (a flag, --set, an argument) beats the environment, which beats the default, so a search's threads=1 per
+ * trial holds even with FASHION_ANN_THREADS exported. Throws ConfigError naming every bad field (or variable) with
+ * its value and what is allowed. `origin` names where the overrides came from ("file": a run's config.json).
+ */
+export function resolveConfig(
+  overrides: ConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+  origin: "override" | "file" = "override",
+): ExperimentConfig {
+  // A config.json read back carries the record of its sources, which is not a setting.
+  const { sources: _recorded, ...given } = overrides as ConfigOverrides & { sources?: unknown };
+  const explicit = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
   const fromEnv = environmentOverrides(env);
-  const input = { ...overrides, ...fromEnv };
+  for (const field of Object.keys(explicit)) delete fromEnv[field as keyof ExperimentConfig];
+  const input = { ...fromEnv, ...explicit };
   const result = ExperimentConfig.safeParse(input);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => describeIssue(i, input, fromEnv)).join("\n"));
@@ -217,7 +238,50 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
       `batchSize: must be at most the ${60_000 - config.validationSize} training images left after validation, got ${config.batchSize}`,
     );
   }
+  resolvedSources.set(config, nonDefault(config, { ...envSources(fromEnv), ...sameSource(explicit, origin) }));
   return config;
+}
+
+const sameSource = (fields: object, source: string): ConfigSources => Object.fromEntries(Object.keys(fields).map((k) => [k, source]));
+
+function envSources(fromEnv: Partial<Record<keyof ExperimentConfig, unknown>>): ConfigSources {
+  const variables = Object.entries(ENVIRONMENT).filter(([, field]) => field in fromEnv);
+  return Object.fromEntries(variables.map(([variable, field]) => [field, `env ${variable}`]));
+}
+
+/** Only the fields whose value differs from the default need a source. */
+function nonDefault(config: ExperimentConfig, sources: ConfigSources): ConfigSources {
+  const defaults = ExperimentConfig.parse({}) as Record<string, unknown>;
+  const differs = (k: string) => JSON.stringify((config as Record<string, unknown>)[k]) !== JSON.stringify(defaults[k]);
+  return Object.fromEntries(Object.entries(sources).filter(([k]) => differs(k)));
+}
+
+/**
+ * Where each non-default value of `config` came from. A config resolveConfig returned knows; a copy (a spread with
+ * epochs changed) is matched against the environment: a value equal to its variable's is "env ...", else "override".
+ */
+export function sourcesOf(config: ExperimentConfig, env: NodeJS.ProcessEnv = process.env): ConfigSources {
+  const known = resolvedSources.get(config);
+  if (known) return known;
+  const fromEnv = environmentOverrides(env);
+  const guessed: ConfigSources = sameSource(config, "override");
+  for (const [field, source] of Object.entries(envSources(fromEnv)))
+    if (JSON.stringify(fromEnv[field as keyof ExperimentConfig]) === JSON.stringify(config[field as keyof ExperimentConfig]))
+      guessed[field as keyof ExperimentConfig] = source;
+  return nonDefault(config, guessed);
+}
+
+/**
+ * The overrides that resume a run as it ran: its config.json's values, except those the environment or the defaults
+ * gave it (config.json's `sources`), which the environment of the resuming process decides again.
+ */
+export function resumeOverrides(saved: Record<string, unknown>): ConfigOverrides {
+  const sources = (saved.sources ?? {}) as Record<string, string>;
+  const envFields: string[] = Object.values(ENVIRONMENT);
+  const kept = Object.entries(saved).filter(
+    ([k]) => k !== "sources" && !(envFields.includes(k) && (sources[k] === undefined || sources[k]!.startsWith("env "))),
+  );
+  return Object.fromEntries(kept) as ConfigOverrides;
 }
 
 /** The one sentence for a combination of fields that each pass the schema but not together, or null. */

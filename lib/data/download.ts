@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import { sha256Hex } from "./decoded-cache";
 import { DatasetError, gunzip } from "./idx";
+import { UserError } from "../errors/user-error";
 
 /** One dataset file: its name and the SHA-256 of its decompressed bytes. */
 export interface DatasetFileSpec {
@@ -63,7 +64,9 @@ export function decodeVerified(gz: Uint8Array, source: string, spec: DatasetFile
 }
 
 /** Download failures that are the network's fault (as opposed to e.g. an unwritable cache). */
-export class DownloadError extends Error {}
+export class DownloadError extends UserError {
+  override name = "DownloadError";
+}
 
 /**
  * Streams `url` into the open file, reporting progress. Rejects with DownloadError on an HTTP

@@ -13,6 +13,7 @@
 import { gunzipSync } from "node:zlib";
 import { NDArray } from "../format/ndarray";
 import { IMAGE_SIZE, NUM_CLASSES } from "./images";
+import { UserError } from "../errors/user-error";
 
 /** Magic number of an IDX label file: unsigned bytes, 1 dimension (count). */
 export const IDX_LABELS_MAGIC = 2049;
@@ -27,7 +28,7 @@ const IDX_TYPE_UBYTE = 0x08;
 const MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024;
 
 /** Thrown for any problem with the dataset: a malformed file, a hash mismatch, a failed download. */
-export class DatasetError extends Error {
+export class DatasetError extends UserError {
   override name = "DatasetError";
 }
 

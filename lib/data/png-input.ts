@@ -1,8 +1,9 @@
 import * as fs from "node:fs";
 import { PNG } from "pngjs";
 import { IMAGE_SHAPE } from "./images";
+import { UserError } from "../errors/user-error";
 
-export class ImageInputError extends Error {
+export class ImageInputError extends UserError {
   override name = "ImageInputError";
 }
 

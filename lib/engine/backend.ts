@@ -5,6 +5,7 @@ import { loadAddon, registerNativeBackend } from "./native";
 import { installWasmMatMulKernels } from "./wasm/kernels";
 import { busyCoresNow } from "./machine";
 import { enableWasmThreads } from "./wasm/threads";
+import { UserError } from "../errors/user-error";
 
 /** What the process trains on; recorded with every run. */
 export interface BackendInfo {
@@ -22,7 +23,7 @@ export interface BackendInfo {
   skipped: { name: BackendName; reason: string }[];
 }
 
-export class BackendError extends Error {
+export class BackendError extends UserError {
   override name = "BackendError";
 }
 
@@ -55,7 +56,7 @@ const loaders: Record<BackendName, (threads: ThreadChoice, context: LoaderContex
   // The addon built by setup; registering fails with its one-sentence reason (not built, build failed, ...).
   native: async (choice) => {
     const reason = registerNativeBackend();
-    if (reason) throw new Error(reason);
+    if (reason) throw new BackendError(reason);
     const { threads, note } = choice.auto ? await autoThreads(choice.threads) : { threads: choice.threads, note: undefined };
     loadAddon().addon?.setThreads(threads);
     return note;

@@ -1,4 +1,5 @@
 import type { Layout as PlotlyLayout, PlotData } from "plotly.js";
+import { UserError } from "../errors/user-error";
 
 /**
  * One plotly trace and a plotly layout, typed by plotly.js's own declarations (@types/plotly.js): the same types
@@ -18,7 +19,7 @@ export interface Figure {
 }
 
 /** Thrown by the figure helpers for input of the wrong size or kind; the message names the value and what was expected. */
-export class FigureError extends Error {
+export class FigureError extends UserError {
   override name = "FigureError";
 }
 

@@ -2,6 +2,7 @@ import { inspect } from "node:util";
 import type { Tensor } from "@tensorflow/tfjs";
 import { array2string, arrayRepr, DEFAULT_PRINT, type DType, type NumericArray, type PrintOptions, scalarStr } from "./arrayprint";
 import { pythonShape } from "./shape";
+import { UserError } from "../errors/user-error";
 
 /**
  * A numpy-style view of a typed array: a flat, row-major (C order) `data` buffer plus a `shape`.
@@ -22,7 +23,7 @@ import { pythonShape } from "./shape";
 export type { DType, NumericArray, PrintOptions } from "./arrayprint";
 
 /** Thrown for a bad shape, index or dtype; the message names the value and what was expected. */
-export class NDArrayError extends Error {
+export class NDArrayError extends UserError {
   override name = "NDArrayError";
 }
 

@@ -1,12 +1,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { UserError } from "../errors/user-error";
 
 /**
  * A file-system problem on a path the user gave or the program writes (not found, a file where a folder
  * is expected, a folder where a file is expected, unwritable, disk full), said in one sentence with the
  * path, what was expected and the fix. `code` is Node's errno code (ENOENT, ENOSPC, ...).
  */
-export class PathError extends Error {
+export class PathError extends UserError {
   override name = "PathError";
   constructor(
     message: string,

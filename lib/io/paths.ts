@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { UserError } from "../errors/user-error";
 
 let root: string | undefined;
 
@@ -16,7 +17,7 @@ export function projectRoot(): string {
       return root;
     }
     if (path.dirname(dir) === dir)
-      throw new Error(`no fashion-ann package.json above ${__dirname}; is the module installed inside the project?`);
+      throw new UserError(`no fashion-ann package.json above ${__dirname}; is the module installed inside the project?`);
   }
 }
 

@@ -1,4 +1,5 @@
+import { UserError } from "../errors/user-error";
 /** A file that is not a Keras model this project can read or write, or a model Keras's format cannot hold; one sentence. */
-export class KerasFormatError extends Error {
+export class KerasFormatError extends UserError {
   override name = "KerasFormatError";
 }

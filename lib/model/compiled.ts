@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { UserError } from "../errors/user-error";
 
 /*
  * What compile() gave a model. Sequential hands compile() to a private inner LayersModel, which holds the
@@ -17,6 +18,6 @@ export function compiledLossName(model: tf.LayersModel): unknown {
 /** The loss function compile() resolved: per-row losses of (yTrue, yPred). */
 export function compiledLossFunction(model: tf.LayersModel): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor {
   const fn = compiledModel(model).lossFunctions?.[0];
-  if (!fn) throw new Error("the model is not compiled; call compileModel(model, learningRate) first");
+  if (!fn) throw new UserError("the model is not compiled; call compileModel(model, learningRate) first");
   return fn;
 }

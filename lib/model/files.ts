@@ -4,9 +4,10 @@ import * as tf from "@tensorflow/tfjs";
 import { deadTemps, removeDeadTemps, tempName, writeFileAtomic } from "../io/atomic";
 import { makeFolder, PathError, withPathErrors } from "../io/fs-errors";
 import { compileModel, type OptimizerConfig } from "./factory";
+import { UserError } from "../errors/user-error";
 
 /** A model folder that is missing, damaged or not a TensorFlow.js layers model. */
-export class ModelFileError extends Error {
+export class ModelFileError extends UserError {
   override name = "ModelFileError";
 }
 

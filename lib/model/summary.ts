@@ -1,5 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
 import { pythonShape } from "../format/shape";
+import { UserError } from "../errors/user-error";
 
 /**
  * `model.summary()` as Keras 2.11-2.12 prints it (tf.keras `keras/utils/layer_utils.py`
@@ -40,7 +41,7 @@ export interface LayerRow {
 }
 
 /** Thrown when the layout options cannot print a row (a column narrower than one character). */
-export class SummaryError extends Error {
+export class SummaryError extends UserError {
   override name = "SummaryError";
 }
 

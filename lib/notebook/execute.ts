@@ -24,6 +24,7 @@ import * as readline from "node:readline";
 import { childEnvironment, resolveConfig, type ConfigOverrides } from "../config";
 import { warmRenderer } from "../figures/render/chromium";
 import { projectRoot } from "../io/paths";
+import { UserError } from "../errors/user-error";
 
 /** Jupyter runs on Debian's Python, which has nbclient and the notebook server; a venv or pyenv python may not. */
 export const SYSTEM_PYTHON = "/usr/bin/python3";
@@ -63,7 +64,7 @@ export interface RunNotebooksResult {
 }
 
 /** A notebook could not run, or one of its cells failed. The partly executed notebook is still written (outputPath). */
-export class NotebookError extends Error {
+export class NotebookError extends UserError {
   override name = "NotebookError";
   constructor(
     message: string,

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { UpdateRule } from "./state";
 import { type TwoMomentArgs, TwoMomentOptimizer } from "./two-moments";
+import { UserError } from "../errors/user-error";
 
 /** AdamW's hyperparameters; each defaults to Keras 3's `keras.optimizers.AdamW`. */
 export interface AdamWArgs extends TwoMomentArgs {
@@ -36,7 +37,7 @@ export class AdamWOptimizer extends TwoMomentOptimizer<{ alpha: number; decay: n
     super(args);
     this.weightDecay = args.weightDecay ?? 0.004;
     if (!(Number.isFinite(this.weightDecay) && this.weightDecay >= 0)) {
-      throw new Error(`AdamW: weightDecay must be a finite number >= 0, got ${this.weightDecay}`);
+      throw new UserError(`AdamW: weightDecay must be a finite number >= 0, got ${this.weightDecay}`);
     }
   }
 

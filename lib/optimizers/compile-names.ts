@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { giveOptimizerToModel } from "./tfjs-internals";
+import { UserError } from "../errors/user-error";
 
 /** Marks a wrapped compile, so a second copy of this module (or a second call) does not wrap it again. */
 const WRAPPED = Symbol.for("fashion-ann.compileOptimizerNames");
@@ -34,7 +35,9 @@ export function acceptOptimizerNames(names: readonly string[], build: (name: str
     }
     const name = args.optimizer.toLowerCase();
     if (!names.includes(name)) {
-      throw new Error(`optimizer ${JSON.stringify(args.optimizer)}: expected one of ${names.join(", ")} (Keras's names) or a tf.Optimizer`);
+      throw new UserError(
+        `optimizer ${JSON.stringify(args.optimizer)}: expected one of ${names.join(", ")} (Keras's names) or a tf.Optimizer`,
+      );
     }
     original.call(this, { ...args, optimizer: build(name) });
     giveOptimizerToModel(this);

@@ -33,6 +33,7 @@ import { acceptOptimizerNames } from "./compile-names";
 import { NadamOptimizer } from "./nadam";
 import { type OptimizerVariables, ownsVariables } from "./state";
 import { KerasAdadelta, ResumableAdam, ResumableAdamax, tfjsOptimizerVariables } from "./tfjs-internals";
+import { UserError } from "../errors/user-error";
 
 export { KERAS_LEARNING_RATES, OPTIMIZER_NAMES, type OptimizerName } from "../config/optimizers";
 export { AdamWOptimizer } from "./adamw";
@@ -64,25 +65,25 @@ const KERAS_EPSILON = 1e-7;
 export function createOptimizer(spec: OptimizerSpec): tf.Optimizer {
   const { optimizer, momentum = 0, nesterov = false, weightDecay } = spec;
   if (!(OPTIMIZER_NAMES as readonly string[]).includes(optimizer)) {
-    throw new Error(`optimizer: expected one of ${OPTIMIZER_NAMES.join(", ")}, got ${JSON.stringify(optimizer)}`);
+    throw new UserError(`optimizer: expected one of ${OPTIMIZER_NAMES.join(", ")}, got ${JSON.stringify(optimizer)}`);
   }
   const learningRate = spec.learningRate ?? KERAS_LEARNING_RATES[optimizer];
   if (!(Number.isFinite(learningRate) && learningRate > 0)) {
-    throw new Error(`${optimizer}: learningRate must be a finite number > 0, got ${learningRate}`);
+    throw new UserError(`${optimizer}: learningRate must be a finite number > 0, got ${learningRate}`);
   }
-  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`${optimizer}: momentum must be in [0, 1], got ${momentum}`);
+  if (!(momentum >= 0 && momentum <= 1)) throw new UserError(`${optimizer}: momentum must be in [0, 1], got ${momentum}`);
   if (momentum !== 0 && optimizer !== "sgd" && optimizer !== "rmsprop") {
-    throw new Error(`${optimizer}: momentum applies only to sgd and rmsprop, got momentum ${momentum}; set it to 0`);
+    throw new UserError(`${optimizer}: momentum applies only to sgd and rmsprop, got momentum ${momentum}; set it to 0`);
   }
   if (nesterov && optimizer !== "sgd") {
-    throw new Error(`${optimizer}: nesterov applies only to sgd, got nesterov true; set it to false`);
+    throw new UserError(`${optimizer}: nesterov applies only to sgd, got nesterov true; set it to false`);
   }
   if (weightDecay != null) {
     if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) {
-      throw new Error(`${optimizer}: weightDecay must be a finite number >= 0, got ${weightDecay}`);
+      throw new UserError(`${optimizer}: weightDecay must be a finite number >= 0, got ${weightDecay}`);
     }
     if (weightDecay !== 0 && optimizer !== "adamw") {
-      throw new Error(
+      throw new UserError(
         `${optimizer}: weightDecay applies only to adamw here, got weightDecay ${weightDecay}; use optimizer adamw or leave it unset`,
       );
     }
@@ -154,7 +155,7 @@ export function optimizerFromConfig(saved: SavedOptimizer): tf.Optimizer {
   if (saved.implementation === KerasAdadelta.name) return new KerasAdadelta(c.learningRate!, c.rho!, c.epsilon);
   const registered = tf.serialization.SerializationMap.getMap().classNameMap[saved.className];
   if (!registered) {
-    throw new Error(`optimizer class "${saved.className}" is not registered with tf.serialization; register it before loading the run`);
+    throw new UserError(`optimizer class "${saved.className}" is not registered with tf.serialization; register it before loading the run`);
   }
   const [ctor, fromConfig] = registered;
   return fromConfig(ctor, saved.config) as tf.Optimizer;

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { UserError } from "../errors/user-error";
 
 /*
  * The one interface to an optimizer's state, as Keras has it: each optimizer owns its variables (slots built on
@@ -120,7 +121,7 @@ export function ownsVariables(optimizer: tf.Optimizer): optimizer is tf.Optimize
 /** Throws unless `learningRate` can be a step size. */
 export function checkLearningRate(className: string, learningRate: number): void {
   if (!(Number.isFinite(learningRate) && learningRate >= 0)) {
-    throw new Error(`${className}: learningRate must be a finite number >= 0, got ${learningRate}`);
+    throw new UserError(`${className}: learningRate must be a finite number >= 0, got ${learningRate}`);
   }
 }
 
@@ -137,7 +138,7 @@ export function slotIn(list: (Slot | undefined)[], index: number, kind: SlotKind
   };
   list[index] = entry;
   if (!tf.util.arraysEqual(entry.variable.shape, variable.shape)) {
-    throw new Error(
+    throw new UserError(
       `${className}: slot ${index} (${entry.originalName}) has shape [${entry.variable.shape.join(", ")}], ` +
         `variable ${index} (${variable.name}) is [${variable.shape.join(", ")}]; the optimizer's state belongs to another model or variable order`,
     );
@@ -194,15 +195,15 @@ export async function restoreWeights(optimizer: tf.Optimizer, state: OptimizerSt
 
 function checkState(className: string, state: OptimizerState): void {
   if (state.className !== className) {
-    throw new Error(`optimizer restore: the state is ${state.className}'s, the optimizer is ${className}`);
+    throw new UserError(`optimizer restore: the state is ${state.className}'s, the optimizer is ${className}`);
   }
   if (!(Number.isInteger(state.iterations) && state.iterations >= 0)) {
-    throw new Error(`optimizer restore: iterations must be a whole number >= 0, got ${state.iterations}`);
+    throw new UserError(`optimizer restore: iterations must be a whole number >= 0, got ${state.iterations}`);
   }
   for (const s of state.slots) {
     const size = s.shape.reduce((a, b) => a * b, 1);
     if (size !== s.values.length) {
-      throw new Error(`optimizer restore: slot ${s.name} has ${s.values.length} values for shape [${s.shape.join(", ")}] (${size})`);
+      throw new UserError(`optimizer restore: slot ${s.name} has ${s.values.length} values for shape [${s.shape.join(", ")}] (${size})`);
     }
   }
 }

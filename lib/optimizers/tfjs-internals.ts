@@ -13,6 +13,7 @@ import {
   type UpdateRule,
 } from "./state";
 import { checkWeightCount, toSlot, zeroSlot } from "./two-moments";
+import { UserError } from "../errors/user-error";
 
 /*
  * The one module that knows where tfjs's own optimizers keep their state: private and protected fields of
@@ -25,7 +26,7 @@ import { checkWeightCount, toSlot, zeroSlot } from "./two-moments";
 export const TFJS_VERSION_WRITTEN_FOR = "4.22.0";
 
 /** Thrown when the installed tfjs-core is not the version this module was written for. */
-export class TfjsVersionError extends Error {
+export class TfjsVersionError extends UserError {
   override name = "TfjsVersionError";
 }
 

@@ -11,6 +11,7 @@ import {
   snapshotWeights,
   type UpdateRule,
 } from "./state";
+import { UserError } from "../errors/user-error";
 
 /*
  * What Adam's Keras 3 relatives written here (AdamW, Nadam) share: a first and a second moment per variable,
@@ -181,7 +182,7 @@ export function toSlot(weight: NamedTensor): Slot {
 /** Throws unless the weights are an iteration count followed by an m and a v slot per variable. */
 export function checkWeightCount(optimizer: string, weights: NamedTensor[]): NamedTensor[] {
   if (weights.length === 0 || (weights.length - 1) % 2 !== 0) {
-    throw new Error(
+    throw new UserError(
       `${optimizer}.setWeights: expected the iteration count then an m and a v slot per variable ` +
         `(an odd count), got ${weights.length} weights`,
     );
@@ -192,7 +193,7 @@ export function checkWeightCount(optimizer: string, weights: NamedTensor[]): Nam
 /** Throws on a hyperparameter outside Keras's range, naming it and its value. */
 function checkHyperparameters(optimizer: string, h: { learningRate: number; beta1: number; beta2: number; epsilon: number }): void {
   const check = (name: string, value: number, ok: boolean, expected: string): void => {
-    if (!ok) throw new Error(`${optimizer}: ${name} must be ${expected}, got ${value}`);
+    if (!ok) throw new UserError(`${optimizer}: ${name} must be ${expected}, got ${value}`);
   };
   check("learningRate", h.learningRate, Number.isFinite(h.learningRate) && h.learningRate >= 0, "a finite number >= 0");
   check("beta1", h.beta1, h.beta1 >= 0 && h.beta1 < 1, "in [0, 1)");

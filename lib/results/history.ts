@@ -2,12 +2,13 @@ import * as fs from "node:fs";
 import type * as dfd from "danfojs-node";
 import { lazyRequire } from "../io/lazy";
 import type { History } from "../train/callbacks/callback";
+import { UserError } from "../errors/user-error";
 
 // danfojs loads with the first table, not with the library.
 const danfo = lazyRequire<typeof dfd>("danfojs-node");
 
 /** A history file that is not what historyToCsv writes. */
-class HistoryError extends Error {
+class HistoryError extends UserError {
   override name = "HistoryError";
 }
 

@@ -2,12 +2,13 @@
 // is found. Plain counting in JS: 10,000 labels take well under a millisecond, no tensors to dispose.
 import type * as dfd from "danfojs-node";
 import { lazyRequire } from "../io/lazy";
+import { UserError } from "../errors/user-error";
 
 // danfojs (and the tfjs it brings) loads only when a table is asked for, so figures and the CLI can use the counting alone.
 const danfo = lazyRequire<typeof dfd>("danfojs-node");
 
 /** Thrown for labels or matrices of the wrong size or kind; the message names the value and what was expected. */
-class MetricsError extends Error {
+class MetricsError extends UserError {
   override name = "MetricsError";
 }
 

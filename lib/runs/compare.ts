@@ -1,3 +1,4 @@
+import { UserError } from "../errors/user-error";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as dfd from "danfojs-node";
@@ -28,36 +29,50 @@ const danfo = lazyRequire<typeof dfd>("danfojs-node");
 const tables = lazyRequire<typeof Table>("table");
 
 /** Reads what `compare` needs from each run folder; a folder that is not a run is a clear error. */
-export function summarizeRuns(dirs: string[]): RunSummary[] {
+export function summarizeRuns(dirs: string[], onDamaged?: (dir: string, err: UserError) => void): RunSummary[] {
   if (dirs.length === 0) throw new RunError("compare needs at least one run folder, e.g. runs/lr0.01");
-  return dirs.map((dir) => {
-    const run = new Run(path.resolve(dir));
-    if (!fs.existsSync(run.file("config.json")))
-      throw new RunError(`${run.dir}: no config.json; expected a run folder written by fashion-ann train or notebooks`);
-    // Defaults fill the fields a run from an older version did not record, so they compare as what ran. A hand-built
-    // model's run has "custom" in the fields of the tutorial's MLP, which then differ from other runs' and get a
-    // column; what only it records (layers, optimizer config) is not a config field and gets none.
-    const saved = run.readJson<Record<string, unknown>>("config.json");
-    const config = {
-      ...CONFIG_DEFAULTS,
-      ...Object.fromEntries(Object.entries(saved).filter(([k]) => k in CONFIG_DEFAULTS)),
-    } as ExperimentConfig;
-    const history = run.loadHistory();
-    const json = fs.existsSync(run.file("history.json")) ? run.readJson<{ seconds?: number }>("history.json") : {};
-    const metrics = fs.existsSync(run.file("metrics.json")) ? run.readJson<{ test_accuracy?: number }>("metrics.json") : {};
-    const valAcc = history.history.val_accuracy ?? [];
-    const best = valAcc.reduce((b, v, i) => (v > valAcc[b]! ? i : b), 0);
-    return {
-      name: path.basename(run.dir),
-      dir: run.dir,
-      config,
-      history,
-      bestValAccuracy: valAcc[best] ?? NaN,
-      bestEpoch: best + 1,
-      testAccuracy: metrics.test_accuracy,
-      seconds: json.seconds,
-    };
+  if (!onDamaged) return dirs.map(summarizeRun);
+  // A damaged run among good ones is named and left out, so the others are still compared; all damaged is an error.
+  const summaries = dirs.flatMap((dir) => {
+    try {
+      return [summarizeRun(dir)];
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      onDamaged(dir, err);
+      return [];
+    }
   });
+  if (summaries.length === 0) throw new RunError(`none of the ${dirs.length} run folders could be read; see the lines above`);
+  return summaries;
+}
+
+function summarizeRun(dir: string): RunSummary {
+  const run = new Run(path.resolve(dir));
+  if (!fs.existsSync(run.file("config.json")))
+    throw new RunError(`${run.dir}: no config.json; expected a run folder written by fashion-ann train or notebooks`);
+  // Defaults fill the fields a run from an older version did not record, so they compare as what ran. A hand-built
+  // model's run has "custom" in the fields of the tutorial's MLP, which then differ from other runs' and get a
+  // column; what only it records (layers, optimizer config) is not a config field and gets none.
+  const saved = run.readJson<Record<string, unknown>>("config.json");
+  const config = {
+    ...CONFIG_DEFAULTS,
+    ...Object.fromEntries(Object.entries(saved).filter(([k]) => k in CONFIG_DEFAULTS)),
+  } as ExperimentConfig;
+  const history = run.loadHistory();
+  const json = fs.existsSync(run.file("history.json")) ? run.readJson<{ seconds?: number }>("history.json") : {};
+  const metrics = fs.existsSync(run.file("metrics.json")) ? run.readJson<{ test_accuracy?: number }>("metrics.json") : {};
+  const valAcc = history.history.val_accuracy ?? [];
+  const best = valAcc.reduce((b, v, i) => (v > valAcc[b]! ? i : b), 0);
+  return {
+    name: path.basename(run.dir),
+    dir: run.dir,
+    config,
+    history,
+    bestValAccuracy: valAcc[best] ?? NaN,
+    bestEpoch: best + 1,
+    testAccuracy: metrics.test_accuracy,
+    seconds: json.seconds,
+  };
 }
 
 /** Config fields whose values differ between the runs (the ones worth a column). */

@@ -133,7 +133,9 @@ export async function trainIntoRun(run: Run, backend: BackendInfo, training: () 
     history = await training();
   } catch (err) {
     if (err instanceof TrainingError) {
-      throw new TrainingError(`${err.message}. The last good checkpoint is in ${run.checkpointsDir}`, err.epoch, err.batch);
+      // The epochs before the divergence, and where it happened, stay in history.json / history.csv.
+      if (err.history) run.saveHistory(err.history);
+      throw new TrainingError(`${err.message}. The last good checkpoint is in ${run.checkpointsDir}`, err.epoch, err.batch, err.history);
     }
     throw err;
   }

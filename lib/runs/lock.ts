@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { isErrnoError, makeFolder, pathError, withPathErrors } from "../io/fs-errors";
 import { isProcessAlive, processStartTicks } from "../io/process";
+import { UserError } from "../errors/user-error";
 
 /**
  * One writer per run folder. Two `fashion-ann train` processes on the same folder would interleave
@@ -47,7 +48,7 @@ export interface LockHolder {
   heartbeatSeconds?: number;
 }
 
-export class RunLockError extends Error {
+export class RunLockError extends UserError {
   override name = "RunLockError";
 }
 

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../io/atomic";
 import type { BackendInfo } from "../engine/backend";
-import type { ExperimentConfig } from "../config";
+import { type ExperimentConfig, sourcesOf } from "../config";
 import { assertFolder, makeFolder, withPathErrors } from "../io/fs-errors";
 import { projectRoot } from "../io/paths";
 import { historyToCsv, loadHistory } from "../results/history";
@@ -12,10 +12,11 @@ import { assertRunNotLocked, LOCK_NAME } from "./lock";
 import type { History } from "../train/callbacks/callback";
 import type { BackendSwitch } from "../train/fit";
 import { loadModel, saveModel } from "../model/files";
+import { UserError } from "../errors/user-error";
 
 export { projectPath } from "../io/paths";
 
-export class RunError extends Error {
+export class RunError extends UserError {
   override name = "RunError";
 }
 
@@ -57,8 +58,9 @@ export class Run {
     return file;
   }
 
+  /** config.json: the resolved config, and where each non-default value came from (flag, environment, file). */
   saveConfig(config: ExperimentConfig): void {
-    this.writeJson("config.json", config);
+    this.writeJson("config.json", { ...config, sources: sourcesOf(config) });
   }
   /** `switched`: the history's engine.switched, so the file names the engine that trained, not only the one chosen. */
   saveEnvironment(backend: BackendInfo, switched?: BackendSwitch): void {
@@ -66,7 +68,10 @@ export class Run {
   }
   saveHistory(history: History): void {
     this.writeText("history.csv", historyToCsv(history));
-    this.writeJson("history.json", { epoch: history.epoch, history: history.history, params: history.params, seconds: history.seconds });
+    const { epoch, params, seconds, diverged } = history;
+    // JSON has no NaN: the loss that diverged is written as a string ("NaN", "Infinity").
+    const divergence = diverged ? { diverged: { ...diverged, loss: String(diverged.loss) } } : {};
+    this.writeJson("history.json", { epoch, history: history.history, params, seconds, ...divergence });
   }
   loadHistory(): History {
     const file = this.file("history.csv");

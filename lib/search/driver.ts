@@ -66,6 +66,16 @@ export function trainArgs(action: Action, out: string, fixed: Record<string, unk
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A trial's trial.json, or {} when there is none or it is damaged (it is written again from the study). */
+function readTrialJson(file: string): { params?: Record<string, unknown> } {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || err instanceof SyntaxError) return {};
+    throw err;
+  }
+}
+
 /** What watching a trainer learned: whether the trial was lost or pruned, and its objective per epoch so far. */
 interface TrialWatch {
   lost: boolean;
@@ -87,6 +97,8 @@ export class SearchWorker {
   readonly id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly children = new Set<ChildProcess>();
   private stopping: NodeJS.Signals | undefined;
+  /** The first error of any slot: no new claims, and every trainer is stopped (it keeps its finished epochs). */
+  private failure: { error: unknown } | undefined;
 
   constructor(
     private readonly store: SqlStudyStore,
@@ -105,12 +117,26 @@ export class SearchWorker {
     return this.stopping;
   }
 
+  /**
+   * Runs the slots until the study is done. A slot that fails stops the others: every trainer gets SIGTERM (it saves
+   * its current epoch) and is awaited before the first error is thrown, so the caller closes the store last.
+   */
   async run(): Promise<void> {
-    await Promise.all(Array.from({ length: this.opts.parallel }, (_, slot) => this.loop(slot)));
+    const slots = Array.from({ length: this.opts.parallel }, (_, slot) => this.loop(slot).catch((error: unknown) => this.fail(error)));
+    await Promise.all(slots);
+    if (this.failure) throw this.failure.error;
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = { error };
+    if (this.children.size > 0)
+      this.opts.log(`search: stopping ${this.children.size} trainer(s) after their current batch: ${(error as Error).message}`);
+    for (const c of this.children) c.kill("SIGTERM");
   }
 
   private async loop(slot: number): Promise<void> {
-    while (!this.stopping) {
+    while (!this.stopping && !this.failure) {
       const action = await this.store.claim(this.id, this.opts.timeoutSeconds);
       if (action.kind === "done") return;
       if (action.kind === "wait") {
@@ -136,9 +162,13 @@ export class SearchWorker {
       await watch.settled();
     } finally {
       watch.stop();
+      // Never leave a trainer behind: a failure above (the database went away) stops it and waits for its epoch.
+      if (trainer.child.exitCode === null && trainer.child.signalCode === null) trainer.child.kill("SIGTERM");
+      await trainer.closed;
       this.children.delete(trainer.child);
     }
-    if (!watch.lost) await this.conclude(action, dir, code, watch, say);
+    // Stopped because another slot failed: the trial stays claimed, and is taken back after the heartbeat timeout.
+    if (!watch.lost && !this.failure) await this.conclude(action, dir, code, watch, say);
   }
 
   /** A continued trial needs its checkpoint in its run folder; false (and the trial failed) when none is found. */
@@ -226,6 +256,8 @@ export class SearchWorker {
         .then(() => (failure === undefined ? record(message.history) : undefined))
         .catch((err) => {
           failure ??= err;
+          // Nothing more of this trial can be recorded: the trainer stops after its current batch.
+          child.kill("SIGTERM");
         });
     });
     const beat = setInterval(() => {
@@ -261,8 +293,8 @@ export class SearchWorker {
   /** trial.json in the trial's run folder: its status, hyperparameters and objective per epoch. */
   private writeStatus(dir: string, id: string, action: Action, history: number[], status: string): void {
     if (!fs.existsSync(dir)) return;
-    const prev = fs.existsSync(path.join(dir, "trial.json")) ? JSON.parse(fs.readFileSync(path.join(dir, "trial.json"), "utf8")) : {};
-    const params = action.kind === "start" ? action.params : prev.params;
+    const prev = readTrialJson(path.join(dir, "trial.json"));
+    const params = action.kind === "start" ? action.params : (prev.params ?? {});
     if (this.store.definition.fixed.tensorBoard !== false) {
       recordTrialSession(dir, { params, status, objective: this.store.definition.objective.name, history });
     }

@@ -8,13 +8,15 @@ import { bestOf, objectiveFor } from "./core/objective";
 import { bestTrial } from "./core/results";
 import { parseSearchSpace, type SearchSpace } from "./core/space";
 import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from "./report";
-import { openStudy, type SqlStudyStore, type StoredTrial, type StudyDefinition } from "./storage";
+import { openStudy, type SqlStudyStore, type StoredTrial, StudyDatabaseLost, type StudyDefinition } from "./storage";
+import { repairFromRunFolders } from "./repair";
 import { TunerSpec } from "./tuner";
 import { exportStudy, type StudyExport } from "./export";
 import { liveStudyView } from "./live-study";
 import { studyPlotData } from "./analysis/study-view";
 import type { StudyPlotData } from "../figures/study-style";
 import { IMPORTANCE_METHOD, saveStudyFigures, studyFiguresOf, writeStudyReport } from "./study-report";
+import { UserError } from "../errors/user-error";
 
 export interface SearchOptions {
   /** The search-space JSON (already parsed), e.g. {"learningRate": {"type": "float", "min": 1e-4, "max": 0.03, "log": true}}. */
@@ -39,6 +41,8 @@ export interface SearchOptions {
   /** The config every trial shares (flags and --set of the command). */
   fixed?: ConfigOverrides;
   heartbeat?: Partial<HeartbeatOptions>;
+  /** Seconds a lost --storage server is retried (with backoff) before the worker stops its trainers (default 60). */
+  storageRetrySeconds?: number;
   /** Retrain the best trial's config and evaluate it on the test set when the study is done (default true). */
   retrainBest?: boolean;
   /**
@@ -102,7 +106,7 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   const out = path.resolve(o.out);
   const def = studyDefinition(o);
   fs.mkdirSync(out, { recursive: true });
-  const store = await openStudy(o.storage, out, def);
+  const store = await openStudy(o.storage, out, def, o.storageRetrySeconds);
   const live = o.live === false ? undefined : liveStudyView(async () => (await store.load()).trials, def.space, def.objective);
   const worker = new SearchWorker(store, {
     out,
@@ -117,7 +121,15 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   process.on("SIGTERM", onSignal);
   try {
     log(`search: study "${def.name}" in ${store.where}, ${def.tuner.kind} tuner, worker ${worker.id} x${o.parallel ?? 1}`);
-    await worker.run();
+    for (const id of await repairFromRunFolders(store, out))
+      log(`search: ${id} was recorded failed but its run folder completed: marked completed`);
+    await worker.run().catch((err: unknown) => {
+      if (!(err instanceof StudyDatabaseLost)) throw err;
+      throw new StudyDatabaseLost(
+        `${err.message}; every trainer was stopped and its finished epochs are checkpointed in ${path.join(out, "trials")}; ` +
+          `once the database answers again, re-run the same command to resume the study (the trials this worker held are taken back after the ${o.heartbeat?.timeoutSeconds ?? 60} s heartbeat timeout)`,
+      );
+    });
     if (live?.shown) await live.finish();
     const { trials } = await store.load();
     const exported = o.exportDir ? exportFor(store, trials, o.exportDir, log) : undefined;
@@ -185,7 +197,7 @@ async function finishStudy(
   });
   if (code !== 0) {
     await store.releaseFinal(worker);
-    throw new Error(`retraining the best config into ${dir} failed (exit ${code}); re-run the same command to retry`);
+    throw new UserError(`retraining the best config into ${dir} failed (exit ${code}); re-run the same command to retry`);
   }
   const test = JSON.parse(fs.readFileSync(path.join(dir, "metrics.json"), "utf8"));
   log(`best config on the test set: test_accuracy ${test.test_accuracy.toFixed(4)}, test_loss ${test.test_loss.toFixed(4)}`);

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic";
-import type { CheckpointFiles, SqlStudyStore } from "./storage";
+import { type CheckpointFiles, type SqlStudyStore, StudyStorageError } from "./storage";
 
 // A trial's checkpoint travels between its run folder and the study database, so that a worker on another machine
 // (or with another --out) can continue the trial.
@@ -31,8 +31,10 @@ export function readCheckpointFiles(dir: string): CheckpointFiles | undefined {
       if (fs.existsSync(path.join(dir, name))) files[name] = fs.readFileSync(path.join(dir, name));
     }
     return files;
-  } catch {
-    return undefined;
+  } catch (err) {
+    // Only a folder the trainer pruned mid-read is expected; EACCES, EIO or a damaged pointer is a real failure.
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
   }
 }
 
@@ -40,7 +42,8 @@ export function readCheckpointFiles(dir: string): CheckpointFiles | undefined {
 function restoreCheckpointFiles(dir: string, files: CheckpointFiles): void {
   const names = Object.keys(files).sort((a, b) => Number(a.endsWith("last.json")) - Number(b.endsWith("last.json")));
   for (const name of names) {
-    if (name.split("/").includes("..") || path.isAbsolute(name)) throw new Error(`stored checkpoint file name ${name} leaves ${dir}`);
+    if (name.split("/").includes("..") || path.isAbsolute(name))
+      throw new StudyStorageError(`stored checkpoint file name ${name} leaves ${dir}`);
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileAtomic(path.join(dir, name), files[name]!);
   }

@@ -4,9 +4,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../io/paths";
+import { UserError } from "../errors/user-error";
 
 /** TensorBoard is not in .venv; the message says how to get it. */
-class TensorBoardMissing extends Error {
+class TensorBoardMissing extends UserError {
   override name = "TensorBoardMissing";
 }
 
@@ -70,7 +71,7 @@ export function startTensorBoard(
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop();
-      reject(new Error(`TensorBoard did not start within ${(options.timeoutMs ?? 60_000) / 1000} s; it printed: ${output.trim()}`));
+      reject(new UserError(`TensorBoard did not start within ${(options.timeoutMs ?? 60_000) / 1000} s; it printed: ${output.trim()}`));
     }, options.timeoutMs ?? 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
@@ -84,7 +85,7 @@ export function startTensorBoard(
     child.stderr!.on("data", onData);
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`TensorBoard exited (code ${code}) before serving; it printed: ${output.trim()}`));
+      reject(new UserError(`TensorBoard exited (code ${code}) before serving; it printed: ${output.trim()}`));
     });
   });
 }

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { pathError, isErrnoError, makeFolder } from "../io/fs-errors";
 import { fileVersionEvent, type SummaryValue, summaryEvent } from "./event";
 import { frameRecord } from "./record";
+import { UserError } from "../errors/user-error";
 
 /**
  * Writes one event file in `dir`, named as TensorFlow names them, `events.out.tfevents.<unix secs>.<host>`
@@ -60,7 +61,7 @@ export class EventFileWriter {
   }
 
   private append(event: Uint8Array): void {
-    if (this.fd === null) throw new Error(`${this.file}: the event file is closed; open a new EventFileWriter to write more`);
+    if (this.fd === null) throw new UserError(`${this.file}: the event file is closed; open a new EventFileWriter to write more`);
     const frame = frameRecord(event);
     try {
       // writeSync may write fewer bytes than asked (a full disk); loop so a record is whole or the write throws.

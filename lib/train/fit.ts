@@ -12,17 +12,22 @@ import { countCorrect, type Step, type StepResult, trainStep } from "./step";
 import { chooseEngine } from "./engine-choice";
 import type { NativeDenseStep } from "../engine/native";
 import { compiledLossFunction } from "../model/compiled";
+import { UserError } from "../errors/user-error";
 
 export type { LabeledImages };
 export type { BackendSwitch, TrainingEngine } from "./engine-choice";
 
-/** Training could not go on (e.g. the loss became NaN); names the epoch and batch. */
-export class TrainingError extends Error {
+/**
+ * Training could not go on: the loss became NaN or infinite (Keras's TerminateOnNaN stops there too); names the epoch
+ * and batch. `history` holds the epochs completed before it, with `diverged` set, for the run folder to record.
+ */
+export class TrainingError extends UserError {
   override name = "TrainingError";
   constructor(
     message: string,
     readonly epoch: number,
     readonly batch: number,
+    readonly history?: History,
   ) {
     super(message);
   }
@@ -169,11 +174,14 @@ async function trainEpoch(loop: Loop, epoch: number): Promise<{ lossSum: number;
     loop.rate?.beforeStep(epoch * steps + b);
     const result = trainBatch(loop, order, start, idx);
     if (!Number.isFinite(result.loss)) {
+      loop.history.diverged = { epoch, batch: b, loss: result.loss };
+      loop.history.stopped = true;
       throw new TrainingError(
         `loss became ${result.loss} at epoch ${epoch + 1}, batch ${b + 1}/${steps}: training diverged ` +
           `(learning rate too high?); weights after epoch ${epoch} are the last good ones`,
         epoch,
         b,
+        loop.history,
       );
     }
     totals.lossSum += result.loss * idx.length;
@@ -260,7 +268,7 @@ function learningRateControl(model: tf.LayersModel, config: TrainConfig, steps: 
     afterEpoch(logs: Logs) {
       logs.learning_rate = current;
       if (!plateau) return;
-      if (logs.val_loss === undefined) throw new Error("lrSchedule reduce_on_plateau monitors val_loss; train with validation data");
+      if (logs.val_loss === undefined) throw new UserError("lrSchedule reduce_on_plateau monitors val_loss; train with validation data");
       plateau.onEpochEnd(logs.val_loss);
       if (state) state.plateau = plateau.state();
     },

@@ -3,6 +3,7 @@ import type { LabeledImages } from "../data/images";
 import { optimizerVariables } from "../optimizers";
 import { seededRandom, shuffledIndices } from "./shuffle";
 import { trainStep } from "./step";
+import { UserError } from "../errors/user-error";
 
 /*
  * Géron's chapter 10 learning-rate search (exercise 10, his ExponentialLearningRate callback; fastai's lr_find):
@@ -12,7 +13,7 @@ import { trainStep } from "./step";
  */
 
 /** Thrown for finder options that cannot describe a search; the message names the option and what is allowed. */
-export class LrFinderError extends Error {
+export class LrFinderError extends UserError {
   override name = "LrFinderError";
 }
 

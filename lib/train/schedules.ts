@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { type LrSchedule, piecewiseProblem, ReduceOnPlateauSchedule } from "../config/schedules";
+import { UserError } from "../errors/user-error";
 
 /**
  * The learning rate for optimizer step `step` (0-based: the number of updates already applied, as
@@ -14,9 +15,9 @@ import { type LrSchedule, piecewiseProblem, ReduceOnPlateauSchedule } from "../c
  * rate as `baseLr` and it comes back unchanged, as does any rate when `schedule` is null.
  */
 export function scheduledLearningRate(schedule: LrSchedule | null | undefined, baseLr: number, step: number, totalSteps: number): number {
-  if (!(Number.isInteger(step) && step >= 0)) throw new Error(`scheduledLearningRate: step must be a whole number >= 0, got ${step}`);
+  if (!(Number.isInteger(step) && step >= 0)) throw new UserError(`scheduledLearningRate: step must be a whole number >= 0, got ${step}`);
   if (!(Number.isInteger(totalSteps) && totalSteps >= 1)) {
-    throw new Error(`scheduledLearningRate: totalSteps must be a whole number >= 1, got ${totalSteps}`);
+    throw new UserError(`scheduledLearningRate: totalSteps must be a whole number >= 1, got ${totalSteps}`);
   }
   if (schedule == null) return baseLr;
   switch (schedule.type) {
@@ -33,7 +34,7 @@ export function scheduledLearningRate(schedule: LrSchedule | null | undefined, b
 
 function piecewiseConstant(boundaries: readonly number[], values: readonly number[], step: number): number {
   const problem = piecewiseProblem(boundaries, values);
-  if (problem) throw new Error(problem.message);
+  if (problem) throw new UserError(problem.message);
   // Keras compares step <= boundary, so a boundary step still gets the earlier value.
   const i = boundaries.findIndex((b) => step <= b);
   return values[i === -1 ? values.length - 1 : i]!;
@@ -88,7 +89,7 @@ export class ReduceLrOnPlateau {
   constructor(schedule: z.input<typeof ReduceOnPlateauSchedule>, initialLearningRate: number) {
     this.schedule = ReduceOnPlateauSchedule.parse(schedule);
     if (!(Number.isFinite(initialLearningRate) && initialLearningRate > 0)) {
-      throw new Error(`ReduceLrOnPlateau: initialLearningRate must be a finite number > 0, got ${initialLearningRate}`);
+      throw new UserError(`ReduceLrOnPlateau: initialLearningRate must be a finite number > 0, got ${initialLearningRate}`);
     }
     this.lr = initialLearningRate;
   }
@@ -137,7 +138,7 @@ export class ReduceLrOnPlateau {
     const parsed = PlateauState.safeParse(state);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new Error(`ReduceLrOnPlateau.restore: ${issue.path.join(".") || "state"}: ${issue.message}`);
+      throw new UserError(`ReduceLrOnPlateau.restore: ${issue.path.join(".") || "state"}: ${issue.message}`);
     }
     this.lr = parsed.data.learningRate;
     this.best = parsed.data.best ?? Infinity;

@@ -20,6 +20,7 @@ export {
   type Step,
   type StepResult,
 } from "./dense-step";
+import { UserError } from "../errors/user-error";
 
 /**
  * The tfjs step for `model`: the written-out Dense step when model/dense-stack.ts plans it, else the generic one.
@@ -27,7 +28,7 @@ export {
  */
 export function trainStep(model: tf.LayersModel, options: DenseStepOptions = {}): Step {
   const optimizer = model.optimizer;
-  if (!optimizer) throw new Error("train: the model is not compiled; call compileModel(model, learningRate) first");
+  if (!optimizer) throw new UserError("train: the model is not compiled; call compileModel(model, learningRate) first");
   const plan = planDenseStack(model);
   return typeof plan === "string" ? genericStep(model, optimizer, options) : denseStep(denseStack(plan), optimizer, options);
 }

@@ -125,6 +125,18 @@ describe("compare", () => {
     fs.writeFileSync(path.join(dir, "history.json"), JSON.stringify({ ...history, seconds: 12.4 }));
     fs.writeFileSync(path.join(dir, "metrics.json"), JSON.stringify({ test_loss: 0.3, test_accuracy: test }));
   }
+  it("a damaged run among good ones is named and left out; alone, or all damaged, it is the error", () => {
+    const root = tmp();
+    fakeRun(path.join(root, "a"), 0.01, [0.8, 0.85, 0.84], 0.83);
+    fakeRun(path.join(root, "bad"), 0.03, [0.82, 0.81, 0.86], 0.85);
+    fs.writeFileSync(path.join(root, "bad", "config.json"), '{"epochs": 3, "hiddenUnits": [8');
+    const skipped: string[] = [];
+    const s = summarizeRuns([path.join(root, "a"), path.join(root, "bad")], (dir, err) => skipped.push(`${dir}: ${err.message}`));
+    expect(s.map((r) => r.name)).toEqual(["a"]);
+    expect(skipped).toEqual([expect.stringMatching(/bad: .*bad\/config\.json is not valid JSON .*the file is damaged/)]);
+    expect(() => summarizeRuns([path.join(root, "bad")])).toThrow(/config\.json is not valid JSON/);
+    expect(() => summarizeRuns([path.join(root, "bad")], () => {})).toThrow(/none of the 1 run folders could be read/);
+  });
   it("finds the changed hyperparameters and each run's best epoch", () => {
     const root = tmp();
     fakeRun(path.join(root, "a"), 0.01, [0.8, 0.85, 0.84], 0.83);

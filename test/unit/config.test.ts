@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, resolveConfig } from "../../lib/config";
+import { ConfigError, resolveConfig, resumeOverrides, sourcesOf } from "../../lib/config";
+import { trainArgs } from "../../lib/search/driver";
 
 describe("resolveConfig", () => {
   it("defaults are the tutorial's", () => {
@@ -66,11 +67,51 @@ describe("resolveConfig", () => {
 });
 
 describe("the environment, folded into the config", () => {
-  it("FASHION_ANN_BACKEND, FASHION_ANN_THREADS and FASHION_ANN_STOCK_KERNELS override the overrides", () => {
+  it("FASHION_ANN_BACKEND, FASHION_ANN_THREADS and FASHION_ANN_STOCK_KERNELS beat the defaults", () => {
     const env = { FASHION_ANN_BACKEND: "wasm", FASHION_ANN_THREADS: "1", FASHION_ANN_STOCK_KERNELS: "1" };
-    const c = resolveConfig({ backend: "cpu", threads: 4 }, env);
+    const c = resolveConfig({}, env);
     expect([c.backend, c.threads, c.stockKernels]).toEqual(["wasm", 1, true]);
-    expect(resolveConfig({ threads: 4 }, { FASHION_ANN_THREADS: "auto" }).threads).toBe("auto");
+    expect(resolveConfig({}, { FASHION_ANN_THREADS: "auto" }).threads).toBe("auto");
+  });
+
+  it("an explicit value (flag, --set, argument) beats the environment", () => {
+    const env = { FASHION_ANN_BACKEND: "wasm", FASHION_ANN_THREADS: "4", FASHION_ANN_STOCK_KERNELS: "1" };
+    const c = resolveConfig({ backend: "cpu", threads: 1, stockKernels: false }, env);
+    expect([c.backend, c.threads, c.stockKernels]).toEqual(["cpu", 1, false]);
+    // An explicit value is used even when the variable holds a bad one: the variable is not read for that field.
+    expect(resolveConfig({ threads: 2 }, { FASHION_ANN_THREADS: "zero" }).threads).toBe(2);
+  });
+
+  it("search's threads=1 per trial beats an exported FASHION_ANN_THREADS", () => {
+    const args = trainArgs(
+      { kind: "start", trialId: "trial-001", params: { learningRate: 0.01 }, epochs: 2, bracket: 0, round: 0 },
+      "/tmp/s",
+      {},
+    );
+    const sets = args.flatMap((a, i) => (args[i - 1] === "--set" ? [a] : []));
+    const overrides = Object.fromEntries(sets.map((s) => [s.slice(0, s.indexOf("=")), JSON.parse(s.slice(s.indexOf("=") + 1))]));
+    expect(overrides.threads).toBe(1);
+    expect(resolveConfig(overrides, { FASHION_ANN_THREADS: "4" }).threads).toBe(1);
+  });
+
+  it("records where each non-default value came from", () => {
+    const env = { FASHION_ANN_BACKEND: "wasm", FASHION_ANN_THREADS: "4" };
+    const c = resolveConfig({ epochs: 3, threads: 1, seed: 42 }, env);
+    // seed 42 is the default: no source; backend from the environment; epochs and threads given.
+    expect(sourcesOf(c)).toEqual({ epochs: "override", threads: "override", backend: "env FASHION_ANN_BACKEND" });
+    expect(sourcesOf(resolveConfig({ epochs: 3 }, {}, "file"))).toEqual({ epochs: "file" });
+    // A copy is matched against the environment.
+    expect(sourcesOf({ ...c, epochs: 4 }, env)).toEqual({ epochs: "override", threads: "override", backend: "env FASHION_ANN_BACKEND" });
+  });
+
+  it("a resumed run keeps its explicit values and lets the environment decide again what the environment gave", () => {
+    const saved = {
+      ...resolveConfig({ epochs: 3, threads: 2 }, {}),
+      backend: "wasm",
+      sources: { epochs: "override", threads: "override", backend: "env FASHION_ANN_BACKEND" },
+    };
+    const c = resolveConfig(resumeOverrides(saved), { FASHION_ANN_BACKEND: "cpu", FASHION_ANN_THREADS: "4" }, "file");
+    expect([c.epochs, c.threads, c.backend]).toEqual([3, 2, "cpu"]);
   });
 
   it("an empty variable counts as unset", () => {

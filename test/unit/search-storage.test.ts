@@ -11,6 +11,7 @@ import { TunerSpec } from "../../lib/search/tuner";
 import { connectionProblem, MIGRATIONS, migrate, type SqlDatabase, SqlStudyStore, type StudyDefinition } from "../../lib/search/storage";
 import { openPglite } from "../../lib/search/storage/pglite";
 import { openPostgres } from "../../lib/search/storage/postgres";
+import { repairFromRunFolders } from "../../lib/search/repair";
 
 const fields = ["learningRate", "batchSize", "hiddenUnits"];
 const space = parseSearchSpace({ learningRate: { type: "float", min: 0.001, max: 0.1, log: true } }, fields);
@@ -34,6 +35,31 @@ afterAll(async () => {
 });
 
 describe("SqlStudyStore on the embedded database (PGlite)", () => {
+  it("a re-run repairs a trial recorded failed whose run folder completed (trial.json and history.json), and only that one", async () => {
+    const store = await SqlStudyStore.open(db, def("repair", 2));
+    const out = path.join(dir, "repair");
+    for (const [id, onDisk] of [
+      ["trial-000", "completed"],
+      ["trial-001", "failed"],
+    ] as const) {
+      expect((await store.claim("A", 60)).kind).toBe("start");
+      await store.finish("A", id, "failed");
+      fs.mkdirSync(trialDir(out, id), { recursive: true });
+      fs.writeFileSync(path.join(trialDir(out, id), "trial.json"), JSON.stringify({ id, status: onDisk }));
+      const history = { val_accuracy: [0.5, 0.7], val_loss: [0.9, null] };
+      fs.writeFileSync(path.join(trialDir(out, id), "history.json"), JSON.stringify({ epoch: [0, 1], history }));
+    }
+    expect(await repairFromRunFolders(store, out)).toEqual(["trial-000"]);
+    const { trials } = await store.load();
+    expect(trials.map((t) => [t.id, t.status, t.history])).toEqual([
+      ["trial-000", "completed", [0.5, 0.7]],
+      ["trial-001", "failed", []],
+    ]);
+    expect(trials[0]!.metrics.val_loss).toEqual([0.9, Number.NaN]);
+    // Nothing left to repair.
+    expect(await repairFromRunFolders(store, out)).toEqual([]);
+  });
+
   it("hands each trial to one worker, waits while trials run, and is done when all finished", async () => {
     const store = await SqlStudyStore.open(db, def("claims"));
     const a = await store.claim("A", 60);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { gridPoints } from "../../lib/search/samplers/grid";
-import { bestOf, objectiveFor } from "../../lib/search/core/objective";
+import { bestOf, ObjectiveError, objectiveFor } from "../../lib/search/core/objective";
 import { trialParams } from "../../lib/search/samplers/random";
 import { bestTrial, rankTrials, resultRows, tableRecords } from "../../lib/search/core/results";
 import { parseSearchSpace } from "../../lib/search/core/space";
@@ -205,8 +205,10 @@ describe("objective and results", () => {
 
   it("refuses an objective whose direction it cannot infer", () => {
     expect(() => objectiveFor("f1")).toThrow(
-      /^objective "f1": cannot tell whether to minimise or maximise it; use a \*loss or \*accuracy metric, or give the direction$/,
+      /^objective "f1": not a metric the trainer reports per epoch; expected one of val_accuracy, val_loss, accuracy, loss \(or give the direction of a metric of your own\)$/,
     );
+    expect(() => objectiveFor("f1")).toThrow(ObjectiveError);
+    expect(() => objectiveFor("val_los")).toThrow(/not a metric the trainer reports/);
     expect(objectiveFor("f1", "max")).toEqual({ name: "f1", direction: "max" });
   });
 

@@ -6,7 +6,9 @@ import type { Command } from "commander";
 async function compareRuns(dirs: string[], figureDir: string): Promise<string> {
   const { compareCurvesFigure, formatComparison, summarizeRuns } = await import("../../runs/compare");
   const { saveFig } = await import("../../figures/render/chromium");
-  const summaries = summarizeRuns(dirs);
+  // With several runs, a damaged one is named on stderr and the others compared; a single run's damage is the error.
+  const skip = (dir: string, err: Error) => console.error(`compare: skipped ${dir}: ${err.message}`);
+  const summaries = summarizeRuns(dirs, dirs.length > 1 ? skip : undefined);
   // A terminal's width; 100 when the output goes to a file or a report.
   console.log(formatComparison(summaries, process.stdout.columns || 100));
   const file = await saveFig(compareCurvesFigure(summaries), "compare_learning_curves", { dir: figureDir });

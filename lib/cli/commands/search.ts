@@ -2,11 +2,18 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { TrainingInterrupted } from "../../runs/interrupted";
+import { OBJECTIVE_METRICS } from "../../search/core/objective";
 import { collectSet, integer, number, overridesWithSet, withConfigFlags } from "../flags";
 
 const positive = (flag: string) => (v: string) => {
   const n = integer(flag)(v);
   if (n < 1) throw new InvalidArgumentError(`${flag} expects a positive integer, got "${v}"`);
+  return n;
+};
+
+const seconds = (flag: string) => (v: string) => {
+  const n = number(flag)(v);
+  if (!(n > 0)) throw new InvalidArgumentError(`${flag} expects a number of seconds > 0, got "${v}"`);
   return n;
 };
 
@@ -31,7 +38,11 @@ export function registerSearch(program: Command): void {
       positive("--max-trials"),
     )
     .requiredOption("--max-epochs <n>", "epochs per trial (Hyperband: of the longest-trained trials)", positive("--max-epochs"))
-    .option("--objective <metric>", "per-epoch metric to rank trials by (*accuracy maximised, *loss minimised)", "val_accuracy")
+    .addOption(
+      new Option("--objective <metric>", "per-epoch metric to rank trials by (*accuracy maximised, *loss minimised)")
+        .choices(OBJECTIVE_METRICS)
+        .default("val_accuracy"),
+    )
     .requiredOption("--out <dir>", "study folder: trials/<id>/ run folders, trials.csv, figures/, best/, the embedded study database")
     .option("--parallel <n>", "trainers at once in this process, one engine thread each", positive("--parallel"), 1)
     .option("--storage <url>", "postgresql://user:password@host:port/db to share the study with workers on other machines")
@@ -42,11 +53,16 @@ export function registerSearch(program: Command): void {
       integer("--search-seed"),
     )
     .option("--set <key=value>", "a fixed config value for every trial (repeatable)", collectSet)
-    .option("--heartbeat <s>", "seconds between a worker's heartbeats (default 10)", number("--heartbeat"))
+    .option("--heartbeat <s>", "seconds between a worker's heartbeats (default 10)", seconds("--heartbeat"))
     .option(
       "--heartbeat-timeout <s>",
       "a trial whose worker is silent this long goes to another worker (default 60)",
-      number("--heartbeat-timeout"),
+      seconds("--heartbeat-timeout"),
+    )
+    .option(
+      "--storage-retry <s>",
+      "seconds to keep retrying a --storage server that stopped answering before stopping the trainers (default 60)",
+      seconds("--storage-retry"),
     )
     .option("--export <dir>", "also write the study for Python: study.csv (pandas) and optuna-journal.log (Optuna's JournalStorage)")
     .option("--no-retrain", "skip retraining the best config on the test set at the end")
@@ -54,37 +70,42 @@ export function registerSearch(program: Command): void {
       "after",
       "\nRe-run the same command after a kill or Ctrl-C to continue the study. With --storage and --study, the same command on other\nmachines adds workers to the study; a trial taken over from a lost worker resumes\nfrom the checkpoint the study database keeps (a shared --out only gathers the run folders in one place).",
     )
-    .action(async (opts) => {
-      const file = path.resolve(opts.space);
-      if (!fs.existsSync(file)) throw new InvalidArgumentError(`--space ${opts.space}: no such file; expected a search-space JSON file`);
-      let space: unknown;
-      try {
-        space = JSON.parse(fs.readFileSync(file, "utf8"));
-      } catch (err) {
-        throw new InvalidArgumentError(`--space ${opts.space}: not JSON (${(err as Error).message})`);
-      }
-      const { runSearch } = await import("../../search/session");
-      const result = await runSearch({
-        space,
-        tuner: opts.tuner,
-        maxTrials: opts.maxTrials,
-        maxEpochs: opts.maxEpochs,
-        objective: opts.objective,
-        out: opts.out,
-        parallel: opts.parallel,
-        storage: opts.storage,
-        study: opts.study,
-        seed: opts.searchSeed,
-        fixed: overridesWithSet(opts),
-        heartbeat: { intervalSeconds: opts.heartbeat, timeoutSeconds: opts.heartbeatTimeout },
-        retrainBest: opts.retrain,
-        exportDir: opts.export,
-      });
-      if (result.interruptedBy) {
-        throw new TrainingInterrupted(
-          `search interrupted by ${result.interruptedBy}; running trials saved their epoch. Re-run the same command to continue the study`,
-          result.interruptedBy,
-        );
-      }
-    });
+    .action(searchAction);
+}
+
+/** Reads the space file, runs the study, and turns an interrupted one into the exit status of its signal. */
+// biome-ignore lint/suspicious/noExplicitAny: commander's parsed options are untyped
+async function searchAction(opts: any): Promise<void> {
+  const file = path.resolve(opts.space);
+  if (!fs.existsSync(file)) throw new InvalidArgumentError(`--space ${opts.space}: no such file; expected a search-space JSON file`);
+  let space: unknown;
+  try {
+    space = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new InvalidArgumentError(`--space ${opts.space}: not JSON (${(err as Error).message})`);
+  }
+  const { runSearch } = await import("../../search/session");
+  const result = await runSearch({
+    space,
+    tuner: opts.tuner,
+    maxTrials: opts.maxTrials,
+    maxEpochs: opts.maxEpochs,
+    objective: opts.objective,
+    out: opts.out,
+    parallel: opts.parallel,
+    storage: opts.storage,
+    study: opts.study,
+    seed: opts.searchSeed,
+    fixed: overridesWithSet(opts),
+    heartbeat: { intervalSeconds: opts.heartbeat, timeoutSeconds: opts.heartbeatTimeout },
+    retrainBest: opts.retrain,
+    exportDir: opts.export,
+    storageRetrySeconds: opts.storageRetry,
+  });
+  if (result.interruptedBy) {
+    throw new TrainingInterrupted(
+      `search interrupted by ${result.interruptedBy}; running trials saved their epoch. Re-run the same command to continue the study`,
+      result.interruptedBy,
+    );
+  }
 }

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import type { Command } from "commander";
-import { ConfigError, resolveConfig, type ExperimentConfig } from "../../config";
+import { ConfigError, resolveConfig, resumeOverrides, type ExperimentConfig } from "../../config";
 import { PathError } from "../../io/fs-errors";
 import { RunLockError } from "../../runs/lock";
 import type { Run } from "../../runs/run";
@@ -38,7 +38,11 @@ export function registerTrain(program: Command): void {
         const { isCustomRunConfig, resumeCustomRun } = await import("../../runs/custom-run");
         // A model built by hand in a notebook: rebuilt from its model.json and recorded optimizer.
         if (isCustomRunConfig(saved)) return report(await guarded(run, true, () => resumeCustomRun(run, { epochs })), run);
-        const config = resolveConfig(epochs === undefined ? saved : { ...saved, epochs });
+        const config = resolveConfig(
+          resumeOverrides(epochs === undefined ? (saved as Record<string, unknown>) : { ...saved, epochs }),
+          undefined,
+          "file",
+        );
         if (config.epochs !== saved.epochs) run.saveConfig(config);
         const { trainExperiment } = await import("../../runs/experiment");
         const { parentEpochReporter } = await import("../../search/epoch-report");

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../../io/atomic";
+import { UserError } from "../../errors/user-error";
 
 /*
  * Multi-threaded wasm in Node (tfjs 4.22); `npx fashion-ann bench` shows what it gains on a machine.
@@ -19,7 +20,7 @@ import { writeFileAtomic } from "../../io/atomic";
  * All three patches are undone as soon as the backend is ready.
  */
 
-class WasmThreadsError extends Error {
+class WasmThreadsError extends UserError {
   override name = "WasmThreadsError";
 }
 

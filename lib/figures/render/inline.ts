@@ -6,6 +6,7 @@ import { escapeForScript } from "../../format/html";
 import { plotlyJs } from "./browser";
 import { renderFigure, type RenderOptions } from "./chromium";
 import { findTslabJupyterModule } from "../../io/tslab";
+import { UserError } from "../../errors/user-error";
 
 export interface ShowInlineOptions extends Pick<RenderOptions, "width" | "height" | "scale"> {
   /**
@@ -127,13 +128,13 @@ function figureTitle(fig: Figure): string {
  */
 function newBundleDisplay(): { show(data: Record<string, unknown>): void } {
   const jupyterModule = findTslabJupyterModule();
-  if (!jupyterModule) throw new Error("showInline: no tslab kernel in this process");
+  if (!jupyterModule) throw new UserError("showInline: no tslab kernel in this process");
   const jupyter = require(jupyterModule) as typeof import("tslab/dist/jupyter");
   const displayId = randomBytes(8).toString("hex");
   let shown = false;
   return {
     show(data) {
-      if (!jupyter.lastWriteDisplayData) throw new Error("showInline: the tslab kernel is not ready to display output");
+      if (!jupyter.lastWriteDisplayData) throw new UserError("showInline: the tslab kernel is not ready to display output");
       jupyter.lastWriteDisplayData({ data, metadata: {}, transient: { display_id: displayId } } as never, shown);
       shown = true;
     },

@@ -10,9 +10,10 @@ import * as path from "node:path";
 import type { DaemonAddress } from "./daemon-address";
 import { RenderError } from "./render-error";
 import { type DaemonStats, encodeMessage, MessageReader, type RenderRequest, type RenderResponse, type RequestBody } from "./wire";
+import { UserError } from "../../errors/user-error";
 
 /** The daemon could not be reached or started: the caller may render in its own process instead. */
-export class DaemonUnavailable extends Error {
+export class DaemonUnavailable extends UserError {
   override name = "DaemonUnavailable";
 }
 

@@ -1,5 +1,6 @@
+import { UserError } from "../../errors/user-error";
 /** Thrown when a figure cannot be rendered: no Chromium, a bad option, or plotly rejecting the figure. */
-export class RenderError extends Error {
+export class RenderError extends UserError {
   override name = "RenderError";
 }
 

@@ -1,3 +1,13 @@
+import { UserError } from "../../errors/user-error";
+
+/** An objective the search cannot rank trials by; one sentence naming it and what is expected. */
+export class ObjectiveError extends UserError {
+  override name = "ObjectiveError";
+}
+
+/** The per-epoch metrics a trainer reports, so the ones a search can rank trials by. */
+export const OBJECTIVE_METRICS = ["val_accuracy", "val_loss", "accuracy", "loss"] as const;
+
 /** Whether a smaller or a larger objective is better. */
 export type Direction = "min" | "max";
 
@@ -9,16 +19,16 @@ export interface Objective {
 }
 
 /**
- * The objective for a metric name, inferring the direction as Keras Tuner does for its common metrics:
- * *loss -> min, *accuracy / *acc -> max. Any other name needs its direction given.
+ * The objective for a metric name, inferring the direction as Keras Tuner does (*loss -> min, *accuracy -> max) for
+ * the metrics a trainer reports; any other name needs its direction given (ObjectiveError otherwise).
  */
 export function objectiveFor(name: string, direction?: Direction): Objective {
   if (direction) return { name, direction };
-  if (/loss$/.test(name)) return { name, direction: "min" };
-  if (/acc(uracy)?$/.test(name)) return { name, direction: "max" };
-  throw new Error(
-    `objective "${name}": cannot tell whether to minimise or maximise it; use a *loss or *accuracy metric, or give the direction`,
-  );
+  if (!(OBJECTIVE_METRICS as readonly string[]).includes(name))
+    throw new ObjectiveError(
+      `objective "${name}": not a metric the trainer reports per epoch; expected one of ${OBJECTIVE_METRICS.join(", ")} (or give the direction of a metric of your own)`,
+    );
+  return { name, direction: /loss$/.test(name) ? "min" : "max" };
 }
 
 /** Best value in a history and its epoch (1-based); NaN and infinities never count. undefined if none is finite. */

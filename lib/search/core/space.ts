@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { type JsonValue, stableStringify } from "./json";
+import { UserError } from "../../errors/user-error";
 
 /** A whole number in [min, max]. */
 export const IntParam = z
@@ -58,7 +59,7 @@ export interface LayerDefaults {
 }
 
 /** Thrown for a search-space file that cannot be searched; the message names the key and what is allowed. */
-export class SearchSpaceError extends Error {
+export class SearchSpaceError extends UserError {
   override name = "SearchSpaceError";
 }
 

@@ -4,6 +4,7 @@ import type { Params } from "../core/space";
 import { type Action, isBusy, resumeAction, type StudyState, takenParams, type TrialRecord, trialId } from "../core/study";
 import { uniqueTrialParams } from "./random";
 import type { Sampler } from "./sampler";
+import { UserError } from "../../errors/user-error";
 
 const count = z.number().int().min(1);
 
@@ -72,7 +73,7 @@ export function planHyperband({ maxEpochs, factor = 3, hyperbandIterations = 1, 
     ["factor", factor, 2],
     ["hyperbandIterations", hyperbandIterations, 1],
   ] as const) {
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`hyperband ${name} must be a whole number >= ${min}, got ${v}`);
+    if (!Number.isInteger(v) || v < min) throw new UserError(`hyperband ${name} must be a whole number >= ${min}, got ${v}`);
   }
   let numBrackets = 0;
   for (let e = maxEpochs; e >= 1; e /= factor) numBrackets++;

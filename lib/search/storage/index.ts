@@ -5,7 +5,7 @@ import { type SqlDatabase, StudyStorageError } from "./database";
 import { SqlStudyStore, type StudyDefinition } from "./sql";
 
 export type { SqlDatabase } from "./database";
-export { StudyStorageError } from "./database";
+export { StudyDatabaseLost, StudyStorageError } from "./database";
 export { MIGRATIONS, migrate } from "./schema";
 export type { CheckpointFiles, StoredTrial, StudyDefinition } from "./sql";
 export { SqlStudyStore } from "./sql";
@@ -18,17 +18,22 @@ export const EMBEDDED_DIR = "study.pgdata";
  * The study's database: a postgres:// or postgresql:// URL is a server; nothing means the embedded one in
  * `outDir`/study.pgdata. Throws StudyStorageError with one sentence for a URL of another kind.
  */
-async function openDatabase(storage: string | undefined, outDir: string): Promise<SqlDatabase> {
+async function openDatabase(storage: string | undefined, outDir: string, retrySeconds?: number): Promise<SqlDatabase> {
   if (!storage) return openPglite(path.join(outDir, EMBEDDED_DIR));
-  if (/^postgres(ql)?:\/\//.test(storage)) return openPostgres(storage);
+  if (/^postgres(ql)?:\/\//.test(storage)) return openPostgres(storage, retrySeconds);
   throw new StudyStorageError(
     `--storage ${storage}: expected postgresql://user:password@host:port/database, or no --storage for the embedded study in the --out folder`,
   );
 }
 
-/** Opens (creating or joining) a study. */
-export async function openStudy(storage: string | undefined, outDir: string, def: StudyDefinition): Promise<SqlStudyStore> {
-  const db = await openDatabase(storage, outDir);
+/** Opens (creating or joining) a study; a server's lost connection is retried for `retrySeconds` (default 60). */
+export async function openStudy(
+  storage: string | undefined,
+  outDir: string,
+  def: StudyDefinition,
+  retrySeconds?: number,
+): Promise<SqlStudyStore> {
+  const db = await openDatabase(storage, outDir, retrySeconds);
   try {
     return await SqlStudyStore.open(db, def);
   } catch (err) {

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import type { SqlClient, SqlDatabase } from "./database";
+import { lockEmbeddedStudy } from "./study-lock";
 
 const client = (q: PGlite | Transaction): SqlClient => ({
   query: async <R>(sql: string, params?: unknown[]) => {
@@ -12,18 +13,31 @@ const client = (q: PGlite | Transaction): SqlClient => ({
 
 /**
  * The embedded study database: PostgreSQL compiled to WebAssembly (PGlite), kept in `dir` (the study folder's
- * study.pgdata), no server. One process owns it; its local workers (--parallel) share that process's connection,
+ * study.pgdata), no server. One process owns it (study.pgdata.lock refuses a second); its local workers (--parallel) share that process's connection,
  * whose transactions PGlite runs one at a time.
  */
 export async function openPglite(dir: string): Promise<SqlDatabase> {
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   // PGlite loads with the first embedded study, not with the library.
-  const { PGlite } = await import("@electric-sql/pglite");
-  const db = await PGlite.create(dir);
+  const release = lockEmbeddedStudy(dir, path.dirname(dir));
+  let db: PGlite;
+  try {
+    const { PGlite } = await import("@electric-sql/pglite");
+    db = await PGlite.create(dir);
+  } catch (err) {
+    release();
+    throw err;
+  }
   return {
     where: dir,
     ...client(db),
     transaction: (fn) => db.transaction((tx) => fn(client(tx))),
-    close: () => db.close(),
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        release();
+      }
+    },
   };
 }

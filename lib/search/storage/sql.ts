@@ -192,6 +192,20 @@ export class SqlStudyStore {
     return { owned: true, stop: this.tuner.pruner.shouldPrune(state, id) };
   }
 
+  /**
+   * Marks a trial the study recorded `failed` as completed with the metrics its run folder kept: two processes on one
+   * embedded study (before it was locked) could fail a trial the other completed. False when it was not `failed`.
+   */
+  async repairCompleted(id: string, metrics: Record<string, number[]>): Promise<boolean> {
+    const history = metrics[this.definition.objective.name] ?? [];
+    const r = await this.db.query(
+      `UPDATE fa_trials SET status = 'completed', owner = NULL, history = $3, metrics = $4
+         WHERE study = $1 AND id = $2 AND status = 'failed'`,
+      [this.definition.name, id, json(toJson(history)), json(Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, toJson(v)])))],
+    );
+    return r.rowCount === 1;
+  }
+
   /** Ends `worker`'s run of a trial: completed, pruned, failed, or released (pending: another worker resumes it). */
   async finish(worker: string, id: string, status: "completed" | "pruned" | "failed" | "released"): Promise<boolean> {
     const one = { ...this.state([]), trials: [{ id, status: "running" } as TrialRecord] };

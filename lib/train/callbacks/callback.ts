@@ -16,6 +16,11 @@ export interface History {
   stopped?: boolean;
   /** Wall-clock seconds spent in train() (this call; a resumed run adds to the earlier value). */
   seconds?: number;
+  /**
+   * Set when the loss became NaN or infinite (Keras's TerminateOnNaN): the 0-based epoch and batch where it did, and
+   * the loss. The history holds the epochs completed before it.
+   */
+  diverged?: { epoch: number; batch: number; loss: number };
   /** The engine train() chose for this call (the native fused step, or a tfjs step and its backend). */
   engine?: TrainingEngine;
 }

@@ -6,6 +6,7 @@ import type { OptimizerConfig } from "../../model/factory";
 import { loadModel, saveModel } from "../../model/files";
 import { type OptimizerState, optimizerVariables } from "../../optimizers";
 import type { History, Logs, TrainCallbacks, TrainState } from "./callback";
+import { UserError } from "../../errors/user-error";
 
 /** What `checkpoints/last.json` and `best.json` point at. */
 export interface CheckpointPointer {
@@ -87,13 +88,18 @@ export function checkpointCallback(
   };
 }
 
+/** A checkpoint that is missing or damaged (a pointer, an epoch folder, the optimizer's state); one sentence with the fix. */
+export class CheckpointError extends UserError {
+  override name = "CheckpointError";
+}
+
 export function readPointer(dir: string, which: "last" | "best"): CheckpointPointer | undefined {
   const file = path.join(dir, `${which}.json`);
   if (!fs.existsSync(file)) return undefined;
   try {
     return JSON.parse(fs.readFileSync(file, "utf8")) as CheckpointPointer;
   } catch (err) {
-    throw new Error(`${file} is damaged (${(err as Error).message}); delete the checkpoints folder to start over`);
+    throw new CheckpointError(`${file} is damaged (${(err as Error).message}); delete the checkpoints folder to start over`);
   }
 }
 
@@ -109,7 +115,9 @@ export async function loadCheckpoint(
 ): Promise<{ model: tf.LayersModel; pointer: CheckpointPointer }> {
   const pointer = readPointer(dir, which);
   if (!pointer)
-    throw new Error(`${path.join(dir, `${which}.json`)} does not exist: no epoch was completed in this run, so there is nothing to resume`);
+    throw new CheckpointError(
+      `${path.join(dir, `${which}.json`)} does not exist: no epoch was completed in this run, so there is nothing to resume`,
+    );
   const folder = path.join(dir, pointer.dir);
   const model = await loadModel(folder, { optimizer });
   const state = readOptimizer(folder);
@@ -162,7 +170,7 @@ export function readOptimizer(folder: string): OptimizerState | undefined {
     return { ...s, values };
   });
   if (offset !== all.length)
-    throw new Error(
+    throw new CheckpointError(
       `${path.join(folder, "optimizer.bin")}: ${all.length} values, expected ${offset} for optimizer.json's slots; delete the checkpoints folder to start over`,
     );
   return { className: manifest.className, iterations: manifest.iterations, slots };
@@ -196,7 +204,7 @@ export function earlyStopping(
     state: () => ({ best: Number.isFinite(best) ? best : null, bestEpoch: bestEpoch ?? null, wait }),
     onEpochEnd: (epoch, logs) => {
       const value = logs.val_loss;
-      if (value === undefined) throw new Error("early stopping monitors val_loss; train with validation data");
+      if (value === undefined) throw new UserError("early stopping monitors val_loss; train with validation data");
       if (value < best) {
         best = value;
         bestEpoch = epoch;
