@@ -70,7 +70,8 @@ export function toKerasOptimizerVariables(
   if (state.slots.length !== layout.ours * n)
     return `its ${state.className} state has ${state.slots.length} slots, expected ${layout.ours * n} for ${n} trainable variables`;
   const bad = state.slots.findIndex((s, i) => s.shape.join() !== shapes[i % n]!.join());
-  if (bad >= 0) return `its slot ${state.slots[bad]!.name} has shape [${state.slots[bad]!.shape}], the model's variable [${shapes[bad % n]}]`;
+  if (bad >= 0)
+    return `its slot ${state.slots[bad]!.name} has shape [${state.slots[bad]!.shape}], the model's variable [${shapes[bad % n]}]`;
   const slot = (k: number, v: number): KerasOptimizerVariable => {
     const s = state.slots[k * n + v]!;
     return { data: layout.velocity ? s.values.map((x) => -learningRate * x) : s.values, shape: s.shape };
@@ -106,8 +107,7 @@ export function fromKerasOptimizerVariables(
     return `Keras saved ${vars.length} optimizer variables, ${kind.optimizer} on ${n} trainable variables has ${expected}`;
   const iterations = Number(vars[0]!.data[0]);
   const learningRate = Number(vars[1]!.data[0]);
-  const kerasSlot = (k: number, v: number): KerasOptimizerVariable =>
-    vars[2 + (layout.byKind ? k * n + v : v * layout.keras + k)]!;
+  const kerasSlot = (k: number, v: number): KerasOptimizerVariable => vars[2 + (layout.byKind ? k * n + v : v * layout.keras + k)]!;
   const slots: OptimizerSlot[] = [];
   for (let k = 0; k < layout.ours; k++) {
     for (let v = 0; v < n; v++) {
@@ -115,8 +115,7 @@ export function fromKerasOptimizerVariables(
       const size = shape.reduce((a, b) => a * b, 1);
       // tfjs's RMSprop keeps a momentum slot Keras does not make at momentum 0: it stays at zero.
       const saved = k < layout.keras ? kerasSlot(k, v) : { data: new Float32Array(size), shape };
-      if (saved.shape.join() !== shape.join())
-        return `Keras's slot for ${name} has shape [${saved.shape}], the variable [${shape}]`;
+      if (saved.shape.join() !== shape.join()) return `Keras's slot for ${name} has shape [${saved.shape}], the variable [${shape}]`;
       const values = Float32Array.from(saved.data as Float32Array);
       slots.push({ name: `${name}/${k}`, shape, values: layout.velocity ? values.map((x) => -x / learningRate) : values });
     }

@@ -77,7 +77,7 @@ async function readArchive(file: string, bytes: Uint8Array): Promise<KerasModelF
       format: "keras",
       kerasVersion: metadata.keras_version,
       compile,
-      ...(compile && optimizerVariables.length > 2
+      ...(compile && optimizerVariables.length >= 2
         ? { optimizerVariables }
         : { noOptimizerState: compile ? "Keras saved it before any step of fit" : "it was saved without compile" }),
     };

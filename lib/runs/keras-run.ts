@@ -43,7 +43,12 @@ function kerasOptimizerOf(run: Run, model: tf.LayersModel, spec: KerasCompileSpe
   // Keras continues at one rate (the schedule is not exported): the rate the run's next step would use.
   const base = pointer.train?.plateau?.learningRate ?? spec.learningRate;
   const learningRate = scheduledLearningRate(config.lrSchedule, base, state.iterations, Math.max(1, steps));
-  return toKerasOptimizerVariables(state, spec, learningRate, model.trainableWeights.map((w) => w.shape as number[]));
+  return toKerasOptimizerVariables(
+    state,
+    spec,
+    learningRate,
+    model.trainableWeights.map((w) => w.shape as number[]),
+  );
 }
 
 /** What `export` wrote: the archive, its layer count, and the optimizer state's iterations or why it has none. */

@@ -53,10 +53,30 @@ export function registerBench(program: Command): void {
       "instead of epochs: time importing the library, startNotebook, a first and a later figure cell, --help and a bad flag, each in fresh processes, against issue 23's targets",
     )
     .option("--repeats <n>", "--latency: fresh processes per step (default 5)", integerAtLeast("--repeats", 1))
+    .option(
+      "--keras-target",
+      "time the tutorial config and adam + dropout 0.2 + BN on the default engine, PyTorch and Keras in one sitting, and say whether the engine takes <= 0.25x Keras's s/epoch on both",
+    )
+    .option(
+      "--fidelity",
+      "instead: train the tutorial config with --seeds seeds on the default engine and in Keras (--epochs each, default 30) and say whether test accuracy and loss agree within the noise between seeds",
+    )
+    .option("--seeds <n>", "--fidelity: seeds per engine, 42 upwards (default 5)", integerAtLeast("--seeds", 2))
     .action(async (opts, cmd: Command) => {
       const given = (names: string[]) => names.filter((n) => cmd.getOptionValueSource(n) === "cli");
       if (opts.latency) {
-        const others = given(["epochs", "batchSize", "backends", "cpuBatches", "seed", "dataDir", "set"]);
+        const others = given([
+          "epochs",
+          "batchSize",
+          "backends",
+          "cpuBatches",
+          "seed",
+          "dataDir",
+          "set",
+          "kerasTarget",
+          "fidelity",
+          "seeds",
+        ]);
         if (others.length)
           throw new InvalidArgumentError(`--latency takes only --repeats and --json; drop ${others.map(flagOf).join(", ")}`);
         const { runLatency } = await import("../../bench/latency");
@@ -65,6 +85,9 @@ export function registerBench(program: Command): void {
         if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
         return;
       }
+      if (opts.fidelity) return fidelityAction(opts, given);
+      if (opts.seeds !== undefined) throw new InvalidArgumentError("--seeds goes with --fidelity");
+      if (opts.kerasTarget) return kerasTargetAction(opts, given);
       if (opts.repeats !== undefined)
         throw new InvalidArgumentError("--repeats goes with --latency; the epoch benchmark repeats with --epochs");
       const { runBench } = await import("../../bench/run");
@@ -81,4 +104,42 @@ export function registerBench(program: Command): void {
       process.stdout.write(formatTable(report));
       if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
     });
+}
+
+type Given = (names: string[]) => string[];
+type BenchFlags = { epochs: number; batchSize: number; seed?: number; dataDir?: string; json?: string; seeds?: number };
+
+/** `bench --fidelity`: the tutorial config over seeds here and in Keras. */
+async function fidelityAction(opts: BenchFlags, given: Given): Promise<void> {
+  const others = given(["batchSize", "backends", "cpuBatches", "set", "latency", "kerasTarget", "repeats"]);
+  if (others.length)
+    throw new InvalidArgumentError(
+      `--fidelity takes only --seeds, --epochs, --seed, --data-dir and --json; drop ${others.map(flagOf).join(", ")}`,
+    );
+  const { runFidelity, formatFidelity } = await import("../../bench/fidelity");
+  const report = await runFidelity({
+    seeds: opts.seeds,
+    epochs: given(["epochs"]).length ? opts.epochs : undefined,
+    firstSeed: opts.seed,
+    dataDir: opts.dataDir,
+    json: opts.json,
+  });
+  process.stdout.write(formatFidelity(report));
+  if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
+}
+
+/** `bench --keras-target`: both configs on the default engine, PyTorch and Keras, and the verdict. */
+async function kerasTargetAction(opts: BenchFlags, given: Given): Promise<void> {
+  const others = given(["backends", "set"]);
+  if (others.length) throw new InvalidArgumentError(`--keras-target sets its own configs and rows; drop ${others.map(flagOf).join(", ")}`);
+  const { runKerasTarget, formatKerasTarget } = await import("../../bench/keras-target");
+  const report = await runKerasTarget({
+    epochs: opts.epochs,
+    batchSize: opts.batchSize,
+    seed: opts.seed,
+    dataDir: opts.dataDir,
+    json: opts.json,
+  });
+  process.stdout.write(formatKerasTarget(report));
+  if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
 }
