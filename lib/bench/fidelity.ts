@@ -69,7 +69,7 @@ export async function runFidelity(options: FidelityOptions = {}): Promise<Fideli
   for (const seed of seeds) {
     // Alternating sides keeps a change in the machine's load from falling on one side only.
     for (const side of ["ours", "keras"] as const) {
-      log(`fidelity: seed ${seed}, ${side === "ours" ? "this project" : "Keras"}, ${epochs} epochs`);
+      log(`fidelity: seed ${seed}, ${side === "ours" ? "this project" : "Keras"}, ${epochs} epoch${epochs === 1 ? "" : "s"}`);
       const run = side === "ours" ? await trainOurs(seed, epochs, options.dataDir) : await trainKeras(seed, epochs, options.dataDir);
       log(
         `fidelity: seed ${seed}, ${side}: test_accuracy ${run.test_accuracy.toFixed(4)}, test_loss ${run.test_loss.toFixed(4)} (${run.seconds.toFixed(0)} s)`,
@@ -148,7 +148,7 @@ export function formatFidelity(report: FidelityReport): string {
   };
   const engine = [...new Set(report.runs.filter((r) => r.side === "ours").map((r) => r.engine))].join(", ");
   return [
-    `fidelity over seeds ${report.seeds.join(", ")}: tutorial config, ${report.epochs} epochs; this project on ${engine}, Keras on TensorFlow CPU`,
+    `fidelity over seeds ${report.seeds.join(", ")}: tutorial config, ${report.epochs} epoch${report.epochs === 1 ? "" : "s"}; this project on ${engine}, Keras on TensorFlow CPU`,
     `${"metric".padEnd(14)} ${"ours (mean ± std)".padEnd(20)} ${"Keras (mean ± std)".padEnd(20)} ${"diff".padStart(8)}  ${`${AGREEMENT_STDS}·pooled`.padStart(8)}  ${"verdict".padEnd(7)} Welch`,
     row("test_accuracy", report.accuracy, 4),
     row("test_loss", report.loss, 4),
