@@ -1,5 +1,7 @@
 // bench --fidelity's statistics and bench --keras-target's verdict, on synthetic numbers.
+import { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { registerBench } from "../../lib/cli/commands/bench";
 import { agreement, summarize } from "../../lib/bench/fidelity-stats";
 import { KERAS_TARGET, kerasTargetLines, kerasTargetVerdict } from "../../lib/bench/keras-target";
 import type { BenchResult } from "../../lib/bench/report";
@@ -67,5 +69,24 @@ describe("keras target verdict", () => {
       "adam: native: no verdict (the Keras peer did not run): not met",
       "Keras target (default engine <= 0.25x Keras's s/epoch on both configs, one sitting): NOT MET",
     ]);
+  });
+});
+
+describe("bench --fidelity and --keras-target flags", () => {
+  const parse = (...args: string[]) => {
+    const program = new Command().exitOverride().configureOutput({ writeErr: () => {} });
+    registerBench(program);
+    return program.parseAsync(["node", "cli", "bench", ...args]);
+  };
+
+  it("refuse the flags they do not take, naming them, before anything runs", async () => {
+    await expect(parse("--fidelity", "--set", "optimizer=adam")).rejects.toThrow(
+      /--fidelity takes only --seeds, --epochs, --seed, --data-dir and --json; drop --set/,
+    );
+    await expect(parse("--keras-target", "--backends", "wasm")).rejects.toThrow(
+      /--keras-target sets its own configs and rows; drop --backends/,
+    );
+    await expect(parse("--seeds", "3")).rejects.toThrow(/--seeds goes with --fidelity/);
+    await expect(parse("--fidelity", "--seeds", "1")).rejects.toThrow(/--seeds must be at least 2, got 1/);
   });
 });
