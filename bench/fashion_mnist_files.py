@@ -38,24 +38,34 @@ def rss_mb():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def load_splits(spec):
-    """(x_train, y_train, x_valid, y_valid): float32 rows of 784 pixels and int64 labels, the config's way."""
+def read_part(spec, part):
+    """(images, labels) of "train" or "test" as uint8 rows of 784 pixels and uint8 labels."""
     files = spec["files"]
-    d = find_dir(spec["data_dirs"], [files["trainImages"]["name"], files["trainLabels"]["name"]])
-    images = read_idx(os.path.join(d, files["trainImages"]["name"]), IMAGES_MAGIC, files["trainImages"]["sha256"])
-    labels = read_idx(os.path.join(d, files["trainLabels"]["name"]), LABELS_MAGIC, files["trainLabels"]["sha256"])
+    img, lab = files[f"{part}Images"], files[f"{part}Labels"]
+    d = find_dir(spec["data_dirs"], [img["name"], lab["name"]])
+    return read_idx(os.path.join(d, img["name"]), IMAGES_MAGIC, img["sha256"]), read_idx(os.path.join(d, lab["name"]), LABELS_MAGIC, lab["sha256"])
+
+
+def load_splits(spec, test=False):
+    """(x_train, y_train, x_valid, y_valid), plus (x_test, y_test) with `test`: float32 rows of 784 pixels and int64
+    labels, the config's way."""
+    images, labels = read_part(spec, "train")
     v = spec["validation_size"]
     # The tutorial's split and scaling: the first v images validate, pixels / 255.
     x_valid = images[:v].astype(np.float32) / 255.0
     x_train = images[v:].astype(np.float32) / 255.0
+    sets = [x_train, x_valid]
+    if test:
+        test_images, test_labels = read_part(spec, "test")
+        sets.append(test_images.astype(np.float32) / 255.0)
     if spec["normalize"] == "standardize":
         # As lib/data/standardize.ts: the training part's per-pixel mean and population std, 1 where constant.
         mean = x_train.mean(axis=0, dtype=np.float64)
         std = x_train.std(axis=0, dtype=np.float64)
         std[std == 0] = 1.0
-        x_train = ((x_train - mean) / std).astype(np.float32)
-        x_valid = ((x_valid - mean) / std).astype(np.float32)
-    return x_train, labels[v:].astype(np.int64), x_valid, labels[:v].astype(np.int64)
+        sets = [((x - mean) / std).astype(np.float32) for x in sets]
+    out = (sets[0], labels[v:].astype(np.int64), sets[1], labels[:v].astype(np.int64))
+    return out + (sets[2], test_labels.astype(np.int64)) if test else out
 
 
 def batch_orders(spec, samples):

@@ -51,7 +51,7 @@ def build_model(spec):
 
 def build_optimizer(spec):
     """Keras's own optimizer by name with the config's settings; Keras's defaults for the rest."""
-    kwargs = {"learning_rate": spec["learning_rate"]}
+    kwargs = {"learning_rate": float(spec["learning_rate"])}  # Keras refuses an int (JSON has no 1.0)
     if spec["optimizer"] in ("sgd", "rmsprop") and spec["momentum"]:
         kwargs["momentum"] = float(spec["momentum"])
     if spec["optimizer"] == "sgd":
@@ -85,7 +85,8 @@ def main():
     tf.config.threading.set_intra_op_parallelism_threads(spec["threads"])
     tf.config.threading.set_inter_op_parallelism_threads(1)
     keras.utils.set_random_seed(spec["seed"])
-    x_train, y_train, x_valid, y_valid = load_splits(spec)
+    splits = load_splits(spec, test=spec.get("test", False))
+    x_train, y_train, x_valid, y_valid = splits[:4]
     x_train, x_valid = x_train.reshape(-1, 28, 28), x_valid.reshape(-1, 28, 28)
     samples, bs, epochs = len(x_train), spec["batch_size"], spec["epochs"]
     orders = batch_orders(spec, samples)
@@ -109,6 +110,11 @@ def main():
         })
         log(f"epoch {epoch + 1}/{epochs} {seconds:.2f} s, val_accuracy {timer.logs['val_accuracy']:.4f}")
 
+    tested = {}
+    if spec.get("test"):
+        # `fashion-ann bench --fidelity`: the test set's loss and accuracy after training, as the seed's evaluate().
+        loss, accuracy = model.evaluate(splits[4].reshape(-1, 28, 28), splits[5], batch_size=32, verbose=0)
+        tested = {"test_loss": float(loss), "test_accuracy": float(accuracy)}
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
         "backend": "keras",
@@ -118,6 +124,7 @@ def main():
         "epochs": records,
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        **tested,
         "note": f"keras {keras.__version__}, tensorflow {tf.__version__} CPU, {spec['threads']} threads, same batch order, {spec['optimizer']}",
     }))
 

@@ -57,6 +57,7 @@ export { loadData, trainExperiment, TrainingInterrupted } from "./runs/experimen
 export { asModelInput, type CustomRunOptions, type CustomRunResult, resumeCustomRun, trainCustomRun } from "./runs/custom-run";
 export { comparisonTable, formatComparison, listRuns, summarizeRuns } from "./runs/compare";
 export { analyseErrors, type ErrorAnalysis, writeRunReport } from "./runs/report";
+export { exportRunToKeras, importKerasRun, type KerasExport } from "./runs/keras-run";
 export { runNotebooks } from "./notebook/execute";
 export { fit, type FitOptions, modelInputFigure, type NotebookSession, startNotebook } from "./notebook/session";
 

@@ -23,6 +23,8 @@ export interface PeerOptions {
   config: ExperimentConfig;
   /** Training images: the Fashion-MNIST training set minus the validation images. */
   samples: number;
+  /** Also evaluate on the test set after training (the Keras peer; bench --fidelity). */
+  test?: boolean;
 }
 
 /** Config fields the peer does not mirror, each with the value that makes it mirrorable (the schema default). */
@@ -111,7 +113,7 @@ export async function runPeer(o: PeerOptions, peer: "pytorch" | "keras" = "pytor
   try {
     const orderFile = path.join(tmp, "order.u32");
     writeFileAtomic(orderFile, uint32LE(shuffleOrders(o.samples, o.config.epochs, o.config.seed)));
-    const spec = peerSpec(o.config, orderFile);
+    const spec = { ...peerSpec(o.config, orderFile), ...(o.test && { test: true }) };
     const [python, script] = peer === "keras" ? [kerasPython(), KERAS_PEER_SCRIPT] : [PEER_PYTHON, PEER_SCRIPT];
     const stdout = await runCapturing(
       python,

@@ -58,6 +58,9 @@ export interface RawRun {
   cpu_seconds?: number;
   /** Free text for the table's notes column, e.g. "SIMD on, 1 thread" or "torch 1.13, 2 threads". */
   note?: string;
+  /** The test set's loss and accuracy after training, when the peer was asked for them (bench --fidelity). */
+  test_loss?: number;
+  test_accuracy?: number;
 }
 
 /** One row of the benchmark's JSON and table. */

@@ -133,6 +133,11 @@ function conditionsSince(before: MachineSnapshot, childCpuSeconds: number | unde
   return { otherLoad: otherLoad(now.busy - before.busy, childCpuSeconds + (now.own - before.own), now.wall - before.wall) };
 }
 
+/** The engine `backend: "auto"` picks here: the first of tensorflow, native and wasm that can run. */
+export function defaultEngine(): BenchBackend {
+  return (["tensorflow", "native"] as const).find((b) => !unavailable(b)) ?? "wasm";
+}
+
 /** Why a backend cannot run here, without starting it; undefined if it can be tried. */
 function unavailable(backend: BenchBackend): string | undefined {
   if (backend === "pytorch") return peerUnavailable();

@@ -12,6 +12,7 @@ import type { OptimizerName } from "../config/optimizers";
 import { KerasFormatError } from "./errors";
 import { h5wasm } from "./h5";
 import { type KerasLayerConfig, toKerasLayer } from "./layers";
+import type { KerasOptimizerVariable } from "./optimizer-state";
 
 /** The Keras version whose format this writes; Keras reads archives of its own major version. */
 const KERAS_FORMAT_VERSION = "3.15.1";
@@ -45,7 +46,6 @@ function kerasCompileConfig(spec: KerasCompileSpec): Record<string, unknown> {
     learning_rate: spec.learningRate,
     clipnorm: spec.clipNorm ?? null,
     clipvalue: spec.clipValue ?? null,
-    // Keras checks momentum with isinstance(float): 0 would arrive as a Python int, so Keras's own default (0.0) is left.
     ...(spec.momentum && (spec.optimizer === "sgd" || spec.optimizer === "rmsprop") && { momentum: spec.momentum }),
     ...(spec.optimizer === "sgd" && { nesterov: spec.nesterov ?? false }),
     ...(spec.optimizer === "adamw" && spec.weightDecay != null && { weight_decay: spec.weightDecay }),
@@ -83,8 +83,11 @@ function kerasModelConfig(model: tf.LayersModel, compile?: KerasCompileSpec): Re
   };
 }
 
-/** model.weights.h5's bytes: each layer's variables under layers/<name>/vars, written by h5wasm into a temp file. */
-async function weightsH5(model: tf.LayersModel): Promise<Uint8Array> {
+/**
+ * model.weights.h5's bytes: each layer's variables under layers/<name>/vars and the optimizer's, when given, under
+ * optimizer/vars (./optimizer-state.ts), written by h5wasm into a temp file.
+ */
+async function weightsH5(model: tf.LayersModel, optimizer?: KerasOptimizerVariable[]): Promise<Uint8Array> {
   const h5 = await h5wasm();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-keras-"));
   const file = path.join(tmp, "model.weights.h5");
@@ -100,6 +103,14 @@ async function weightsH5(model: tf.LayersModel): Promise<Uint8Array> {
         });
       }
       out.create_group("vars").create_attribute("name", model.name);
+      if (optimizer) {
+        const vars = out.create_group("optimizer").create_group("vars");
+        optimizer.forEach((v, i) => {
+          // Keras's iteration count is int64; shape [] is a scalar dataset, which Keras's assign needs.
+          const dtype = v.data instanceof BigInt64Array ? "<q" : "<f";
+          vars.create_dataset({ name: String(i), data: v.data, shape: v.shape, dtype });
+        });
+      }
     } finally {
       out.close();
     }
@@ -111,17 +122,33 @@ async function weightsH5(model: tf.LayersModel): Promise<Uint8Array> {
 
 /**
  * Writes `model` as a Keras 3 `.keras` archive at `file` (atomically), compiled as `compile` says when given, so
- * `keras.models.load_model(file)` returns a model that predicts as this one does.
+ * `keras.models.load_model(file)` returns a model that predicts as this one does. With `optimizer` (Keras's optimizer
+ * variables for `compile`'s optimizer, ./optimizer-state.ts) the loaded model's `fit` continues where this one stopped.
  */
-export async function writeKerasArchive(model: tf.LayersModel, file: string, compile?: KerasCompileSpec): Promise<void> {
+export async function writeKerasArchive(
+  model: tf.LayersModel,
+  file: string,
+  compile?: KerasCompileSpec,
+  optimizer?: KerasOptimizerVariable[],
+): Promise<void> {
   const config = kerasModelConfig(model, compile);
   const metadata = { keras_version: KERAS_FORMAT_VERSION, date_saved: kerasDate(new Date()) };
   const zip = zipSync({
     "metadata.json": strToU8(JSON.stringify(metadata)),
-    "config.json": strToU8(JSON.stringify(config)),
-    "model.weights.h5": [await weightsH5(model), { level: 0 }],
+    "config.json": strToU8(kerasJson(config)),
+    "model.weights.h5": [await weightsH5(model, compile && optimizer), { level: 0 }],
   });
   writeFileAtomic(file, zip);
+}
+
+/** Hyperparameters Keras checks with isinstance(float), so a whole number must arrive as 1.0, not as Python's int 1. */
+const FLOAT_KEYS = new Set(["learning_rate", "momentum", "weight_decay", "clipnorm", "clipvalue"]);
+const FLOAT_MARK = "\uE000";
+
+/** JSON as Python's json.dumps writes Keras's config: the float hyperparameters keep a decimal point. */
+function kerasJson(value: unknown): string {
+  const marked = JSON.stringify(value, (key, v) => (FLOAT_KEYS.has(key) && Number.isInteger(v) ? `${FLOAT_MARK}${v}` : v));
+  return marked.replace(new RegExp(`"${FLOAT_MARK}(-?\\d+)"`, "g"), "$1.0");
 }
 
 /** Keras's date_saved format, e.g. 2026-12-06@07:56:36. */

@@ -13,6 +13,7 @@ import type { KerasCompileSpec } from "./archive";
 import { KerasFormatError } from "./errors";
 import { h5wasm, type H5Module } from "./h5";
 import { fromKerasLayer, type KerasLayerConfig } from "./layers";
+import type { KerasOptimizerVariable } from "./optimizer-state";
 
 export interface KerasModelFile {
   /** The model, not compiled. */
@@ -22,6 +23,10 @@ export interface KerasModelFile {
   kerasVersion?: string;
   /** The optimizer Keras compiled it with, when the file records one this project has. */
   compile?: KerasCompileSpec;
+  /** The optimizer's variables as Keras saved them (optimizer/vars of a .keras archive), when it saved any. */
+  optimizerVariables?: KerasOptimizerVariable[];
+  /** Why the file carries no optimizer state this project reads, when it carries none. */
+  noOptimizerState?: string;
 }
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
@@ -65,7 +70,38 @@ async function readArchive(file: string, bytes: Uint8Array): Promise<KerasModelF
       return keys.map((k) => dataset(file, vars.get(k), `layers/${layer}/vars/${k}`));
     };
     const model = buildSequential(file, json, read);
-    return { model, format: "keras", kerasVersion: metadata.keras_version, compile: compileSpec(json.compile_config?.optimizer) };
+    const compile = compileSpec(json.compile_config?.optimizer);
+    const optimizerVariables = readOptimizerVariables(file, h5);
+    return {
+      model,
+      format: "keras",
+      kerasVersion: metadata.keras_version,
+      compile,
+      ...(compile && optimizerVariables.length >= 2
+        ? { optimizerVariables }
+        : { noOptimizerState: compile ? "Keras saved it before any step of fit" : "it was saved without compile" }),
+    };
+  });
+}
+
+/** optimizer/vars/0… of a .keras archive's weights, in Keras's order (iteration, learning rate, slots). */
+function readOptimizerVariables(file: string, h5: H5File): KerasOptimizerVariable[] {
+  const vars = h5.get("optimizer/vars") as H5Group | null;
+  if (!vars) return [];
+  const keys = vars.keys().sort((a, b) => Number(a) - Number(b));
+  return keys.map((k) => {
+    const d = vars.get(k) as { value?: unknown; shape?: number[] } | null;
+    const where = `optimizer/vars/${k}`;
+    if (!d?.shape) throw new KerasFormatError(`${file} has no dataset at ${where}; the file is damaged`);
+    const value = d.value;
+    // h5wasm gives a scalar as a plain number or bigint, an array as a typed array.
+    const data =
+      typeof value === "bigint"
+        ? BigInt64Array.of(value)
+        : value instanceof BigInt64Array
+          ? value
+          : Float32Array.from(typeof value === "number" ? [value] : (value as ArrayLike<number>));
+    return { data, shape: d.shape };
   });
 }
 
@@ -94,6 +130,8 @@ function readLegacyH5(file: string, h5: H5File): KerasModelFile {
     format: "h5",
     ...(typeof version === "string" && { kerasVersion: version }),
     compile: compileSpec(trainingConfig.optimizer_config),
+    // TF 2.x's optimizer_weights are named after TF 2's slots, a layout this project does not map.
+    noOptimizerState: "a legacy .h5's optimizer weights are not read",
   };
 }
 

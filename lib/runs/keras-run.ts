@@ -6,8 +6,12 @@ import type * as tf from "@tensorflow/tfjs";
 import { resolveConfig } from "../config";
 import { initBackend } from "../engine/backend";
 import { type KerasCompileSpec, writeKerasArchive } from "../keras/archive";
+import { fromKerasOptimizerVariables, type KerasOptimizerVariable, toKerasOptimizerVariables } from "../keras/optimizer-state";
+import { optimizerVariables } from "../optimizers";
+import { readOptimizer, readPointer, saveOptimizer } from "../train/callbacks/checkpoint";
+import { scheduledLearningRate } from "../train/schedules";
 import { KerasFormatError } from "../keras/errors";
-import { readKerasModel } from "../keras/read";
+import { type KerasModelFile, readKerasModel } from "../keras/read";
 import { compileModel } from "../model/factory";
 import { saveModel } from "../model/files";
 import { modelSummary } from "../model/summary";
@@ -25,17 +29,68 @@ function compileSpecOf(run: Run): KerasCompileSpec | undefined {
   return { optimizer, learningRate, momentum, nesterov, weightDecay, clipNorm, clipValue };
 }
 
-/** Writes the run's trained model as a Keras 3 archive at `file` (which must end in .keras, as Keras's load_model requires). */
-export async function exportRunToKeras(run: Run, file: string): Promise<{ file: string; layers: number }> {
+/**
+ * The optimizer's state of the run's last checkpoint in Keras's layout (the state Keras would hold after the same
+ * epochs, also when early stopping put the best weights back), or the sentence saying why there is none.
+ */
+function kerasOptimizerOf(run: Run, model: tf.LayersModel, spec: KerasCompileSpec | undefined): KerasOptimizerVariable[] | string {
+  if (!spec) return "the run's optimizer is a hand-built one Keras has no name for";
+  const pointer = readPointer(run.checkpointsDir, "last");
+  const state = pointer && readOptimizer(path.join(run.checkpointsDir, pointer.dir));
+  if (!pointer || !state) return "the run has no checkpoint with an optimizer state";
+  const { config } = readRunConfig(run);
+  const steps = config.epochs * Math.ceil((60_000 - config.validationSize) / config.batchSize);
+  // Keras continues at one rate (the schedule is not exported): the rate the run's next step would use.
+  const base = pointer.train?.plateau?.learningRate ?? spec.learningRate;
+  const learningRate = scheduledLearningRate(config.lrSchedule, base, state.iterations, Math.max(1, steps));
+  return toKerasOptimizerVariables(
+    state,
+    spec,
+    learningRate,
+    model.trainableWeights.map((w) => w.shape as number[]),
+  );
+}
+
+/** What `export` wrote: the archive, its layer count, and the optimizer state's iterations or why it has none. */
+export interface KerasExport {
+  file: string;
+  layers: number;
+  optimizer: { iterations: number } | { missing: string };
+}
+
+/**
+ * Writes the run's trained model as a Keras 3 archive at `file` (which must end in .keras, as Keras's load_model
+ * requires), compiled as the run was, with the optimizer's state when the run has one Keras can continue from.
+ */
+export async function exportRunToKeras(run: Run, file: string): Promise<KerasExport> {
   if (path.extname(file) !== ".keras")
     throw new KerasFormatError(`--out ${file} must end in .keras, the extension Keras 3's load_model requires for its archive`);
   const model = await run.loadModel();
   try {
-    await writeKerasArchive(model, file, compileSpecOf(run));
-    return { file: path.resolve(file), layers: model.layers.length };
+    const spec = compileSpecOf(run);
+    const vars = kerasOptimizerOf(run, model, spec);
+    await writeKerasArchive(model, file, spec, typeof vars === "string" ? undefined : vars);
+    const optimizer = typeof vars === "string" ? { missing: vars } : { iterations: Number(vars[0]!.data[0]) };
+    return { file: path.resolve(file), layers: model.layers.length, optimizer };
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * Puts the optimizer state Keras saved into the compiled `model`'s optimizer and the starting checkpoint, so
+ * `train --resume` continues Keras's fit; says which it did, or why the resume starts a fresh optimizer.
+ */
+async function carryOptimizerState(model: tf.LayersModel, read: KerasModelFile, folder: string): Promise<string> {
+  const optimizer = model.optimizer;
+  const fresh = (why: string) => `optimizer: a fresh ${optimizer.getClassName()} for train --resume (${why})`;
+  if (!read.compile || !read.optimizerVariables) return fresh(read.noOptimizerState ?? "the file has no optimizer state");
+  const variables = model.trainableWeights.map((w) => ({ name: w.originalName, shape: w.shape as number[] }));
+  const state = fromKerasOptimizerVariables(read.optimizerVariables, read.compile, optimizer.getClassName(), variables);
+  if (typeof state === "string") return fresh(state);
+  await optimizerVariables(optimizer).restore(state);
+  await saveOptimizer(optimizer, folder);
+  return `optimizer: Keras's ${optimizer.getClassName()} state after ${state.iterations} steps, which train --resume continues`;
 }
 
 /** The epochs an imported run plans, so a bare `train --resume` fine-tunes one epoch (--epochs N for more). */
@@ -73,6 +128,7 @@ export async function importKerasRun(file: string, dir: string, options: ImportO
     run.writeJson("keras-import.json", { file: path.resolve(file), format: read.format, kerasVersion: read.kerasVersion ?? null });
     run.saveEnvironment(backend);
     await saveModel(model, path.join(run.checkpointsDir, "epoch-000"));
+    log(await carryOptimizerState(model, read, path.join(run.checkpointsDir, "epoch-000")));
     // Epoch -1: the imported weights, before this project trained any epoch; a resume starts at epoch 0.
     const pointer = { epoch: -1, dir: "epoch-000", history: { epoch: [], history: {} } };
     writeFileAtomic(path.join(run.checkpointsDir, "last.json"), JSON.stringify(pointer));

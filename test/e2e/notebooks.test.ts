@@ -65,6 +65,8 @@ describe("the notebooks, executed headlessly through the tslab kernel (npm start
     expect(live.filter((o) => String([o.data?.["image/svg+xml"] ?? ""].flat().join("")).includes("val_accuracy"))).toHaveLength(1);
     expect(all("06_evaluate.ipynb")).toMatch(/test_accuracy/);
     expect(all("07_predict.ipynb")).toMatch(/Ankle boot/);
+    // The export cell: the book's my_keras_model.keras, with the optimizer state of notebook 04's training.
+    expect(all("07_predict.ipynb")).toMatch(/my_keras_model\.keras.*iterations: 1719/s);
     expect(all("11_optimizers.ipynb")).toMatch(/suggested learning rate: [\d.e-]+/);
     for (const name of ["SGD", "Momentum 0.9", "Nesterov", "RMSprop", "Adam", "Nadam"])
       expect(all("11_optimizers.ipynb")).toMatch(new RegExp(`${name} +best val_accuracy 0\\.[5-9]\\d+ at epoch 1 \\(val_loss`));

@@ -74,6 +74,35 @@ def op_train_save(req):
     return {"saved": req["save"]}
 
 
+def op_continue_fit(req):
+    """Loads `model` with its optimizer state, reports it, then fits one epoch on `x`, `y` in order (batch 32, no
+    shuffling) twice: as loaded, and with a fresh optimizer of the same config (the control). The trainable weights
+    after each are written to `out` and `fresh_out` (float32, concatenated); `slot_out` gets optimizer variable 2."""
+    model = keras.models.load_model(req["model"])
+    opt = model.optimizer
+    loaded = {
+        "class": type(opt).__name__,
+        "iterations": int(opt.iterations.numpy()),
+        "learning_rate": float(opt.learning_rate.numpy()),
+        "variables": len(opt.variables),
+    }
+    if len(opt.variables) > 2:
+        opt.variables[2].numpy().astype("<f4").tofile(req["slot_out"])
+    x, y = images(req), labels(req)
+
+    def fit_and_save(m, out):
+        history = m.fit(x, y, epochs=1, batch_size=32, shuffle=False, verbose=0)
+        np.concatenate([v.numpy().ravel() for v in m.trainable_variables]).astype("<f4").tofile(out)
+        return float(history.history["loss"][0])
+
+    loss = fit_and_save(model, req["out"])
+    after = int(opt.iterations.numpy())
+    fresh = keras.models.load_model(req["model"], compile=False)
+    fresh.compile(optimizer=type(opt).from_config(opt.get_config()), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    fresh_loss = fit_and_save(fresh, req["fresh_out"])
+    return {**loaded, "loss": loss, "iterations_after": after, "fresh_loss": fresh_loss}
+
+
 def op_save_conv(req):
     """A model with a layer the exchange does not cover (Conv2D), saved to `save`."""
     model = keras.Sequential(

@@ -11,7 +11,9 @@ export function registerKeras(program: Command): void {
       const { existingRun } = await import("../../runs/run");
       const { exportRunToKeras } = await import("../../runs/keras-run");
       const written = await exportRunToKeras(existingRun(dir), opts.out);
-      console.log(`export: ${written.file} (${written.layers} layers); in Python: keras.models.load_model("${opts.out}")`);
+      const o = written.optimizer;
+      const state = "iterations" in o ? `with the optimizer's state after ${o.iterations} steps` : `without optimizer state (${o.missing})`;
+      console.log(`export: ${written.file} (${written.layers} layers, ${state}); in Python: keras.models.load_model("${opts.out}")`);
     });
   program
     .command("import")

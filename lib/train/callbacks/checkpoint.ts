@@ -136,7 +136,7 @@ async function loadBestWeights(dir: string): Promise<tf.Tensor[] | undefined> {
 }
 
 /** optimizer.json (class, iterations, slot names and shapes) and optimizer.bin (the slots' float32 values, in order). */
-async function saveOptimizer(optimizer: tf.Optimizer, folder: string): Promise<void> {
+export async function saveOptimizer(optimizer: tf.Optimizer, folder: string): Promise<void> {
   const state = await optimizerVariables(optimizer).snapshot();
   const bytes = new Uint8Array(state.slots.reduce((n, s) => n + s.values.byteLength, 0));
   let offset = 0;
