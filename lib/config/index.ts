@@ -251,7 +251,8 @@ function envSources(fromEnv: Partial<Record<keyof ExperimentConfig, unknown>>): 
 
 /** Only the fields whose value differs from the default need a source. */
 function nonDefault(config: ExperimentConfig, sources: ConfigSources): ConfigSources {
-  const defaults = ExperimentConfig.parse({}) as Record<string, unknown>;
+  // The learning rate's default is the optimizer's (Keras's), as resolveConfig fills it in.
+  const defaults = { ...ExperimentConfig.parse({}), learningRate: KERAS_LEARNING_RATES[config.optimizer] } as Record<string, unknown>;
   const differs = (k: string) => JSON.stringify((config as Record<string, unknown>)[k]) !== JSON.stringify(defaults[k]);
   return Object.fromEntries(Object.entries(sources).filter(([k]) => differs(k)));
 }

@@ -86,7 +86,7 @@ describe("bench --fidelity and --keras-target flags", () => {
     await expect(parse("--keras-target", "--backends", "wasm")).rejects.toThrow(
       /--keras-target sets its own configs and rows; drop --backends/,
     );
-    await expect(parse("--seeds", "3")).rejects.toThrow(/--seeds goes with --fidelity/);
-    await expect(parse("--fidelity", "--seeds", "1")).rejects.toThrow(/--seeds must be at least 2, got 1/);
+    await expect(parse("--seeds", "3")).rejects.toThrow(/--seeds goes with --samplers or --fidelity/);
+    await expect(parse("--fidelity", "--seeds", "1")).rejects.toThrow(/--seeds expects at least 2 seeds with --fidelity .*got 1/);
   });
 });
