@@ -9,7 +9,7 @@ import { bestTrial } from "./core/results";
 import { parseSearchSpace, type SearchSpace } from "./core/space";
 import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from "./report";
 import { openStudy, type SqlStudyStore, type StoredTrial, type StudyDefinition } from "./storage";
-import { TunerSpec } from "./tuner";
+import { type PrunerName, prunerSpec, REPRODUCIBLE_LAG, TunerSpec } from "./tuner";
 
 export interface SearchOptions {
   /** The search-space JSON (already parsed), e.g. {"learningRate": {"type": "float", "min": 1e-4, "max": 0.03, "log": true}}. */
@@ -29,8 +29,13 @@ export interface SearchOptions {
   storage?: string;
   /** The study's name in the database (default: the folder name of `out`). */
   study?: string;
-  /** Seeds the random and Hyperband draws (default 42). */
+  /**
+   * Seeds the random and Hyperband draws (default 42). Given explicitly, the study is also reproducible under
+   * parallel workers (random, grid: see core/barrier.ts): the same trial table with 1, 2 or 3 workers.
+   */
   seed?: number;
+  /** Stops weak trials early (random, grid): "median" (Optuna's MedianPruner), "asha" (successive halving), "none". */
+  pruner?: PrunerName;
   /** The config every trial shares (flags and --set of the command). */
   fixed?: ConfigOverrides;
   heartbeat?: Partial<HeartbeatOptions>;
@@ -57,12 +62,15 @@ function studyDefinition(o: SearchOptions): StudyDefinition {
     nNeurons: defaults.hiddenUnits[0]!,
   });
   const seed = o.seed ?? 42;
+  const pruning = prunerSpec(o.tuner, o.pruner ?? "none");
+  // Only an explicit seed asks for a reproducible study: the barrier costs wall time (docs/tuning.md).
+  const studyOpts = { pruning, ...(o.seed === undefined ? {} : { barrier: REPRODUCIBLE_LAG }) };
   const tuner = TunerSpec.parse(
     o.tuner === "hyperband"
       ? { kind: "hyperband", maxEpochs: o.maxEpochs, seed }
       : o.tuner === "grid"
-        ? { kind: "grid", maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? null }
-        : { kind: "random", maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? 10, seed },
+        ? { kind: "grid", maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? null, ...studyOpts }
+        : { kind: "random", maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? 10, seed, ...studyOpts },
   );
   const fixed = { ...(o.fixed ?? {}) } as Record<string, unknown>;
   delete fixed.epochs; // the tuner sets each trial's epochs

@@ -16,6 +16,11 @@ export function registerSearch(program: Command): void {
   )
     .requiredOption("--space <file>", "search-space JSON: config field (or nHidden/nNeurons) -> {type: int|float|choice|bool|fixed, ...}")
     .addOption(new Option("--tuner <kind>", "how trials are chosen").choices(["random", "grid", "hyperband"]).default("random"))
+    .addOption(
+      new Option("--pruner <kind>", "stop weak trials early (random, grid): median stopping, successive halving, or none")
+        .choices(["median", "asha", "none"])
+        .default("none"),
+    )
     .option("--max-trials <n>", "trials to run (random: default 10; grid: at most; Hyperband plans its own)", positive("--max-trials"))
     .requiredOption("--max-epochs <n>", "epochs per trial (Hyperband: of the longest-trained trials)", positive("--max-epochs"))
     .option("--objective <metric>", "per-epoch metric to rank trials by (*accuracy maximised, *loss minimised)", "val_accuracy")
@@ -23,7 +28,7 @@ export function registerSearch(program: Command): void {
     .option("--parallel <n>", "trainers at once in this process, one engine thread each", positive("--parallel"), 1)
     .option("--storage <url>", "postgresql://user:password@host:port/db to share the study with workers on other machines")
     .option("--study <name>", "study name in the storage (default: the --out folder's name)")
-    .option("--search-seed <n>", "seed of the random and Hyperband draws (default 42; --seed seeds training)", integer("--search-seed"))
+    .option("--search-seed <n>", "seed of the random and Hyperband draws (default 42; --seed seeds training); given, the trial table is the same with any number of workers", integer("--search-seed"))
     .option("--set <key=value>", "a fixed config value for every trial (repeatable)", collectSet)
     .option("--heartbeat <s>", "seconds between a worker's heartbeats (default 10)", number("--heartbeat"))
     .option(
@@ -39,11 +44,20 @@ export function registerSearch(program: Command): void {
     .action(async (opts) => {
       const file = path.resolve(opts.space);
       if (!fs.existsSync(file)) throw new InvalidArgumentError(`--space ${opts.space}: no such file; expected a search-space JSON file`);
+      const { prunerSpec, PrunerChoiceError } = await import("../../search/tuner");
+      try {
+        prunerSpec(opts.tuner, opts.pruner);
+      } catch (err) {
+        if (err instanceof PrunerChoiceError) throw new InvalidArgumentError(err.message);
+        throw err;
+      }
+      const { SearchSpaceError } = await import("../../search/core/space");
       let space: unknown;
       try {
         space = JSON.parse(fs.readFileSync(file, "utf8"));
       } catch (err) {
-        throw new InvalidArgumentError(`--space ${opts.space}: not JSON (${(err as Error).message})`);
+        // The file's content is bad input like an unknown field in it (exit 1), not a bad flag (2).
+        throw new SearchSpaceError(`--space ${opts.space}: not JSON (${(err as Error).message})`);
       }
       const { runSearch } = await import("../../search/session");
       const result = await runSearch({
@@ -57,6 +71,7 @@ export function registerSearch(program: Command): void {
         storage: opts.storage,
         study: opts.study,
         seed: opts.searchSeed,
+        pruner: opts.pruner,
         fixed: overridesWithSet(opts),
         heartbeat: { intervalSeconds: opts.heartbeat, timeoutSeconds: opts.heartbeatTimeout },
         retrainBest: opts.retrain,
