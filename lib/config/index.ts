@@ -43,8 +43,8 @@ export const ExperimentConfig = z
     epochs: z.number().int().min(1).max(10_000).default(30),
     /** Keras's default mini-batch size. */
     batchSize: z.number().int().min(1).default(32),
-    /** Units of each hidden Dense layer (relu); the tutorial uses 300 then 100. */
-    hiddenUnits: z.array(z.number().int().min(1)).min(1).default([300, 100]),
+    /** Units of each hidden Dense layer (relu); the tutorial uses 300 then 100. [] is softmax regression (no hidden layer). */
+    hiddenUnits: z.array(z.number().int().min(1)).default([300, 100]),
     /** SGD step size: the Keras "sgd" optimizer's default of 0.01. */
     learningRate: z.number().gt(0).max(1e6).default(0.01),
     /** Hidden layers' activation, by Keras's name; Géron's chapter 11 pairs "selu" with lecun_normal and standardize. */

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { z } from "zod";
 import { childEnvironment, type ConfigOverrides, ExperimentConfig, resolveConfig } from "../config";
 import { saveFig } from "../figures/render/chromium";
 import { cliEntry, type HeartbeatOptions, SearchWorker } from "./driver";
@@ -53,14 +54,28 @@ export interface SearchResult {
   interruptedBy?: NodeJS.Signals;
 }
 
+/**
+ * The config schema's verdict on one value a space entry can give: why it is not allowed and what is (parseSearchSpace
+ * puts the field and the value in front): a typo such as "nadamm" is found before the first trial, not when its trial fails.
+ */
+export function configValueCheck(key: string, value: unknown): string | undefined {
+  const field = (ExperimentConfig.shape as Record<string, z.ZodType | undefined>)[key];
+  const result = field?.safeParse(value);
+  if (!result || result.success) return undefined;
+  const issue = result.error.issues[0]!;
+  if (issue.code === "invalid_value") {
+    return `is not a valid ${key}; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  }
+  const where = issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
+  return `is not a valid ${key}${where} (${issue.message.replace(/^Invalid input: /, "").replace(/^Invalid input$/, "see the config's documentation")})`;
+}
+
 /** The study definition every worker must agree on, from the options. */
 function studyDefinition(o: SearchOptions): StudyDefinition {
   const fields = Object.keys(ExperimentConfig.shape);
   const defaults = resolveConfig(o.fixed ?? {});
-  const space: SearchSpace = parseSearchSpace(o.space, fields, {
-    nHidden: defaults.hiddenUnits.length,
-    nNeurons: defaults.hiddenUnits[0]!,
-  });
+  const layers = { nHidden: defaults.hiddenUnits.length, nNeurons: defaults.hiddenUnits[0] ?? 1 };
+  const space: SearchSpace = parseSearchSpace(o.space, fields, layers, configValueCheck);
   const seed = o.seed ?? 42;
   const pruning = prunerSpec(o.tuner, o.pruner ?? "none");
   // Only an explicit seed asks for a reproducible study: the barrier costs wall time (docs/tuning.md).
