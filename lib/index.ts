@@ -67,6 +67,9 @@ export { liveTrialsTable, type TrialRow, trialsTableHtml } from "./search/trials
 export { runSearch, type SearchOptions, type SearchResult } from "./search/session";
 export { trialCurvesFigure, trialsDataFrame } from "./search/report";
 export { openStudy, type StoredTrial, StudyStorageError } from "./search/storage";
+// Keras Tuner's build_model(hp) in a notebook: hp.Int/Float/Choice/Boolean, resultsSummary, getBestHyperparameters/Models.
+export { HyperParameters, type RangeOptions } from "./search/hypermodel/hyperparameters";
+export { type BuildModel, HyperTuner, type HyperTunerOptions } from "./search/hypermodel/hyper-tuner";
 
 // Figures: pure plotly specs (data -> { data, layout }) and the three ways to show one.
 export { type Figure, FigureError } from "./figures/figure";

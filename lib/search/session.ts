@@ -58,7 +58,7 @@ export interface SearchResult {
  * The config schema's verdict on one value a space entry can give: why it is not allowed and what is (parseSearchSpace
  * puts the field and the value in front): a typo such as "nadamm" is found before the first trial, not when its trial fails.
  */
-export function configValueCheck(key: string, value: unknown): string | undefined {
+function configValueCheck(key: string, value: unknown): string | undefined {
   const field = (ExperimentConfig.shape as Record<string, z.ZodType | undefined>)[key];
   const result = field?.safeParse(value);
   if (!result || result.success) return undefined;

@@ -22,7 +22,7 @@ const PRUNERS: { [K in PrunerSpec["kind"]]: (spec: Extract<PrunerSpec, { kind: K
  * read whatever is recorded at the time (fastest); n makes trial k's suggestion read only trials < k - n, and each
  * pruning decision only earlier-started trials, waiting for them.
  */
-export const studyOptions = {
+const studyOptions = {
   pruning: PrunerSpec.nullable().default(null),
   // Optional, not nullable: a study stored before it existed has no such key, and must still compare equal.
   barrier: z.number().int().min(0).optional(),

@@ -132,7 +132,10 @@ function simulate(spec: object, workers: number): string[] {
     const t = s.trials.find((x) => x.id === id)!;
     if (tuner.pruner.shouldPrune(s, id)) s = finishTrial(s, id, "pruned");
     else if (t.history.length >= t.epochsTarget) s = finishTrial(s, id, "completed");
-    else return void (slot.at += 0.5 + u() * 2);
+    else {
+      slot.at += 0.5 + u() * 2;
+      return;
+    }
     slot.trial = undefined;
   };
   for (let step = 0; step < 100_000 && slots.some((x) => !x.done); step++) {

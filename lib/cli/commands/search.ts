@@ -28,7 +28,11 @@ export function registerSearch(program: Command): void {
     .option("--parallel <n>", "trainers at once in this process, one engine thread each", positive("--parallel"), 1)
     .option("--storage <url>", "postgresql://user:password@host:port/db to share the study with workers on other machines")
     .option("--study <name>", "study name in the storage (default: the --out folder's name)")
-    .option("--search-seed <n>", "seed of the random and Hyperband draws (default 42; --seed seeds training); given, the trial table is the same with any number of workers", integer("--search-seed"))
+    .option(
+      "--search-seed <n>",
+      "seed of the random and Hyperband draws (default 42; --seed seeds training); given, the trial table is the same with any number of workers",
+      integer("--search-seed"),
+    )
     .option("--set <key=value>", "a fixed config value for every trial (repeatable)", collectSet)
     .option("--heartbeat <s>", "seconds between a worker's heartbeats (default 10)", number("--heartbeat"))
     .option(
