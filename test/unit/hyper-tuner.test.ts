@@ -29,7 +29,7 @@ function buildModel(hp: HyperParameters): tf.LayersModel {
   if (hp.Boolean("dropout")) model.add(tf.layers.dropout({ rate: hp.Float("rate", 0.1, 0.5, { step: 0.1 }) }));
   model.add(tf.layers.dense({ units: 10, activation: "softmax" }));
   compileModel(model, {
-    optimizer: hp.Choice("optimizer", ["sgd", "adam"]),
+    optimizer: hp.Choice("optimizer", ["sgd", "adam"] as const),
     learningRate: hp.Float("lr", 1e-3, 1e-1, { sampling: "log" }),
   });
   return model;
@@ -46,7 +46,7 @@ describe("HyperParameters (Keras Tuner's hp)", () => {
     const hp = new HyperParameters({ units: 12 });
     expect(hp.Int("units", 4, 16, { step: 4 })).toBe(12);
     expect(hp.Float("lr", 1e-3, 1e-1, { sampling: "log", default: 0.01 })).toBe(0.01);
-    expect(hp.Choice("optimizer", ["sgd", "adam"])).toBe("sgd");
+    expect(hp.Choice("optimizer", ["sgd", "adam"] as const)).toBe("sgd");
     expect(hp.Boolean("dropout")).toBe(false);
     expect(hp.values).toEqual({ units: 12, lr: 0.01, optimizer: "sgd", dropout: false });
     expect(hp.get("lr")).toBe(0.01);
