@@ -46,14 +46,19 @@ export class AshaPruner implements Pruner {
     return minResource * reductionFactor ** (minEarlyStoppingRate + r);
   }
 
+  /** Only at a rung's epoch, and never at the trial's last. */
+  judgesAt(epoch: number, epochsTarget: number): boolean {
+    if (epoch === 0 || epoch >= epochsTarget) return false;
+    let r = 0;
+    while (this.rungEpoch(r) < epoch) r++;
+    return this.rungEpoch(r) === epoch;
+  }
+
   shouldPrune(study: StudyState, id: string): boolean {
     const trial = study.trials.find((t) => t.id === id);
     if (!trial) throw new Error(`no trial "${id}" in the study`);
     const epoch = trial.history.length;
-    if (epoch === 0 || epoch >= trial.epochsTarget) return false;
-    let r = 0;
-    while (this.rungEpoch(r) < epoch) r++;
-    if (this.rungEpoch(r) !== epoch) return false;
+    if (!this.judgesAt(epoch, trial.epochsTarget)) return false;
     const value = trial.history[epoch - 1]!;
     if (!Number.isFinite(value)) return true; // Optuna prunes a NaN at a rung
     const atRung = (t: TrialRecord): number | undefined => (t.history.length >= epoch ? t.history[epoch - 1] : undefined);

@@ -14,6 +14,11 @@ export interface Pruner {
    * again later. Absent: always ready.
    */
   ready?(study: StudyState, trialId: string): boolean;
+  /**
+   * Whether the pruner can stop a trial at this epoch at all (ASHA: only at a rung). A reproducible study waits for
+   * other trials only where this is true. Absent: at every epoch.
+   */
+  judgesAt?(epoch: number, epochsTarget: number): boolean;
 }
 
 /** No pruning: every trial trains to its target (Optuna's NopPruner). */
@@ -31,11 +36,17 @@ export class OrderedPruner implements Pruner {
   }
 
   ready(study: StudyState, id: string): boolean {
-    return pruningView(study, id) !== undefined;
+    return !this.judges(study, id) || pruningView(study, id) !== undefined;
   }
 
   shouldPrune(study: StudyState, id: string): boolean {
+    if (!this.judges(study, id)) return false;
     const view = pruningView(study, id);
     return view !== undefined && this.inner.shouldPrune(view, id);
+  }
+
+  private judges(study: StudyState, id: string): boolean {
+    const t = study.trials.find((x) => x.id === id);
+    return !t || !this.inner.judgesAt || this.inner.judgesAt(t.history.length, t.epochsTarget);
   }
 }
