@@ -14,7 +14,10 @@ export function registerSearch(program: Command): void {
   withConfigFlags(
     program.command("search").description("search hyperparameters (Keras Tuner's random, grid or Hyperband), one run folder per trial"),
   )
-    .requiredOption("--space <file>", "search-space JSON: config field (or nHidden/nNeurons) -> {type: int|float|choice|bool|fixed, ...}")
+    .requiredOption(
+      "--space <file>",
+      "search-space JSON: config field (or nHidden/nNeurons) -> {type: int|float|choice|bool|fixed, ...}; Keras Tuner's min_value, max_value, sampling also read",
+    )
     .addOption(new Option("--tuner <kind>", "how trials are chosen").choices(["random", "grid", "hyperband"]).default("random"))
     .addOption(
       new Option("--pruner <kind>", "stop weak trials early (random, grid): median stopping, successive halving, or none")
