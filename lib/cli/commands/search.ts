@@ -48,46 +48,50 @@ export function registerSearch(program: Command): void {
       "after",
       "\nRe-run the same command after a kill or Ctrl-C to continue the study. With --storage and --study, the same command on other\nmachines adds workers to the study; a trial taken over from a lost worker resumes\nfrom the checkpoint the study database keeps (a shared --out only gathers the run folders in one place).",
     )
-    .action(async (opts) => {
-      const file = path.resolve(opts.space);
-      if (!fs.existsSync(file)) throw new InvalidArgumentError(`--space ${opts.space}: no such file; expected a search-space JSON file`);
-      const { prunerSpec, PrunerChoiceError } = await import("../../search/tuner");
-      try {
-        prunerSpec(opts.tuner, opts.pruner);
-      } catch (err) {
-        if (err instanceof PrunerChoiceError) throw new InvalidArgumentError(err.message);
-        throw err;
-      }
-      const { SearchSpaceError } = await import("../../search/core/space");
-      let space: unknown;
-      try {
-        space = JSON.parse(fs.readFileSync(file, "utf8"));
-      } catch (err) {
-        // The file's content is bad input like an unknown field in it (exit 1), not a bad flag (2).
-        throw new SearchSpaceError(`--space ${opts.space}: not JSON (${(err as Error).message})`);
-      }
-      const { runSearch } = await import("../../search/session");
-      const result = await runSearch({
-        space,
-        tuner: opts.tuner,
-        maxTrials: opts.maxTrials,
-        maxEpochs: opts.maxEpochs,
-        objective: opts.objective,
-        out: opts.out,
-        parallel: opts.parallel,
-        storage: opts.storage,
-        study: opts.study,
-        seed: opts.searchSeed,
-        pruner: opts.pruner,
-        fixed: overridesWithSet(opts),
-        heartbeat: { intervalSeconds: opts.heartbeat, timeoutSeconds: opts.heartbeatTimeout },
-        retrainBest: opts.retrain,
-      });
-      if (result.interruptedBy) {
-        throw new TrainingInterrupted(
-          `search interrupted by ${result.interruptedBy}; running trials saved their epoch. Re-run the same command to continue the study`,
-          result.interruptedBy,
-        );
-      }
-    });
+    .action(searchAction);
+}
+
+/** `search`: the pruner and the space file vetted before any study opens, then runSearch. */
+// biome-ignore lint/suspicious/noExplicitAny: commander's parsed options
+async function searchAction(opts: any): Promise<void> {
+  const file = path.resolve(opts.space);
+  if (!fs.existsSync(file)) throw new InvalidArgumentError(`--space ${opts.space}: no such file; expected a search-space JSON file`);
+  const { prunerSpec, PrunerChoiceError } = await import("../../search/tuner");
+  try {
+    prunerSpec(opts.tuner, opts.pruner);
+  } catch (err) {
+    if (err instanceof PrunerChoiceError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+  const { SearchSpaceError } = await import("../../search/core/space");
+  let space: unknown;
+  try {
+    space = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    // The file's content is bad input like an unknown field in it (exit 1), not a bad flag (2).
+    throw new SearchSpaceError(`--space ${opts.space}: not JSON (${(err as Error).message})`);
+  }
+  const { runSearch } = await import("../../search/session");
+  const result = await runSearch({
+    space,
+    tuner: opts.tuner,
+    maxTrials: opts.maxTrials,
+    maxEpochs: opts.maxEpochs,
+    objective: opts.objective,
+    out: opts.out,
+    parallel: opts.parallel,
+    storage: opts.storage,
+    study: opts.study,
+    seed: opts.searchSeed,
+    pruner: opts.pruner,
+    fixed: overridesWithSet(opts),
+    heartbeat: { intervalSeconds: opts.heartbeat, timeoutSeconds: opts.heartbeatTimeout },
+    retrainBest: opts.retrain,
+  });
+  if (result.interruptedBy) {
+    throw new TrainingInterrupted(
+      `search interrupted by ${result.interruptedBy}; running trials saved their epoch. Re-run the same command to continue the study`,
+      result.interruptedBy,
+    );
+  }
 }
