@@ -221,7 +221,7 @@ describe("search with its study in PostgreSQL", () => {
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toMatch(
       new RegExp(
-        `^fashion-ann: the study database in postgresql://postgres@127\\.0\\.0\\.1:${server.port}/newer has schema version 99, newer than this fashion-ann's 1; open it with the fashion-ann that wrote it, or upgrade$`,
+        `^fashion-ann: the study database in postgresql://postgres@127\\.0\\.0\\.1:${server.port}/newer has schema version 99, newer than this fashion-ann's ${MIGRATIONS.length}; open it with the fashion-ann that wrote it, or upgrade$`,
       ),
     );
   });
