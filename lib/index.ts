@@ -77,6 +77,9 @@ export { intermediateValuesFigure, optimizationHistoryFigure } from "./figures/s
 export { contourFigure, parallelCoordinateFigure, sliceFigure } from "./figures/study-params";
 export { paramImportancesFigure } from "./figures/study-importance";
 export type { StudyPlotData } from "./figures/study-style";
+// Keras Tuner's build_model(hp) in a notebook: hp.Int/Float/Choice/Boolean, resultsSummary, getBestHyperparameters/Models.
+export { HyperParameters, type RangeOptions } from "./search/hypermodel/hyperparameters";
+export { type BuildModel, HyperTuner, type HyperTunerOptions } from "./search/hypermodel/hyper-tuner";
 
 // Figures: pure plotly specs (data -> { data, layout }) and the three ways to show one.
 export { type Figure, FigureError } from "./figures/figure";

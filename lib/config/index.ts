@@ -44,8 +44,8 @@ export const ExperimentConfig = z
     epochs: z.number().int().min(1).max(10_000).default(30),
     /** Keras's default mini-batch size. */
     batchSize: z.number().int().min(1).default(32),
-    /** Units of each hidden Dense layer (relu); the tutorial uses 300 then 100. */
-    hiddenUnits: z.array(z.number().int().min(1)).min(1).default([300, 100]),
+    /** Units of each hidden Dense layer (relu); the tutorial uses 300 then 100. [] is softmax regression (no hidden layer). */
+    hiddenUnits: z.array(z.number().int().min(1)).default([300, 100]),
     /**
      * Step size; absent = Keras's default for the optimizer (KERAS_LEARNING_RATES): 0.01 for the tutorial's "sgd",
      * 0.001 for the others. resolveConfig fills it in, so a run's config.json records the rate that ran.

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { childEnvironment } from "../config";
 import { writeFileAtomic } from "../io/atomic";
 import { recordTrialSession } from "../tensorboard/trial-session";
+import { bestOf } from "./core/objective";
 import { toOverrides } from "./core/space";
 import type { Action } from "./core/study";
 import { isEpochReport } from "./epoch-report";
@@ -154,6 +155,7 @@ export class SearchWorker {
     const say = (s: string) => this.opts.log(`  [${slot}] ${action.trialId}: ${s}`);
     say(actionLine(action));
     if (!(await this.checkpointInPlace(action, dir, say))) return;
+    const started = performance.now();
     const trainer = this.spawnTrainer(action, dir);
     const watch = this.watch(trainer.child, action, dir, say);
     let code: number | null;
@@ -168,7 +170,7 @@ export class SearchWorker {
       this.children.delete(trainer.child);
     }
     // Stopped because another slot failed: the trial stays claimed, and is taken back after the heartbeat timeout.
-    if (!watch.lost && !this.failure) await this.conclude(action, dir, code, watch, say);
+    if (!watch.lost && !this.failure) await this.conclude(action, dir, code, watch, say, (performance.now() - started) / 1000);
   }
 
   /** A continued trial needs its checkpoint in its run folder; false (and the trial failed) when none is found. */
@@ -220,23 +222,29 @@ export class SearchWorker {
       watch.lost = true;
       child.kill("SIGTERM");
     };
-    let recorded = -1;
+    // A continued trial's last recorded epoch is judged again: its judgement may have been cut short by a stop.
+    let recorded = action.kind === "continue" ? Math.max(0, action.fromEpoch - 1) : 0;
     let stored = 0;
     const record = async (metrics: Record<string, number[]>) => {
       const values = metrics[this.store.definition.objective.name];
       if (!values) return;
-      watch.history = values;
-      if (values.length > recorded) {
-        recorded = values.length;
-        const r = await this.store.recordEpochs(this.id, id, values, metrics);
-        this.writeStatus(dir, id, action, values, "running");
+      // One epoch at a time, and none after a prune: the study keeps the trial as it was when it was judged.
+      while (values.length > recorded && !watch.pruned && !watch.lost) {
+        const upTo = recorded + 1;
+        const cut = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v.slice(0, upTo)]));
+        const stopping = () => watch.lost || this.stopping !== undefined;
+        const r = await this.store.recordEpochs(this.id, id, values.slice(0, upTo), cut, stopping);
+        if (r.cancelled) break;
+        recorded = upTo;
+        watch.history = values.slice(0, upTo);
+        this.writeStatus(dir, id, action, watch.history, "running");
         this.opts.onChange?.();
         if (!r.owned && !watch.lost) {
           say("taken back by the study (missed heartbeats); stopping its trainer");
           takeBack();
         } else if (r.stop && !watch.pruned) {
           watch.pruned = true;
-          say(`pruned after epoch ${values.length} (${this.store.tuner.pruner.label})`);
+          say(`pruned after epoch ${upTo} (${this.store.tuner.pruner.label})`);
           child.kill("SIGTERM");
         }
       }
@@ -275,18 +283,27 @@ export class SearchWorker {
   }
 
   /** Marks the trial completed, pruned, failed or released (a signal stopped this worker), and says so. */
-  private async conclude(action: TrialAction, dir: string, code: number | null, watch: TrialWatch, say: (s: string) => void) {
+  private async conclude(
+    action: TrialAction,
+    dir: string,
+    code: number | null,
+    watch: TrialWatch,
+    say: (s: string) => void,
+    seconds: number,
+  ) {
     const id = action.trialId;
     const status = watch.pruned ? "pruned" : this.stopping ? "released" : code === 0 ? "completed" : "failed";
-    await this.store.finish(this.id, id, status);
+    await this.store.finish(this.id, id, status, seconds);
     this.opts.onChange?.();
     // A trainer that reported nothing (it failed before its first epoch) leaves the history the study has.
     const history = watch.history ?? (await this.store.load()).trials.find((t) => t.id === id)?.history ?? [];
     this.writeStatus(dir, id, action, history, status === "released" ? "pending" : status);
-    const last = history.at(-1);
-    const objective = this.store.definition.objective.name;
+    // The best epoch's value, the score the results table ranks by (not the last epoch's).
+    const { name, direction } = this.store.definition.objective;
+    const best = bestOf(history, direction);
+    const score = best ? ` (${name} ${best.value.toFixed(4)} at epoch ${best.epoch} of ${history.length}, ${seconds.toFixed(1)} s)` : "";
     say(
-      `${status === "released" ? "interrupted, resumes on the next run" : status}${last === undefined ? "" : ` (${objective} ${last.toFixed(4)} at epoch ${history.length})`}${status === "failed" ? `; see ${dir}.log` : ""}`,
+      `${status === "released" ? "interrupted, resumes on the next run" : status}${score}${status === "failed" ? `; see ${dir}.log` : ""}`,
     );
   }
 

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { z } from "zod";
 import { childEnvironment, type ConfigOverrides, ExperimentConfig, resolveConfig } from "../config";
 import { saveFig } from "../figures/render/chromium";
 import { cliEntry, type HeartbeatOptions, SearchWorker } from "./driver";
@@ -10,7 +11,7 @@ import { parseSearchSpace, type SearchSpace } from "./core/space";
 import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from "./report";
 import { openStudy, type SqlStudyStore, type StoredTrial, StudyDatabaseLost, type StudyDefinition } from "./storage";
 import { repairFromRunFolders } from "./repair";
-import { TunerSpec } from "./tuner";
+import { type PrunerName, prunerSpec, REPRODUCIBLE_LAG, TunerSpec } from "./tuner";
 import { exportStudy, type StudyExport } from "./export";
 import { liveStudyView } from "./live-study";
 import { studyPlotData } from "./analysis/study-view";
@@ -36,8 +37,14 @@ export interface SearchOptions {
   storage?: string;
   /** The study's name in the database (default: the folder name of `out`). */
   study?: string;
-  /** Seeds the random, TPE, Bayesian and Hyperband draws (default 42). */
+  /**
+   * Seeds the random, TPE, Bayesian and Hyperband draws (default 42). Given explicitly, the study is also
+   * reproducible under parallel workers (every tuner but Hyperband: see core/barrier.ts): the same trial table with
+   * 1, 2 or 3 workers.
+   */
   seed?: number;
+  /** Stops weak trials early (every tuner but Hyperband): "median" (Optuna's MedianPruner), "asha" (successive halving), "none". */
+  pruner?: PrunerName;
   /** The config every trial shares (flags and --set of the command). */
   fixed?: ConfigOverrides;
   heartbeat?: Partial<HeartbeatOptions>;
@@ -68,21 +75,38 @@ export interface SearchResult {
   plotData: StudyPlotData;
 }
 
+/**
+ * The config schema's verdict on one value a space entry can give: why it is not allowed and what is (parseSearchSpace
+ * puts the field and the value in front): a typo such as "nadamm" is found before the first trial, not when its trial fails.
+ */
+function configValueCheck(key: string, value: unknown): string | undefined {
+  const field = (ExperimentConfig.shape as Record<string, z.ZodType | undefined>)[key];
+  const result = field?.safeParse(value);
+  if (!result || result.success) return undefined;
+  const issue = result.error.issues[0]!;
+  if (issue.code === "invalid_value") {
+    return `is not a valid ${key}; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  }
+  const where = issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
+  return `is not a valid ${key}${where} (${issue.message.replace(/^Invalid input: /, "").replace(/^Invalid input$/, "see the config's documentation")})`;
+}
+
 /** The study definition every worker must agree on, from the options. */
 function studyDefinition(o: SearchOptions): StudyDefinition {
   const fields = Object.keys(ExperimentConfig.shape);
   const defaults = resolveConfig(o.fixed ?? {});
-  const space: SearchSpace = parseSearchSpace(o.space, fields, {
-    nHidden: defaults.hiddenUnits.length,
-    nNeurons: defaults.hiddenUnits[0]!,
-  });
+  const layers = { nHidden: defaults.hiddenUnits.length, nNeurons: defaults.hiddenUnits[0] ?? 1 };
+  const space: SearchSpace = parseSearchSpace(o.space, fields, layers, configValueCheck);
   const seed = o.seed ?? 42;
+  const pruning = prunerSpec(o.tuner, o.pruner ?? "none");
+  // Only an explicit seed asks for a reproducible study: the barrier costs wall time (docs/tuning.md).
+  const studyOpts = { pruning, ...(o.seed === undefined ? {} : { barrier: REPRODUCIBLE_LAG }) };
   const tuner = TunerSpec.parse(
     o.tuner === "hyperband"
       ? { kind: "hyperband", maxEpochs: o.maxEpochs, seed }
       : o.tuner === "grid"
-        ? { kind: "grid", maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? null }
-        : { kind: o.tuner, maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? 10, seed },
+        ? { kind: "grid", maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? null, ...studyOpts }
+        : { kind: o.tuner, maxEpochs: o.maxEpochs, maxTrials: o.maxTrials ?? 10, seed, ...studyOpts },
   );
   const fixed = { ...(o.fixed ?? {}) } as Record<string, unknown>;
   delete fixed.epochs; // the tuner sets each trial's epochs

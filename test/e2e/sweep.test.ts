@@ -71,7 +71,8 @@ describe("sweep --grid (a grid search)", () => {
     const csv = fs.readFileSync(path.join(out, "trials.csv"), "utf8").trim().split("\n");
     expect(csv).toHaveLength(3);
     // Sorted: best val_accuracy first.
-    const acc = csv.slice(1).map((r) => Number(r.split(",").at(-1)));
+    const column = csv[0]!.split(",").indexOf("val_accuracy");
+    const acc = csv.slice(1).map((r) => Number(r.split(",")[column]));
     expect(acc[0]).toBeGreaterThanOrEqual(acc[1]!);
 
     const third = await runCli(args, { timeout: 120_000 });

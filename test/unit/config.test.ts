@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, resolveConfig, resumeOverrides, sourcesOf } from "../../lib/config";
 import { trainArgs } from "../../lib/search/driver";
+import { createModel } from "../../lib/model/factory";
 
 describe("resolveConfig", () => {
   it("defaults are the tutorial's", () => {
@@ -40,6 +41,15 @@ describe("resolveConfig", () => {
     expect(resolveConfig({ optimizer: "adam", learningRate: 0.01 }, {}).learningRate).toBe(0.01);
   });
 
+  it("takes hiddenUnits [] (no hidden layer: Géron's nHidden 0, softmax regression), which builds Flatten -> Dense(10)", () => {
+    const config = resolveConfig({ hiddenUnits: [] });
+    expect(config.hiddenUnits).toEqual([]);
+    const model = createModel(config);
+    expect(model.layers.map((l) => l.name)).toEqual(["flatten", "dense"]);
+    expect(model.countParams()).toBe(784 * 10 + 10);
+    model.dispose();
+  });
+
   it("applies overrides and keeps the other defaults", () => {
     const c = resolveConfig({ epochs: 3, hiddenUnits: [8] });
     expect(c.epochs).toBe(3);
@@ -53,7 +63,7 @@ describe("resolveConfig", () => {
     [{ epochs: "3" }, /^epochs: .*expected number.*got "3"/],
     [{ learningRate: -0.1 }, /^learningRate: .*>0.*got -0.1/],
     [{ hiddenUnits: [300, 0] }, /^hiddenUnits\[1\]: .*>=1.*got 0/],
-    [{ hiddenUnits: [] }, /^hiddenUnits: .*got \[\]/],
+    [{ hiddenUnits: {} }, /^hiddenUnits: .*got \{\}/],
     [{ backend: "gpu" }, /^backend: .*"auto"\|"tensorflow"\|"native"\|"wasm"\|"cpu".*got "gpu"/],
     [{ threads: 0 }, /^threads: expected "auto" or a whole number of threads from 1 to 64, got 0/],
     [{ threads: "two" }, /^threads: .*"auto".*got "two"/],

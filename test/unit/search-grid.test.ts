@@ -35,11 +35,11 @@ describe("gridPoints", () => {
     expect(() => gridPoint(SPACE, 12)).toThrow(/^grid point 12 is outside the grid of 12 points$/);
   });
 
-  it("refuses a float range, saying to list the values", () => {
+  it("refuses a float range, saying to list the values or give a step", () => {
     const withFloat = space({ learningRate: { type: "float", min: 0.001, max: 0.1, log: true } });
     expect(() => gridSize(withFloat)).toThrow(SearchSpaceError);
     expect(() => gridPoints(withFloat)).toThrow(
-      /^learningRate: a float range \(0\.001\.\.0\.1\) has no grid; list the values instead, e\.g\. \{"type":"choice","values":\[0\.001,0\.1\]\}$/,
+      /^learningRate: a float range \(0\.001\.\.0\.1\) has no grid; list the values instead, e\.g\. \{"type":"choice","values":\[0\.001,0\.1\]\}, or give a "step"$/,
     );
   });
 });

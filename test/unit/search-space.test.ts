@@ -1,3 +1,4 @@
+import { gridPoints } from "../../lib/search/samplers/grid";
 import { describe, expect, it } from "vitest";
 import { parseSearchSpace, SearchSpaceError, spaceHash, toOverrides } from "../../lib/search/core/space";
 
@@ -72,7 +73,7 @@ describe("parseSearchSpace", () => {
     ],
     [{ batchSize: { type: "int", min: 16.5, max: 64 } }, /^batchSize\.min: expected int, received number, got 16\.5$/],
     [{ batchSize: { type: "int", min: 16 } }, /^batchSize\.max: expected number, received undefined, got nothing$/],
-    [{ batchNorm: { type: "bool", values: [true] } }, /^batchNorm: unknown field "values" for a bool; allowed: type$/],
+    [{ batchNorm: { type: "bool", values: [true] } }, /^batchNorm: unknown field "values" for a bool; allowed: type, default$/],
     [{ learningRate: 0.01 }, /^learningRate: expected object, received number, got 0\.01$/],
   ])("refuses the malformed entry %j naming key, field and value", (json, message) => {
     expect(refusal(json)).toMatch(message);
@@ -96,7 +97,8 @@ describe("parseSearchSpace", () => {
   });
 
   it.each([
-    [{ nHidden: { type: "int", min: 0, max: 3 } }, /^nHidden: must give whole numbers >= 1 \(it sets hiddenUnits\), got min 0$/],
+    [{ nHidden: { type: "int", min: -1, max: 3 } }, /^nHidden: must give whole numbers >= 0 \(it sets hiddenUnits\), got min -1$/],
+    [{ nNeurons: { type: "int", min: 0, max: 3 } }, /^nNeurons: must give whole numbers >= 1 \(it sets hiddenUnits\), got min 0$/],
     [
       { nNeurons: { type: "choice", values: [64, 12.5] } },
       /^nNeurons: must give whole numbers >= 1 \(it sets hiddenUnits\), got 12\.5 in "values"$/,
@@ -118,6 +120,69 @@ describe("parseSearchSpace", () => {
     expect(() => parseSearchSpace({ nHidden: { type: "int", min: 1, max: 3 } }, FIELDS)).toThrow(
       /^nHidden is given without nNeurons and no default nNeurons was passed; add "nNeurons" to the space$/,
     );
+  });
+});
+
+describe("Keras Tuner's names and the config's values", () => {
+  const KT_FIELDS = ["learningRate", "optimizer", "batchNorm", "dropout", "hiddenUnits"];
+  /** The config's verdict, as session.ts's configValueCheck gives it, for two fields. */
+  const check = (key: string, value: unknown): string | undefined =>
+    key === "optimizer" && !["sgd", "adam", "nadam"].includes(value as string)
+      ? 'is not a valid optimizer; allowed: "sgd", "adam", "nadam"'
+      : key === "learningRate" && !((value as number) > 0)
+        ? "is not a valid learningRate (Too small: expected number to be >0)"
+        : undefined;
+  const kt = (json: unknown) => parseSearchSpace(json, KT_FIELDS, DEFAULTS, check);
+  const ktRefusal = (json: unknown): string => {
+    try {
+      kt(json);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error("the space was accepted");
+  };
+
+  it("reads min_value, max_value, sampling, step and default as Keras Tuner writes them, and its class names", () => {
+    const space = kt({
+      learningRate: { type: "Float", min_value: 1e-4, max_value: 0.1, sampling: "log", default: 0.01 },
+      nHidden: { type: "int", min_value: 0, max_value: 3, step: 1, sampling: "linear" },
+      optimizer: { type: "Choice", values: ["sgd", "adam"], default: "adam" },
+      batchNorm: { type: "Boolean", default: false },
+    });
+    expect(space).toEqual({
+      batchNorm: { type: "bool", default: false },
+      learningRate: { type: "float", min: 1e-4, max: 0.1, log: true, default: 0.01 },
+      nHidden: { type: "int", min: 0, max: 3, step: 1 },
+      nNeurons: { type: "fixed", value: 100 },
+      optimizer: { type: "choice", values: ["sgd", "adam"], default: "adam" },
+    });
+  });
+
+  it("accepts nHidden 0 (softmax regression) and lists a float range with a step as a grid", () => {
+    expect(toOverrides({ nHidden: 0, nNeurons: 64 })).toEqual({ hiddenUnits: [] });
+    expect(gridPoints(kt({ dropout: { type: "float", min_value: 0, max_value: 0.3, step: 0.1 } }))).toEqual(
+      [0, 0.1, 0.2, 0.3].map((dropout) => ({ dropout })),
+    );
+  });
+
+  it.each([
+    [
+      { optimizer: { type: "choice", values: ["adam", "nadamm"] } },
+      /^optimizer: "nadamm" in "values" is not a valid optimizer; allowed: "sgd", "adam", "nadam"$/,
+    ],
+    [{ learningRate: { type: "float", min_value: 0, max_value: 0.1 } }, /^learningRate: 0 in min is not a valid learningRate \(Too small/],
+    [{ optimizer: { type: "choice", values: ["adam"], default: "sgd" } }, /^optimizer: "default" "sgd" is not one of "values" \["adam"\]$/],
+    [{ learningRate: { type: "float", min: 0.1, min_value: 0.1, max: 1 } }, /^learningRate: "min_value" and "min" are the same field/],
+    [
+      { learningRate: { type: "float", min: 0.1, max: 1, sampling: "reverse_log" } },
+      /^learningRate\.sampling: expected "linear" or "log", got "reverse_log"$/,
+    ],
+    [
+      { learningRate: { type: "float", min_value: 0.1, max_value: 1, sampling: "log", foo: 1 } },
+      /^learningRate: unknown field "foo" for a float; allowed: type, min, max, step, log, default, or Keras Tuner's "min_value", "max_value", "sampling"$/,
+    ],
+  ])("refuses in one sentence naming the field, the value and what is allowed: %j", (json, message) => {
+    expect(ktRefusal(json)).toMatch(message);
   });
 });
 

@@ -225,10 +225,11 @@ describe("objective and results", () => {
     expect(bestTrial([trial("x", [])], objectiveFor("val_accuracy"))).toBeUndefined();
   });
 
-  it("makes table rows: trial, status, params, epochs run and the best objective", () => {
+  it("makes table rows: trial, status, params, epochs run, the best objective, its epoch and the seconds kept", () => {
     const objective = objectiveFor("val_accuracy");
     const rows = resultRows(trials, objective);
-    expect(rows[1]).toEqual({ trial: "t1", status: "completed", params: trials[1]!.params, epochsRun: 3, best: 0.9, bestEpoch: 2 });
+    const row1 = { trial: "t1", status: "completed", params: trials[1]!.params, epochsRun: 3, best: 0.9, bestEpoch: 2, seconds: null };
+    expect(rows[1]).toEqual(row1);
     expect(rows.at(-1)).toMatchObject({ trial: "t3", best: null, bestEpoch: null });
     expect(tableRecords(rows, objective)[1]).toEqual({
       trial: "t1",
@@ -237,6 +238,9 @@ describe("objective and results", () => {
       learningRate: 0.01,
       "epochs run": 3,
       val_accuracy: 0.9,
+      "best epoch": 2,
     });
+    const timed = resultRows([{ ...trials[1]!, seconds: 12.345 }], objective);
+    expect(tableRecords(timed, objective)[0]).toMatchObject({ "best epoch": 2, seconds: 12.35 });
   });
 });

@@ -23,7 +23,10 @@ export function registerSearch(program: Command): void {
       .command("search")
       .description("search hyperparameters (random, grid, Hyperband, TPE or a Gaussian process), one run folder per trial"),
   )
-    .requiredOption("--space <file>", "search-space JSON: config field (or nHidden/nNeurons) -> {type: int|float|choice|bool|fixed, ...}")
+    .requiredOption(
+      "--space <file>",
+      "search-space JSON: config field (or nHidden/nNeurons) -> {type: int|float|choice|bool|fixed, ...}; Keras Tuner's min_value, max_value, sampling also read",
+    )
     .addOption(
       new Option(
         "--tuner <kind>",
@@ -31,6 +34,14 @@ export function registerSearch(program: Command): void {
       )
         .choices(["random", "grid", "hyperband", "tpe", "bayesian"])
         .default("random"),
+    )
+    .addOption(
+      new Option(
+        "--pruner <kind>",
+        "stop weak trials early (every tuner but hyperband): median stopping, successive halving (ASHA), or none",
+      )
+        .choices(["median", "asha", "none"])
+        .default("none"),
     )
     .option(
       "--max-trials <n>",
@@ -49,7 +60,7 @@ export function registerSearch(program: Command): void {
     .option("--study <name>", "study name in the storage (default: the --out folder's name)")
     .option(
       "--search-seed <n>",
-      "seed of the random, TPE, Bayesian and Hyperband draws (default 42; --seed seeds training)",
+      "seed of the random, TPE, Bayesian and Hyperband draws (default 42; --seed seeds training); given, the trial table is the same with any number of workers",
       integer("--search-seed"),
     )
     .option("--set <key=value>", "a fixed config value for every trial (repeatable)", collectSet)
@@ -73,16 +84,25 @@ export function registerSearch(program: Command): void {
     .action(searchAction);
 }
 
-/** Reads the space file, runs the study, and turns an interrupted one into the exit status of its signal. */
-// biome-ignore lint/suspicious/noExplicitAny: commander's parsed options are untyped
+/** `search`: the pruner and the space file vetted before any study opens, then runSearch. */
+// biome-ignore lint/suspicious/noExplicitAny: commander's parsed options
 async function searchAction(opts: any): Promise<void> {
   const file = path.resolve(opts.space);
   if (!fs.existsSync(file)) throw new InvalidArgumentError(`--space ${opts.space}: no such file; expected a search-space JSON file`);
+  const { prunerSpec, PrunerChoiceError } = await import("../../search/tuner");
+  try {
+    prunerSpec(opts.tuner, opts.pruner);
+  } catch (err) {
+    if (err instanceof PrunerChoiceError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+  const { SearchSpaceError } = await import("../../search/core/space");
   let space: unknown;
   try {
     space = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (err) {
-    throw new InvalidArgumentError(`--space ${opts.space}: not JSON (${(err as Error).message})`);
+    // The file's content is bad input like an unknown field in it (exit 1), not a bad flag (2).
+    throw new SearchSpaceError(`--space ${opts.space}: not JSON (${(err as Error).message})`);
   }
   const { runSearch } = await import("../../search/session");
   const result = await runSearch({
@@ -96,6 +116,7 @@ async function searchAction(opts: any): Promise<void> {
     storage: opts.storage,
     study: opts.study,
     seed: opts.searchSeed,
+    pruner: opts.pruner,
     fixed: overridesWithSet(opts),
     heartbeat: { intervalSeconds: opts.heartbeat, timeoutSeconds: opts.heartbeatTimeout },
     retrainBest: opts.retrain,

@@ -13,6 +13,8 @@ export interface ResultRow {
   best: number | null;
   /** The epoch (1-based) of that best value. */
   bestEpoch: number | null;
+  /** Wall seconds the trial trained, when the study's storage kept them. */
+  seconds: number | null;
 }
 
 const scoreOf = (t: TrialRecord, objective: Objective): number | undefined => bestOf(t.history, objective.direction)?.value;
@@ -39,13 +41,15 @@ export function resultRows(trials: readonly TrialRecord[], objective: Objective)
       epochsRun: t.history.length,
       best: best?.value ?? null,
       bestEpoch: best?.epoch ?? null,
+      seconds: t.seconds ?? null,
     };
   });
 }
 
 /**
  * Flat records for a table printer or a DataFrame: trial, status, one column per parameter (lists and objects as
- * JSON, e.g. "[300,100]"), "epochs run", and the objective's name (e.g. val_accuracy) for the best value.
+ * JSON, e.g. "[300,100]"), "epochs run", the objective's name (e.g. val_accuracy) for the best value, "best epoch"
+ * (1-based) and, when the storage kept them, "seconds" (wall time the trial trained).
  */
 export function tableRecords(rows: readonly ResultRow[], objective: Objective): Record<string, string | number | boolean | null>[] {
   const names = [...new Set(rows.flatMap((r) => Object.keys(r.params)))].sort();
@@ -60,5 +64,7 @@ export function tableRecords(rows: readonly ResultRow[], objective: Objective): 
     ),
     "epochs run": r.epochsRun,
     [objective.name]: r.best,
+    "best epoch": r.bestEpoch,
+    ...(r.seconds === null ? {} : { seconds: Number(r.seconds.toFixed(2)) }),
   }));
 }

@@ -16,6 +16,8 @@ export const IntParam = z
     step: z.number().int().min(1).optional(),
     /** Sample log-uniformly: for ranges spanning orders of magnitude, such as layer widths. */
     log: z.boolean().optional(),
+    /** Keras Tuner's default: the value a build_model(hp) gets where the tuner has not drawn one yet. */
+    default: z.number().int().optional(),
   })
   .strict();
 
@@ -25,15 +27,18 @@ const FloatParam = z
     type: z.literal("float"),
     min: z.number(),
     max: z.number(),
+    /** Only min, min+step, ... (Keras Tuner's Float step): a finite set, so a grid can list it. */
+    step: z.number().gt(0).optional(),
     /** Sample log-uniformly: learning rates are searched over decades, not linearly. */
     log: z.boolean().optional(),
+    default: z.number().optional(),
   })
   .strict();
 
 /** One of the listed values; any JSON, e.g. "adam" or [300, 100]. */
-const ChoiceParam = z.object({ type: z.literal("choice"), values: z.array(z.json()) }).strict();
+const ChoiceParam = z.object({ type: z.literal("choice"), values: z.array(z.json()), default: z.json().optional() }).strict();
 /** false or true. */
-const BoolParam = z.object({ type: z.literal("bool") }).strict();
+const BoolParam = z.object({ type: z.literal("bool"), default: z.boolean().optional() }).strict();
 /** Always this value: pins a field for the whole search without editing the config. */
 const FixedParam = z.object({ type: z.literal("fixed"), value: z.json() }).strict();
 
@@ -63,13 +68,51 @@ export class SearchSpaceError extends UserError {
   override name = "SearchSpaceError";
 }
 
+/** Keras Tuner's hp class names, as a space file written from Keras Tuner habits spells them. */
+const KERAS_TYPES: Record<string, (typeof PARAM_TYPES)[number]> = {
+  Int: "int",
+  Float: "float",
+  Choice: "choice",
+  Boolean: "bool",
+  Fixed: "fixed",
+};
+/** Keras Tuner's argument names -> ours. */
+const KERAS_FIELDS = { min_value: "min", max_value: "max" } as const;
+
+/**
+ * An entry written with Keras Tuner's names (min_value, max_value, sampling: "log" | "linear", type "Int", ...) in
+ * ours; "step", "values" and "default" are the same word in both. A field given under both names is refused.
+ */
+function fromKerasNames(key: string, entry: unknown): { entry: unknown; problem?: string } {
+  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return { entry };
+  const out: Record<string, unknown> = { ...(entry as Record<string, unknown>) };
+  if (typeof out.type === "string" && out.type in KERAS_TYPES) out.type = KERAS_TYPES[out.type];
+  for (const [kt, ours] of Object.entries(KERAS_FIELDS)) {
+    if (!(kt in out)) continue;
+    if (ours in out) return { entry, problem: `${key}: "${kt}" and "${ours}" are the same field (Keras Tuner's name and ours); give one` };
+    out[ours] = out[kt];
+    delete out[kt];
+  }
+  if ("sampling" in out) {
+    if ("log" in out) return { entry, problem: `${key}: "sampling" and "log" say the same thing; give one` };
+    if (out.sampling !== "log" && out.sampling !== "linear") {
+      return { entry, problem: `${key}.sampling: expected "linear" or "log", got ${show(out.sampling)}` };
+    }
+    if (out.sampling === "log") out.log = true;
+    delete out.sampling;
+  }
+  return { entry: out };
+}
+
 const show = (v: unknown): string => (v === undefined ? "nothing" : JSON.stringify(v));
 
 function describeIssue(key: string, issue: z.core.$ZodIssue, entry: unknown): string {
   const path = [key, ...issue.path.map(String)].join(".");
   if (issue.code === "unrecognized_keys") {
     const type = (entry as { type: (typeof PARAM_TYPES)[number] }).type;
-    const allowed = Object.keys(ParamSpec.options[PARAM_TYPES.indexOf(type)]!.shape).join(", ");
+    const ours = Object.keys(ParamSpec.options[PARAM_TYPES.indexOf(type)]!.shape);
+    const kerasNames = type === "int" || type === "float" ? ', or Keras Tuner\'s "min_value", "max_value", "sampling"' : "";
+    const allowed = `${ours.join(", ")}${kerasNames}`;
     return `${key}: unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map(show).join(", ")} for a ${type}; allowed: ${allowed}`;
   }
   const got = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], entry);
@@ -85,10 +128,24 @@ function emptyRange(key: string, spec: ParamSpec): string | undefined {
   if (spec.type !== "int" && spec.type !== "float") return undefined;
   if (spec.min > spec.max) return `${key}: empty range, min ${spec.min} is above max ${spec.max}`;
   if (spec.log && spec.min <= 0) return `${key}: a log range needs min > 0, got ${spec.min}..${spec.max}`;
+  if (spec.type === "float" && spec.log && spec.step !== undefined) {
+    return `${key}: a float takes "step" or "log", not both; for powers use an int with "log" and "step", or list the values`;
+  }
   if (spec.type === "int" && spec.log && spec.step === 1) {
     return `${key}: with "log": true, "step" is the factor between values and must be at least 2, got 1`;
   }
   return undefined;
+}
+
+/** A float range with a step: how many values (min, min+step, ... <= max) it has. */
+export function floatCount(spec: { min: number; max: number; step: number }): number {
+  // The epsilon keeps max itself when (max - min) / step is 4.999999999 in floating point.
+  return Math.floor((spec.max - spec.min) / spec.step + 1e-9) + 1;
+}
+
+/** The k-th value of a float range with a step, rounded to 12 digits (so 0.1 + 2 * 0.1 is 0.3). */
+export function floatValueAt(spec: { min: number; step: number }, k: number): number {
+  return Number((spec.min + k * spec.step).toPrecision(12));
 }
 
 /** How many values an int entry has; ints without a step go one by one, as in Keras Tuner. */
@@ -104,11 +161,15 @@ export function intValueAt(spec: IntParam, k: number): number {
   return spec.log && spec.step !== undefined ? spec.min * spec.step ** k : spec.min + k * (spec.step ?? 1);
 }
 
-/** Every value an nHidden/nNeurons entry can give must be a count (a layer of 0 units, or no layer, is no MLP here). */
+/**
+ * Every value an nHidden/nNeurons entry can give must be a count: nHidden >= 0 (no hidden layer is softmax
+ * regression, a valid model), nNeurons >= 1 (a layer of 0 units is none).
+ */
 function checkLayerEntry(key: string, spec: ParamSpec): string | undefined {
-  const isCount = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1;
-  const bad = `${key}: must give whole numbers >= 1 (it sets hiddenUnits)`;
-  if (spec.type === "int") return spec.min >= 1 ? undefined : `${bad}, got min ${spec.min}`;
+  const least = key === "nHidden" ? 0 : 1;
+  const isCount = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= least;
+  const bad = `${key}: must give whole numbers >= ${least} (it sets hiddenUnits)`;
+  if (spec.type === "int") return spec.min >= least ? undefined : `${bad}, got min ${spec.min}`;
   if (spec.type === "choice") {
     const wrong = spec.values.find((v) => !isCount(v));
     return wrong === undefined ? undefined : `${bad}, got ${show(wrong)} in "values"`;
@@ -118,11 +179,73 @@ function checkLayerEntry(key: string, spec: ParamSpec): string | undefined {
 }
 
 /**
+ * Says why `value` cannot be config field `key`'s, e.g. `is not a valid optimizer; allowed: "sgd", "adam"` (the
+ * caller's sentence starts with the field and the value), or undefined when it can. Passed in by the caller, so this module does not depend on the config.
+ */
+export type ValueCheck = (key: string, value: unknown) => string | undefined;
+
+/** The values of an entry worth checking against the config: every choice, the ends of a range, the default. */
+function valuesToCheck(spec: ParamSpec): { value: unknown; where: string }[] {
+  const dflt = "default" in spec && spec.default !== undefined ? [{ value: spec.default, where: '"default"' }] : [];
+  switch (spec.type) {
+    case "choice":
+      return [...spec.values.map((value) => ({ value, where: '"values"' })), ...dflt];
+    case "fixed":
+      return [{ value: spec.value, where: '"value"' }];
+    case "int":
+    case "float":
+      return [{ value: spec.min, where: "min" }, { value: spec.max, where: "max" }, ...dflt];
+    case "bool":
+      return [{ value: true, where: "true" }, { value: false, where: "false" }, ...dflt];
+  }
+}
+
+/** A default must be one of the entry's own values. */
+function defaultOutside(key: string, spec: ParamSpec): string | undefined {
+  if (!("default" in spec) || spec.default === undefined) return undefined;
+  const d = spec.default;
+  if (spec.type === "choice" && !spec.values.some((v) => stableStringify(v) === stableStringify(d))) {
+    return `${key}: "default" ${show(d)} is not one of "values" ${show(spec.values)}`;
+  }
+  if ((spec.type === "int" || spec.type === "float") && ((d as number) < spec.min || (d as number) > spec.max)) {
+    return `${key}: "default" ${d} is outside ${spec.min}..${spec.max}`;
+  }
+  return undefined;
+}
+
+/** One entry, in Keras Tuner's names or ours: its spec, or the problems found (all of them, one line each). */
+function parseEntry(key: string, raw: unknown, layerKey: boolean, checkValue?: ValueCheck): { spec?: ParamSpec; problems: string[] } {
+  const { entry, problem: naming } = fromKerasNames(key, raw);
+  if (naming) return { problems: [naming] };
+  const result = ParamSpec.safeParse(entry);
+  if (!result.success) return { problems: result.error.issues.map((i) => describeIssue(key, i, entry)) };
+  const spec = result.data;
+  const shape = emptyRange(key, spec) ?? (layerKey ? checkLayerEntry(key, spec) : undefined) ?? defaultOutside(key, spec);
+  if (shape) return { spec, problems: [shape] };
+  // nHidden/nNeurons are not config fields: checkLayerEntry vetted them.
+  const problems =
+    layerKey || !checkValue
+      ? []
+      : valuesToCheck(spec).flatMap(({ value, where }) => {
+          const why = checkValue(key, value);
+          return why ? [`${key}: ${show(value)} in ${where} ${why}`] : [];
+        });
+  return { spec, problems: [...new Set(problems)] };
+}
+
+/**
  * Parses a search-space file (already JSON-parsed). Keys are config field names (`configFields`, passed in so
  * this module does not depend on the config) plus nHidden and nNeurons, which map to hiddenUnits; when only one
- * of those two is given the other is pinned to `layerDefaults`. Throws SearchSpaceError, one line per problem.
+ * of those two is given the other is pinned to `layerDefaults`. Keras Tuner's names are accepted (fromKerasNames).
+ * `checkValue` (the config's schema, from the caller) vets every value an entry can give before any trial runs.
+ * Throws SearchSpaceError, one line per problem.
  */
-export function parseSearchSpace(json: unknown, configFields: readonly string[], layerDefaults?: LayerDefaults): SearchSpace {
+export function parseSearchSpace(
+  json: unknown,
+  configFields: readonly string[],
+  layerDefaults?: LayerDefaults,
+  checkValue?: ValueCheck,
+): SearchSpace {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     throw new SearchSpaceError(`a search space is a JSON object of parameter name -> {"type": ...}, got ${show(json)}`);
   }
@@ -144,15 +267,9 @@ export function parseSearchSpace(json: unknown, configFields: readonly string[],
   const problems: string[] = [];
   const space: Record<string, ParamSpec> = {};
   for (const key of Object.keys(raw).sort()) {
-    const entry = raw[key];
-    const result = ParamSpec.safeParse(entry);
-    if (!result.success) {
-      problems.push(...result.error.issues.map((i) => describeIssue(key, i, entry)));
-      continue;
-    }
-    const problem = emptyRange(key, result.data) ?? (layerKeys.includes(key as never) ? checkLayerEntry(key, result.data) : undefined);
-    if (problem) problems.push(problem);
-    space[key] = result.data;
+    const parsed = parseEntry(key, raw[key], layerKeys.includes(key as never), checkValue);
+    problems.push(...parsed.problems);
+    if (parsed.spec) space[key] = parsed.spec;
   }
   if (problems.length > 0) throw new SearchSpaceError(problems.join("\n"));
 

@@ -24,6 +24,8 @@ export interface TrialRecord {
   epochsTarget: number;
   /** The objective after each epoch trained so far: history[e - 1] is epoch e's. */
   history: number[];
+  /** Wall seconds its trainers ran, over every claim (kept by the study's storage; absent in a pure study). */
+  seconds?: number;
 }
 
 /**

@@ -34,12 +34,17 @@ export class MedianPruner implements Pruner {
 
   constructor(private readonly spec: MedianStopping) {}
 
+  /** After the warm-up, and never at the trial's last epoch. */
+  judgesAt(epoch: number, epochsTarget: number): boolean {
+    return epoch > this.spec.warmupEpochs && epoch < epochsTarget;
+  }
+
   shouldPrune(study: StudyState, id: string): boolean {
     const { objective } = study;
     const trial = study.trials.find((t) => t.id === id);
     if (!trial) throw new Error(`no trial "${id}" in the study`);
     const epoch = trial.history.length;
-    if (epoch <= this.spec.warmupEpochs || epoch >= trial.epochsTarget) return false;
+    if (!this.judgesAt(epoch, trial.epochsTarget)) return false;
     const means = study.trials
       .filter((t) => t.id !== id && t.status === "completed" && t.history.length >= epoch)
       .map((t) => t.history.slice(0, epoch).reduce((a, b) => a + b, 0) / epoch)

@@ -1,6 +1,15 @@
 import { z } from "zod";
 import type { JsonValue } from "../core/json";
-import { intCount, intValueAt, type ParamSpec, type Params, type SearchSpace, SearchSpaceError } from "../core/space";
+import {
+  floatCount,
+  floatValueAt,
+  intCount,
+  intValueAt,
+  type ParamSpec,
+  type Params,
+  type SearchSpace,
+  SearchSpaceError,
+} from "../core/space";
 import type { StudyState } from "../core/study";
 import { drawnTrialAction, type Sampler } from "./sampler";
 
@@ -10,8 +19,11 @@ function valueCount(name: string, spec: ParamSpec): number {
     case "int":
       return intCount(spec);
     case "float": {
+      if (spec.step !== undefined) return floatCount({ ...spec, step: spec.step });
       const example = JSON.stringify({ type: "choice", values: [spec.min, spec.max] });
-      throw new SearchSpaceError(`${name}: a float range (${spec.min}..${spec.max}) has no grid; list the values instead, e.g. ${example}`);
+      throw new SearchSpaceError(
+        `${name}: a float range (${spec.min}..${spec.max}) has no grid; list the values instead, e.g. ${example}, or give a "step"`,
+      );
     }
     case "choice":
       return spec.values.length;
@@ -33,7 +45,8 @@ function valueAt(spec: ParamSpec, k: number): JsonValue {
     case "fixed":
       return structuredClone(spec.value);
     case "float":
-      throw new Error("unreachable: valueCount refuses floats");
+      if (spec.step === undefined) throw new Error("unreachable: valueCount refuses floats without a step");
+      return floatValueAt({ ...spec, step: spec.step }, k);
   }
 }
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { type JsonValue, stableStringify } from "../core/json";
-import { intCount, intValueAt, type ParamSpec, type Params, type SearchSpace } from "../core/space";
+import { floatCount, floatValueAt, intCount, intValueAt, type ParamSpec, type Params, type SearchSpace } from "../core/space";
 import { type StudyState, takenParams } from "../core/study";
 import { seededRandom } from "../../train/shuffle";
 import { drawnTrialAction, type Sampler } from "./sampler";
@@ -36,6 +36,7 @@ export function sampleParam(spec: ParamSpec, u: Uniform): JsonValue {
       // Equal odds for each allowed value; with log and a step the values are powers, so this is log-uniform too.
       return intValueAt(spec, pick(intCount(spec), u));
     case "float":
+      if (spec.step !== undefined) return floatValueAt({ ...spec, step: spec.step }, pick(floatCount({ ...spec, step: spec.step }), u));
       return spec.log ? clamp(logUniform(spec.min, spec.max, u), spec.min, spec.max) : spec.min + u() * (spec.max - spec.min);
     case "choice":
       return structuredClone(spec.values[pick(spec.values.length, u)]!);

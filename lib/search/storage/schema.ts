@@ -52,6 +52,11 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description: "wall seconds each trial's trainers ran (trials.csv's seconds column)",
+    statements: ["ALTER TABLE fa_trials ADD COLUMN IF NOT EXISTS seconds double precision NOT NULL DEFAULT 0"],
+  },
 ];
 
 // Any constant works: it only keeps two processes opening the same new database from creating its tables at once.

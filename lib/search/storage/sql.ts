@@ -38,7 +38,12 @@ interface TrialRow {
   metrics: Record<string, (number | null)[]>;
   owner: string | null;
   claims: number;
+  seconds: number;
 }
+
+/** How often a pruning decision that waits for earlier trials looks again. */
+const PRUNING_POLL_MS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // jsonb has no NaN: a diverged epoch is stored as null and read back as NaN (it never ranks).
 const fromJson = (xs: (number | null)[]): number[] => xs.map((x) => (x === null ? Number.NaN : x));
@@ -56,6 +61,7 @@ function toTrial(r: TrialRow): StoredTrial {
     history: fromJson(r.history),
     owner: r.owner,
     claims: r.claims,
+    seconds: r.seconds,
     metrics: Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k, fromJson(v)])),
   };
 }
@@ -117,7 +123,7 @@ export class SqlStudyStore {
 
   private async readTrials(q: SqlClient, lock: boolean): Promise<StoredTrial[]> {
     const { rows } = await q.query<TrialRow>(
-      `SELECT id, params, status, bracket, round, epochs_target, history, metrics, owner, claims FROM fa_trials WHERE study = $1 ORDER BY idx${lock ? " FOR UPDATE" : ""}`,
+      `SELECT id, params, status, bracket, round, epochs_target, history, metrics, owner, claims, seconds FROM fa_trials WHERE study = $1 ORDER BY idx${lock ? " FOR UPDATE" : ""}`,
       [this.definition.name],
     );
     return rows.map(toTrial);
@@ -173,9 +179,17 @@ export class SqlStudyStore {
 
   /**
    * Records a trial's history so far (the objective per epoch and every metric), as its checkpoint has it. Returns
-   * owned false when another worker holds the trial now, and stop true when the study's pruner stops it.
+   * owned false when another worker holds the trial now, and stop true when the study's pruner stops it. When the
+   * pruner must wait for other trials (a reproducible study), this polls until it can decide, or until `cancelled`
+   * says the worker stops (cancelled: the trial is released, and judged when resumed).
    */
-  async recordEpochs(worker: string, id: string, history: number[], metrics: Record<string, number[]>) {
+  async recordEpochs(
+    worker: string,
+    id: string,
+    history: number[],
+    metrics: Record<string, number[]>,
+    cancelled?: () => boolean,
+  ): Promise<{ owned: boolean; stop: boolean; cancelled?: true }> {
     const r = await this.db.query(
       `UPDATE fa_trials SET history = $4, metrics = $5, heartbeat_at = now()
          WHERE study = $1 AND id = $2 AND owner = $3 AND status = 'running'`,
@@ -188,8 +202,15 @@ export class SqlStudyStore {
       ],
     );
     if (r.rowCount !== 1) return { owned: false, stop: false };
-    const { state } = await this.load();
-    return { owned: true, stop: this.tuner.pruner.shouldPrune(state, id) };
+    const { pruner } = this.tuner;
+    for (;;) {
+      const { state, trials } = await this.load();
+      const mine = trials.find((t) => t.id === id);
+      if (mine?.owner !== worker || mine.status !== "running") return { owned: false, stop: false };
+      if (!pruner.ready || pruner.ready(state, id)) return { owned: true, stop: pruner.shouldPrune(state, id) };
+      if (cancelled?.()) return { owned: true, stop: false, cancelled: true };
+      await sleep(PRUNING_POLL_MS);
+    }
   }
 
   /**
@@ -206,13 +227,13 @@ export class SqlStudyStore {
     return r.rowCount === 1;
   }
 
-  /** Ends `worker`'s run of a trial: completed, pruned, failed, or released (pending: another worker resumes it). */
-  async finish(worker: string, id: string, status: "completed" | "pruned" | "failed" | "released"): Promise<boolean> {
+  /** Ends `worker`'s run of a trial: completed, pruned, failed, or released (pending: another worker resumes it); adds the run's wall seconds. */
+  async finish(worker: string, id: string, status: "completed" | "pruned" | "failed" | "released", seconds = 0): Promise<boolean> {
     const one = { ...this.state([]), trials: [{ id, status: "running" } as TrialRecord] };
     const next = status === "released" ? releaseTrial(one, id) : finishTrial(one, id, status);
     const r = await this.db.query(
-      "UPDATE fa_trials SET status = $4, owner = NULL WHERE study = $1 AND id = $2 AND owner = $3 AND status = 'running'",
-      [this.definition.name, id, worker, next.trials[0]!.status],
+      "UPDATE fa_trials SET status = $4, owner = NULL, seconds = seconds + $5 WHERE study = $1 AND id = $2 AND owner = $3 AND status = 'running'",
+      [this.definition.name, id, worker, next.trials[0]!.status, seconds],
     );
     return r.rowCount === 1;
   }
