@@ -12,6 +12,7 @@ import { registerSearch } from "./commands/search";
 import { registerSweep } from "./commands/sweep";
 import { registerTensorBoard } from "./commands/tensorboard";
 import { registerTrain } from "./commands/train";
+import { addHelpExamples } from "./help-examples";
 import { ConfigError } from "../config";
 import { isErrnoError, pathError } from "../io/fs-errors";
 import { TrainingInterrupted } from "../runs/interrupted";
@@ -52,6 +53,7 @@ export function buildCli(): Command {
   registerReport(program);
   registerTensorBoard(program);
   registerKeras(program);
+  addHelpExamples(program);
   return program;
 }
 

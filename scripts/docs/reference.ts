@@ -11,6 +11,7 @@ import { ExperimentConfig } from "../../lib/config";
 import { KERAS_LEARNING_RATES } from "../../lib/config/optimizers";
 import { LrSchedule } from "../../lib/config/schedules";
 import { overridesFrom } from "../../lib/cli/flags";
+import { HELP_EXAMPLES } from "../../lib/cli/help-examples";
 import { buildCli } from "../../lib/cli/main";
 import { CONFIG_FIELD_DOCS, type FieldDoc, SCHEDULE_FIELD_DOCS } from "./config-fields";
 
@@ -148,6 +149,8 @@ function commandSection(cmd: Command): string {
   const options = visible.filter((o) => !isConfigFlag(o));
   if (options.length < visible.length) lines.push("Takes every [config flag](#config-flags).", "");
   if (options.length) lines.push(...optionTable(options), "");
+  const examples = HELP_EXAMPLES[cmd.name()] ?? [];
+  if (examples.length) lines.push("```sh", ...examples.map((line) => `npx ${line}`), "```", "");
   return lines.join("\n");
 }
 

@@ -5,13 +5,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import ts from "typescript";
 import { afterAll, describe, expect, it } from "vitest";
-import { documentationPages, type Example, extractExamples, shortened } from "../../scripts/docs/examples";
+import { documentationPages, type Example, extractExamples, moduleGroups, shortened } from "../../scripts/docs/examples";
 import { CLI, ROOT, run } from "./spawn";
 
 const examples = documentationPages(ROOT).flatMap((file) => extractExamples(file, fs.readFileSync(path.join(ROOT, file), "utf8")));
 const byPage = (lang: "sh" | "ts", runnable: boolean) => {
   const pages = new Map<string, Example[]>();
-  for (const e of examples.filter((x) => x.lang === lang && (!runnable || x.runnable))) pages.set(e.file, [...(pages.get(e.file) ?? []), e]);
+  for (const e of examples.filter((x) => x.lang === lang && (!runnable || x.runnable)))
+    pages.set(e.file, [...(pages.get(e.file) ?? []), e]);
   return [...pages];
 };
 const temps: string[] = [];
@@ -29,13 +30,15 @@ describe("documentation examples", () => {
     // Under the project, so "fashion-ann" resolves as in a notebook (node_modules/fashion-ann -> the built dist/).
     const dir = fs.mkdtempSync(path.join(ROOT, "test-results", "docs-ts-"));
     temps.push(dir);
-    const files = byPage("ts", false).map(([page, blocks]) => {
-      const file = path.join(dir, `${page.replace(/[/.]/g, "_")}.ts`);
-      // Each block keeps its page line, so a diagnostic points back to the page; `export {}` allows top-level await.
-      const body = blocks.map((b) => `// ${b.file}:${b.line}\n${b.code}`).join("\n");
-      fs.writeFileSync(file, `export {};\n${body}`);
-      return file;
-    });
+    const files = byPage("ts", false).flatMap(([page, blocks]) =>
+      moduleGroups(blocks).map((group, i) => {
+        const file = path.join(dir, `${page.replace(/[/.]/g, "_")}-${i}.ts`);
+        // Each block keeps its page line, so a diagnostic points back to the page; `export {}` allows top-level await.
+        const body = group.map((b) => `// ${b.file}:${b.line}\n${b.code}`).join("\n");
+        fs.writeFileSync(file, `export {};\n${body}`);
+        return file;
+      }),
+    );
     const program = ts.createProgram(files, {
       noEmit: true,
       strict: true,
@@ -66,9 +69,16 @@ describe("documentation examples", () => {
     temps.push(dir);
     for (const block of blocks) {
       const script = prelude + shortened(block.code);
-      const result = await run("bash", ["-c", script], { cwd: dir, env: { ...process.env, FASHION_ANN_THREADS: "1" }, timeout: 10 * 60_000 });
+      const result = await run("bash", ["-c", script], {
+        cwd: dir,
+        env: { ...process.env, FASHION_ANN_THREADS: "1" },
+        timeout: 10 * 60_000,
+      });
       const output = `${result.stdout}\n${result.stderr}`.trim().split("\n").slice(-15).join("\n");
-      expect(result.status, `${page}:${block.line}: example failed (exit ${result.status}):\n${block.code}\n--- last output:\n${output}`).toBe(0);
+      expect(
+        result.status,
+        `${page}:${block.line}: example failed (exit ${result.status}):\n${block.code}\n--- last output:\n${output}`,
+      ).toBe(0);
     }
   });
 });
