@@ -43,7 +43,7 @@ function range(s: JsonSchema): string {
 }
 
 /** The allowed values of one JSON-schema node, in a table cell's words. */
-export function allowed(s: JsonSchema): string {
+function allowed(s: JsonSchema): string {
   if (s.enum) return s.enum.map(code).join(", ");
   if (s.const !== undefined) return code(s.const);
   const alternatives = s.anyOf ?? s.oneOf;
@@ -109,7 +109,7 @@ export function configFieldTable(): string {
 }
 
 /** The schedule table: every lrSchedule type's fields with Keras's names and units. */
-export function scheduleFieldTable(): string {
+function scheduleFieldTable(): string {
   const lines = ["| type | field | Keras | default | allowed | units | meaning |", "|---|---|---|---|---|---|---|"];
   for (const variant of toSchema(LrSchedule).oneOf ?? []) {
     const type = String(variant.properties?.type?.const);
@@ -155,7 +155,7 @@ function commandSection(cmd: Command): string {
 }
 
 /** Every command's usage line and options, in the CLI's own order. */
-export function cliReference(): string {
+function cliReference(): string {
   const commands = buildCli().commands;
   const train = commands.find((c) => c.name() === "train");
   const configFlags = (train?.options ?? []).filter(isConfigFlag);
@@ -165,7 +165,7 @@ export function cliReference(): string {
 }
 
 /** The generated blocks: which page, which marker, what goes between the markers. */
-export const GENERATED_BLOCKS: ReadonlyArray<{ file: string; block: string; render: () => string }> = [
+const GENERATED_BLOCKS: ReadonlyArray<{ file: string; block: string; render: () => string }> = [
   { file: "docs/experiments.md", block: "config-fields", render: configFieldTable },
   { file: "docs/experiments.md", block: "schedule-fields", render: scheduleFieldTable },
   { file: "docs/cli.md", block: "cli-options", render: cliReference },

@@ -20,7 +20,10 @@ describe("--help examples", () => {
     const program = buildCli();
     let ran = "";
     // Parse only: every action is replaced by one that records which command parsed.
-    for (const command of program.commands) command.action(() => void (ran = command.name()));
+    for (const command of program.commands)
+      command.action(() => {
+        ran = command.name();
+      });
     await program.parseAsync(["node", "fashion-ann", ...argsOf(line)]);
     expect(ran).toBe(argsOf(line)[0]);
   });
@@ -28,7 +31,11 @@ describe("--help examples", () => {
   it("shows them under --help", () => {
     const train = buildCli().commands.find((c) => c.name() === "train")!;
     let text = "";
-    train.configureOutput({ writeOut: (s) => void (text += s) });
+    train.configureOutput({
+      writeOut: (s) => {
+        text += s;
+      },
+    });
     train.outputHelp();
     expect(text).toContain("Examples:\n  fashion-ann train --epochs 10");
   });
