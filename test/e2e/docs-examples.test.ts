@@ -28,6 +28,7 @@ describe("documentation examples", () => {
 
   it("type-checks every TypeScript example against the public API", () => {
     // Under the project, so "fashion-ann" resolves as in a notebook (node_modules/fashion-ann -> the built dist/).
+    fs.mkdirSync(path.join(ROOT, "test-results"), { recursive: true });
     const dir = fs.mkdtempSync(path.join(ROOT, "test-results", "docs-ts-"));
     temps.push(dir);
     const files = byPage("ts", false).flatMap(([page, blocks]) =>
