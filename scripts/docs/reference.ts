@@ -1,7 +1,8 @@
 /**
- * The generated parts of docs/: the config field tables (from the zod schema) and every command's options (from the
- * commander definitions). Each sits in a marked block of a page; `npm run docs:gen` rewrites the blocks and
- * test/unit/docs-reference.test.ts fails when a page and the code disagree.
+ * The generated parts of docs/: the config field tables (from the zod schema), every command's options (from the
+ * commander definitions) and the notebooks cell by cell (from the .ipynb files). Each sits in a marked block of a
+ * page; `npm run docs:gen` rewrites the blocks and test/unit/docs-reference.test.ts fails when a page and the code
+ * disagree.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,6 +14,7 @@ import { LrSchedule } from "../../lib/config/schedules";
 import { overridesFrom } from "../../lib/cli/flags";
 import { HELP_EXAMPLES } from "../../lib/cli/help-examples";
 import { buildCli } from "../../lib/cli/main";
+import { notebookCells } from "./notebooks";
 import { CONFIG_FIELD_DOCS, type FieldDoc, SCHEDULE_FIELD_DOCS } from "./config-fields";
 
 type JsonSchema = {
@@ -165,7 +167,8 @@ function cliReference(): string {
 }
 
 /** The generated blocks: which page, which marker, what goes between the markers. */
-const GENERATED_BLOCKS: ReadonlyArray<{ file: string; block: string; render: () => string }> = [
+const GENERATED_BLOCKS: ReadonlyArray<{ file: string; block: string; render: (root: string) => string }> = [
+  { file: "docs/notebooks.md", block: "notebook-cells", render: notebookCells },
   { file: "docs/experiments.md", block: "config-fields", render: configFieldTable },
   { file: "docs/experiments.md", block: "schedule-fields", render: scheduleFieldTable },
   { file: "docs/cli.md", block: "cli-options", render: cliReference },
@@ -187,7 +190,7 @@ export function generatedPages(root: string): Map<string, string> {
   const pages = new Map<string, string>();
   for (const { file, block, render } of GENERATED_BLOCKS) {
     const text = pages.get(file) ?? fs.readFileSync(path.join(root, file), "utf8");
-    pages.set(file, replaceBlock(text, file, block, render()));
+    pages.set(file, replaceBlock(text, file, block, render(root)));
   }
   return pages;
 }
