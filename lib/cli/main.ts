@@ -12,6 +12,7 @@ import { registerSearch } from "./commands/search";
 import { registerSweep } from "./commands/sweep";
 import { registerTensorBoard } from "./commands/tensorboard";
 import { registerTrain } from "./commands/train";
+import { addHelpExamples } from "./help-examples";
 import { ConfigError } from "../config";
 import { UserError } from "../errors/user-error";
 import { isErrnoError, pathError } from "../io/fs-errors";
@@ -53,6 +54,7 @@ export function buildCli(): Command {
   registerReport(program);
   registerTensorBoard(program);
   registerKeras(program);
+  addHelpExamples(program);
   return program;
 }
 

@@ -29,7 +29,7 @@ export function registerBench(program: Command): void {
   const bench = program
     .command("bench")
     .description(
-      "time an epoch of the tutorial model on each backend and on the PyTorch peer, with --latency what notebook cells and commands wait for, or with --samplers how the search samplers compare with Optuna; print a table (stdout), progress on stderr",
+      "time an epoch of the tutorial model on each backend and on the PyTorch and Keras peers; or with --latency what notebook cells and commands wait for, --samplers how the search samplers compare with Optuna, --keras-target and --fidelity how the engine compares with Keras; print a table (stdout), progress on stderr",
     )
     .option("--epochs <n>", "timed epochs per backend", integerAtLeast("--epochs", 1), 1)
     .option("--batch-size <n>", "mini-batch size", integerAtLeast("--batch-size", 1), 32)

@@ -33,11 +33,11 @@ export function registerCompare(program: Command): void {
     .command("compare")
     .description("compare runs: changed hyperparameters, best val_accuracy and epoch, test accuracy, time; overlay of learning curves")
     .argument("<runs...>", "run folders")
-    .option("--out <dir>", "where to write compare_learning_curves.png (default: the current folder)", ".")
-    .action(async (runs: string[], opts: { out: string }) => {
+    .option("--out <dir>", "where to write compare_learning_curves.png (default: the current folder)")
+    .action(async (runs: string[], opts: { out?: string }) => {
       const { existingRun } = await import("../../runs/run");
       const folders = skipFiles(runs, console.error);
       for (const dir of folders) existingRun(dir);
-      await compareRuns(folders, path.resolve(opts.out));
+      await compareRuns(folders, path.resolve(opts.out ?? "."));
     });
 }

@@ -7,7 +7,7 @@ export function registerTensorBoard(program: Command): void {
     .command("tensorboard")
     .description("start TensorBoard (from .venv) on the runs' and studies' logs, and print its URL")
     .argument("[dirs...]", "run or study folders (default runs/)")
-    .option("--port <n>", "port (default 6006)", integer("--port"), 6006)
+    .option("--port <n>", "port", integer("--port"), 6006)
     .option("--host <address>", "address to listen on (default 127.0.0.1, this machine only)", "127.0.0.1")
     .action(async (dirs: string[], opts: { port: number; host: string }) => {
       const { startTensorBoard } = await import("../../tensorboard/server");
