@@ -15,7 +15,7 @@ describe("fashion-ann train (real data, real backend)", () => {
     const stdout = r.stdout;
     // A busy machine adds why fewer threads run ("1 thread: other processes kept ... busy").
     expect(stdout).toMatch(
-      /^backend: (tensorflow|native \(\S+ [\d.]+ \(\w+\), \w+, \d+ threads?(: .*)?\)|wasm \(SIMD on, \d+ threads?(: .*)?\)|cpu), tfjs 4\.22\.0/m,
+      /^backend: (tensorflow|native \(\S+ [\d.]+ \(\w+\), \w+ kernels, \d+ threads?(: .*)?\)|wasm \(SIMD on, \d+ threads?(: .*)?\)|cpu), tfjs 4\.22\.0/m,
     );
     expect(stdout).toMatch(/^Epoch 2\/2$/m);
     expect(stdout).toMatch(/Total params: 266,610/);
