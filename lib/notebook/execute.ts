@@ -38,7 +38,7 @@ const NOTEBOOK_NAME = /^\d\d_.+\.ipynb$/;
  * runner and the UI test read stderr too. Plain warnings (console.warn, tfjs notices) do not match.
  * Written in the regex subset shared by JavaScript and Python, because the Python helper uses it.
  */
-export const KERNEL_ERROR_PATTERN = /^(?:\d+:\d+ - |Uncaught\w*|Unhandled\w*|\w*Error:|\w*Exception:)/m;
+export const KERNEL_ERROR_PATTERN = /^(?:\d+:\d+ - |Uncaught\w*|Unhandled\w*|\w*Error:|\w*Exception:|KeyboardInterrupt:)/m;
 
 /** Seconds one cell may run before the notebook fails; generous because a 30-epoch training is one cell. */
 const DEFAULT_CELL_TIMEOUT_SEC = 3600;

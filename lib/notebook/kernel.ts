@@ -94,6 +94,26 @@ function otherLocalTslab(cwd: string): string | undefined {
   }
 }
 
+/**
+ * The line a cell stopped by ■ ends with, as IPython's KeyboardInterrupt. tslab ends the awaited cell by rejecting it
+ * with one shared Error("Interrupted asynchronously") and prints it with its stack, which only names tslab's own
+ * createExecutor: a reader took that red trace for the kernel failing (issue 23), while the kernel and every variable
+ * are still there (fit stops after its batch and says so on the line above).
+ */
+export const INTERRUPT_LINE = "KeyboardInterrupt: Interrupted asynchronously (■); the kernel and its variables are kept";
+
+const isTslabInterrupt = (e: unknown): boolean =>
+  e instanceof Error && e.message === "Interrupted asynchronously" && /createExecutor/.test(e.stack ?? "");
+
+/** The console tslab's executor prints with: the process's, except that its interrupt error becomes INTERRUPT_LINE. */
+function executorConsole(): { log: (...a: unknown[]) => void; error: (...a: unknown[]) => void } {
+  return {
+    log: console.log,
+    error: (...args: unknown[]) =>
+      args.length === 1 && isTslabInterrupt(args[0]) ? console.error(INTERRUPT_LINE) : console.error(...args),
+  };
+}
+
 /** Starts the kernel on the connection file Jupyter passed; the same steps as tslab's startKernel, plus the warm-up. */
 export function startKernel(configPath: string): void {
   const local = otherLocalTslab(process.cwd());
@@ -104,7 +124,7 @@ export function startKernel(configPath: string): void {
   const converters = new Converters();
   warmConverter(converters.node);
   const inProject = preloadLibrary(process.cwd());
-  const executor = createExecutor(process.cwd(), converters, { log: console.log, error: console.error });
+  const executor = createExecutor(process.cwd(), converters, executorConsole());
   const server = new ZmqServer(new JupyterHandlerImpl(executor, false), configPath);
   process.on("SIGINT", () => executor.interrupt());
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
