@@ -1,5 +1,6 @@
 #include "pool.h"
 
+#include "denormals.h"
 #include "timer.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -152,6 +153,8 @@ void Pool::run(int count, const std::function<void(int)>& task, bool share) {
 }
 
 void Pool::helperLoop(uint64_t seen) {
+  // Helpers run only the trainer's tasks, whose callers flush denormals (denormals.h): so do they, for good.
+  flushDenormalsOnThisThread();
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t generation = state_.load(std::memory_order_acquire) >> kGenerationShift;
     if (generation == seen) {

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "blas.h"
+#include "denormals.h"
 #include "kernels.h"
 #include "pool.h"
 
@@ -498,6 +499,7 @@ double Trainer::regularization() const {
 }
 
 StepResult Trainer::step(const float* x, const int32_t* labels, int n) {
+  const ScopedFlushDenormals flush;
   checkBound();
   if (n <= 0) throw std::invalid_argument("step needs at least one row, got n=" + std::to_string(n));
   const int64_t t0 = nowNs(), gemm0 = gemmNs_, calls0 = gemmCalls_;
@@ -516,6 +518,7 @@ StepResult Trainer::step(const float* x, const int32_t* labels, int n) {
 }
 
 StepResult Trainer::evaluate(const float* x, const int32_t* labels, int n) {
+  const ScopedFlushDenormals flush;
   checkBound();
   const int64_t t0 = nowNs();
   StepResult r;
@@ -534,6 +537,7 @@ StepResult Trainer::evaluate(const float* x, const int32_t* labels, int n) {
 }
 
 void Trainer::predict(const float* x, int n, float* out) {
+  const ScopedFlushDenormals flush;
   checkBound();
   const int64_t t0 = nowNs();
   const int k = classes();

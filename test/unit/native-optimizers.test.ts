@@ -293,6 +293,31 @@ describe.skipIf(skipNative)(`native optimizers vs tfjs's applyGradients${load.ad
     model.dispose();
   });
 
+  it("flushes denormal moments to zero inside its step, as TensorFlow does, and gives the caller its own mode back", async () => {
+    await tf.setBackend(NATIVE_BACKEND);
+    const model = buildModel({ spec: { optimizer: "adam", learningRate: 0.01 } });
+    // Input column 0 is zero in every row, so the first kernel's row 0 gets a zero gradient: its moment only
+    // decays (m ← 0.9·m), the path by which Adam's moments of border pixels and dead units reach denormals.
+    const x = data[0]!.x.map((v, i) => (i % INPUT === 0 ? 0 : v));
+    const step = fusedStep(model);
+    step(x, data[0]!.y);
+    const m = (await model.optimizer.getWeights())[1]!.tensor as tf.Variable;
+    const denormal = 1e-39; // below float32's smallest normal, 1.18e-38
+    const values = m.dataSync().slice() as Float32Array;
+    values.fill(denormal, 0, 16);
+    m.assign(tf.tensor(values, m.shape));
+    expect(m.dataSync()[0]).toBeCloseTo(denormal, 45);
+    step(x, data[0]!.y);
+    // IEEE arithmetic would leave 0.9e-39 (tfjs's applyGradients does); flushed, the moment is 0.
+    expect(Array.from(m.dataSync().subarray(0, 16))).toEqual(Array<number>(16).fill(0));
+    // The mode is restored: JavaScript's own double denormals still compute.
+    const tiny = new Float64Array([5e-324]);
+    expect(tiny[0]! * 2).toBe(1e-323);
+    expect(Math.fround(denormal)).toBeGreaterThan(0);
+    model.optimizer.dispose();
+    model.dispose();
+  });
+
   it("refuses tfjs's own Adadelta rule, naming it", async () => {
     await tf.setBackend(NATIVE_BACKEND);
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [INPUT], units: 3, activation: "softmax" })] });
