@@ -1,5 +1,7 @@
 import * as os from "node:os";
+import * as path from "node:path";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /** The projects named by --project on this command line; none means every project. */
 function selectedProjects(argv: string[]): string[] {
@@ -12,26 +14,40 @@ const selected = selectedProjects(process.argv);
 // same 799 tests). E2e files keep a fresh process each (browsers, kernels, signal handlers), so a run that
 // includes them (no --project, or --project e2e) keeps the default.
 const unitOnly = selected.length > 0 && selected.every((name) => name === "unit");
+const e2eOnly = selected.length > 0 && selected.every((name) => name.startsWith("e2e"));
 
 /**
- * E2e files that get the machine to themselves, one after another once the other e2e files are done: their
- * assertions hang on timing that a second busy file would skew. jupyter-lab and jupyter-live press ■ mid-epoch and
- * watch the live bar and curves; interrupt signals a kernel once its curves are on screen; search-postgres lets a
- * worker's claim lapse after 6 s without a heartbeat, which a starved live worker could miss too.
+ * The slowest e2e files, slowest first (seconds in the last fresh-clone CI: notebooks 173, docs-examples 127,
+ * jupyter-lab 117, keras-exchange 91, figures 69). Vitest runs files it has timed before longest first; files it has
+ * not (a fresh clone) it runs largest first, which put the 113-line notebooks.test.ts among the last and left one
+ * worker on it alone at the end. So when a file has no timing yet, these go first.
  */
-const E2E_ALONE = ["jupyter-lab", "jupyter-live", "interrupt", "search-postgres"].map((name) => `test/e2e/${name}.test.ts`);
+const SLOWEST_E2E = ["notebooks", "docs-examples", "jupyter-lab", "keras-exchange", "figures"];
 
-/** The end-to-end settings both e2e projects share: the real dataset, Jupyter kernel and browser take minutes. */
-const e2e = { testTimeout: 20 * 60_000, hookTimeout: 10 * 60_000 };
+class SlowestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const timed = (f: TestSpecification) =>
+      this.ctx.cache.getFileTestResults(`${f.project.name}:${path.relative(this.ctx.config.root, f.moduleId)}`) !== undefined;
+    if (sorted.every(timed)) return sorted;
+    const rank = (f: TestSpecification) => {
+      const i = SLOWEST_E2E.indexOf(path.basename(f.moduleId, ".test.ts"));
+      return i < 0 ? SLOWEST_E2E.length : i;
+    };
+    return sorted.sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 export default defineConfig({
   test: {
     poolOptions: { forks: { isolate: !unitOnly } },
+    sequence: { sequencer: SlowestFirst },
     // Two workers even on two cores (vitest's default there is one). The unit files wait on child processes and
     // the disk as well as compute, and a second worker overlaps that (unisolated, under the same heavy load:
-    // 107 s with two, 129 s with one). The e2e files wait even more (a kernel or a Jupyter server starting, a
-    // browser, a child training), so two of them run side by side as well.
-    maxWorkers: Math.max(2, os.availableParallelism() - 1),
+    // 107 s with two, 129 s with one). The e2e files (a run of them alone, as `npm test` makes) wait even more: a
+    // Jupyter server, a kernel or a browser starting, PostgreSQL's fsyncs, a worker's heartbeat to lapse, polls of a
+    // page; so three run side by side there.
+    maxWorkers: e2eOnly ? Math.max(3, os.availableParallelism()) : Math.max(2, os.availableParallelism() - 1),
     minWorkers: 1,
     projects: [
       {
@@ -47,15 +63,12 @@ export default defineConfig({
         },
       },
       {
-        // End-to-end: the real dataset, Jupyter kernel and browser, two files at a time. Each file has its own
-        // temp folders, free ports and child processes (the render daemon is shared by design), so two side by
-        // side only slow each other down.
-        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], exclude: E2E_ALONE, ...e2e },
-      },
-      {
-        // The timing-sensitive e2e files (E2E_ALONE): one worker runs them one after another, after the "e2e"
-        // files (vitest runs a pool's single-fork files last), each with a fresh module graph.
-        test: { name: "e2e-alone", include: E2E_ALONE, poolOptions: { forks: { singleFork: true } }, ...e2e },
+        // End-to-end: the real dataset, Jupyter kernel and browser, several files at a time. Each file has its own
+        // temp folders, free ports and child processes (the render daemon is shared by design), so files side by
+        // side only slow each other down. The files that press ■ mid-epoch or kill a worker mid-trial wait on what
+        // they can observe (a page's outputs, a log line, a table row) with minutes of margin, so a busy neighbour
+        // only slows them; they no longer run alone at the end, while the other core idled.
+        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 20 * 60_000, hookTimeout: 10 * 60_000 },
       },
     ],
   },

@@ -16,6 +16,24 @@ const byPage = (lang: "sh" | "ts", runnable: boolean) => {
   return [...pages];
 };
 const temps: string[] = [];
+
+/** Runs at most `n` of the tasks given to it at a time, the others waiting in turn. */
+function limit(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running < n) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
 afterAll(() => {
   for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -65,21 +83,26 @@ describe("documentation examples", () => {
 
   // `npx fashion-ann` is this checkout's CLI, as after `npm run setup`; nothing is fetched.
   const prelude = `set -euo pipefail\nnpx() { if [ "$1" = fashion-ann ]; then shift; node ${JSON.stringify(CLI)} "$@"; else command npx "$@"; fi; }\n`;
-  it.each(byPage("sh", true))("runs the shell examples of %s", async (page, blocks) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-docs-"));
-    temps.push(dir);
-    for (const block of blocks) {
-      const script = prelude + shortened(block.code);
-      const result = await run("bash", ["-c", script], {
-        cwd: dir,
-        env: { ...process.env, FASHION_ANN_THREADS: "1" },
-        timeout: 10 * 60_000,
-      });
-      const output = `${result.stdout}\n${result.stderr}`.trim().split("\n").slice(-15).join("\n");
-      expect(
-        result.status,
-        `${page}:${block.line}: example failed (exit ${result.status}):\n${block.code}\n--- last output:\n${output}`,
-      ).toBe(0);
-    }
-  });
+  // Pages run two at a time: each has its own temp folder, and its commands mostly wait on one single-threaded child
+  // (a training, a render), so a second page uses the other core. README.md alone is a third of the file's time.
+  const twoAtATime = limit(2);
+  it.concurrent.each(byPage("sh", true))("runs the shell examples of %s", (page, blocks) =>
+    twoAtATime(async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-docs-"));
+      temps.push(dir);
+      for (const block of blocks) {
+        const script = prelude + shortened(block.code);
+        const result = await run("bash", ["-c", script], {
+          cwd: dir,
+          env: { ...process.env, FASHION_ANN_THREADS: "1" },
+          timeout: 10 * 60_000,
+        });
+        const output = `${result.stdout}\n${result.stderr}`.trim().split("\n").slice(-15).join("\n");
+        expect(
+          result.status,
+          `${page}:${block.line}: example failed (exit ${result.status}):\n${block.code}\n--- last output:\n${output}`,
+        ).toBe(0);
+      }
+    }),
+  );
 });

@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,76 +8,41 @@ import { SqlStudyStore, type StudyDefinition } from "../../lib/search/storage";
 import { MIGRATIONS } from "../../lib/search/storage/schema";
 import { openPostgres } from "../../lib/search/storage/postgres";
 import { TunerSpec } from "../../lib/search/tuner";
-import { type LocalPostgres, startPostgres } from "./helpers/postgres";
-import { CLI, ROOT, run } from "./spawn";
+import {
+  betweenEpochs,
+  readTrials,
+  type SearchFixture,
+  searchArgs,
+  startSearchFixture,
+  startSearchWorker,
+  untilTrial,
+} from "./helpers/search";
+import { CLI, run } from "./spawn";
 
 // Three workers on one study in a real PostgreSQL server (Debian's), one of them SIGKILLed mid-trial; the study
 // must end as a single worker's study with the same seed does. Tiny model, 4 trials x 2 epochs.
-let server: LocalPostgres;
-let dir: string;
+let fixture: SearchFixture;
 beforeAll(async () => {
-  server = await startPostgres();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "search-pg-"));
-  fs.writeFileSync(path.join(dir, "space.json"), JSON.stringify({ learningRate: { type: "float", min: 0.003, max: 0.1, log: true } }));
+  fixture = await startSearchFixture("search-pg-");
 });
-afterAll(() => {
-  server?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.stop());
 
-const searchArgs = (study: string) => [
-  CLI,
-  "search",
-  "--space",
-  path.join(dir, "space.json"),
-  "--tuner",
-  "random",
-  "--max-trials",
-  "4",
-  "--max-epochs",
-  "2",
-  "--hidden",
-  "16",
-  // wasm, not the native engine: its seconds-long epochs let the test catch a trial between its two epochs.
-  "--backend",
-  "wasm",
-  "--storage",
-  server.url,
-  "--study",
+const options = (study: string) => ({
+  space: fixture.space,
+  storage: fixture.server.url,
   study,
-  "--out",
-  path.join(dir, study),
-  "--heartbeat",
-  "1",
-  "--heartbeat-timeout",
-  "6",
-  "--no-retrain",
-];
-
-interface Row {
-  id: string;
-  status: string;
-  params: Record<string, unknown>;
-  history: number[];
-  owner: string | null;
-  claims: number;
-}
-async function trials(study: string): Promise<Row[]> {
-  const c = new pg.Client({ connectionString: server.url });
-  await c.connect();
-  try {
-    return (await c.query("SELECT id, status, params, history, owner, claims FROM fa_trials WHERE study = $1 ORDER BY id", [study])).rows;
-  } finally {
-    await c.end();
-  }
-}
+  out: path.join(fixture.dir, study),
+  maxTrials: 4,
+  heartbeatTimeout: 6,
+});
+const trials = (study: string) => readTrials(fixture.server.url, study);
 
 /** Runs `sql` on a new database `name` of the server; returns its URL. */
 async function databaseWith(name: string, sql: string[]): Promise<string> {
-  const admin = new pg.Client({ connectionString: server.url });
+  const admin = new pg.Client({ connectionString: fixture.server.url });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`).finally(() => admin.end());
-  const url = server.url.replace(/\/studies$/, `/${name}`);
+  const url = fixture.server.url.replace(/\/studies$/, `/${name}`);
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
@@ -102,31 +65,17 @@ const UNVERSIONED_LAYOUT = [
     PRIMARY KEY (study, id, name), FOREIGN KEY (study, id) REFERENCES fa_trials(study, id) ON DELETE CASCADE)`,
 ];
 
-const exit = (c: ChildProcess) => new Promise<number | null>((r) => c.on("exit", (code, signal) => r(code ?? (signal ? -1 : null))));
-
 describe("search with its study in PostgreSQL", () => {
   it("three workers, one killed mid-trial: every trial completes once and the results equal one worker's", async () => {
-    const solo = await run(process.execPath, searchArgs("solo"), { timeout: 10 * 60_000 });
+    const solo = await run(process.execPath, searchArgs(options("solo")), { timeout: 10 * 60_000 });
     expect(solo.status, solo.stderr).toBe(0);
 
-    const logs: string[] = ["", "", ""];
-    const workers = logs.map((_, i) => {
-      // Own process group (detached): killing the group kills the worker and its trainer, as a lost machine would.
-      const c = spawn(process.execPath, searchArgs("shared"), { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-      c.stdout!.setEncoding("utf8").on("data", (d: string) => (logs[i] += d));
-      c.stderr!.setEncoding("utf8").on("data", (d: string) => (logs[i] += d));
-      return { c, done: exit(c) };
-    });
+    const workers = [0, 1, 2].map(() => startSearchWorker(options("shared")));
     // Kill the worker of the first trial that has recorded its first epoch (of two).
-    let victim: { id: string; pid: number } | undefined;
-    for (let polls = 0; !victim && polls < 1200; polls++) {
-      await new Promise((r) => setTimeout(r, 250));
-      const t = (await trials("shared")).find((r) => r.status === "running" && r.history.length === 1);
-      if (t) victim = { id: t.id, pid: Number(t.owner!.split(":")[1]) };
-    }
-    expect(victim, "no trial reached its first epoch").toBeDefined();
-    const killed = workers.find((w) => w.c.pid === victim!.pid)!;
-    process.kill(-killed.c.pid!, "SIGKILL");
+    const caught = await untilTrial(fixture.server.url, "shared", "its first epoch", betweenEpochs);
+    const victim = { id: caught.id, pid: Number(caught.owner!.split(":")[1]) };
+    const killed = workers.find((w) => w.child.pid === victim.pid)!;
+    killed.kill();
     const codes = await Promise.all(workers.map((w) => w.done));
     expect(codes.filter((c) => c === 0)).toHaveLength(2);
 
@@ -135,18 +84,27 @@ describe("search with its study in PostgreSQL", () => {
       ["trial-000", "trial-001", "trial-002", "trial-003"].map((id) => [id, "completed", 2]),
     );
     // The victim's trial was claimed twice (killed, then resumed after epoch 1 by another worker); the rest once.
-    expect(shared.map((t) => t.claims)).toEqual(shared.map((t) => (t.id === victim!.id ? 2 : 1)));
-    const survivors = logs.filter((_, i) => workers[i] !== killed).join("");
-    expect(survivors).toMatch(new RegExp(`${victim!.id}: continue epochs 2\\.\\.2`));
+    expect(shared.map((t) => t.claims)).toEqual(shared.map((t) => (t.id === victim.id ? 2 : 1)));
+    const survivors = workers
+      .filter((w) => w !== killed)
+      .map((w) => w.log())
+      .join("");
+    expect(survivors).toMatch(new RegExp(`${victim.id}: continue epochs 2\\.\\.2`));
     // Each trial is reported completed exactly once over all workers' logs.
-    for (const t of shared) expect(logs.join("").match(new RegExp(`${t.id}: completed`, "g"))).toHaveLength(1);
+    for (const t of shared)
+      expect(
+        workers
+          .map((w) => w.log())
+          .join("")
+          .match(new RegExp(`${t.id}: completed`, "g")),
+      ).toHaveLength(1);
     // Same seed, same draws, same training (one thread each, resume equals an uninterrupted run): same results.
     const alone = await trials("solo");
     expect(shared.map((t) => [t.id, t.params, t.history])).toEqual(alone.map((t) => [t.id, t.params, t.history]));
     // Wall seconds per trial are the one column that differs from run to run.
     const table = (study: string) =>
       fs
-        .readFileSync(path.join(dir, study, "trials.csv"), "utf8")
+        .readFileSync(path.join(fixture.dir, study, "trials.csv"), "utf8")
         .split("\n")
         .map((line) => line.split(",").slice(0, -1).join(","));
     expect(table("shared")[0]).toBe("trial,status,learningRate,epochs run,val_accuracy,best epoch");
@@ -154,12 +112,12 @@ describe("search with its study in PostgreSQL", () => {
   });
 
   it("refuses the same study name with another search space, in one sentence", async () => {
-    fs.writeFileSync(path.join(dir, "space.json"), JSON.stringify({ batchSize: { type: "choice", values: [32, 64] } }));
-    const r = await run(process.execPath, searchArgs("solo"), { timeout: 60_000 });
+    fs.writeFileSync(fixture.space, JSON.stringify({ batchSize: { type: "choice", values: [32, 64] } }));
+    const r = await run(process.execPath, searchArgs(options("solo")), { timeout: 60_000 });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toMatch(
       new RegExp(
-        `^fashion-ann: study "solo" in postgresql://postgres@127\\.0\\.0\\.1:${server.port}/studies exists with another search space .*; use the same space file or another --study name$`,
+        `^fashion-ann: study "solo" in postgresql://postgres@127\\.0\\.0\\.1:${fixture.server.port}/studies exists with another search space .*; use the same space file or another --study name$`,
       ),
     );
   });
@@ -169,20 +127,22 @@ describe("search with its study in PostgreSQL", () => {
       CLI,
       "search",
       "--space",
-      path.join(dir, "space.json"),
+      fixture.space,
       "--max-epochs",
       "1",
       "--storage",
       url,
       "--out",
-      path.join(dir, "x"),
+      path.join(fixture.dir, "x"),
     ];
     const down = await run(process.execPath, args("postgresql://postgres@127.0.0.1:1/studies"), { timeout: 60_000 });
     expect(down.stderr.trim()).toMatch(
       /^fashion-ann: cannot reach PostgreSQL at 127\.0\.0\.1:1 \(ECONNREFUSED\); check that the server runs/,
     );
-    const nodb = await run(process.execPath, args(`postgresql://postgres@127.0.0.1:${server.port}/nosuch`), { timeout: 60_000 });
-    expect(nodb.stderr.trim()).toMatch(new RegExp(`^fashion-ann: PostgreSQL at 127\\.0\\.0\\.1:${server.port} has no database "nosuch"`));
+    const nodb = await run(process.execPath, args(`postgresql://postgres@127.0.0.1:${fixture.server.port}/nosuch`), { timeout: 60_000 });
+    expect(nodb.stderr.trim()).toMatch(
+      new RegExp(`^fashion-ann: PostgreSQL at 127\\.0\\.0\\.1:${fixture.server.port} has no database "nosuch"`),
+    );
   });
 
   it("a study written before schema versions opens and is migrated to the latest version; a newer database is refused in one sentence", async () => {
@@ -216,12 +176,12 @@ describe("search with its study in PostgreSQL", () => {
       "CREATE TABLE fa_schema_version (one boolean PRIMARY KEY DEFAULT true CHECK (one), version integer NOT NULL)",
       "INSERT INTO fa_schema_version (version) VALUES (99)",
     ]);
-    const args = searchArgs("x").map((a) => (a === server.url ? newer : a));
+    const args = searchArgs({ ...options("x"), storage: newer });
     const r = await run(process.execPath, args, { timeout: 60_000 });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toMatch(
       new RegExp(
-        `^fashion-ann: the study database in postgresql://postgres@127\\.0\\.0\\.1:${server.port}/newer has schema version 99, newer than this fashion-ann's ${MIGRATIONS.length}; open it with the fashion-ann that wrote it, or upgrade$`,
+        `^fashion-ann: the study database in postgresql://postgres@127\\.0\\.0\\.1:${fixture.server.port}/newer has schema version 99, newer than this fashion-ann's ${MIGRATIONS.length}; open it with the fashion-ann that wrote it, or upgrade$`,
       ),
     );
   });

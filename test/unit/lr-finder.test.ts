@@ -6,6 +6,10 @@ import { type LabeledImages, train } from "../../lib/train/fit";
 import { findLearningRate, suggestRate } from "../../lib/train/lr-finder";
 import { learningRateOf } from "../../lib/optimizers";
 import { seededRandom } from "../../lib/train/shuffle";
+import { initBackend } from "../../lib/engine/backend";
+import { loadAddon } from "../../lib/engine/native/addon";
+import { latestNativeCounters } from "../../lib/engine/native/step";
+import { relativeError, skipWithoutAddon } from "../native";
 
 /** n noisy 28x28 "images" in which class c lights up rows 2c..2c+2, so the loss falls within a few dozen steps. */
 function synthetic(n: number, seed: number): LabeledImages {
@@ -98,6 +102,34 @@ describe("findLearningRate on 640 synthetic images, batch 16", () => {
     await expect(findLearningRate(bare, data)).rejects.toThrow(/is not compiled/);
     model.dispose();
     bare.dispose();
+  });
+});
+
+describe.skipIf(skipWithoutAddon(loadAddon()))("findLearningRate on the native backend", () => {
+  const search = async (backend: "native" | "cpu", config: Parameters<typeof createModel>[0]) => {
+    await initBackend(backend);
+    const model = createModel(config);
+    const before = weightsOf(model);
+    const r = await findLearningRate(model, data, { batchSize: 16, minRate: 1e-4, maxRate: 1, stopFactor: Number.POSITIVE_INFINITY });
+    const after = weightsOf(model);
+    const rate = learningRateOf(model.optimizer);
+    const fusedSteps = latestNativeCounters()?.steps ?? 0;
+    model.dispose();
+    await tf.setBackend("cpu");
+    return { r, before, after, rate, fusedSteps };
+  };
+
+  it("takes the fused step as fit does: the same losses as the tfjs step to float32 round-off, the model restored exactly", async () => {
+    // No dropout: the two steps draw their masks from different generators.
+    const config = { ...tiny, optimizer: "adam" as const, learningRate: 0.003, batchNorm: true };
+    const native = await search("native", config);
+    // Every batch went through the fused step (the native backend's own tfjs kernels are far slower).
+    expect(native.fusedSteps).toBe(40);
+    const tfjs = await search("cpu", config);
+    expect(native.r.rates).toEqual(tfjs.r.rates);
+    expect(relativeError(native.r.losses, tfjs.r.losses)).toBeLessThan(1e-4);
+    expect(native.after).toEqual(native.before);
+    expect(native.rate).toBe(0.003);
   });
 });
 
