@@ -55,9 +55,12 @@ async function runTrial(args: string[], log: string): Promise<void> {
   busy = true;
   const code = await withOutputTo(log, () => main([process.execPath, "fashion-ann", ...args]));
   busy = false;
+  // The trial's model and optimizer state, also when it stopped or failed before disposing them itself.
+  tf.disposeVariables();
   backendAtStart ??= tf.getBackend();
-  // A later trial must start on the engine a fresh process would: one that moved elsewhere is not reused.
-  const retire = tf.getBackend() !== backendAtStart;
+  // A later trial must start as in a fresh process: not on an engine a model moved it to, nor after a failure (a
+  // diverged or crashed trial may leave anything half-done). A stopped trial (130/143: pruned) ended cleanly.
+  const retire = tf.getBackend() !== backendAtStart || ![0, 130, 143].includes(code);
   await reply({ kind: "fashion-ann/trial-end", code, retire });
   if (!process.connected) process.exit(0);
 }

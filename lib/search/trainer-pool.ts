@@ -67,6 +67,11 @@ export class TrialRun extends EventEmitter {
     });
   }
 
+  /** The trainer process's id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   kill(signal: NodeJS.Signals): boolean {
     if (this.ended) return false;
     if (!this.child.connected) return this.child.kill(signal);
