@@ -47,14 +47,15 @@ async function withOutputTo<T>(file: string, run: () => Promise<T>): Promise<T> 
   }
 }
 
-let busy = false;
+/** The trial in hand, while one is. */
+let current: number | undefined;
 /** The backend the first trial started: a trial that ended on another (a model moved off the native engine) retires this process. */
 let backendAtStart: string | undefined;
 
-async function runTrial(args: string[], log: string): Promise<void> {
-  busy = true;
+async function runTrial(id: number, args: string[], log: string): Promise<void> {
+  current = id;
   const code = await withOutputTo(log, () => main([process.execPath, "fashion-ann", ...args]));
-  busy = false;
+  current = undefined;
   // The trial's model and optimizer state, also when it stopped or failed before disposing them itself.
   tf.disposeVariables();
   backendAtStart ??= tf.getBackend();
@@ -73,15 +74,17 @@ if (require.main === module) {
   process.on("message", (message: unknown) => {
     if (!isTrainerRequest(message)) return;
     if (message.kind === "fashion-ann/trial") {
-      void runTrial(message.args, message.log);
+      void runTrial(message.id, message.args, message.log);
       return;
     }
+    // A stop that crossed its trial's end on the way: that trial is over, the one in hand is another.
+    if (message.id !== current) return;
     // Pruned, taken back or the search stopping: the training stops after its batch and keeps its epochs, as on a
     // signal. Outside training (loading, evaluating) the process ends as a signalled `train` would, and is replaced.
     if (!interruptTrainings(message.signal)) process.exit(exitCodeOfSignal(message.signal));
   });
   // The worker closed the channel (done, or it died): finish the trial in hand, whose checkpoint is still written.
   process.on("disconnect", () => {
-    if (!busy) process.exit(0);
+    if (current === undefined) process.exit(0);
   });
 }

@@ -16,8 +16,9 @@ import { isEpochReport } from "./epoch-report";
 
 /** What a worker asks its trainer process: run `train <args>` with output appended to `log`, or stop that training. */
 export type TrainerRequest =
-  | { kind: "fashion-ann/trial"; args: string[]; log: string }
-  | { kind: "fashion-ann/stop"; signal: NodeJS.Signals };
+  | { kind: "fashion-ann/trial"; id: number; args: string[]; log: string }
+  // `id` names the trial to stop: a stop sent as its trial ended must not reach the next one.
+  | { kind: "fashion-ann/stop"; id: number; signal: NodeJS.Signals };
 
 /** What the trainer process answers after a trial: `train`'s exit code, and whether it must not be reused. */
 export interface TrainerReply {
@@ -60,7 +61,10 @@ export class TrialRun extends EventEmitter {
   readonly closed: Promise<number | null>;
   private resolveClosed!: (code: number | null) => void;
 
-  constructor(private readonly child: ChildProcess) {
+  constructor(
+    private readonly child: ChildProcess,
+    readonly id: number,
+  ) {
     super();
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
@@ -75,7 +79,7 @@ export class TrialRun extends EventEmitter {
   kill(signal: NodeJS.Signals): boolean {
     if (this.ended) return false;
     if (!this.child.connected) return this.child.kill(signal);
-    this.child.send({ kind: "fashion-ann/stop", signal } satisfies TrainerRequest);
+    this.child.send({ kind: "fashion-ann/stop", id: this.id, signal } satisfies TrainerRequest);
     return true;
   }
 
@@ -97,11 +101,15 @@ interface Slot {
 
 export class TrainerPool {
   private readonly slots = new Map<number, Slot>();
+  private trials = 0;
+
+  /** `fresh`: a new process for every trial, as before the processes were kept (bench/trial_cost.ts compares). */
+  constructor(private readonly fresh = false) {}
 
   /** Runs `train <args>` on slot `slot`'s process (started, or replaced, as needed). */
   async run(slot: number, args: string[], log: string, key: string): Promise<TrialRun> {
     let s = this.slots.get(slot);
-    if (s && (!s.reusable || s.key !== key)) {
+    if (s && (this.fresh || !s.reusable || s.key !== key)) {
       await this.retire(s);
       s = undefined;
     }
@@ -109,9 +117,9 @@ export class TrainerPool {
       s = this.start(key);
       this.slots.set(slot, s);
     }
-    const run = new TrialRun(s.child);
+    const run = new TrialRun(s.child, ++this.trials);
     s.current = run;
-    s.child.send({ kind: "fashion-ann/trial", args, log } satisfies TrainerRequest);
+    s.child.send({ kind: "fashion-ann/trial", id: run.id, args, log } satisfies TrainerRequest);
     return run;
   }
 
