@@ -28,6 +28,8 @@ export interface WorkerOptions extends HeartbeatOptions {
   log: (s: string) => void;
   /** Called after each epoch recorded and each trial finished (the live study view redraws then). */
   onChange?: () => void;
+  /** A new trainer process for every trial instead of one kept per slot (only to measure what keeping saves). */
+  freshTrainers?: boolean;
 }
 
 /** The dist/ entry point children are started with (works from dist/lib/search/ and from tests via dist). */
@@ -110,7 +112,7 @@ export class SearchWorker {
   readonly id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   /** The running trials' trainers (each on its slot's long-lived process in `pool`). */
   private readonly children = new Set<TrialRun>();
-  private readonly pool = new TrainerPool();
+  private readonly pool: TrainerPool;
   private stopping: NodeJS.Signals | undefined;
   /** The first error of any slot: no new claims, and every trainer is stopped (it keeps its finished epochs). */
   private failure: { error: unknown } | undefined;
@@ -118,7 +120,9 @@ export class SearchWorker {
   constructor(
     private readonly store: SqlStudyStore,
     private readonly opts: WorkerOptions,
-  ) {}
+  ) {
+    this.pool = new TrainerPool(opts.freshTrainers);
+  }
 
   /** SIGINT/SIGTERM: no new claims; children get the signal and save their current epoch. */
   stop(signal: NodeJS.Signals): void {
