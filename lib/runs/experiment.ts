@@ -7,7 +7,8 @@ import { loadFashionMnist } from "../data/fashion-mnist";
 import type { Images } from "../data/images";
 import { type Standardization, standardize, unstandardize } from "../data/standardize";
 import { takePrefetched } from "../data/prefetch";
-import { type FashionMnistSplits, splitAndScale, splitScaled } from "../data/split";
+import { type FashionMnistSplits, scaleImages, splitScaled } from "../data/split";
+import { type LoadedDataset, residentDataset } from "../data/resident";
 import { evaluate, type TestMetrics } from "../results/evaluate";
 import { createModel } from "../model/factory";
 import { architectureFigure } from "../figures/architecture";
@@ -48,14 +49,18 @@ export async function loadDataWithStandardization(
   config: DataConfig,
 ): Promise<{ splits: FashionMnistSplits; standardization: Standardization | null }> {
   const dataDir = projectPath(config.dataDir);
+  const standardizing = config.normalize === "standardize";
+  const { raw, scaled } = await residentDataset(dataDir, () => readScaled(dataDir), standardizing);
+  const splits = splitScaled(raw, scaled, config.validationSize);
+  return { splits, standardization: standardizing ? standardize(splits) : null };
+}
+
+/** The dataset and its images scaled to 0..1: a notebook kernel's prefetch, or read from the files. */
+async function readScaled(dataDir: string): Promise<LoadedDataset> {
   const prefetched = await takePrefetched(dataDir);
-  const splits = prefetched
-    ? splitScaled(prefetched.raw, prefetched.scaled, config.validationSize)
-    : splitAndScale(
-        await loadFashionMnist({ dataDir, onProgress: defaultProgress(), decodedCacheDir: defaultDecodedCacheDir() }),
-        config.validationSize,
-      );
-  return { splits, standardization: config.normalize === "standardize" ? standardize(splits) : null };
+  if (prefetched) return prefetched;
+  const raw = await loadFashionMnist({ dataDir, onProgress: defaultProgress(), decodedCacheDir: defaultDecodedCacheDir() });
+  return { raw, scaled: { trainImages: scaleImages(raw.trainImages), testImages: scaleImages(raw.testImages) } };
 }
 
 /**

@@ -1,9 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { childEnvironment } from "../config";
 import { writeFileAtomic } from "../io/atomic";
 import { recordTrialSession } from "../tensorboard/trial-session";
 import { bestOf } from "./core/objective";
@@ -12,6 +10,7 @@ import type { Action } from "./core/study";
 import { isEpochReport } from "./epoch-report";
 import type { SqlStudyStore } from "./storage";
 import { ensureTrialCheckpoint, readCheckpointFiles } from "./trial-checkpoint";
+import { engineKey, TrainerPool, type TrialRun } from "./trainer-pool";
 
 /** How a worker keeps its claims alive, and when a silent worker's trial is taken back. */
 export interface HeartbeatOptions {
@@ -29,6 +28,8 @@ export interface WorkerOptions extends HeartbeatOptions {
   log: (s: string) => void;
   /** Called after each epoch recorded and each trial finished (the live study view redraws then). */
   onChange?: () => void;
+  /** A new trainer process for every trial instead of one kept per slot (only to measure what keeping saves). */
+  freshTrainers?: boolean;
 }
 
 /** The dist/ entry point children are started with (works from dist/lib/search/ and from tests via dist). */
@@ -58,11 +59,24 @@ export function trainArgs(action: Action, out: string, fixed: Record<string, unk
     return ["train", "--resume", trialDir(out, action.trialId), "--epochs", String(action.toEpoch), "--no-figures"];
   }
   if (action.kind !== "start") throw new Error(`trainArgs takes a start or continue action, got ${action.kind}`);
+  const sets = Object.entries(startOverrides(action, fixed)).flatMap(([k, v]) => ["--set", `${k}=${JSON.stringify(v)}`]);
+  return ["train", "--out", trialDir(out, action.trialId), "--force", "--no-figures", ...sets];
+}
+
+/** A started trial's config overrides: the study's fixed config, the trial's params and epochs. */
+function startOverrides(action: Extract<Action, { kind: "start" }>, fixed: Record<string, unknown>): Record<string, unknown> {
   const overrides: Record<string, unknown> = { ...fixed, ...toOverrides(action.params), epochs: action.epochs };
   // Trainers share the cores with each other: one wasm thread each, unless the fixed config says otherwise.
   if (overrides.threads === undefined) overrides.threads = 1;
-  const sets = Object.entries(overrides).flatMap(([k, v]) => ["--set", `${k}=${JSON.stringify(v)}`]);
-  return ["train", "--out", trialDir(out, action.trialId), "--force", "--no-figures", ...sets];
+  return overrides;
+}
+
+/** The engine a trial trains on (trainer-pool.ts's engineKey): from its overrides, or a continued trial's config.json. */
+function trialEngine(action: TrialAction, dir: string, fixed: Record<string, unknown>): string {
+  if (action.kind === "start") return engineKey(startOverrides(action, fixed));
+  // Unreadable: a process of its own, where `train --resume` says what is wrong with the folder.
+  const config = readTrialJson(path.join(dir, "config.json")) as Record<string, unknown>;
+  return Object.keys(config).length > 0 ? engineKey(config) : `unknown ${action.trialId}`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -90,13 +104,15 @@ interface TrialWatch {
 
 /**
  * A worker process's part of a study: `parallel` loops, each claiming an action from the shared store, training
- * it in a `fashion-ann train` child (one run folder per trial), recording each epoch the child reports over its IPC
- * channel, and finishing the trial. Returns when the study is done, or after stop() once the children saved
+ * it as `fashion-ann train` on the slot's long-lived trainer process (trainer-pool.ts; one run folder per trial),
+ * recording each epoch the trainer reports over its IPC channel, and finishing the trial. Returns when the study is done, or after stop() once the children saved
  * their epoch (their trials are released, so a re-run or another worker resumes them).
  */
 export class SearchWorker {
   readonly id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  private readonly children = new Set<ChildProcess>();
+  /** The running trials' trainers (each on its slot's long-lived process in `pool`). */
+  private readonly children = new Set<TrialRun>();
+  private readonly pool: TrainerPool;
   private stopping: NodeJS.Signals | undefined;
   /** The first error of any slot: no new claims, and every trainer is stopped (it keeps its finished epochs). */
   private failure: { error: unknown } | undefined;
@@ -104,7 +120,9 @@ export class SearchWorker {
   constructor(
     private readonly store: SqlStudyStore,
     private readonly opts: WorkerOptions,
-  ) {}
+  ) {
+    this.pool = new TrainerPool(opts.freshTrainers);
+  }
 
   /** SIGINT/SIGTERM: no new claims; children get the signal and save their current epoch. */
   stop(signal: NodeJS.Signals): void {
@@ -124,7 +142,11 @@ export class SearchWorker {
    */
   async run(): Promise<void> {
     const slots = Array.from({ length: this.opts.parallel }, (_, slot) => this.loop(slot).catch((error: unknown) => this.fail(error)));
-    await Promise.all(slots);
+    try {
+      await Promise.all(slots);
+    } finally {
+      await this.pool.close();
+    }
     if (this.failure) throw this.failure.error;
   }
 
@@ -156,8 +178,8 @@ export class SearchWorker {
     say(actionLine(action));
     if (!(await this.checkpointInPlace(action, dir, say))) return;
     const started = performance.now();
-    const trainer = this.spawnTrainer(action, dir);
-    const watch = this.watch(trainer.child, action, dir, say);
+    const trainer = await this.startTrainer(action, dir, slot);
+    const watch = this.watch(trainer, action, dir, say);
     let code: number | null;
     try {
       code = await trainer.closed;
@@ -165,9 +187,9 @@ export class SearchWorker {
     } finally {
       watch.stop();
       // Never leave a trainer behind: a failure above (the database went away) stops it and waits for its epoch.
-      if (trainer.child.exitCode === null && trainer.child.signalCode === null) trainer.child.kill("SIGTERM");
+      if (!trainer.ended) trainer.kill("SIGTERM");
       await trainer.closed;
-      this.children.delete(trainer.child);
+      this.children.delete(trainer);
     }
     // Stopped because another slot failed: the trial stays claimed, and is taken back after the heartbeat timeout.
     if (!watch.lost && !this.failure) await this.conclude(action, dir, code, watch, say, (performance.now() - started) / 1000);
@@ -187,34 +209,24 @@ export class SearchWorker {
   }
 
   /**
-   * The trial's `fashion-ann train` child, its output in <trial>.log, with an IPC channel it reports its epochs on
-   * (epoch-report.ts). `closed` resolves with its exit code once it exited and its last report was delivered.
+   * The trial's `fashion-ann train` on this slot's trainer process (trainer-pool.ts), its output in <trial>.log,
+   * reporting its epochs over the process's IPC channel (epoch-report.ts).
    */
-  private spawnTrainer(action: TrialAction, dir: string): { child: ChildProcess; closed: Promise<number | null> } {
+  private async startTrainer(action: TrialAction, dir: string, slot: number): Promise<TrialRun> {
     fs.mkdirSync(path.dirname(dir), { recursive: true });
-    const logFd = fs.openSync(`${dir}.log`, "a");
-    const child = spawn(process.execPath, [cliEntry(), ...trainArgs(action, this.opts.out, this.store.definition.fixed)], {
-      stdio: ["ignore", logFd, logFd, "ipc"],
-      // Structured clone keeps a diverged epoch's NaN a NaN (JSON would make it null).
-      serialization: "advanced",
-      env: childEnvironment({ FORCE_COLOR: "0" }),
-    });
-    this.children.add(child);
-    // 'close' comes after 'exit' and after the IPC channel delivered its last message.
-    const closed = new Promise<number | null>((resolve) =>
-      child.on("close", (code) => {
-        fs.closeSync(logFd);
-        resolve(code);
-      }),
-    );
-    return { child, closed };
+    const { fixed } = this.store.definition;
+    const trainer = await this.pool.run(slot, trainArgs(action, this.opts.out, fixed), `${dir}.log`, trialEngine(action, dir, fixed));
+    this.children.add(trainer);
+    // A stop asked while the process was being replaced reaches the new trainer.
+    if (this.stopping || this.failure) trainer.kill(this.stopping ?? "SIGTERM");
+    return trainer;
   }
 
   /**
    * Records each epoch the trainer reports, in order (the study, trial.json, then the checkpoint in the database),
    * stops the trainer when the pruner says so or the study took the trial back, and heartbeats the claim meanwhile.
    */
-  private watch(child: ChildProcess, action: TrialAction, dir: string, say: (s: string) => void): TrialWatch {
+  private watch(child: Pick<TrialRun, "on" | "kill">, action: TrialAction, dir: string, say: (s: string) => void): TrialWatch {
     const id = action.trialId;
     const watch: TrialWatch = { lost: false, pruned: false, history: undefined, settled: async () => {}, stop: () => {} };
     const takeBack = () => {

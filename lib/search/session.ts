@@ -59,6 +59,11 @@ export interface SearchOptions {
   exportDir?: string;
   /** In a notebook, draw the intermediate values below the cell while trials run (default true; no effect elsewhere). */
   live?: boolean;
+  /**
+   * A new trainer process for every trial, as before trainers were kept (default false: one process per --parallel
+   * slot trains trial after trial). Only for measuring the fixed cost a kept process saves (bench/trial_cost.ts).
+   */
+  freshTrainers?: boolean;
   log?: (s: string) => void;
 }
 
@@ -139,6 +144,7 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
     onChange: live?.shown ? () => live.changed() : undefined,
     intervalSeconds: o.heartbeat?.intervalSeconds ?? 10,
     timeoutSeconds: o.heartbeat?.timeoutSeconds ?? 60,
+    freshTrainers: o.freshTrainers,
   });
   const onSignal = (s: NodeJS.Signals) => worker.stop(s);
   process.on("SIGINT", onSignal);

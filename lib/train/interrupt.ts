@@ -48,6 +48,16 @@ function handle(signal: NodeJS.Signals): void {
   idle(signal);
 }
 
+/**
+ * Stops every active training as SIGINT/SIGTERM would (a search's long-lived trainer is told over IPC, not by a
+ * signal). False when none runs: the caller decides what the request means then.
+ */
+export function interruptTrainings(signal: NodeJS.Signals): boolean {
+  if (active.size === 0) return false;
+  handle(signal);
+  return true;
+}
+
 /** Calls `stop` on SIGINT/SIGTERM until the returned function is called. */
 export async function onInterrupt(stop: () => void): Promise<() => void> {
   if (!installed) {

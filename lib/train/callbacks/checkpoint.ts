@@ -69,7 +69,7 @@ export function checkpointCallback(
       const folder = `epoch-${String(epoch + 1).padStart(3, "0")}`;
       await saveModel(model, path.join(dir, folder));
       // Written before the pointer switches, so a pointer always names a folder with its optimizer.
-      if (model.optimizer) await saveOptimizer(model.optimizer, path.join(dir, folder));
+      if (model.optimizer) await saveOptimizer(model.optimizer, path.join(dir, folder), model.weights);
       const pointer: CheckpointPointer = {
         epoch,
         dir: folder,
@@ -135,8 +135,21 @@ async function loadBestWeights(dir: string): Promise<tf.Tensor[] | undefined> {
   return weights;
 }
 
-/** optimizer.json (class, iterations, slot names and shapes) and optimizer.bin (the slots' float32 values, in order). */
-export async function saveOptimizer(optimizer: tf.Optimizer, folder: string): Promise<void> {
+/**
+ * A slot's name under its weight's Keras name. tfjs-layers counts variable names per process: a model built after
+ * another with the same layer names gets `dense/kernel_1`, and its slots `dense/kernel_1/m`. A search's trainer
+ * process trains model after model, and its checkpoints must read as a fresh process's (slots restore by position).
+ */
+function stableSlotName(name: string, weights: readonly tf.LayerVariable[]): string {
+  const w = weights.find((v) => v.name !== v.originalName && name.startsWith(`${v.name}/`));
+  return w ? w.originalName + name.slice(w.name.length) : name;
+}
+
+/**
+ * optimizer.json (class, iterations, slot names and shapes) and optimizer.bin (the slots' float32 values, in order).
+ * `weights`: the model's, to name each slot after its weight's Keras name.
+ */
+export async function saveOptimizer(optimizer: tf.Optimizer, folder: string, weights: readonly tf.LayerVariable[] = []): Promise<void> {
   const state = await optimizerVariables(optimizer).snapshot();
   const bytes = new Uint8Array(state.slots.reduce((n, s) => n + s.values.byteLength, 0));
   let offset = 0;
@@ -148,7 +161,7 @@ export async function saveOptimizer(optimizer: tf.Optimizer, folder: string): Pr
   const manifest = {
     className: state.className,
     iterations: state.iterations,
-    slots: state.slots.map(({ name, shape }) => ({ name, shape })),
+    slots: state.slots.map(({ name, shape }) => ({ name: stableSlotName(name, weights), shape })),
   };
   writeFileAtomic(path.join(folder, "optimizer.json"), JSON.stringify(manifest));
 }
