@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { changedFields, comparisonTable, formatComparison, listRuns, summarizeRuns } from "../../lib/runs/compare";
-import { collectSet, overridesWithSet } from "../../lib/cli/flags";
+import { collectSet, overridesWithSet, positive, seconds } from "../../lib/cli/flags";
 import { collectGrid, combinationName, gridCombinations, gridSpace } from "../../lib/cli/commands/sweep";
 import { buildCli } from "../../lib/cli/main";
 import { skipFiles } from "../../lib/cli/commands/compare";
@@ -30,6 +30,46 @@ describe("--set key=value", () => {
   });
   it("unknown --set keys are refused by resolveConfig with the allowed list", () => {
     expect(() => resolveConfig(overridesWithSet({ set: collectSet("epoch=3") }))).toThrow(/unknown config field "epoch"; allowed: epochs/);
+  });
+});
+
+describe("duration and count flags", () => {
+  it.each([
+    ["10", 10],
+    ["0.5", 0.5],
+    [" 2 ", 2],
+  ])("seconds reads %j as %d", (raw, n) => {
+    expect(seconds("--heartbeat")(raw)).toBe(n);
+  });
+  it.each(["0", "-1", "10s", "", "Infinity", "NaN"])("seconds refuses %j naming the flag and the expected form", (bad) => {
+    expect(() => seconds("--heartbeat")(bad)).toThrow(
+      new RegExp(`^--heartbeat expects a number of seconds > 0 \\(such as 10 or 0\\.5\\), got "${bad}"$`),
+    );
+  });
+  it.each(["0", "-3", "1.5", "two"])("positive refuses %j", (bad) => {
+    expect(() => positive("--max-trials")(bad)).toThrow(/^--max-trials expects (a positive integer|an integer), got/);
+  });
+  it("the search command's duration flags all use the one seconds parser (exit 2 with its sentence)", () => {
+    for (const flag of ["--heartbeat", "--heartbeat-timeout", "--storage-retry"]) {
+      const r = spawnSync(
+        process.execPath,
+        [
+          path.join(__dirname, "..", "..", "dist", "lib", "cli", "main.js"),
+          "search",
+          "--space",
+          "s.json",
+          "--max-epochs",
+          "1",
+          "--out",
+          "o",
+          flag,
+          "0",
+        ],
+        { encoding: "utf8" },
+      );
+      expect(r.status, flag).toBe(2);
+      expect(r.stderr, flag).toMatch(new RegExp(`${flag} expects a number of seconds > 0 \\(such as 10 or 0\\.5\\), got "0"`));
+    }
   });
 });
 

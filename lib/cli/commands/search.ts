@@ -3,19 +3,7 @@ import * as path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { TrainingInterrupted } from "../../runs/interrupted";
 import { OBJECTIVE_METRICS } from "../../search/core/objective";
-import { collectSet, integer, number, overridesWithSet, withConfigFlags } from "../flags";
-
-const positive = (flag: string) => (v: string) => {
-  const n = integer(flag)(v);
-  if (n < 1) throw new InvalidArgumentError(`${flag} expects a positive integer, got "${v}"`);
-  return n;
-};
-
-const seconds = (flag: string) => (v: string) => {
-  const n = number(flag)(v);
-  if (!(n > 0)) throw new InvalidArgumentError(`${flag} expects a number of seconds > 0, got "${v}"`);
-  return n;
-};
+import { collectSet, integer, overridesWithSet, positive, seconds, withConfigFlags } from "../flags";
 
 export function registerSearch(program: Command): void {
   withConfigFlags(
