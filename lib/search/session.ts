@@ -11,6 +11,7 @@ import { parseSearchSpace, type SearchSpace } from "./core/space";
 import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from "./report";
 import { openStudy, type SqlStudyStore, type StoredTrial, StudyDatabaseLost, type StudyDefinition } from "./storage";
 import { repairFromRunFolders } from "./repair";
+import { claimStudyFolder } from "./study-folder";
 import { type PrunerName, prunerSpec, REPRODUCIBLE_LAG, TunerSpec } from "./tuner";
 import { exportStudy, type StudyExport } from "./export";
 import { liveStudyView } from "./live-study";
@@ -144,6 +145,7 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
+    claimStudyFolder(out, def.name, (await store.load()).trials.length > 0);
     log(`search: study "${def.name}" in ${store.where}, ${def.tuner.kind} tuner, worker ${worker.id} x${o.parallel ?? 1}`);
     for (const id of await repairFromRunFolders(store, out))
       log(`search: ${id} was recorded failed but its run folder completed: marked completed`);

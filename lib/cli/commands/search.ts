@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { TrainingInterrupted } from "../../runs/interrupted";
 import { OBJECTIVE_METRICS } from "../../search/core/objective";
+import { redactUrl, storageUrlProblem } from "../../search/storage/url";
 import { collectSet, integer, overridesWithSet, positive, seconds, withConfigFlags } from "../flags";
 
 export function registerSearch(program: Command): void {
@@ -75,6 +76,9 @@ export function registerSearch(program: Command): void {
 /** `search`: the pruner and the space file vetted before any study opens, then runSearch. */
 // biome-ignore lint/suspicious/noExplicitAny: commander's parsed options
 async function searchAction(opts: any): Promise<void> {
+  // Checked here, not as the option's parser: commander would quote the value, password included, in its message.
+  const storageProblem = opts.storage === undefined ? undefined : storageUrlProblem(opts.storage);
+  if (storageProblem) throw new InvalidArgumentError(`--storage ${redactUrl(opts.storage)}: ${storageProblem}`);
   const file = path.resolve(opts.space);
   if (!fs.existsSync(file)) throw new InvalidArgumentError(`--space ${opts.space}: no such file; expected a search-space JSON file`);
   const { prunerSpec, PrunerChoiceError } = await import("../../search/tuner");

@@ -2,6 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import type { SqlClient, SqlDatabase } from "./database";
+import { isErrnoError } from "../../io/fs-errors";
+import { StudyStorageError } from "./database";
 import { lockEmbeddedStudy } from "./study-lock";
 
 const client = (q: PGlite | Transaction): SqlClient => ({
@@ -10,6 +12,18 @@ const client = (q: PGlite | Transaction): SqlClient => ({
     return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
   },
 });
+
+/**
+ * PGlite could not start on `dir`: its files were damaged (edited, cut by a full disk or a copy, another PostgreSQL
+ * version's). Nothing is deleted: the run folders stay, and the damaged folder is the user's to restore or move aside.
+ */
+function damaged(dir: string, err: unknown): StudyStorageError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new StudyStorageError(
+    `${dir} is not a study database this program can open (${why}); nothing was changed: restore it from a backup, ` +
+      `or move it aside and continue in another --out (the trials' run folders and trials.csv in ${path.dirname(dir)} are kept)`,
+  );
+}
 
 /**
  * The embedded study database: PostgreSQL compiled to WebAssembly (PGlite), kept in `dir` (the study folder's
@@ -26,7 +40,7 @@ export async function openPglite(dir: string): Promise<SqlDatabase> {
     db = await PGlite.create(dir);
   } catch (err) {
     release();
-    throw err;
+    throw isErrnoError(err) ? err : damaged(dir, err);
   }
   return {
     where: dir,
