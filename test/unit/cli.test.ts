@@ -292,7 +292,27 @@ describe("predict image input", () => {
   it("refuses a file that is not a PNG", () => {
     const f = path.join(tmp(), "x.png");
     fs.writeFileSync(f, "hello");
-    expect(() => loadImagePng(f)).toThrow(/x.png: cannot read as PNG .*expected a 28x28 grayscale PNG/);
+    expect(() => loadImagePng(f)).toThrow(/x.png: not a PNG \(it does not start with the PNG signature\); expected a 28x28 grayscale PNG$/);
+  });
+  it("refuses an empty file as empty", () => {
+    const f = path.join(tmp(), "x.png");
+    fs.writeFileSync(f, "");
+    expect(() => loadImagePng(f)).toThrow(/x.png: the file is empty; expected a 28x28 grayscale PNG$/);
+  });
+  it("names a JPEG renamed .png and how to convert it", () => {
+    const f = path.join(tmp(), "x.png");
+    fs.writeFileSync(f, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]));
+    expect(() => loadImagePng(f)).toThrow(
+      /x.png: a JPEG image, not a PNG; convert it first \(e.g. convert \S+x.png -colorspace Gray -resize 28x28! out.png\)$/,
+    );
+  });
+  it("says a PNG cut short ends early, with its size", () => {
+    const whole = fs.readFileSync(png(28, 28, () => [0, 0, 0, 255]));
+    const f = path.join(tmp(), "cut.png");
+    fs.writeFileSync(f, whole.subarray(0, 40));
+    expect(() => loadImagePng(f)).toThrow(
+      /cut.png: cannot read as PNG \(the file ends early \(40 bytes\): cut short by a copy or a download\?\)/,
+    );
   });
 });
 
