@@ -12,6 +12,7 @@ import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from 
 import { openStudy, type SqlStudyStore, type StoredTrial, StudyDatabaseLost, type StudyDefinition } from "./storage";
 import { repairFromRunFolders } from "./repair";
 import { claimStudyFolder } from "./study-folder";
+import { killPoint } from "../io/kill-point";
 import { type PrunerName, prunerSpec, REPRODUCIBLE_LAG, TunerSpec } from "./tuner";
 import { exportStudy, type StudyExport } from "./export";
 import { liveStudyView } from "./live-study";
@@ -146,6 +147,7 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   process.on("SIGTERM", onSignal);
   try {
     claimStudyFolder(out, def.name, (await store.load()).trials.length > 0);
+    killPoint("study-created", out);
     log(`search: study "${def.name}" in ${store.where}, ${def.tuner.kind} tuner, worker ${worker.id} x${o.parallel ?? 1}`);
     for (const id of await repairFromRunFolders(store, out))
       log(`search: ${id} was recorded failed but its run folder completed: marked completed`);
