@@ -5,6 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { childEnvironment } from "../config";
 import { writeFileAtomic } from "../io/atomic";
+import { killPoint } from "../io/kill-point";
+import { UserError } from "../errors/user-error";
 import { recordTrialSession } from "../tensorboard/trial-session";
 import { bestOf } from "./core/objective";
 import { toOverrides } from "./core/space";
@@ -75,6 +77,19 @@ function readTrialJson(file: string): { params?: Record<string, unknown> } {
     if ((err as NodeJS.ErrnoException).code === "ENOENT" || err instanceof SyntaxError) return {};
     throw err;
   }
+}
+
+/** The trainer's "disk full while writing ..." sentence from its log, if that is how it ended. */
+function diskFullLine(log: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(log, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  const last = text.trimEnd().split("\n").at(-1) ?? "";
+  return /^fashion-ann: disk full while writing /.test(last) ? last : undefined;
 }
 
 /** What watching a trainer learned: whether the trial was lost or pruned, and its objective per epoch so far. */
@@ -171,6 +186,7 @@ export class SearchWorker {
     }
     // Stopped because another slot failed: the trial stays claimed, and is taken back after the heartbeat timeout.
     if (!watch.lost && !this.failure) await this.conclude(action, dir, code, watch, say, (performance.now() - started) / 1000);
+    killPoint("trial-concluded", this.opts.out);
   }
 
   /** A continued trial needs its checkpoint in its run folder; false (and the trial failed) when none is found. */
@@ -292,7 +308,16 @@ export class SearchWorker {
     seconds: number,
   ) {
     const id = action.trialId;
-    const status = watch.pruned ? "pruned" : this.stopping ? "released" : code === 0 ? "completed" : "failed";
+    // A trainer stopped by a full disk did nothing wrong: its trial waits (its kept epochs resume) and the worker stops.
+    const full = code !== 0 && !watch.pruned && !this.stopping ? diskFullLine(`${dir}.log`) : undefined;
+    const status = watch.pruned ? "pruned" : this.stopping || full ? "released" : code === 0 ? "completed" : "failed";
+    if (full) {
+      this.fail(
+        new UserError(
+          `${id}'s trainer stopped: ${full.replace(/^fashion-ann: /, "").replace(/\); .*$/, ")")}; the search stopped with it, every finished epoch kept; once there is room, re-run the same command to resume the study`,
+        ),
+      );
+    }
     await this.store.finish(this.id, id, status, seconds);
     this.opts.onChange?.();
     // A trainer that reported nothing (it failed before its first epoch) leaves the history the study has.
