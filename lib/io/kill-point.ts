@@ -11,7 +11,7 @@ import { testKillPoint } from "../config";
  */
 
 /** The file a process stopped at `point` writes into `dir`. */
-export function killPointFile(dir: string, point: string): string {
+function killPointFile(dir: string, point: string): string {
   return path.join(dir, `.killpoint-${point.replace(/[^\w.-]/g, "_")}`);
 }
 

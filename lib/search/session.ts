@@ -13,6 +13,7 @@ import { openStudy, type SqlStudyStore, type StoredTrial, StudyDatabaseLost, typ
 import { repairFromRunFolders } from "./repair";
 import { claimStudyFolder } from "./study-folder";
 import { killPoint } from "../io/kill-point";
+import { PathError } from "../io/fs-errors";
 import { type PrunerName, prunerSpec, REPRODUCIBLE_LAG, TunerSpec } from "./tuner";
 import { exportStudy, type StudyExport } from "./export";
 import { liveStudyView } from "./live-study";
@@ -152,6 +153,14 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
     for (const id of await repairFromRunFolders(store, out))
       log(`search: ${id} was recorded failed but its run folder completed: marked completed`);
     await worker.run().catch((err: unknown) => {
+      // The study's own files (trial.json, TensorBoard sessions) on a full disk: the trainers were stopped like for any failure.
+      if (err instanceof PathError && err.code === "ENOSPC") {
+        throw new PathError(
+          `${err.message}; the search stopped, every finished epoch kept; once there is room, re-run the same command to resume the study`,
+          err.path,
+          err.code,
+        );
+      }
       if (!(err instanceof StudyDatabaseLost)) throw err;
       throw new StudyDatabaseLost(
         `${err.message}; every trainer was stopped and its finished epochs are checkpointed in ${path.join(out, "trials")}; ` +
