@@ -79,17 +79,31 @@ function readTrialJson(file: string): { params?: Record<string, unknown> } {
   }
 }
 
-/** The trainer's "disk full while writing ..." sentence from its log, if that is how it ended. */
-function diskFullLine(log: string): string | undefined {
-  let text: string;
+/** Bytes free on the file system holding `dir` (Infinity where it cannot be told). */
+function freeBytes(dir: string): number {
+  try {
+    const s = fs.statfsSync(fs.existsSync(dir) ? dir : path.dirname(dir));
+    return s.bavail * s.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/**
+ * The trainer's "disk full while writing ..." sentence from its log, if that is how it ended. On a disk full to its
+ * last page even that sentence may not reach the log: then the free space says it.
+ */
+function diskFullLine(log: string, dir: string): string | undefined {
+  let text = "";
   try {
     text = fs.readFileSync(log, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   const last = text.trimEnd().split("\n").at(-1) ?? "";
-  return /^fashion-ann: disk full while writing /.test(last) ? last : undefined;
+  if (/^fashion-ann: disk full while writing /.test(last)) return last;
+  const free = freeBytes(dir);
+  return free < 1e6 ? `disk full while writing ${dir} (${(free / 1e6).toFixed(1)} MB free left on that file system)` : undefined;
 }
 
 /** What watching a trainer learned: whether the trial was lost or pruned, and its objective per epoch so far. */
@@ -309,7 +323,7 @@ export class SearchWorker {
   ) {
     const id = action.trialId;
     // A trainer stopped by a full disk did nothing wrong: its trial waits (its kept epochs resume) and the worker stops.
-    const full = code !== 0 && !watch.pruned && !this.stopping ? diskFullLine(`${dir}.log`) : undefined;
+    const full = code !== 0 && !watch.pruned && !this.stopping ? diskFullLine(`${dir}.log`, dir) : undefined;
     const status = watch.pruned ? "pruned" : this.stopping || full ? "released" : code === 0 ? "completed" : "failed";
     if (full) {
       this.fail(
