@@ -19,6 +19,28 @@ export function number(flag: string) {
   };
 }
 
+/** A positive integer flag (counts: trials, epochs, trainers). */
+export function positive(flag: string) {
+  return (value: string): number => {
+    const n = integer(flag)(value);
+    if (n < 1) throw new InvalidArgumentError(`${flag} expects a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+/**
+ * A duration flag in seconds (fractions allowed: 0.5), > 0: every flag that takes seconds parses with this, so
+ * "0", "-1", "10s" and "" all get the same sentence.
+ */
+export function seconds(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n) || !(n > 0))
+      throw new InvalidArgumentError(`${flag} expects a number of seconds > 0 (such as 10 or 0.5), got "${value}"`);
+    return n;
+  };
+}
+
 function integerList(flag: string) {
   return (value: string): number[] => {
     const parts = value.split(",").map((s) => s.trim());

@@ -168,6 +168,14 @@ export function childEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessE
   return { ...process.env, ...extra };
 }
 
+/**
+ * Tests only: the named point (lib/io/kill-point.ts) where this process announces itself and stops, so a test can
+ * SIGKILL it exactly there (FASHION_ANN_TEST_KILL_POINT=rename:trials.csv); unset in normal use.
+ */
+export function testKillPoint(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.FASHION_ANN_TEST_KILL_POINT || undefined;
+}
+
 /** Chromium for rendering figures: Debian's, or FASHION_ANN_CHROMIUM. Not an experiment setting, so not a config field. */
 export function chromiumExecutable(env: NodeJS.ProcessEnv = process.env): string {
   return env.FASHION_ANN_CHROMIUM || "/usr/bin/chromium";

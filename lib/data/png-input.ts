@@ -14,6 +14,27 @@ export interface LoadedImage {
   conversions: string[];
 }
 
+/** Formats users try instead of PNG, by their first bytes (a renamed .jpg included). */
+const OTHER_FORMATS: [string, number[]][] = [
+  ["a JPEG image", [0xff, 0xd8, 0xff]],
+  ["a GIF image", [0x47, 0x49, 0x46, 0x38]],
+  ["a TIFF image", [0x49, 0x49, 0x2a, 0x00]],
+  ["a TIFF image", [0x4d, 0x4d, 0x00, 0x2a]],
+  ["a BMP image", [0x42, 0x4d]],
+  ["a WebP image", [0x52, 0x49, 0x46, 0x46]],
+];
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Why `bytes` cannot be a PNG at all (empty, another image format, no PNG signature), or undefined. */
+function notPngReason(bytes: Buffer, file: string): string | undefined {
+  const startsWith = (sig: number[]) => sig.every((b, i) => bytes[i] === b);
+  if (bytes.length === 0) return "the file is empty; expected a 28x28 grayscale PNG";
+  if (startsWith(PNG_SIGNATURE)) return undefined;
+  const other = OTHER_FORMATS.find(([, sig]) => startsWith(sig));
+  if (other) return `${other[0]}, not a PNG; convert it first (e.g. convert ${file} -colorspace Gray -resize 28x28! out.png)`;
+  return "not a PNG (it does not start with the PNG signature); expected a 28x28 grayscale PNG";
+}
+
 /**
  * Reads a 28x28 PNG for prediction. Colour is converted to grayscale (ITU-R 601 luma); a light
  * background (a drawing, a screenshot) is inverted, since Fashion-MNIST images are light garments on
@@ -22,10 +43,21 @@ export interface LoadedImage {
  */
 export function loadImagePng(file: string): LoadedImage {
   let png: PNG;
+  let bytes: Buffer | undefined;
   try {
-    png = PNG.sync.read(fs.readFileSync(file));
+    bytes = fs.readFileSync(file);
+    const notPng = notPngReason(bytes, file);
+    if (notPng) throw new ImageInputError(`${file}: ${notPng}`);
+    png = PNG.sync.read(bytes);
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+    if (err instanceof ImageInputError) throw err;
+    const reason =
+      (err as NodeJS.ErrnoException).code === "ENOENT"
+        ? "no such file"
+        : // pngjs's stream errors for a file that ends early ("read requests waitng on finished stream") say nothing to a user.
+          /finished stream|unexpected end|Unexpected end/i.test((err as Error).message)
+          ? `the file ends early (${bytes?.length ?? 0} bytes): cut short by a copy or a download?`
+          : (err as Error).message;
     throw new ImageInputError(`${file}: cannot read as PNG (${reason}); expected a 28x28 grayscale PNG`);
   }
   const [h, w] = IMAGE_SHAPE;

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isErrnoError, makeFolder, PathError, pathError } from "./fs-errors";
+import { killPoint } from "./kill-point";
 import { isProcessAlive } from "./process";
 
 /**
@@ -25,6 +26,7 @@ export function writeFileAtomic(file: string, contents: string | Uint8Array): vo
     } finally {
       fs.closeSync(fd);
     }
+    killPoint(`rename:${path.basename(file)}`, dir);
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { isErrnoError, makeFolder, pathError, withPathErrors } from "../io/fs-errors";
 import { isProcessAlive, processStartTicks } from "../io/process";
 import { UserError } from "../errors/user-error";
+import { startLockHeartbeat, stopLockHeartbeat } from "./lock-heartbeat";
 
 /**
  * One writer per run folder. Two `fashion-ann train` processes on the same folder would interleave
@@ -23,8 +24,8 @@ import { UserError } from "../errors/user-error";
 /** Seconds between a holder's heartbeats (rewrites of its lock file). */
 export const LOCK_HEARTBEAT_SECONDS = 2;
 /**
- * A lock from another host whose heartbeat is older than this is stale. Several missed heartbeats, so a
- * holder's event loop busy for a few seconds (a long synchronous step, a slow disk) is not taken for dead.
+ * A lock from another host whose heartbeat is older than this is stale. Several missed heartbeats, so a slow disk
+ * or a loaded machine is not taken for dead (a busy event loop cannot delay them: they beat on their own thread).
  */
 export const LOCK_STALE_SECONDS = 15;
 
@@ -61,8 +62,6 @@ export interface RunLock {
 
 /** Lock files this process holds, with how many nested acquisitions each has. */
 const held = new Map<string, number>();
-/** The heartbeat timer of each lock file this process holds. */
-const heartbeats = new Map<string, NodeJS.Timeout>();
 let exitHookInstalled = false;
 
 function lockFileOf(dir: string): string {
@@ -253,8 +252,7 @@ function installExitHook(): void {
 
 function releaseFile(file: string): void {
   held.delete(file);
-  clearInterval(heartbeats.get(file));
-  heartbeats.delete(file);
+  stopLockHeartbeat(file);
   try {
     const h = JSON.parse(fs.readFileSync(file, "utf8")) as LockHolder;
     if (h.pid === process.pid && h.host === os.hostname()) fs.rmSync(file, { force: true });
@@ -312,30 +310,12 @@ function acquire(abs: string, file: string, log: (msg: string) => void): RunLock
 }
 
 /**
- * Rewrites the lock's own bytes in place every LOCK_HEARTBEAT_SECONDS, which moves its modification time
- * (by the filesystem's clock). Stops when the lock is released or no longer names this process. The timer
- * does not keep the process alive.
+ * Rewrites the lock's own bytes in place every LOCK_HEARTBEAT_SECONDS, which moves its modification time (by the
+ * filesystem's clock), from a thread of its own (lock-heartbeat.ts): a holder whose main thread is busy for longer
+ * than LOCK_STALE_SECONDS still beats. Stops when the lock is released or no longer holds these bytes.
  */
 function startHeartbeat(file: string, holder: LockHolder): void {
-  const text = JSON.stringify(holder) + "\n";
-  const timer = setInterval(() => {
-    try {
-      const fd = fs.openSync(file, "r+");
-      try {
-        const now = fs.readFileSync(fd, "utf8");
-        if (now !== text) throw new Error("the lock changed hands");
-        fs.writeSync(fd, text, 0);
-      } finally {
-        fs.closeSync(fd);
-      }
-    } catch {
-      // Gone or taken over: nothing of ours to keep alive.
-      clearInterval(timer);
-      heartbeats.delete(file);
-    }
-  }, LOCK_HEARTBEAT_SECONDS * 1000);
-  timer.unref();
-  heartbeats.set(file, timer);
+  startLockHeartbeat(file, JSON.stringify(holder) + "\n", LOCK_HEARTBEAT_SECONDS);
 }
 
 function handle(file: string, holder: LockHolder): RunLock {

@@ -3,6 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic";
+import { killPoint } from "../io/kill-point";
+import { UserError } from "../errors/user-error";
 import { recordTrialSession } from "../tensorboard/trial-session";
 import { bestOf } from "./core/objective";
 import { toOverrides } from "./core/space";
@@ -89,6 +91,33 @@ function readTrialJson(file: string): { params?: Record<string, unknown> } {
     if ((err as NodeJS.ErrnoException).code === "ENOENT" || err instanceof SyntaxError) return {};
     throw err;
   }
+}
+
+/** Bytes free on the file system holding `dir` (Infinity where it cannot be told). */
+function freeBytes(dir: string): number {
+  try {
+    const s = fs.statfsSync(fs.existsSync(dir) ? dir : path.dirname(dir));
+    return s.bavail * s.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/**
+ * The trainer's "disk full while writing ..." sentence from its log, if that is how it ended. On a disk full to its
+ * last page even that sentence may not reach the log: then the free space says it.
+ */
+function diskFullLine(log: string, dir: string): string | undefined {
+  let text = "";
+  try {
+    text = fs.readFileSync(log, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  const last = text.trimEnd().split("\n").at(-1) ?? "";
+  if (/^fashion-ann: disk full while writing /.test(last)) return last;
+  const free = freeBytes(dir);
+  return free < 1e6 ? `disk full while writing ${dir} (${(free / 1e6).toFixed(1)} MB free left on that file system)` : undefined;
 }
 
 /** What watching a trainer learned: whether the trial was lost or pruned, and its objective per epoch so far. */
@@ -193,6 +222,7 @@ export class SearchWorker {
     }
     // Stopped because another slot failed: the trial stays claimed, and is taken back after the heartbeat timeout.
     if (!watch.lost && !this.failure) await this.conclude(action, dir, code, watch, say, (performance.now() - started) / 1000);
+    killPoint("trial-concluded", this.opts.out);
   }
 
   /** A continued trial needs its checkpoint in its run folder; false (and the trial failed) when none is found. */
@@ -304,7 +334,16 @@ export class SearchWorker {
     seconds: number,
   ) {
     const id = action.trialId;
-    const status = watch.pruned ? "pruned" : this.stopping ? "released" : code === 0 ? "completed" : "failed";
+    // A trainer stopped by a full disk did nothing wrong: its trial waits (its kept epochs resume) and the worker stops.
+    const full = code !== 0 && !watch.pruned && !this.stopping ? diskFullLine(`${dir}.log`, dir) : undefined;
+    const status = watch.pruned ? "pruned" : this.stopping || full ? "released" : code === 0 ? "completed" : "failed";
+    if (full) {
+      this.fail(
+        new UserError(
+          `${id}'s trainer stopped: ${full.replace(/^fashion-ann: /, "").replace(/\); .*$/, ")")}; the search stopped with it, every finished epoch kept; once there is room, re-run the same command to resume the study`,
+        ),
+      );
+    }
     await this.store.finish(this.id, id, status, seconds);
     this.opts.onChange?.();
     // A trainer that reported nothing (it failed before its first epoch) leaves the history the study has.

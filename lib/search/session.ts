@@ -11,6 +11,9 @@ import { parseSearchSpace, type SearchSpace } from "./core/space";
 import { trialCurvesFigure, trialsDataFrame, trialConfig, writeTrialsCsv } from "./report";
 import { openStudy, type SqlStudyStore, type StoredTrial, StudyDatabaseLost, type StudyDefinition } from "./storage";
 import { repairFromRunFolders } from "./repair";
+import { claimStudyFolder } from "./study-folder";
+import { killPoint } from "../io/kill-point";
+import { PathError } from "../io/fs-errors";
 import { type PrunerName, prunerSpec, REPRODUCIBLE_LAG, TunerSpec } from "./tuner";
 import { exportStudy, type StudyExport } from "./export";
 import { liveStudyView } from "./live-study";
@@ -150,10 +153,20 @@ export async function runSearch(o: SearchOptions): Promise<SearchResult> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
+    claimStudyFolder(out, def.name, (await store.load()).trials.length > 0);
+    killPoint("study-created", out);
     log(`search: study "${def.name}" in ${store.where}, ${def.tuner.kind} tuner, worker ${worker.id} x${o.parallel ?? 1}`);
     for (const id of await repairFromRunFolders(store, out))
       log(`search: ${id} was recorded failed but its run folder completed: marked completed`);
     await worker.run().catch((err: unknown) => {
+      // The study's own files (trial.json, TensorBoard sessions) on a full disk: the trainers were stopped like for any failure.
+      if (err instanceof PathError && err.code === "ENOSPC") {
+        throw new PathError(
+          `${err.message}; the search stopped, every finished epoch kept; once there is room, re-run the same command to resume the study`,
+          err.path,
+          err.code,
+        );
+      }
       if (!(err instanceof StudyDatabaseLost)) throw err;
       throw new StudyDatabaseLost(
         `${err.message}; every trainer was stopped and its finished epochs are checkpointed in ${path.join(out, "trials")}; ` +

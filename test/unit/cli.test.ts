@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { changedFields, comparisonTable, formatComparison, listRuns, summarizeRuns } from "../../lib/runs/compare";
-import { collectSet, overridesWithSet } from "../../lib/cli/flags";
+import { collectSet, overridesWithSet, positive, seconds } from "../../lib/cli/flags";
 import { collectGrid, combinationName, gridCombinations, gridSpace } from "../../lib/cli/commands/sweep";
 import { buildCli } from "../../lib/cli/main";
 import { skipFiles } from "../../lib/cli/commands/compare";
@@ -30,6 +30,46 @@ describe("--set key=value", () => {
   });
   it("unknown --set keys are refused by resolveConfig with the allowed list", () => {
     expect(() => resolveConfig(overridesWithSet({ set: collectSet("epoch=3") }))).toThrow(/unknown config field "epoch"; allowed: epochs/);
+  });
+});
+
+describe("duration and count flags", () => {
+  it.each([
+    ["10", 10],
+    ["0.5", 0.5],
+    [" 2 ", 2],
+  ])("seconds reads %j as %d", (raw, n) => {
+    expect(seconds("--heartbeat")(raw)).toBe(n);
+  });
+  it.each(["0", "-1", "10s", "", "Infinity", "NaN"])("seconds refuses %j naming the flag and the expected form", (bad) => {
+    expect(() => seconds("--heartbeat")(bad)).toThrow(
+      new RegExp(`^--heartbeat expects a number of seconds > 0 \\(such as 10 or 0\\.5\\), got "${bad}"$`),
+    );
+  });
+  it.each(["0", "-3", "1.5", "two"])("positive refuses %j", (bad) => {
+    expect(() => positive("--max-trials")(bad)).toThrow(/^--max-trials expects (a positive integer|an integer), got/);
+  });
+  it("the search command's duration flags all use the one seconds parser (exit 2 with its sentence)", () => {
+    for (const flag of ["--heartbeat", "--heartbeat-timeout", "--storage-retry"]) {
+      const r = spawnSync(
+        process.execPath,
+        [
+          path.join(__dirname, "..", "..", "dist", "lib", "cli", "main.js"),
+          "search",
+          "--space",
+          "s.json",
+          "--max-epochs",
+          "1",
+          "--out",
+          "o",
+          flag,
+          "0",
+        ],
+        { encoding: "utf8" },
+      );
+      expect(r.status, flag).toBe(2);
+      expect(r.stderr, flag).toMatch(new RegExp(`${flag} expects a number of seconds > 0 \\(such as 10 or 0\\.5\\), got "0"`));
+    }
   });
 });
 
@@ -252,7 +292,27 @@ describe("predict image input", () => {
   it("refuses a file that is not a PNG", () => {
     const f = path.join(tmp(), "x.png");
     fs.writeFileSync(f, "hello");
-    expect(() => loadImagePng(f)).toThrow(/x.png: cannot read as PNG .*expected a 28x28 grayscale PNG/);
+    expect(() => loadImagePng(f)).toThrow(/x.png: not a PNG \(it does not start with the PNG signature\); expected a 28x28 grayscale PNG$/);
+  });
+  it("refuses an empty file as empty", () => {
+    const f = path.join(tmp(), "x.png");
+    fs.writeFileSync(f, "");
+    expect(() => loadImagePng(f)).toThrow(/x.png: the file is empty; expected a 28x28 grayscale PNG$/);
+  });
+  it("names a JPEG renamed .png and how to convert it", () => {
+    const f = path.join(tmp(), "x.png");
+    fs.writeFileSync(f, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]));
+    expect(() => loadImagePng(f)).toThrow(
+      /x.png: a JPEG image, not a PNG; convert it first \(e.g. convert \S+x.png -colorspace Gray -resize 28x28! out.png\)$/,
+    );
+  });
+  it("says a PNG cut short ends early, with its size", () => {
+    const whole = fs.readFileSync(png(28, 28, () => [0, 0, 0, 255]));
+    const f = path.join(tmp(), "cut.png");
+    fs.writeFileSync(f, whole.subarray(0, 40));
+    expect(() => loadImagePng(f)).toThrow(
+      /cut.png: cannot read as PNG \(the file ends early \(40 bytes\): cut short by a copy or a download\?\)/,
+    );
   });
 });
 

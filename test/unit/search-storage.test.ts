@@ -128,7 +128,7 @@ describe("SqlStudyStore on the embedded database (PGlite)", () => {
     await SqlStudyStore.open(db, def("mismatch"));
     const other = parseSearchSpace({ learningRate: { type: "float", min: 0.01, max: 0.1 } }, fields);
     await expect(SqlStudyStore.open(db, { ...def("mismatch"), space: other })).rejects.toThrow(
-      /^study "mismatch" in .* exists with another search space \(sha256 \w{12}, this one \w{12}\); use the same space file or another --study name$/,
+      /^study "mismatch" in .* exists with another search space \(sha256 \w{12}, this one \w{12}\); use the same space file, or another --study name with its own --out$/,
     );
     await expect(SqlStudyStore.open(db, def("mismatch", 5))).rejects.toThrow(
       /exists with tuner .*"maxTrials":3.*this command gives .*"maxTrials":5/,

@@ -3,19 +3,8 @@ import * as path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { TrainingInterrupted } from "../../runs/interrupted";
 import { OBJECTIVE_METRICS } from "../../search/core/objective";
-import { collectSet, integer, number, overridesWithSet, withConfigFlags } from "../flags";
-
-const positive = (flag: string) => (v: string) => {
-  const n = integer(flag)(v);
-  if (n < 1) throw new InvalidArgumentError(`${flag} expects a positive integer, got "${v}"`);
-  return n;
-};
-
-const seconds = (flag: string) => (v: string) => {
-  const n = number(flag)(v);
-  if (!(n > 0)) throw new InvalidArgumentError(`${flag} expects a number of seconds > 0, got "${v}"`);
-  return n;
-};
+import { redactUrl, storageUrlProblem } from "../../search/storage/url";
+import { collectSet, integer, overridesWithSet, positive, seconds, withConfigFlags } from "../flags";
 
 export function registerSearch(program: Command): void {
   withConfigFlags(
@@ -87,6 +76,9 @@ export function registerSearch(program: Command): void {
 /** `search`: the pruner and the space file vetted before any study opens, then runSearch. */
 // biome-ignore lint/suspicious/noExplicitAny: commander's parsed options
 async function searchAction(opts: any): Promise<void> {
+  // Checked here, not as the option's parser: commander would quote the value, password included, in its message.
+  const storageProblem = opts.storage === undefined ? undefined : storageUrlProblem(opts.storage);
+  if (storageProblem) throw new InvalidArgumentError(`--storage ${redactUrl(opts.storage)}: ${storageProblem}`);
   const file = path.resolve(opts.space);
   if (!fs.existsSync(file)) throw new InvalidArgumentError(`--space ${opts.space}: no such file; expected a search-space JSON file`);
   const { prunerSpec, PrunerChoiceError } = await import("../../search/tuner");

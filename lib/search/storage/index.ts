@@ -3,6 +3,7 @@ import { openPglite } from "./pglite";
 import { openPostgres } from "./postgres";
 import { type SqlDatabase, StudyStorageError } from "./database";
 import { SqlStudyStore, type StudyDefinition } from "./sql";
+import { redactUrl, storageUrlProblem } from "./url";
 
 export type { SqlDatabase } from "./database";
 export { StudyDatabaseLost, StudyStorageError } from "./database";
@@ -20,10 +21,9 @@ export const EMBEDDED_DIR = "study.pgdata";
  */
 async function openDatabase(storage: string | undefined, outDir: string, retrySeconds?: number): Promise<SqlDatabase> {
   if (!storage) return openPglite(path.join(outDir, EMBEDDED_DIR));
-  if (/^postgres(ql)?:\/\//.test(storage)) return openPostgres(storage, retrySeconds);
-  throw new StudyStorageError(
-    `--storage ${storage}: expected postgresql://user:password@host:port/database, or no --storage for the embedded study in the --out folder`,
-  );
+  const problem = storageUrlProblem(storage);
+  if (problem) throw new StudyStorageError(`--storage ${redactUrl(storage)}: ${problem}`);
+  return openPostgres(storage, retrySeconds);
 }
 
 /** Opens (creating or joining) a study; a server's lost connection is retried for `retrySeconds` (default 60). */

@@ -1,16 +1,6 @@
 import type pg from "pg";
 import { type SqlClient, type SqlDatabase, StudyDatabaseLost, StudyStorageError } from "./database";
-
-/** The URL with its password hidden, for messages and logs. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
+import { redactUrl } from "./url";
 
 /** One sentence for the ways a connection fails that a user can fix; undefined for anything else. */
 export function connectionProblem(err: unknown, url: string): string | undefined {
@@ -25,7 +15,7 @@ export function connectionProblem(err: unknown, url: string): string | undefined
     user = decodeURIComponent(u.username);
     database = u.pathname.slice(1);
   } catch {
-    return `--storage ${url}: not a URL; expected postgresql://user:password@host:port/database`;
+    return `--storage ${where}: not a URL; expected postgresql://user:password@host:port/database`;
   }
   switch (e.code) {
     case "ECONNREFUSED":

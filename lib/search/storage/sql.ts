@@ -104,13 +104,13 @@ export class SqlStudyStore {
     const stored = rows[0]!;
     if (stored.space_hash !== hash) {
       throw new StudyStorageError(
-        `study "${def.name}" in ${db.where} exists with another search space (sha256 ${stored.space_hash.slice(0, 12)}, this one ${hash.slice(0, 12)}); use the same space file or another --study name`,
+        `study "${def.name}" in ${db.where} exists with another search space (sha256 ${stored.space_hash.slice(0, 12)}, this one ${hash.slice(0, 12)}); use the same space file, or another --study name with its own --out`,
       );
     }
     for (const key of ["tuner", "objective", "fixed"] as const) {
       if (stableStringify(stored.definition[key] as never) !== stableStringify(definition[key] as never)) {
         throw new StudyStorageError(
-          `study "${def.name}" in ${db.where} exists with ${key} ${json(stored.definition[key])}, this command gives ${json(definition[key])}; run it with the same options or another --study name`,
+          `study "${def.name}" in ${db.where} exists with ${key} ${json(stored.definition[key])}, this command gives ${json(definition[key])}; run it with the same options, or another --study name with its own --out`,
         );
       }
     }
