@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACTIVATIONS, type ConfigOverrides, INITIALIZERS, type InitializerName } from "../../lib/config";
+import { ACTIVATIONS, type ConfigOverrides, INITIALIZERS } from "../../lib/config";
 import { initBackend } from "../../lib/engine/backend";
 import { nativeDenseStep } from "../../lib/engine/native";
 import { compileModel, createModel } from "../../lib/model/factory";
@@ -20,6 +20,7 @@ import { planDenseStack } from "../../lib/model/dense-stack";
 import { trainStep } from "../../lib/train/step";
 import { seededRandom } from "../../lib/train/shuffle";
 import { KerasServer, kerasTestsRun, readFloats, writeLabels } from "../keras/server";
+import { expectKerasDistribution, KERAS_CLASS_NAME } from "../reference/initializers";
 
 const INPUT = 784;
 const BATCH = 32;
@@ -468,25 +469,6 @@ describe.runIf(kerasTestsRun("keras-layers.test.ts"))("layers, BatchNormalizatio
     // A 784 x 300 kernel: 235,200 draws, so the sample mean and variance are within 1% of the truth (4 sigma).
     const FAN_IN = 784;
     const FAN_OUT = 300;
-    // Keras's VarianceScaling truncates its normal at 2 stddev and widens it by 1/0.8796... so the variance stays scale/fan.
-    const TRUNCATION = 0.87962566103423978;
-    const variance: Record<InitializerName, number> = {
-      glorot_uniform: 2 / (FAN_IN + FAN_OUT),
-      glorot_normal: 2 / (FAN_IN + FAN_OUT),
-      he_normal: 2 / FAN_IN,
-      he_uniform: 2 / FAN_IN,
-      lecun_normal: 1 / FAN_IN,
-      lecun_uniform: 1 / FAN_IN,
-    };
-    const kerasName: Record<InitializerName, string> = {
-      glorot_uniform: "GlorotUniform",
-      glorot_normal: "GlorotNormal",
-      he_normal: "HeNormal",
-      he_uniform: "HeUniform",
-      lecun_normal: "LecunNormal",
-      lecun_uniform: "LecunUniform",
-    };
-
     beforeAll(async () => {
       await initBackend("wasm");
     });
@@ -497,28 +479,16 @@ describe.runIf(kerasTestsRun("keras-layers.test.ts"))("layers, BatchNormalizatio
       expect(ours.length).toBe(FAN_IN * FAN_OUT);
       model.dispose();
       const out = file("init");
-      await keras.call("layers_initializer", { name: kerasName[name], shape: [FAN_IN, FAN_OUT], seed: 17, out });
+      await keras.call("layers_initializer", { name: KERAS_CLASS_NAME[name], shape: [FAN_IN, FAN_OUT], seed: 17, out });
       const theirs = readFloats(out);
-      const v = variance[name];
-      const bound = name.endsWith("uniform") ? Math.sqrt(3 * v) : (2 * Math.sqrt(v)) / TRUNCATION;
       for (const [who, sample] of [
         ["ours", ours],
         ["Keras", theirs],
       ] as const) {
-        const n = sample.length;
-        const mean = sample.reduce((s, w) => s + w, 0) / n;
-        const sampleVar = sample.reduce((s, w) => s + (w - mean) ** 2, 0) / n;
-        const max = maxAbs(sample);
+        const stats = expectKerasDistribution(sample, name, FAN_IN, FAN_OUT);
         console.log(
-          `${name} ${who}: mean ${mean.toExponential(2)}, variance ${(sampleVar / v).toFixed(4)} of Keras's, max |w| ${(max / bound).toFixed(4)} of the bound`,
+          `${name} ${who}: mean ${stats.mean.toExponential(2)}, variance ${stats.variance.toFixed(4)} of Keras's, max |w| ${stats.max.toFixed(4)} of the bound`,
         );
-        // The sample mean's standard error is sqrt(v/n); 4 of them.
-        expect(Math.abs(mean)).toBeLessThan(4 * Math.sqrt(v / n));
-        // Sample variance within 1.5% (4 standard errors for either distribution at n = 235,200 is under 1%).
-        expect(Math.abs(sampleVar / v - 1)).toBeLessThan(0.015);
-        // Nothing beyond the bound (float32 rounding of the bound aside), and the draws reach close to it.
-        expect(max).toBeLessThanOrEqual(bound * (1 + 1e-6));
-        expect(max).toBeGreaterThan(bound * 0.99);
       }
       // Ours against Keras's draws directly: the two-sample Kolmogorov-Smirnov distance, below its critical value at
       // alpha 1e-4 (sqrt(-ln(alpha/2)/2)·sqrt(2/n) = 0.0065); measured 0.0016 (uniform) and 0.0026 (normal).
