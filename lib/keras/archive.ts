@@ -1,6 +1,6 @@
 // Keras 3's native format, `model.keras`: a zip of metadata.json, config.json (the model as
 // keras.saving.serialize_keras_object writes it, with compile_config) and model.weights.h5, whose layout is Keras's
-// saving_lib: layers/<layer name>/vars/<i> holds the layer's i-th variable in creation order (Dense: kernel, bias;
+// saving_lib: layers/<group>/vars/<i> (the group named after the layer's class, dense, dense_1, …) holds the layer's i-th variable in creation order (Dense: kernel, bias;
 // BatchNormalization: gamma, beta, moving_mean, moving_variance), and every group of a layer has vars/ even empty.
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -11,7 +11,7 @@ import { writeFileAtomic } from "../io/atomic";
 import type { OptimizerName } from "../config/optimizers";
 import { KerasFormatError } from "./errors";
 import { h5wasm } from "./h5";
-import { type KerasLayerConfig, toKerasLayer } from "./layers";
+import { type KerasLayerConfig, savingLibNames, toKerasLayer } from "./layers";
 import type { KerasOptimizerVariable } from "./optimizer-state";
 
 /** The Keras version whose format this writes; Keras reads archives of its own major version. */
@@ -84,7 +84,7 @@ function kerasModelConfig(model: tf.LayersModel, compile?: KerasCompileSpec): Re
 }
 
 /**
- * model.weights.h5's bytes: each layer's variables under layers/<name>/vars and the optimizer's, when given, under
+ * model.weights.h5's bytes: each layer's variables under layers/<group>/vars (./layers.ts, savingLibNames) and the optimizer's, when given, under
  * optimizer/vars (./optimizer-state.ts), written by h5wasm into a temp file.
  */
 async function weightsH5(model: tf.LayersModel, optimizer?: KerasOptimizerVariable[]): Promise<Uint8Array> {
@@ -95,8 +95,9 @@ async function weightsH5(model: tf.LayersModel, optimizer?: KerasOptimizerVariab
     const out = new h5.File(file, "w");
     try {
       const layers = out.create_group("layers");
-      for (const layer of model.layers) {
-        const vars = layers.create_group(layer.name).create_group("vars");
+      const groups = savingLibNames(model.layers.map((l) => l.getClassName()));
+      for (const [i, layer] of model.layers.entries()) {
+        const vars = layers.create_group(groups[i]!).create_group("vars");
         vars.create_attribute("name", layer.name);
         layer.getWeights().forEach((w, i) => {
           vars.create_dataset({ name: String(i), data: w.dataSync() as Float32Array, shape: w.shape, dtype: "<f" });

@@ -170,3 +170,27 @@ export function fromKerasLayer(entry: KerasLayerConfig, inputShape?: number[]): 
       );
   }
 }
+
+/** keras/src/utils/naming.py's to_snake_case: "BatchNormalization" -> "batch_normalization", "LeakyReLU" -> "leaky_re_lu". */
+const toSnakeCase = (name: string): string =>
+  name
+    .replace(/\W+/g, "")
+    .replace(/(.)([A-Z][a-z]+)/g, "$1_$2")
+    .replace(/([a-z])([A-Z])/g, "$1_$2")
+    .toLowerCase();
+
+/**
+ * Each layer's group in a .keras archive's model.weights.h5, for layers of these classes in the model's order.
+ * Keras's saving_lib does not use a layer's name (auto-generated names such as dense_3 depend on what else the
+ * session built): it names each layer after its class, in order, dense, dense_1, … (_save_container_state in
+ * keras/src/saving/saving_lib.py), both when it saves and when it loads.
+ */
+export function savingLibNames(classNames: string[]): string[] {
+  const used = new Map<string, number>();
+  return classNames.map((className) => {
+    const base = toSnakeCase(className);
+    const count = used.get(base);
+    used.set(base, count === undefined ? 0 : count + 1);
+    return count === undefined ? base : `${base}_${count + 1}`;
+  });
+}

@@ -12,7 +12,7 @@ import type { OptimizerName } from "../config/optimizers";
 import type { KerasCompileSpec } from "./archive";
 import { KerasFormatError } from "./errors";
 import { h5wasm, type H5Module } from "./h5";
-import { fromKerasLayer, type KerasLayerConfig } from "./layers";
+import { fromKerasLayer, type KerasLayerConfig, savingLibNames } from "./layers";
 import type { KerasOptimizerVariable } from "./optimizer-state";
 
 export interface KerasModelFile {
@@ -63,11 +63,15 @@ async function readArchive(file: string, bytes: Uint8Array): Promise<KerasModelF
     ? (parseJson(file, "metadata.json", strFromU8(entries["metadata.json"])) as { keras_version?: string })
     : {};
   return withH5(file, weights, (h5) => {
+    const all = (json.config.layers ?? []) as KerasLayerConfig[];
+    const names = savingLibNames(all.map((l) => l.class_name));
+    const groups = new Map(all.map((l, i) => [String((l.config as { name?: unknown }).name), names[i]!]));
     const read: WeightReader = (layer) => {
-      const vars = h5.get(`layers/${layer}/vars`) as H5Group | null;
+      const group = groups.get(layer) ?? layer;
+      const vars = h5.get(`layers/${group}/vars`) as H5Group | null;
       if (!vars) return [];
       const keys = vars.keys().sort((a, b) => Number(a) - Number(b));
-      return keys.map((k) => dataset(file, vars.get(k), `layers/${layer}/vars/${k}`));
+      return keys.map((k) => dataset(file, vars.get(k), `layers/${group}/vars/${k}`));
     };
     const model = buildSequential(file, json, read);
     const compile = compileSpec(json.compile_config?.optimizer);
@@ -89,20 +93,22 @@ function readOptimizerVariables(file: string, h5: H5File): KerasOptimizerVariabl
   const vars = h5.get("optimizer/vars") as H5Group | null;
   if (!vars) return [];
   const keys = vars.keys().sort((a, b) => Number(a) - Number(b));
-  return keys.map((k) => {
-    const d = vars.get(k) as { value?: unknown; shape?: number[] } | null;
-    const where = `optimizer/vars/${k}`;
-    if (!d?.shape) throw new KerasFormatError(`${file} has no dataset at ${where}; the file is damaged`);
-    const value = d.value;
-    // h5wasm gives a scalar as a plain number or bigint, an array as a typed array.
-    const data =
-      typeof value === "bigint"
-        ? BigInt64Array.of(value)
-        : value instanceof BigInt64Array
-          ? value
-          : Float32Array.from(typeof value === "number" ? [value] : (value as ArrayLike<number>));
-    return { data, shape: d.shape };
-  });
+  return keys.map((k) => optimizerVariable(file, vars.get(k), `optimizer/vars/${k}`));
+}
+
+/** One optimizer variable's dataset: the int64 iteration count stays int64, everything else becomes float32. */
+function optimizerVariable(file: string, entity: unknown, where: string): KerasOptimizerVariable {
+  const d = entity as { value?: unknown; shape?: number[] } | null;
+  if (!d?.shape) throw new KerasFormatError(`${file} has no dataset at ${where}; the file is damaged`);
+  const value = d.value;
+  // h5wasm gives a scalar as a plain number or bigint, an array as a typed array.
+  const data =
+    typeof value === "bigint"
+      ? BigInt64Array.of(value)
+      : value instanceof BigInt64Array
+        ? value
+        : Float32Array.from(typeof value === "number" ? [value] : (value as ArrayLike<number>));
+  return { data, shape: d.shape };
 }
 
 function readLegacyH5(file: string, h5: H5File): KerasModelFile {
@@ -125,14 +131,41 @@ function readLegacyH5(file: string, h5: H5File): KerasModelFile {
     return list.map((n) => dataset(file, group.get(String(n)), `model_weights/${layer}/${String(n)}`));
   };
   const version = attr("keras_version");
+  const compile = compileSpec(trainingConfig.optimizer_config);
+  const state = compile ? readLegacyOptimizerWeights(file, h5) : "it was saved without compile";
   return {
     model: buildSequential(file, json, read),
     format: "h5",
     ...(typeof version === "string" && { kerasVersion: version }),
-    compile: compileSpec(trainingConfig.optimizer_config),
-    // TF 2.x's optimizer_weights are named after TF 2's slots, a layout this project does not map.
-    noOptimizerState: "a legacy .h5's optimizer weights are not read",
+    compile,
+    ...(typeof state === "string" ? { noOptimizerState: state } : { optimizerVariables: state }),
   };
+}
+
+/** A list attribute of string names; Keras splits one longer than HDF5's 64 KiB header limit into `name0`, `name1`, …. */
+function namesAttribute(group: H5Group, name: string): string[] {
+  const list = (value: unknown): string[] =>
+    typeof value === "string" ? [value] : Array.from(value as ArrayLike<unknown>, (n) => String(n));
+  if (name in group.attrs) return list(group.attrs[name]!.value);
+  const chunks: string[] = [];
+  for (let i = 0; `${name}${i}` in group.attrs; i++) chunks.push(...list(group.attrs[`${name}${i}`]!.value));
+  return chunks;
+}
+
+/**
+ * The optimizer_weights group that model.save("x.h5") writes with include_optimizer (its default): Keras 3 stores
+ * optimizer.variables in order under their paths (`adam/iteration`, `adam/learning_rate`, then the slots as
+ * `adam/<variable path>_momentum`…), the same list, in the same order, as a .keras archive's optimizer/vars. Keras 2
+ * (TF 2.15 and before) names TF 2's slots (`Adam/iter:0`, `Adam/dense/kernel/m:0`) in another order, which is not
+ * mapped: those files get the sentence why (as does a state whose count does not fit the model, in keras-run.ts).
+ */
+function readLegacyOptimizerWeights(file: string, h5: H5File): KerasOptimizerVariable[] | string {
+  const group = h5.get("optimizer_weights") as H5Group | null;
+  if (!group) return "it was saved with include_optimizer=False or before any step of fit";
+  const names = namesAttribute(group, "weight_names");
+  if (!(names[0]?.endsWith("/iteration") && names[1]?.endsWith("/learning_rate")))
+    return `its optimizer weights (${names.slice(0, 2).join(", ")}, …) are in Keras 2's layout (TF 2.15 and before), which is not read`;
+  return names.map((name) => optimizerVariable(file, group.get(name), `optimizer_weights/${name}`));
 }
 
 interface KerasObject {

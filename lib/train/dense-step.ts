@@ -247,28 +247,88 @@ function dropoutMask(shape: [number, number], rate: number, random: () => number
   return tf.tensor2d(values, shape);
 }
 
-/** Training-mode BatchNormalization (tfjs-layers' and Keras's): batch mean and biased variance, moving averages updated. */
+/*
+ * Training-mode BatchNormalization (tfjs-layers' and Keras's): batch mean and biased variance, moving averages
+ * updated. Written out in JS with float64 sums, rounded to float32 where a tensor holds the value, as the native
+ * engine's native/src/batchnorm.h does: tfjs's float32 kernel chain (moments, then sub, mul, mean for the gradient)
+ * rounds every intermediate, and the gradient's dy − mean(dy) − x̂·mean(dy·x̂) cancels almost entirely on a unit
+ * that is nearly constant over the batch (a relu zero on most rows), which BN then multiplies by 1/√(σ² + ε) ≈ 32.
+ * Chained over steps, those roundings took the wasm step 3x further from a float64 Keras than Keras's own float32
+ * run (test/e2e/keras-layers.test.ts); the batch is small (rows × units), so the JS pass costs little.
+ */
 function batchNormForward(bn: BatchNormVars, z: tf.Tensor2D): { y: tf.Tensor2D; xhat: tf.Tensor2D; invStd: tf.Tensor } {
-  const { mean, variance } = tf.moments(z, 0);
-  const y = tf.batchNorm(z, mean, variance, bn.beta ?? undefined, bn.gamma ?? undefined, bn.epsilon) as tf.Tensor2D;
-  const invStd = tf.rsqrt(tf.add(variance, bn.epsilon));
-  const xhat = tf.mul(tf.sub(z, mean), invStd) as tf.Tensor2D;
-  // tfjs-layers' doMovingAverage: v ← v - (v - batch value)·(1 - momentum).
-  const moveTowards = (v: tf.Variable, value: tf.Tensor) => v.assign(tf.sub(v, tf.mul(tf.sub(v, value), 1 - bn.momentum)));
+  const [n, units] = z.shape;
+  const x = z.dataSync() as Float32Array;
+  const gamma = bn.gamma?.dataSync() as Float32Array | undefined;
+  const beta = bn.beta?.dataSync() as Float32Array | undefined;
+  const mean = new Float32Array(units);
+  const variance = new Float32Array(units);
+  const invStd = new Float32Array(units);
+  const sum = new Float64Array(units);
+  const sq = new Float64Array(units);
+  for (let i = 0; i < n; i++) for (let j = 0; j < units; j++) sum[j]! += x[i * units + j]!;
+  for (let j = 0; j < units; j++) mean[j] = sum[j]! / n;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < units; j++) {
+      const d = Math.fround(x[i * units + j]! - mean[j]!);
+      sq[j]! += d * d;
+    }
+  for (let j = 0; j < units; j++) {
+    variance[j] = sq[j]! / n;
+    invStd[j] = 1 / Math.sqrt(variance[j]! + bn.epsilon);
+  }
+  const xhat = new Float32Array(n * units);
+  const y = new Float32Array(n * units);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < units; j++) {
+      const k = i * units + j;
+      xhat[k] = Math.fround(x[k]! - mean[j]!) * invStd[j]!;
+      y[k] = Math.fround(gamma ? Math.fround(gamma[j]! * xhat[k]!) : xhat[k]!) + (beta ? beta[j]! : 0);
+    }
+  // tfjs-layers' doMovingAverage: v ← v - (v - batch value)·(1 - momentum), in float32 ops.
+  const decay = Math.fround(1 - bn.momentum);
+  const moveTowards = (v: tf.Variable, value: Float32Array) => {
+    const moving = Float32Array.from(v.dataSync() as Float32Array);
+    for (let j = 0; j < units; j++) moving[j] = moving[j]! - Math.fround(Math.fround(moving[j]! - value[j]!) * decay);
+    v.assign(tf.tensor1d(moving));
+  };
   moveTowards(bn.movingMean, mean);
   moveTowards(bn.movingVariance, variance);
-  return { y, xhat, invStd };
+  return { y: tf.tensor2d(y, [n, units]), xhat: tf.tensor2d(xhat, [n, units]), invStd: tf.tensor1d(invStd) };
+}
+
+/** BN's backward: dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)), dgamma = Σ dy·x̂, dbeta = Σ dy, summed in float64. */
+function batchNormBackward(bn: BatchNormVars, s: Saved, dyTensor: tf.Tensor2D, grads: tf.NamedTensorMap): tf.Tensor2D {
+  const [n, units] = dyTensor.shape;
+  const dy = dyTensor.dataSync() as Float32Array;
+  const xhat = s.xhat!.dataSync() as Float32Array;
+  const invStd = s.invStd!.dataSync() as Float32Array;
+  const gamma = bn.gamma?.dataSync() as Float32Array | undefined;
+  const sdy = new Float64Array(units);
+  const sdyx = new Float64Array(units);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < units; j++) {
+      sdy[j]! += dy[i * units + j]!;
+      sdyx[j]! += dy[i * units + j]! * xhat[i * units + j]!;
+    }
+  if (bn.gamma) grads[bn.gamma.name] = tf.tensor1d(Float32Array.from(sdyx));
+  if (bn.beta) grads[bn.beta.name] = tf.tensor1d(Float32Array.from(sdy));
+  const dx = new Float32Array(n * units);
+  for (let j = 0; j < units; j++) {
+    const scale = Math.fround((gamma ? gamma[j]! : 1) * invStd[j]!);
+    const meanDy = sdy[j]! / n;
+    const meanDyx = sdyx[j]! / n;
+    for (let i = 0; i < n; i++) {
+      const k = i * units + j;
+      dx[k] = scale * Math.fround(dy[k]! - meanDy - xhat[k]! * meanDyx);
+    }
+  }
+  return tf.tensor2d(dx, [n, units]);
 }
 
 /** One op's backward: its input's gradient from its output's, adding BN's dgamma/dbeta to `grads`. */
 function backwardOp(op: AfterOp, s: Saved, dy: tf.Tensor2D, grads: tf.NamedTensorMap): tf.Tensor2D {
   if (op.kind === "activation") return activationGrad(op.activation, dy, s.z, s.y, op.alpha);
   if (op.kind === "dropout") return tf.mul(dy, s.mask!);
-  const { gamma, beta } = op.bn;
-  const xhat = s.xhat!;
-  if (gamma) grads[gamma.name] = tf.sum(tf.mul(dy, xhat), 0);
-  if (beta) grads[beta.name] = tf.sum(dy, 0);
-  // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)), the batch statistics' share included.
-  const centered = tf.sub(tf.sub(dy, tf.mean(dy, 0)), tf.mul(xhat, tf.mean(tf.mul(dy, xhat), 0)));
-  return tf.mul(centered, gamma ? tf.mul(gamma, s.invStd!) : s.invStd!) as tf.Tensor2D;
+  return batchNormBackward(op.bn, s, dy, grads);
 }

@@ -56,7 +56,8 @@ def op_summary(req):
 
 
 def op_train_save(req):
-    """Géron's Sequential API: trains `epochs` on `x`, `y`, saves to every path of `save` (.keras and/or .h5)."""
+    """Géron's Sequential API: trains `epochs` on `x`, `y`, saves to every path of `save` (.keras and/or .h5, both
+    with the optimizer's state, model.save's default)."""
     keras.utils.set_random_seed(req.get("seed", 42))
     layers = [keras.layers.Input((28, 28)), keras.layers.Flatten()]
     for units in req["hidden_units"]:
@@ -67,7 +68,9 @@ def op_train_save(req):
             layers.append(keras.layers.Dropout(req["dropout"]))
     layers.append(keras.layers.Dense(10, activation="softmax"))
     model = keras.Sequential(layers)
-    model.compile(loss="sparse_categorical_crossentropy", optimizer=req.get("optimizer", "sgd"), metrics=["accuracy"])
+    # A name ("adam") or a Keras config ({"class_name": "SGD", "config": {"momentum": 0.9}}).
+    optimizer = keras.optimizers.get(req.get("optimizer", "sgd"))
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizer, metrics=["accuracy"])
     model.fit(images(req), labels(req), epochs=req.get("epochs", 1), batch_size=32, verbose=0)
     for path in req["save"]:
         model.save(path)

@@ -78,10 +78,17 @@ def op_layers_train(req):
 
     `weights` holds steps + 1 snapshots of the project's weights (float32, get_weights() order): before each step and
     after the last. Step k starts from snapshot k, so each step is compared on its own and float32 round-off does not
-    compound over the steps. Writes to `out` (float32): predict(x_eval) at the first snapshot, the weights after each
+    compound over the steps; with `chained`, Keras takes all steps from snapshot 0 on its own, and with `float64` it
+    computes in float64 (the reference for chained steps, free of float32 round-off on both sides). Writes to `out` (float32): predict(x_eval) at the first snapshot, the weights after each
     step, predict(x_eval) at the last snapshot. Returns each step's loss (l2 penalty included, as train_on_batch reports).
     """
-    model = _model(req)
+    policy = keras.config.dtype_policy()
+    if req.get("float64"):
+        keras.config.set_dtype_policy("float64")
+    try:
+        model = _model(req)
+    finally:
+        keras.config.set_dtype_policy(policy)
     masks = None
     if req.get("masks"):
         masks = _GivenMasks(np.fromfile(req["masks"], dtype="<f4"))
@@ -100,7 +107,8 @@ def op_layers_train(req):
     losses, stepped = [], []
     try:
         for s in range(steps):
-            _set_weights(model, snapshots[s])
+            if s == 0 or not req.get("chained"):
+                _set_weights(model, snapshots[s])
             losses.append(float(model.train_on_batch(x[s * n : (s + 1) * n], y[s * n : (s + 1) * n])))
             stepped.append(_weights(model))
     finally:

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type ConfigOverrides, resolveConfig } from "../../lib/config";
 import { writeKerasArchive } from "../../lib/keras/archive";
 import { fromKerasOptimizerVariables, toKerasOptimizerVariables } from "../../lib/keras/optimizer-state";
+import { h5wasm } from "../../lib/keras/h5";
 import { readKerasModel } from "../../lib/keras/read";
 import { createModel } from "../../lib/model/factory";
 import { optimizerVariables } from "../../lib/optimizers";
@@ -87,5 +88,73 @@ describe("optimizer state in Keras's layout", () => {
     const vars = toKerasOptimizerVariables(state, { optimizer: "sgd", momentum: 0.9 }, 0.5, [[2]]);
     if (typeof vars === "string") throw new Error(vars);
     expect(Array.from(vars[2]!.data as Float32Array)).toEqual([-0.5, 1]);
+  });
+
+  /**
+   * A legacy .h5 as model.save("x.h5") lays it out: Sequential(Input(4), Dense(2, softmax)) compiled with Adam, its
+   * weights under model_weights/, and optimizer_weights listing `names` (each written where one is given data).
+   */
+  async function legacyH5(names: string[], data: Record<string, Float32Array | BigInt64Array>): Promise<string> {
+    const h5 = await h5wasm();
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-legacy-h5-")), "m.h5");
+    const out = new h5.File(file, "w");
+    const layers = [
+      { class_name: "InputLayer", config: { name: "input_layer", batch_shape: [null, 4] } },
+      { class_name: "Dense", config: { name: "dense", units: 2, activation: "softmax", use_bias: true } },
+    ];
+    out.create_attribute("model_config", JSON.stringify({ class_name: "Sequential", config: { name: "sequential", layers } }));
+    out.create_attribute("training_config", JSON.stringify({ optimizer_config: { class_name: "Adam", config: { learning_rate: 0.001 } } }));
+    const dense = out.create_group("model_weights").create_group("dense");
+    dense.create_attribute("weight_names", ["kernel", "bias"]);
+    dense.create_dataset({ name: "kernel", data: new Float32Array(8), shape: [4, 2], dtype: "<f" });
+    dense.create_dataset({ name: "bias", data: new Float32Array(2), shape: [2], dtype: "<f" });
+    const optimizer = out.create_group("optimizer_weights");
+    optimizer.create_attribute("weight_names", names);
+    for (const name of names) {
+      const values = data[name];
+      if (!values) continue;
+      const [folder, leaf] = name.split("/") as [string, string];
+      const group = (optimizer.get(folder) as typeof optimizer | null) ?? optimizer.create_group(folder);
+      const shape = values.length === 1 ? [] : values.length === 8 ? [4, 2] : [2];
+      group.create_dataset({ name: leaf, data: values, shape, dtype: values instanceof BigInt64Array ? "<q" : "<f" });
+    }
+    out.close();
+    return file;
+  }
+
+  it("a legacy .h5 written by Keras 3 carries the optimizer_weights an import restores", async () => {
+    const m = (n: number, v: number) => new Float32Array(n).fill(v);
+    const data = {
+      "adam/iteration": BigInt64Array.of(7n),
+      "adam/learning_rate": Float32Array.of(0.001),
+      "adam/sequential_dense_kernel_momentum": m(8, 0.1),
+      "adam/sequential_dense_kernel_velocity": m(8, 0.2),
+      "adam/sequential_dense_bias_momentum": m(2, 0.3),
+      "adam/sequential_dense_bias_velocity": m(2, 0.4),
+    };
+    const file = await legacyH5(Object.keys(data), data);
+    const read = await readKerasModel(file);
+    expect(read.noOptimizerState).toBeUndefined();
+    const state = fromKerasOptimizerVariables(read.optimizerVariables!, read.compile!, "Adam", [
+      { name: "kernel", shape: [4, 2] },
+      { name: "bias", shape: [2] },
+    ]);
+    if (typeof state === "string") throw new Error(state);
+    expect(state.iterations).toBe(7);
+    // Keras's per-variable order (kernel m, v, bias m, v) back to tfjs's per-kind order ([m…, v…]).
+    expect(state.slots.map((s) => Math.fround(s.values[0]!))).toEqual([0.1, 0.3, 0.2, 0.4].map(Math.fround));
+    read.model.dispose();
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+
+  it("a legacy .h5 in Keras 2's optimizer layout imports with a fresh optimizer and says why", async () => {
+    const file = await legacyH5(["Adam/iter:0", "Adam/dense/kernel/m:0", "Adam/dense/bias/m:0"], {});
+    const read = await readKerasModel(file);
+    expect(read.optimizerVariables).toBeUndefined();
+    expect(read.noOptimizerState).toBe(
+      "its optimizer weights (Adam/iter:0, Adam/dense/kernel/m:0, …) are in Keras 2's layout (TF 2.15 and before), which is not read",
+    );
+    read.model.dispose();
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 });
