@@ -86,7 +86,7 @@ export function preloadLibrary(cwd: string): boolean {
  * it scaled. Only for a notebook that loads data (./loads-data): at once when the notebook file says so, otherwise at
  * the first cell that mentions loadData, before that cell runs.
  */
-function prefetchForDataNotebooks(executor: Executor, cwd: string): void {
+export function prefetchForDataNotebooks(executor: Executor, cwd: string, env: NodeJS.ProcessEnv = childEnvironment()): void {
   let started = false;
   const start = () => {
     if (started) return;
@@ -97,7 +97,7 @@ function prefetchForDataNotebooks(executor: Executor, cwd: string): void {
       // a bad FASHION_ANN_* setting: the notebook's startNotebook reports it where the reader sees it
     }
   };
-  const notebook = sessionNotebook(childEnvironment(), cwd);
+  const notebook = sessionNotebook(env, cwd);
   if (notebook && notebookLoadsData(notebook)) start();
   const execute = executor.execute;
   executor.execute = (src: string) => {
