@@ -180,13 +180,15 @@ STARTUP_TIMEOUT_SEC = 300  # a tslab kernel compiles TypeScript on start; a load
 class KernelStart:
     """A kernel started ahead of its notebook: the process now, the wait for its first reply in the background."""
 
-    def __init__(self, kernel_name, cwd):
+    def __init__(self, kernel_name, cwd, notebook):
         self.km = AsyncKernelManager(kernel_name=kernel_name)
         self.kc = None
-        self.task = asyncio.ensure_future(self._start(cwd))
+        self.task = asyncio.ensure_future(self._start(cwd, notebook))
 
-    async def _start(self, cwd):
-        await self.km.start_kernel(cwd=cwd)
+    async def _start(self, cwd, notebook):
+        # JPY_SESSION_NAME names the notebook, as Jupyter's server does: the project's kernel reads the dataset ahead
+        # only for a notebook that loads it (lib/notebook/loads-data.ts).
+        await self.km.start_kernel(cwd=cwd, env={**os.environ, "JPY_SESSION_NAME": os.path.abspath(notebook)})
         self.kc = self.km.client()
         self.kc.start_channels()
         await self.kc.wait_for_ready(timeout=STARTUP_TIMEOUT_SEC)
@@ -209,10 +211,10 @@ class KernelStart:
             pass
 
 
-async def run_notebook(args, source, output, kernel, kernels, start_next):
+async def run_notebook(args, source, output, kernel, kernels, next_source):
     """Runs one notebook in `kernel` (a KernelStart), shuts the kernel down and writes the output; 0 ok, 1 a cell failed.
 
-    With `start_next`, the next notebook's kernel is started (appended to `kernels`) once this one is ready, not
+    With `next_source` (the next notebook's path), its kernel is started (appended to `kernels`) once this one is ready, not
     before: two kernels starting at once on a 2-core machine would delay this notebook's first cell.
     """
     nb = nbformat.read(source, as_version=4)
@@ -233,8 +235,8 @@ async def run_notebook(args, source, output, kernel, kernels, start_next):
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
     emit("start", cells=len(code_cells))
     emit("kernel_ready", waited=round(await kernel.ready(), 2))
-    if start_next:
-        kernels.append(KernelStart(args.kernel, args.cwd))
+    if next_source:
+        kernels.append(KernelStart(args.kernel, args.cwd, next_source))
     client.kc = kernel.kc
     failure = None
     # cleanup_kc: the kernel is ours (started ahead), so nbclient shuts it down when the notebook ends.
@@ -292,11 +294,12 @@ async def run(args):
             loop.add_signal_handler(sig, main_task.cancel)
 
     try:
-        kernels.append(KernelStart(args.kernel, args.cwd))
+        kernels.append(KernelStart(args.kernel, args.cwd, args.input[0]))
         for i, (source, output) in enumerate(zip(args.input, args.output)):
             stop_on_signal()
             emit("notebook", path=source)
-            status = await run_notebook(args, source, output, kernels[i], kernels, i + 1 < len(args.input))
+            next_source = args.input[i + 1] if i + 1 < len(args.input) else None
+            status = await run_notebook(args, source, output, kernels[i], kernels, next_source)
             if status != 0:
                 return status
         return 0

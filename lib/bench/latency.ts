@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { childEnvironment } from "../config";
 import { writeFileAtomic } from "../io/atomic";
+import { projectPath } from "../io/paths";
 import { type LatencyReport, type LatencySamples, type LatencyStep, summarizeLatency } from "./latency-report";
 import { BenchError, machineEnvironment } from "./report";
 
@@ -28,16 +29,24 @@ export interface LatencySpec {
   figuresDir: string;
 }
 
+/** What the parent sends the kernel child (lib/cli/latency-kernel-worker.ts). */
+export interface LatencyKernelSpec {
+  /** The notebook whose import and startNotebook cells are timed (notebook 04: the heaviest pair). */
+  notebook: string;
+  runDir: string;
+}
+
 export type LatencyWorkerReply = { seconds: Partial<Record<LatencyStep, number>> } | { error: string };
 
 const DEFAULT_LATENCY_REPEATS = 5;
 
 /** The built files the mode runs; the measurement is of what users run, so the TypeScript sources will not do. */
-function builtFiles(): { cli: string; worker: string; library: string; renderer: string } {
+function builtFiles(): { cli: string; worker: string; kernelWorker: string; library: string; renderer: string } {
   const lib = path.resolve(__dirname, "..");
   const files = {
     cli: path.join(lib, "cli/main.js"),
     worker: path.join(lib, "cli/latency-worker.js"),
+    kernelWorker: path.join(lib, "cli/latency-kernel-worker.js"),
     library: path.join(lib, "index.js"),
     renderer: path.join(lib, "figures/render/chromium.js"),
   };
@@ -69,6 +78,8 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
         figuresDir: path.join(scratch, `figures-${i}`),
       };
       await measure(samples, NOTEBOOK_STEPS, () => notebookCells(files.worker, spec));
+      const kernelSpec: LatencyKernelSpec = { notebook: projectPath(KERNEL_NOTEBOOK), runDir: path.join(scratch, `kernel-run-${i}`) };
+      await measure(samples, KERNEL_STEPS, () => notebookCells(files.kernelWorker, kernelSpec));
     }
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
@@ -95,6 +106,11 @@ const NOTEBOOK_STEPS: readonly LatencyStep[] = [
   "laterFigure",
   "laterGridFigure",
 ];
+
+const KERNEL_STEPS: readonly LatencyStep[] = ["kernelStart", "kernelImport", "kernelStartNotebook", "kernelImportAndStart"];
+
+/** The notebook the kernel rows time: 04, whose import and startNotebook cells are the slowest pair (tfjs, loadData). */
+const KERNEL_NOTEBOOK = "notebooks/04_train.ipynb";
 
 /** Adds one process's times to `samples`, or records its failure against `steps` (the first reason is the one shown). */
 async function measure(
@@ -131,8 +147,8 @@ function timeNode(args: string[], expectedCode: number, what = `node ${args.join
   });
 }
 
-/** The notebook child's seconds per cell; its stdout (the backend line) is not ours to print. */
-function notebookCells(worker: string, spec: LatencySpec): Promise<Partial<Record<LatencyStep, number>>> {
+/** A notebook child's seconds per cell; its stdout (the backend line) is not ours to print. */
+function notebookCells(worker: string, spec: LatencySpec | LatencyKernelSpec): Promise<Partial<Record<LatencyStep, number>>> {
   return new Promise((resolve, reject) => {
     const child = fork(worker, [], { env: childEnvironment(), stdio: ["ignore", "ignore", "pipe", "ipc"] });
     let stderr = "";

@@ -1,40 +1,50 @@
 /**
- * The project's Jupyter kernel: tslab's TypeScript kernel, started the way `tslab kernel` starts it, with two
- * additions. Before it answers Jupyter, it type-checks `import * as fa from "fashion-ann"` once and throws the result
- * away, and it loads the library's modules (preloadLibrary). tslab's converter is a TypeScript watch program that
- * keeps every .d.ts file it has parsed. The library's types pull in about 700 of them (tfjs alone about 600), and the
- * first cell that imports the library used to parse them all: 2-7 s on a busy 2-core machine. Done during kernel start, that work is hidden while the reader looks at
- * the notebook, or while the runner executes the previous notebook. No cell is executed: the warm-up only compiles,
- * so cells, their variables, interrupt and display behave exactly as in tslab.
+ * The project's Jupyter kernel: tslab's TypeScript kernel, started the way `tslab kernel` starts it, with additions
+ * that shorten a notebook's first cells, which tslab type-checks and compiles one by one:
+ * - its converters run on a plain program instead of TypeScript's incremental builder (./lean-builder), about half of
+ *   each cell's compile time;
+ * - before it answers Jupyter, it compiles an import of the library (WARM_UP_CELLS) once and throws the result away.
+ *   tslab's converter is a TypeScript watch program that keeps every .d.ts file it has parsed; the library's types
+ *   pull in about 700 of them (tfjs alone about 600), and the first cell that imports the library used to parse them
+ *   all: 2-7 s on a busy 2-core machine;
+ * - it loads the library's modules (preloadLibrary);
+ * - for a notebook that loads data, it reads the dataset ahead on a worker thread (../data/prefetch).
+ * Done during kernel start, that work is hidden while the reader looks at the notebook, or while the runner executes
+ * the previous notebook. No cell is executed ahead: cells, their variables, interrupt and display behave as in tslab.
  *
  * Registered by scripts/setup.sh as the kernel "tslab" in .jupyter/:
  *     node dist/lib/notebook/kernel.js --config-path {connection_file}
  * tslab is pinned (package.json) because this builds on its internal modules, as its own main.js does.
  */
 import * as path from "node:path";
-import { type Converter, createConverter } from "tslab/dist/converter";
-import { type ConverterSet, createExecutor } from "tslab/dist/executor";
-import { JupyterHandlerImpl, ZmqServer } from "tslab/dist/jupyter";
-import { resolveConfig } from "../config";
+import type { Converter } from "tslab/dist/converter";
+import type { ConverterSet, Executor } from "tslab/dist/executor";
+import { childEnvironment, resolveConfig } from "../config";
 import { defaultDecodedCacheDir } from "../data/decoded-cache";
 import { prefetchDataset } from "../data/prefetch";
 import { projectPath } from "../io/paths";
+import { createLeanConverter } from "./lean-builder";
+import { loadsData, notebookLoadsData, sessionNotebook } from "./loads-data";
 
 /** The library every notebook imports, by the name the notebooks use. */
 export const LIBRARY = "fashion-ann";
-/** The cell whose type-check is done ahead. */
-export const WARM_UP_SOURCE = `import * as fa from "${LIBRARY}";`;
+/**
+ * The cell whose compile is done ahead, thrown away, never run: it parses the library's declaration files (tfjs's
+ * included, which notebooks 04 and 11 import). Compiling a notebook's next cells ahead as well (parameters,
+ * startNotebook) cost 0.85 s more CPU at kernel start and saved about 0.1 s of the parameters cell only.
+ */
+export const WARM_UP_CELLS: readonly string[] = [`import * as tf from "@tensorflow/tfjs";\nimport * as fa from "${LIBRARY}";`];
 
 /** tslab's own converter set (main.js keeps it private): one converter per target, created when first asked for. */
 class Converters implements ConverterSet {
   private nodeConverter?: Converter;
   private browserConverter?: Converter;
   get node(): Converter {
-    this.nodeConverter ??= createConverter({ isJS: false, isBrowser: false });
+    this.nodeConverter ??= createLeanConverter({ isJS: false, isBrowser: false });
     return this.nodeConverter;
   }
   get browser(): Converter {
-    this.browserConverter ??= createConverter({ isJS: false, isBrowser: true });
+    this.browserConverter ??= createLeanConverter({ isJS: false, isBrowser: true });
     return this.browserConverter;
   }
   close(): void {
@@ -44,12 +54,14 @@ class Converters implements ConverterSet {
 }
 
 /**
- * Parses the library's declaration files into the converter's cache. Outside the project (no `fashion-ann` below the
- * kernel's folder) the check reports a missing module, which is ignored: that kernel is then plain tslab.
+ * Compiles `cells` as one notebook's cells in order, so the converter holds the library's declaration files. Every
+ * cell must import the library: a program without it would let the watch program drop the parsed files. Outside the project (no `fashion-ann` below the kernel's folder) the checks report a missing
+ * module, which is ignored: that kernel is then plain tslab. Returns the seconds it took.
  */
-export function warmConverter(converter: Converter, source: string = WARM_UP_SOURCE): number {
+export function warmConverter(converter: Converter, cells: readonly string[] = WARM_UP_CELLS): number {
   const started = performance.now();
-  converter.convert("", source);
+  let prevDecl = "";
+  for (const cell of cells) prevDecl = converter.convert(prevDecl, cell).declOutput ?? prevDecl;
   return (performance.now() - started) / 1000;
 }
 
@@ -70,15 +82,28 @@ export function preloadLibrary(cwd: string): boolean {
 }
 
 /**
- * Reads the default config's dataset ahead on a worker thread (../data/prefetch), once the kernel answers Jupyter:
- * the notebook's loadData then finds it scaled. A notebook that never loads data costs one idle thread's work.
+ * Reads the default config's dataset ahead on a worker thread (../data/prefetch): the notebook's loadData then finds
+ * it scaled. Only for a notebook that loads data (./loads-data): at once when the notebook file says so, otherwise at
+ * the first cell that mentions loadData, before that cell runs.
  */
-function prefetchDefaultDataset(): void {
-  try {
-    prefetchDataset(projectPath(resolveConfig({}).dataDir), defaultDecodedCacheDir());
-  } catch {
-    // a bad FASHION_ANN_* setting: the notebook's startNotebook reports it where the reader sees it
-  }
+export function prefetchForDataNotebooks(executor: Executor, cwd: string, env: NodeJS.ProcessEnv = childEnvironment()): void {
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    try {
+      prefetchDataset(projectPath(resolveConfig({}).dataDir), defaultDecodedCacheDir());
+    } catch {
+      // a bad FASHION_ANN_* setting: the notebook's startNotebook reports it where the reader sees it
+    }
+  };
+  const notebook = sessionNotebook(env, cwd);
+  if (notebook && notebookLoadsData(notebook)) start();
+  const execute = executor.execute;
+  executor.execute = (src: string) => {
+    if (loadsData(src)) start();
+    return execute(src);
+  };
 }
 
 /**
@@ -114,6 +139,18 @@ function executorConsole(): { log: (...a: unknown[]) => void; error: (...a: unkn
   };
 }
 
+/**
+ * tslab's executor as this kernel builds it: the lean converters (./lean-builder), warmed, and the library loaded.
+ * Also what `bench --latency` times cells with.
+ */
+export function createKernelExecutor(cwd: string): { executor: Executor; inProject: boolean; warmSeconds: number } {
+  const converters = new Converters();
+  const warmSeconds = warmConverter(converters.node);
+  const inProject = preloadLibrary(cwd);
+  const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
+  return { executor: createExecutor(cwd, converters, executorConsole()), inProject, warmSeconds };
+}
+
 /** Starts the kernel on the connection file Jupyter passed; the same steps as tslab's startKernel, plus the warm-up. */
 export function startKernel(configPath: string): void {
   const local = otherLocalTslab(process.cwd());
@@ -121,16 +158,15 @@ export function startKernel(configPath: string): void {
     (require(local) as typeof import("tslab/dist/main")).startKernel({ configPath, enableFindLocal: false });
     return;
   }
-  const converters = new Converters();
-  warmConverter(converters.node);
-  const inProject = preloadLibrary(process.cwd());
-  const executor = createExecutor(process.cwd(), converters, executorConsole());
+  const { executor, inProject } = createKernelExecutor(process.cwd());
+  // Required after the converters: tslab's converter module must load after lean-builder installed its builder.
+  const { JupyterHandlerImpl, ZmqServer } = require("tslab/dist/jupyter") as typeof import("tslab/dist/jupyter");
   const server = new ZmqServer(new JupyterHandlerImpl(executor, false), configPath);
   process.on("SIGINT", () => executor.interrupt());
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
   process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
   server.init();
-  if (inProject) prefetchDefaultDataset();
+  if (inProject) prefetchForDataNotebooks(executor, process.cwd());
 }
 
 /** `--config-path <file>`, as Jupyter passes it through the kernel spec's argv. */

@@ -56,7 +56,7 @@ function withModeOptions(cmd: Command): Command {
   return cmd
     .option(
       "--latency",
-      "instead of epochs: time importing the library, startNotebook, a first and a later figure cell, --help and a bad flag, each in fresh processes, against issue 23's targets",
+      "instead of epochs: time importing the library, startNotebook, a first and a later figure cell, notebook 04's import and startNotebook cells in the project kernel (tslab's compile included), --help and a bad flag, each in fresh processes, against issue 23's targets",
     )
     .option("--repeats <n>", "--latency: fresh processes per step (default 5)", integerAtLeast("--repeats", 1))
     .option(
