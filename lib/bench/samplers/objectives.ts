@@ -87,4 +87,3 @@ export const HARTMANN6: SyntheticObjective = {
   evaluate: (p) => hartmann6([num(p, "x1"), num(p, "x2") - 0.05, num(p, "x3") / 20, num(p, "x4"), num(p, "x5"), num(p, "x6")]),
   optimum: -3.32237,
 };
-
