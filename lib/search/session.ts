@@ -42,8 +42,8 @@ export interface SearchOptions {
   study?: string;
   /**
    * Seeds the random, TPE, Bayesian and Hyperband draws (default 42). Given explicitly, the study is also
-   * reproducible under parallel workers (every tuner but Hyperband: see core/barrier.ts): the same trial table with
-   * 1, 2 or 3 workers.
+   * reproducible under parallel workers (core/barrier.ts): the same trial table with 1, 2 or 3 workers. Hyperband
+   * needs no barrier: its brackets and promotions are the same with any number of workers (samplers/hyperband.ts).
    */
   seed?: number;
   /** Stops weak trials early (every tuner but Hyperband): "median" (Optuna's MedianPruner), "asha" (successive halving), "none". */

@@ -84,8 +84,10 @@ describe("bench --fidelity and --keras-target flags", () => {
       /--fidelity takes only --seeds, --epochs, --seed, --data-dir and --json; drop --set/,
     );
     await expect(parse("--keras-target", "--backends", "wasm")).rejects.toThrow(
-      /--keras-target sets its own configs and rows; drop --backends/,
+      /--keras-target takes only --epochs, --batch-size, --seed, --data-dir and --json; drop --backends/,
     );
+    // It used to ignore --repeats silently: every mode now refuses what it does not take, from one table.
+    await expect(parse("--keras-target", "--repeats", "3")).rejects.toThrow(/--keras-target takes only .*; drop --repeats/);
     await expect(parse("--seeds", "3")).rejects.toThrow(/--seeds goes with --samplers or --fidelity/);
     await expect(parse("--fidelity", "--seeds", "1")).rejects.toThrow(/--seeds expects at least 2 seeds with --fidelity .*got 1/);
   });

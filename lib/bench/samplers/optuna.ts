@@ -6,7 +6,7 @@ import * as readline from "node:readline";
 import type { Params } from "../../search/core/space";
 import { projectPath } from "../../io/paths";
 import { BenchError } from "../report";
-import type { SyntheticObjective } from "./objectives";
+import type { SamplerObjective, SyntheticObjective } from "./objectives";
 import type { StudyRun } from "./simulate";
 
 const OPTUNA_PEER_SCRIPT = "bench/optuna_peer.py";
@@ -30,9 +30,10 @@ interface PeerLine {
 
 /**
  * Optuna's TPESampler (defaults, seeded) on `objective`, one study per seed, through bench/optuna_peer.py's
- * ask-and-tell loop: the peer proposes, this side evaluates the same function our samplers see.
+ * ask-and-tell loop: the peer proposes, this side evaluates the same function our samplers see (for the Fashion-MNIST
+ * objective: trains the model here, so only the sampler differs).
  */
-export async function runOptunaTpe(objective: SyntheticObjective, seeds: readonly number[], trials: number): Promise<StudyRun[]> {
+export async function runOptunaTpe(objective: SamplerObjective, seeds: readonly number[], trials: number): Promise<StudyRun[]> {
   const spec = JSON.stringify({ space: objective.space, seeds, trials });
   const child = spawn(venvPython(), [projectPath(OPTUNA_PEER_SCRIPT), spec], { stdio: ["pipe", "pipe", "inherit"] });
   const runs = new Map<number, StudyRun>();
@@ -46,7 +47,7 @@ export async function runOptunaTpe(objective: SyntheticObjective, seeds: readonl
     }
     const run = runs.get(line.seed!) ?? { bestSoFar: [], suggestSeconds: [] };
     runs.set(line.seed!, run);
-    const value = objective.evaluate(line.params!);
+    const value = await objective.evaluate(line.params!);
     run.bestSoFar.push(Math.min(value, run.bestSoFar.at(-1) ?? Infinity));
     run.suggestSeconds.push(line.seconds!);
     child.stdin.write(`${JSON.stringify({ value })}\n`);

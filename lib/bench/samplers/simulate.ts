@@ -2,7 +2,7 @@ import type { Objective } from "../../search/core/objective";
 import { parseSearchSpace, type SearchSpace } from "../../search/core/space";
 import { type Action, applyAction, finishTrial, recordEpoch, type StudyState } from "../../search/core/study";
 import { TunerSpec, tunerFor } from "../../search/tuner";
-import type { SyntheticObjective } from "./objectives";
+import type { SamplerObjective, SyntheticObjective } from "./objectives";
 
 /** Our samplers the benchmark runs, by --tuner name. */
 export type OurSampler = "tpe" | "bayesian" | "random";
@@ -20,7 +20,7 @@ function cpuSeconds(f: () => void): number {
 
 const MINIMISE: Objective = { name: "value", direction: "min" };
 
-export const spaceOf = (o: SyntheticObjective): SearchSpace => parseSearchSpace(o.space, Object.keys(o.space));
+export const spaceOf = (o: SamplerObjective): SearchSpace => parseSearchSpace(o.space, Object.keys(o.space));
 
 /** One study's outcome: the best value after each trial, and the sampler's own CPU time per suggestion. */
 export interface StudyRun {
@@ -36,7 +36,7 @@ const tunerSpec = (sampler: OurSampler, maxTrials: number, seed: number): TunerS
  * Runs a study in memory, as a worker would: ask the sampler for the next action (timed), evaluate the objective
  * as the trial's single epoch, mark the trial completed. Sequential, so no trial is ever busy.
  */
-export function runStudy(sampler: OurSampler, objective: SyntheticObjective, seed: number, trials: number): StudyRun {
+export async function runStudy(sampler: OurSampler, objective: SamplerObjective, seed: number, trials: number): Promise<StudyRun> {
   const { sampler: s } = tunerFor(tunerSpec(sampler, trials, seed));
   let study: StudyState = { space: spaceOf(objective), objective: MINIMISE, trials: [] };
   const bestSoFar: number[] = [];
@@ -47,7 +47,7 @@ export function runStudy(sampler: OurSampler, objective: SyntheticObjective, see
     const action = asked[0]!;
     if (action.kind !== "start") throw new Error(`${sampler}: expected a new trial at trial ${i}, got ${action.kind}`);
     study = applyAction(study, action);
-    const value = objective.evaluate(action.params);
+    const value = await objective.evaluate(action.params);
     study = finishTrial(recordEpoch(study, action.trialId, value), action.trialId, "completed");
     bestSoFar.push(Math.min(value, bestSoFar.at(-1) ?? Infinity));
   }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { BENCH_BACKENDS, BenchError, DEFAULT_CPU_BATCHES, formatTable, parseBackendList, type BenchBackend } from "../../bench/report";
 import { formatLatencyTable, latencySummaryLine } from "../../bench/latency-report";
+import { SAMPLER_OBJECTIVES, type SamplerObjectiveName } from "../../bench/samplers/names";
 import { collectSet, integer } from "../flags";
 
 /** A flag's integer parser with a lower bound, so `--epochs 0` is refused before any child starts. */
@@ -20,6 +21,24 @@ export function backendList(value: string): BenchBackend[] {
     if (err instanceof BenchError) throw new InvalidArgumentError(err.message);
     throw err;
   }
+}
+
+/** --objectives: known names, in the order given, without duplicates. */
+function objectiveList(value: string): SamplerObjectiveName[] {
+  const names = [
+    ...new Set(
+      value
+        .split(",")
+        .map((v) => v.trim())
+        .filter(Boolean),
+    ),
+  ];
+  const bad = names.find((n) => !(SAMPLER_OBJECTIVES as readonly string[]).includes(n));
+  if (bad !== undefined || names.length === 0)
+    throw new InvalidArgumentError(
+      `--objectives: "${bad ?? value}" is not an objective; expected some of ${SAMPLER_OBJECTIVES.join(", ")}`,
+    );
+  return names as SamplerObjectiveName[];
 }
 
 /** `batchSize` -> `--batch-size`. */
@@ -61,7 +80,7 @@ function withModeOptions(cmd: Command): Command {
     .option("--repeats <n>", "--latency: fresh processes per step (default 5)", integerAtLeast("--repeats", 1))
     .option(
       "--samplers",
-      "instead of epochs: our tpe, bayesian and random samplers and Optuna 5.0's TPESampler on Branin and Hartmann-6, median and IQR of the best value and ms per suggestion (docs/tuning.md)",
+      "instead of epochs: our tpe, bayesian and random samplers and Optuna 5.0's TPESampler on Branin, Hartmann-6 and a small Fashion-MNIST MLP, median and IQR of the best value and ms per suggestion (docs/tuning.md)",
     )
     .option(
       "--seeds <n>",
@@ -69,6 +88,11 @@ function withModeOptions(cmd: Command): Command {
       integerAtLeast("--seeds", 1),
     )
     .option("--trials <n>", "--samplers: trials per study (default 50)", integerAtLeast("--trials", 1))
+    .option(
+      "--objectives <list>",
+      `--samplers: comma-separated objectives (default ${SAMPLER_OBJECTIVES.join(",")}; fashion trains the MLP on a subset)`,
+      objectiveList,
+    )
     .option(
       "--keras-target",
       "time the tutorial config and adam + dropout 0.2 + BN on the default engine, PyTorch and Keras in one sitting, and say whether the engine takes <= 0.25x Keras's s/epoch on both",
@@ -79,60 +103,70 @@ function withModeOptions(cmd: Command): Command {
     );
 }
 
+/** bench's measurements: the flag that picks each (none: epochs per backend), in the order they are tried. */
+type BenchMode = "samplers" | "latency" | "fidelity" | "kerasTarget" | "epochs";
+const MODE_FLAGS: readonly BenchMode[] = ["samplers", "latency", "fidelity", "kerasTarget"];
+
+/**
+ * The one table of which flags each mode takes (commander's option names). A flag given on the command line that
+ * its mode does not take is refused in one sentence naming it, so no mode silently ignores a flag.
+ */
+const MODE_TAKES: Record<BenchMode, readonly string[]> = {
+  samplers: ["seeds", "trials", "objectives", "dataDir", "json"],
+  latency: ["repeats", "json"],
+  fidelity: ["seeds", "epochs", "seed", "dataDir", "json"],
+  kerasTarget: ["epochs", "batchSize", "seed", "dataDir", "json"],
+  epochs: ["epochs", "batchSize", "backends", "cpuBatches", "seed", "dataDir", "json", "set"],
+};
+
+const listed = (flags: readonly string[]): string =>
+  flags.length === 1 ? flags[0]! : `${flags.slice(0, -1).join(", ")} and ${flags.at(-1)}`;
+
+/**
+ * The mode the flags name, once every flag given fits it: a mode flag names its mode; a flag without one must be an
+ * epoch-benchmark flag, else the error says which modes take it.
+ */
+export function benchMode(given: readonly string[]): BenchMode {
+  const mode = MODE_FLAGS.find((m) => given.includes(m)) ?? "epochs";
+  const extra = given.filter((n) => n !== mode && !MODE_TAKES[mode].includes(n));
+  if (extra.length === 0) return mode;
+  if (mode === "epochs") {
+    const modes = MODE_FLAGS.filter((m) => MODE_TAKES[m].includes(extra[0]!)).map(flagOf);
+    throw new InvalidArgumentError(`${flagOf(extra[0]!)} goes with ${modes.join(" or ")}`);
+  }
+  throw new InvalidArgumentError(
+    `${flagOf(mode)} takes only ${listed(MODE_TAKES[mode].map(flagOf))}; drop ${extra.map(flagOf).join(", ")}`,
+  );
+}
+
 /** Runs the mode the flags name (--samplers, --latency, --fidelity, --keras-target, else epochs per backend). */
 // biome-ignore lint/suspicious/noExplicitAny: commander's parsed options are untyped
 async function benchAction(opts: any, cmd: Command): Promise<void> {
   const given = (names: string[]) => names.filter((n) => cmd.getOptionValueSource(n) === "cli");
-  if (opts.samplers) {
-    const others = given([
-      "epochs",
-      "batchSize",
-      "backends",
-      "cpuBatches",
-      "seed",
-      "dataDir",
-      "set",
-      "latency",
-      "repeats",
-      "kerasTarget",
-      "fidelity",
-    ]);
-    if (others.length)
-      throw new InvalidArgumentError(`--samplers takes only --seeds, --trials and --json; drop ${others.map(flagOf).join(", ")}`);
+  const mode = benchMode(cmd.options.map((o) => o.attributeName()).filter((n) => cmd.getOptionValueSource(n) === "cli"));
+  if (mode === "samplers") {
     const { runSamplerBench } = await import("../../bench/samplers/run");
     const { formatSamplerTable, targetLines } = await import("../../bench/samplers/report");
-    const report = await runSamplerBench({ seeds: opts.seeds, trials: opts.trials, json: opts.json });
+    const report = await runSamplerBench({
+      seeds: opts.seeds,
+      trials: opts.trials,
+      objectives: opts.objectives,
+      dataDir: opts.dataDir,
+      json: opts.json,
+    });
     process.stdout.write(formatSamplerTable(report) + targetLines(report).join(""));
     if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
     return;
   }
-  if (opts.trials !== undefined) throw new InvalidArgumentError("--trials goes with --samplers");
-  if (opts.latency) {
-    const others = given([
-      "epochs",
-      "batchSize",
-      "backends",
-      "cpuBatches",
-      "seed",
-      "dataDir",
-      "set",
-      "kerasTarget",
-      "fidelity",
-      "seeds",
-      "samplers",
-    ]);
-    if (others.length) throw new InvalidArgumentError(`--latency takes only --repeats and --json; drop ${others.map(flagOf).join(", ")}`);
+  if (mode === "latency") {
     const { runLatency } = await import("../../bench/latency");
     const report = await runLatency({ repeats: opts.repeats, json: opts.json });
     process.stdout.write(formatLatencyTable(report) + latencySummaryLine(report));
     if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
     return;
   }
-  if (opts.fidelity) return fidelityAction(opts, given);
-  if (opts.seeds !== undefined) throw new InvalidArgumentError("--seeds goes with --samplers or --fidelity");
-  if (opts.kerasTarget) return kerasTargetAction(opts, given);
-  if (opts.repeats !== undefined)
-    throw new InvalidArgumentError("--repeats goes with --latency; the epoch benchmark repeats with --epochs");
+  if (mode === "fidelity") return fidelityAction(opts, given);
+  if (mode === "kerasTarget") return kerasTargetAction(opts);
   const { runBench } = await import("../../bench/run");
   const report = await runBench({
     epochs: opts.epochs,
@@ -153,11 +187,6 @@ type BenchFlags = { epochs: number; batchSize: number; seed?: number; dataDir?: 
 
 /** `bench --fidelity`: the tutorial config over seeds here and in Keras. */
 async function fidelityAction(opts: BenchFlags, given: Given): Promise<void> {
-  const others = given(["batchSize", "backends", "cpuBatches", "set", "latency", "kerasTarget", "repeats", "trials"]);
-  if (others.length)
-    throw new InvalidArgumentError(
-      `--fidelity takes only --seeds, --epochs, --seed, --data-dir and --json; drop ${others.map(flagOf).join(", ")}`,
-    );
   if (opts.seeds !== undefined && opts.seeds < 2)
     throw new InvalidArgumentError(`--seeds expects at least 2 seeds with --fidelity (a spread needs two), got ${opts.seeds}`);
   const { runFidelity, formatFidelity } = await import("../../bench/fidelity");
@@ -173,9 +202,7 @@ async function fidelityAction(opts: BenchFlags, given: Given): Promise<void> {
 }
 
 /** `bench --keras-target`: both configs on the default engine, PyTorch and Keras, and the verdict. */
-async function kerasTargetAction(opts: BenchFlags, given: Given): Promise<void> {
-  const others = given(["backends", "set"]);
-  if (others.length) throw new InvalidArgumentError(`--keras-target sets its own configs and rows; drop ${others.map(flagOf).join(", ")}`);
+async function kerasTargetAction(opts: BenchFlags): Promise<void> {
   const { runKerasTarget, formatKerasTarget } = await import("../../bench/keras-target");
   const report = await runKerasTarget({
     epochs: opts.epochs,

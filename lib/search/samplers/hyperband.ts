@@ -143,6 +143,11 @@ function bracketAction(study: StudyState, plan: BracketPlan, members: TrialRecor
  * and the continuation of the best trials of a round from their checkpoints (successive halving). It never stops a
  * running trial, which is a pruner's job: a trial simply is not continued. As in Keras Tuner, brackets run in plan
  * order and the next bracket is opened as soon as the open ones can do nothing but wait, so parallel workers stay busy.
+ *
+ * Reproducible under parallel workers without a barrier (issue 21, part 5): a bracket opens only once every trial of
+ * the one before has started, so trial k's bracket and params depend on k alone; and a round takes a trial only when
+ * it is in that round's top whatever the unfinished trials score, so each round holds the same trials whichever
+ * worker finished first. Timing changes only the order of the steps, never the table.
  */
 export class HyperbandSampler implements Sampler {
   readonly plan: HyperbandPlan;
