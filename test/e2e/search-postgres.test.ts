@@ -117,7 +117,7 @@ describe("search with its study in PostgreSQL", () => {
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toMatch(
       new RegExp(
-        `^fashion-ann: study "solo" in postgresql://postgres@127\.0\.0\.1:${fixture.server.port}/studies exists with another search space .*; use the same space file, or another --study name with its own --out$`,
+        `^fashion-ann: study "solo" in postgresql://postgres@127\\.0\\.0\\.1:${fixture.server.port}/studies exists with another search space .*; use the same space file, or another --study name with its own --out$`,
       ),
     );
   });
