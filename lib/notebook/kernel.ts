@@ -17,6 +17,7 @@
  * tslab is pinned (package.json) because this builds on its internal modules, as its own main.js does.
  */
 import * as path from "node:path";
+import { serializeZmqSends } from "./serial-sends";
 import type { Converter } from "tslab/dist/converter";
 import type { ConverterSet, Executor } from "tslab/dist/executor";
 import { childEnvironment, resolveConfig } from "../config";
@@ -159,6 +160,7 @@ export function startKernel(configPath: string): void {
     return;
   }
   const { executor, inProject } = createKernelExecutor(process.cwd());
+  serializeZmqSends();
   // Required after the converters: tslab's converter module must load after lean-builder installed its builder.
   const { JupyterHandlerImpl, ZmqServer } = require("tslab/dist/jupyter") as typeof import("tslab/dist/jupyter");
   const server = new ZmqServer(new JupyterHandlerImpl(executor, false), configPath);
