@@ -14,7 +14,7 @@ import type { SamplerObjective } from "./objectives";
  * VALID_IMAGES validation images. Small enough that 20 seeds x 4 samplers x 50 trials (4,000 trainings, fewer once
  * repeated params are remembered) take minutes, large enough that the learning rate and optimizer matter.
  */
-const TRAIN_IMAGES = 2000;
+const TRAIN_IMAGES = 1000;
 const VALID_IMAGES = 1000;
 /** Training's own seed, fixed: the objective is then a function of the params alone, the same for every sampler. */
 const TRAINING_SEED = 42;

@@ -23,6 +23,8 @@ export interface SamplerBenchReport {
   trials: number;
   seeds: number[];
   rows: SamplerRow[];
+  /** The objectives the targets apply to (the synthetic ones); absent: every objective. */
+  targetObjectives?: string[];
   environment: Record<string, unknown>;
 }
 
@@ -79,7 +81,8 @@ export function formatSamplerTable(report: SamplerBenchReport): string {
 export function targetLines(report: SamplerBenchReport): string[] {
   const lines: string[] = [];
   const find = (o: string, s: string) => report.rows.find((r) => r.objective === o && r.sampler === s);
-  for (const objective of [...new Set(report.rows.map((r) => r.objective))]) {
+  const objectives = [...new Set(report.rows.map((r) => r.objective))];
+  for (const objective of objectives.filter((o) => report.targetObjectives?.includes(o) ?? true)) {
     const tpe = find(objective, "tpe");
     if (!tpe) continue;
     const optuna = find(objective, "optuna-tpe");

@@ -60,10 +60,12 @@ export async function runSamplerBench(o: SamplerBenchOptions = {}): Promise<Samp
   const seeds = Array.from({ length: o.seeds ?? 20 }, (_, i) => i);
   const history = o.historyForTiming ?? 1000;
   const rows: SamplerRow[] = [];
+  const targetObjectives: string[] = [];
   for (const name of o.objectives ?? SAMPLER_OBJECTIVES) {
     const objective = await objectiveOf(name, o.dataDir);
     // A thousand trainings to time one suggestion would cost more than the whole benchmark: synthetic ones only.
     const filled = history > 0 && isSynthetic(objective) ? filledStudy(objective, history) : undefined;
+    if (isSynthetic(objective)) targetObjectives.push(objective.name);
     for (const sampler of OURS) {
       log(`${objective.name}: ${sampler}, ${seeds.length} studies of ${trials} trials`);
       const runs: StudyRun[] = [];
@@ -83,7 +85,7 @@ export async function runSamplerBench(o: SamplerBenchOptions = {}): Promise<Samp
         : null;
     rows.push(rowOf(objective.name, "optuna-tpe", await runOptunaTpe(objective, seeds, trials), optunaAt));
   }
-  const report: SamplerBenchReport = { trials, seeds, rows, environment: machineEnvironment(started, loadBefore) };
+  const report: SamplerBenchReport = { trials, seeds, rows, targetObjectives, environment: machineEnvironment(started, loadBefore) };
   if (o.json) writeFileAtomic(o.json, `${JSON.stringify(report, null, 2)}\n`);
   return report;
 }

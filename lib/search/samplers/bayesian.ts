@@ -20,8 +20,13 @@ export const BayesianSpec = z
     numInitialPoints: z.number().int().min(1).nullable().default(null),
     /** Noise added to the kernel's diagonal (Keras Tuner's alpha). */
     alpha: z.number().positive().default(1e-4),
-    /** Exploration weight of the confidence bound (Keras Tuner's beta): mean - beta * std is minimised. */
-    beta: z.number().min(0).default(2.6),
+    /**
+     * Exploration weight of the confidence bound: mean - beta * std is minimised. 1 (Keras Tuner's beta is 2.6): the
+     * kernel's amplitude is not fitted, so far from every trial the std is one std of the observed losses; on a
+     * heavy-tailed loss (Branin's reach 300 for a best near 0.4) 2.6 of those outweigh any mean near the best, and
+     * the bound picks the emptiest corner: a space-filling search no better than random (docs/tuning.md).
+     */
+    beta: z.number().min(0).default(1),
   })
   .strict();
 export type BayesianSpec = z.infer<typeof BayesianSpec>;

@@ -7,6 +7,8 @@ export interface ParzenOptions {
   priorWeight: number;
   /** Let the end observations' bandwidth reach to the range's ends (Optuna: false, their inner gap is used). */
   considerEndpoints: boolean;
+  /** Observations the magic clip's smallest bandwidth, range / min(100, n + 2), counts (Optuna: the group's own). */
+  clipCount?: number;
 }
 
 // Numerical Recipes' erfc (fractional error < 1.2e-7 everywhere), so a tail probability keeps its digits.
@@ -72,7 +74,7 @@ function bandwidths(mus: readonly number[], low: number, high: number, opts: Par
     s[s.length - 1] = sorted[sorted.length - 2]! - sorted[sorted.length - 3]!;
   }
   const range = high - low;
-  const minSigma = range / Math.min(100, mus.length + 2);
+  const minSigma = range / Math.min(100, (opts.clipCount ?? mus.length) + 2);
   const out = new Array<number>(mus.length);
   order.forEach((i, j) => {
     out[i] = Math.min(range, Math.max(minSigma, s[j]!));
