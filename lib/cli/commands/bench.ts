@@ -126,7 +126,7 @@ const listed = (flags: readonly string[]): string =>
  * The mode the flags name, once every flag given fits it: a mode flag names its mode; a flag without one must be an
  * epoch-benchmark flag, else the error says which modes take it.
  */
-function benchMode(given: readonly string[]): BenchMode {
+export function benchMode(given: readonly string[]): BenchMode {
   const mode = MODE_FLAGS.find((m) => given.includes(m)) ?? "epochs";
   const extra = given.filter((n) => n !== mode && !MODE_TAKES[mode].includes(n));
   if (extra.length === 0) return mode;
