@@ -43,7 +43,11 @@ describe.concurrent("bad paths give one sentence and exit 1", () => {
       /image \S+nope.png does not exist; give the path of a 28x28 PNG/,
     ],
     ["predict png is a folder", ["predict", runDir, tmp], /image \S+ is a folder, expected a 28x28 PNG file/],
-    ["predict png is not a png", ["predict", runDir, file], /\S+a-file: cannot read as PNG/],
+    [
+      "predict png is not a png",
+      ["predict", runDir, file],
+      /\S+a-file: not a PNG \(it does not start with the PNG signature\); expected a 28x28 grayscale PNG/,
+    ],
     ["report missing", ["report", missing], /run folder \S+missing does not exist/],
     ["report a file", ["report", file], /run folder \S+a-file is a file, expected a folder/],
     ["compare a file", ["compare", file], /run folder \S+a-file is a file, expected a folder/],
