@@ -43,9 +43,11 @@ async function emptyCluster(version: string, create: (dir: string) => Promise<{ 
     await (await create(tmp)).close();
     fs.renameSync(tmp, template);
   } catch {
-    // Another process renamed its copy into place first (ENOTEMPTY), or the cache is not writable.
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    // Another process renamed its copy into place first (ENOTEMPTY), or the cache is not writable (then neither is
+    // the temp folder's place, and there is nothing to remove).
+    try {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    } catch {}
   }
   return fs.existsSync(path.join(template, "PG_VERSION")) ? template : undefined;
 }
