@@ -5,10 +5,11 @@ import { removeDeadTemps, tempName } from "../../io/atomic";
 
 /**
  * A new PGlite database starts as a copy of an empty one kept in the cache (per PGlite version), not by running
- * initdb: initdb in WebAssembly costs about 6 CPU seconds, opening a copied folder under one (a search's whole
- * run with a tiny model is about 10). initdb of the same PGlite writes the same empty cluster every time, so the copy is what
- * PGlite.create would have made. The copy goes to a hidden temp folder beside `dir` and is renamed into place, so
- * a process killed mid-copy leaves no half cluster under the study's name (the next new study there sweeps it).
+ * initdb: initdb in WebAssembly costs about 6 CPU seconds (a two-trial search of a tiny model is 10 in all), opening a
+ * copied folder about 1. Each initdb of one PGlite version writes an equivalent empty cluster (only its system
+ * identifier differs), so the copy is what PGlite.create would have made. The copy goes to a hidden temp folder beside
+ * `dir` and is renamed into place, so a process killed mid-copy leaves no half cluster under the study's name (the
+ * next new study there sweeps it).
  */
 export async function copyEmptyCluster(
   dir: string,
