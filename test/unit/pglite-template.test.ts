@@ -1,12 +1,19 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { copyEmptyCluster } from "../../lib/search/storage/pglite-template";
 
 // A new embedded study copies an empty cluster kept in the cache instead of running initdb (6 CPU s in WebAssembly).
 // `create` stands in for PGlite.create here (the storage tests open real copies): it makes a folder with PG_VERSION.
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "fa-pglite-template-"));
+const made: string[] = [];
+const tmp = () => {
+  made.push(fs.mkdtempSync(path.join(os.tmpdir(), "fa-pglite-template-")));
+  return made.at(-1)!;
+};
+afterAll(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
 const saved = process.env.FASHION_ANN_CACHE_DIR;
 afterEach(() => {
   if (saved === undefined) delete process.env.FASHION_ANN_CACHE_DIR;
