@@ -17,12 +17,30 @@ const unitOnly = selected.length > 0 && selected.every((name) => name === "unit"
 const e2eOnly = selected.length > 0 && selected.every((name) => name.startsWith("e2e"));
 
 /**
- * The slowest e2e files, slowest first (seconds in the last fresh-clone CI: notebooks 173, docs-examples 127,
- * jupyter-lab 117, keras-exchange 91, figures 69). Vitest runs files it has timed before longest first; files it has
- * not (a fresh clone) it runs largest first, which put the 113-line notebooks.test.ts among the last and left one
- * worker on it alone at the end. So when a file has no timing yet, these go first.
+ * The slowest e2e files, slowest first (seconds in the last fresh-clone CI: notebooks 237, jupyter-lab 219,
+ * docs-examples 197, keras-exchange 172, search-kill-points 131, figures 70, keras-layers 59, kill-writer 54,
+ * kill-report-trial 52, search-db-lost 49, keras-optimizers 46, search-postgres 44, interrupt 43, jupyter-live 41).
+ * Vitest runs files it has timed before longest first; files it has not (a fresh clone) it runs largest first, which
+ * put the 113-line notebooks.test.ts among the last and left one worker on it alone at the end, and the 106-line
+ * search-kill-points.test.ts after files a quarter its length. So when a file has no timing yet, these go first, in
+ * this order: the longest start while the short ones fill the other workers' gaps at the end.
  */
-const SLOWEST_E2E = ["notebooks", "docs-examples", "jupyter-lab", "keras-exchange", "figures"];
+const SLOWEST_E2E = [
+  "notebooks",
+  "jupyter-lab",
+  "docs-examples",
+  "keras-exchange",
+  "search-kill-points",
+  "figures",
+  "keras-layers",
+  "kill-writer",
+  "kill-report-trial",
+  "search-db-lost",
+  "keras-optimizers",
+  "search-postgres",
+  "interrupt",
+  "jupyter-live",
+];
 
 class SlowestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {

@@ -4,7 +4,14 @@ import type { PGlite, Transaction } from "@electric-sql/pglite";
 import type { SqlClient, SqlDatabase } from "./database";
 import { isErrnoError } from "../../io/fs-errors";
 import { StudyStorageError } from "./database";
+import { copyEmptyCluster } from "./pglite-template";
 import { lockEmbeddedStudy } from "./study-lock";
+
+/** The installed PGlite's version: the cached empty cluster is kept per version (another version's initdb differs). */
+function pgliteVersion(): string {
+  const pkg = path.join(path.dirname(require.resolve("@electric-sql/pglite")), "..", "package.json");
+  return (JSON.parse(fs.readFileSync(pkg, "utf8")) as { version: string }).version;
+}
 
 /** PostgreSQL's disk_full (SQLSTATE 53100), or the file system's ENOSPC as PGlite words it. */
 function isDiskFull(err: unknown): boolean {
@@ -64,6 +71,7 @@ export async function openPglite(dir: string): Promise<SqlDatabase> {
   let db: PGlite;
   try {
     const { PGlite } = await import("@electric-sql/pglite");
+    if (!fs.existsSync(dir)) await copyEmptyCluster(dir, pgliteVersion(), (d) => PGlite.create(d));
     db = await PGlite.create(dir);
   } catch (err) {
     release();
