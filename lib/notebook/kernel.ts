@@ -17,6 +17,7 @@
  * tslab is pinned (package.json) because this builds on its internal modules, as its own main.js does.
  */
 import * as path from "node:path";
+import { keepBusyWhileQueued } from "./busy-status";
 import { serializeZmqSends } from "./serial-sends";
 import type { Converter } from "tslab/dist/converter";
 import type { ConverterSet, Executor } from "tslab/dist/executor";
@@ -164,6 +165,7 @@ export function startKernel(configPath: string): void {
   // Required after the converters: tslab's converter module must load after lean-builder installed its builder.
   const { JupyterHandlerImpl, ZmqServer } = require("tslab/dist/jupyter") as typeof import("tslab/dist/jupyter");
   const server = new ZmqServer(new JupyterHandlerImpl(executor, false), configPath);
+  keepBusyWhileQueued(server);
   process.on("SIGINT", () => executor.interrupt());
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
   process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));

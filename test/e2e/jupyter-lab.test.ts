@@ -250,6 +250,8 @@ describe.runIf(available || mustRun).concurrent.each(["lab", "notebook7"] as Mod
       "the bar to move",
       60_000,
     );
+    // The front end shows what the kernel does: tslab's idle for the cells before fit used to leave it on "Idle".
+    expect(later.kernel, "the kernel status the page shows while fit trains").toBe("busy");
     // Redrawn in place: one text output, however many times the bar moved.
     expect(cellWith(later, "await fit(").outputs.map((o) => o.type)).toEqual(["display_data"]);
     const end = await waitFor(settled, "the end of the run", 300_000);
@@ -333,7 +335,7 @@ describe.runIf(available || mustRun).concurrent.each(["lab", "notebook7"] as Mod
    * Every figure cell of the open notebook shows one figure: a display_data with the PNG and, below the size limit,
    * plotly's JSON, which the page draws as a live plotly graph (hover, zoom) rather than as the PNG.
    */
-  async function checkFigures(v: NotebookView): Promise<{ interactive: boolean; graph: boolean; img: boolean }[]> {
+  async function checkFigures(v: NotebookView): Promise<{ interactive: boolean; graph: boolean; img: boolean; fits: boolean }[]> {
     const figures = v.cells.filter((c) => c.source.includes("showInline("));
     expect(figures.length).toBeGreaterThan(0);
     for (const c of figures) {
@@ -351,17 +353,22 @@ describe.runIf(available || mustRun).concurrent.each(["lab", "notebook7"] as Mod
           const interactive = c.model.outputs.toJSON().some((o: any) => o.data?.[mime]);
           const graph = c.node.querySelector(".js-plotly-plot .plot-container") as HTMLElement | null;
           const img = c.node.querySelector(".jp-OutputArea-output img") as HTMLImageElement | null;
+          const visible = (nb.node as HTMLElement).getBoundingClientRect();
           return {
             interactive,
             graph: !!graph && graph.style.display !== "none",
             img: !!img && img.offsetWidth > 0 && img.style.display !== "none",
+            // Nothing cut off at the notebook's right edge: a graph, unlike an image, is not scaled down to fit.
+            fits: [...c.node.querySelectorAll(".js-plotly-plot .main-svg")].every(
+              (svg: Element) => svg.getBoundingClientRect().right <= Math.min(visible.right, window.innerWidth) + 1,
+            ),
           };
         });
     }, PLOTLY_MIMETYPE);
   }
 
-  const interactiveShown = { interactive: true, graph: true, img: false };
-  const pngShown = { interactive: false, graph: false, img: true };
+  const interactiveShown = { interactive: true, graph: true, img: false, fits: true };
+  const pngShown = { interactive: false, graph: false, img: true, fits: true };
 
   it.sequential.each(["05_learning_curves.ipynb", "08_error_analysis.ipynb"])(
     "%s: each figure cell shows its figure, interactive where plotly can draw it",
@@ -408,7 +415,7 @@ describe.runIf(available || mustRun).concurrent.each(["lab", "notebook7"] as Mod
     expect(reopened.cells.map((c) => c.outputs.length)).toEqual(end.cells.map((c) => c.outputs.length));
     // Reopened, plotly's renderer shows the saved PNG (its choice for a bundle holding one); the graph comes back
     // when the cell runs again.
-    expect(await checkFigures(reopened)).toEqual([{ interactive: true, graph: false, img: true }]);
+    expect(await checkFigures(reopened)).toEqual([{ interactive: true, graph: false, img: true, fits: true }]);
     await shot("07-reopened", "showInline(");
     await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
   });

@@ -218,6 +218,15 @@ describe("plotlyMimeBundle (the interactive copy showInline sends beside the PNG
     expect(JSON.stringify(bundle).length).toBeLessThan(5_000);
   });
 
+  it("leaves the width to the output area unless one is asked for, and keeps the height", () => {
+    const fig = learningCurvesFigure({ loss: [0.7, 0.5], val_loss: [0.6, 0.55] });
+    const bundle = plotlyMimeBundle(fig) as { layout: { width?: number; height: number; autosize: boolean } };
+    expect(fig.layout?.width).toBeGreaterThan(0);
+    expect(bundle.layout.width).toBeUndefined();
+    expect(bundle.layout.autosize).toBe(true);
+    expect(bundle.layout.height).toBe(fig.layout?.height);
+  });
+
   it("rounds the float32 noise of tensor data to six significant digits", () => {
     const fig = learningCurvesFigure({ loss: [Math.fround(0.7315123456)], val_loss: [0.5] });
     const bundle = plotlyMimeBundle(fig) as { data: { y: number[] }[] };

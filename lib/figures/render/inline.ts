@@ -101,9 +101,15 @@ async function showPngAndPlotly(fig: Figure, opts: ShowInlineOptions): Promise<v
   output.show({ ...label, ...(plotly && { [PLOTLY_MIMETYPE]: plotly }), "image/png": png.toString("base64") });
 }
 
-/** The figure as plotly's renderer expects it (data, layout, config), or undefined when it is too large to keep. */
+/**
+ * The figure as plotly's renderer expects it (data, layout, config), or undefined when it is too large to keep.
+ * Without a width asked for, the graph takes its output area's width, as plotly's own figures do in JupyterLab: the
+ * figures' matplotlib-like widths (900 px for 08's ten class scores) are wider than a notebook beside the file
+ * browser, and a plotly graph, unlike the PNG, is not scaled down to fit, so its right side was cut off.
+ */
 export function plotlyMimeBundle(fig: Figure, opts: Pick<RenderOptions, "width" | "height"> = {}): object | undefined {
-  const layout = { ...fig.layout, ...(opts.width && { width: opts.width }), ...(opts.height && { height: opts.height }) };
+  const { width: _fixed, ...fitted } = fig.layout ?? {};
+  const layout = { ...fitted, autosize: true, ...(opts.width && { width: opts.width }), ...(opts.height && { height: opts.height }) };
   const json = JSON.stringify({ data: fig.data, layout, config: { displaylogo: false } }, roundForHover);
   return json.length <= INTERACTIVE_JSON_LIMIT ? JSON.parse(json) : undefined;
 }
