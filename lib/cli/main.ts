@@ -84,13 +84,18 @@ export function errorReport(err: unknown): string {
   return `fashion-ann: ${isErrnoError(err) ? pathError(err).message : (err as Error).message}`;
 }
 
-export async function main(argv = process.argv): Promise<number> {
+/**
+ * Runs the CLI on `argv` and returns its exit code. `onError` sees the error behind a non-zero code before its
+ * sentence is printed: a caller running commands in-process (the search's trainer process) learns what stopped them.
+ */
+export async function main(argv = process.argv, onError?: (err: unknown) => void): Promise<number> {
   commanderPrinted = false;
   try {
     await buildCli().parseAsync(argv);
     return 0;
   } catch (err) {
     const code = exitCodeOf(err);
+    onError?.(err);
     if (err instanceof CommanderError) {
       // "(outputHelp)": a bare `fashion-ann` printed the usage, which says it all.
       if (!commanderPrinted && code !== 0 && err.code !== "commander.help")

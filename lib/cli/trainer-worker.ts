@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { keepDatasetResident } from "../data/resident";
+import { isErrnoError, PathError, pathError } from "../io/fs-errors";
 import { isTrainerRequest, type TrainerReply } from "../search/trainer-pool";
 import { interruptTrainings, onIdleSignal } from "../train/interrupt";
 import { main } from "./main";
@@ -52,9 +53,20 @@ let current: number | undefined;
 /** The backend the first trial started: a trial that ended on another (a model moved off the native engine) retires this process. */
 let backendAtStart: string | undefined;
 
+/** The one sentence of an error that is a full disk (ENOSPC, EDQUOT) met by this process's own write, else undefined. */
+function diskFullSentence(err: unknown): string | undefined {
+  const named = isErrnoError(err) ? pathError(err) : err;
+  return named instanceof PathError && (named.code === "ENOSPC" || named.code === "EDQUOT") ? named.message : undefined;
+}
+
 async function runTrial(id: number, args: string[], log: string): Promise<void> {
   current = id;
-  const code = await withOutputTo(log, () => main([process.execPath, "fashion-ann", ...args]));
+  let diskFull: string | undefined;
+  const code = await withOutputTo(log, () =>
+    main([process.execPath, "fashion-ann", ...args], (err) => {
+      diskFull = diskFullSentence(err);
+    }),
+  );
   current = undefined;
   // The trial's model and optimizer state, also when it stopped or failed before disposing them itself.
   tf.disposeVariables();
@@ -62,7 +74,7 @@ async function runTrial(id: number, args: string[], log: string): Promise<void> 
   // A later trial must start as in a fresh process: not on an engine a model moved it to, nor after a failure (a
   // diverged or crashed trial may leave anything half-done). A stopped trial (130/143: pruned) ended cleanly.
   const retire = tf.getBackend() !== backendAtStart || ![0, 130, 143].includes(code);
-  await reply({ kind: "fashion-ann/trial-end", code, retire });
+  await reply({ kind: "fashion-ann/trial-end", code, retire, ...(diskFull && { diskFull }) });
   if (!process.connected) process.exit(0);
 }
 

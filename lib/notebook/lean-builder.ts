@@ -15,6 +15,7 @@
  * createWatchCompilerHost. tslab is pinned (package.json) because this builds on its internals, as kernel.ts does.
  */
 import type { Converter } from "tslab/dist/converter";
+import { tslabRequire, tslabResolve } from "./tslab-require";
 
 /** The few TypeScript internals this uses; typed here because the bundled compiler's .d.ts leaves them out. */
 interface SourceFile {
@@ -76,16 +77,17 @@ function leanBuilder(ts: TypeScript) {
   };
 }
 
+/** The TypeScript tslab bundles: the one its converter compiles cells with. */
+const TSLAB_TYPESCRIPT = "@tslab/typescript-for-tslab";
+
 let installed = false;
 
 /** Puts the lean builder into the TypeScript that tslab's converter will load; before tslab/dist/converter loads. */
 function install(): void {
   if (installed) return;
   installed = true;
-  const tslabDir = require.resolve("tslab/dist/converter");
-  const tsPath = require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] });
-  const ts = require(tsPath) as TypeScript & Record<string, unknown>;
-  const cached = require.cache[tsPath];
+  const ts = tslabRequire<TypeScript & Record<string, unknown>>(TSLAB_TYPESCRIPT);
+  const cached = require.cache[tslabResolve(TSLAB_TYPESCRIPT)];
   if (!cached) return;
   const patched: Record<string, unknown> = {};
   for (const key of Object.keys(ts)) {

@@ -1,4 +1,4 @@
-import * as path from "node:path";
+import { tslabRequire } from "./tslab-require";
 
 /*
  * zeromq (6.x) allows one send in flight per socket: a send made while the previous one still waits for the socket to
@@ -16,8 +16,7 @@ let installed = false;
 export function serializeZmqSends(): void {
   if (installed) return;
   installed = true;
-  const jupyter = path.dirname(require.resolve("tslab/dist/jupyter"));
-  const zmq = require(require.resolve("zeromq", { paths: [jupyter] })) as { Publisher: { prototype: object } };
+  const zmq = tslabRequire<{ Publisher: { prototype: object } }>("zeromq");
   let proto: object | null = zmq.Publisher.prototype;
   while (proto && !Object.hasOwn(proto, "send")) proto = Object.getPrototypeOf(proto) as object | null;
   if (!proto) return;

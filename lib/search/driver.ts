@@ -93,33 +93,6 @@ function readTrialJson(file: string): { params?: Record<string, unknown> } {
   }
 }
 
-/** Bytes free on the file system holding `dir` (Infinity where it cannot be told). */
-function freeBytes(dir: string): number {
-  try {
-    const s = fs.statfsSync(fs.existsSync(dir) ? dir : path.dirname(dir));
-    return s.bavail * s.bsize;
-  } catch {
-    return Number.POSITIVE_INFINITY;
-  }
-}
-
-/**
- * The trainer's "disk full while writing ..." sentence from its log, if that is how it ended. On a disk full to its
- * last page even that sentence may not reach the log: then the free space says it.
- */
-function diskFullLine(log: string, dir: string): string | undefined {
-  let text = "";
-  try {
-    text = fs.readFileSync(log, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
-  const last = text.trimEnd().split("\n").at(-1) ?? "";
-  if (/^fashion-ann: disk full while writing /.test(last)) return last;
-  const free = freeBytes(dir);
-  return free < 1e6 ? `disk full while writing ${dir} (${(free / 1e6).toFixed(1)} MB free left on that file system)` : undefined;
-}
-
 /** What watching a trainer learned: whether the trial was lost or pruned, and its objective per epoch so far. */
 interface TrialWatch {
   lost: boolean;
@@ -221,7 +194,8 @@ export class SearchWorker {
       this.children.delete(trainer);
     }
     // Stopped because another slot failed: the trial stays claimed, and is taken back after the heartbeat timeout.
-    if (!watch.lost && !this.failure) await this.conclude(action, dir, code, watch, say, (performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    if (!watch.lost && !this.failure) await this.conclude(action, dir, { code, diskFull: trainer.diskFull }, watch, say, seconds);
     killPoint("trial-concluded", this.opts.out);
   }
 
@@ -328,19 +302,20 @@ export class SearchWorker {
   private async conclude(
     action: TrialAction,
     dir: string,
-    code: number | null,
+    { code, diskFull }: { code: number | null; diskFull: string | undefined },
     watch: TrialWatch,
     say: (s: string) => void,
     seconds: number,
   ) {
     const id = action.trialId;
-    // A trainer stopped by a full disk did nothing wrong: its trial waits (its kept epochs resume) and the worker stops.
-    const full = code !== 0 && !watch.pruned && !this.stopping ? diskFullLine(`${dir}.log`, dir) : undefined;
+    // A trainer stopped by a full disk (it says so over IPC) did nothing wrong: its trial waits (its kept epochs
+    // resume) and the worker stops.
+    const full = code !== 0 && !watch.pruned && !this.stopping ? diskFull : undefined;
     const status = watch.pruned ? "pruned" : this.stopping || full ? "released" : code === 0 ? "completed" : "failed";
     if (full) {
       this.fail(
         new UserError(
-          `${id}'s trainer stopped: ${full.replace(/^fashion-ann: /, "").replace(/\); .*$/, ")")}; the search stopped with it, every finished epoch kept; once there is room, re-run the same command to resume the study`,
+          `${id}'s trainer stopped: ${full.replace(/\); .*$/, ")")}; the search stopped with it, every finished epoch kept; once there is room, re-run the same command to resume the study`,
         ),
       );
     }

@@ -25,6 +25,12 @@ export interface TrainerReply {
   kind: "fashion-ann/trial-end";
   code: number;
   retire: boolean;
+  /**
+   * When `train` stopped because its own write met a full disk (ENOSPC), its sentence ("disk full while writing
+   * <path> (<n> MB free left on that file system); ..."): the worker stops the search then instead of failing the
+   * trial. Sent over the channel because on a full disk the trial's log may not get it.
+   */
+  diskFull?: string;
 }
 
 export function isTrainerRequest(m: unknown): m is TrainerRequest {
@@ -58,6 +64,8 @@ export function engineKey(config: Record<string, unknown>): string {
  */
 export class TrialRun extends EventEmitter {
   ended = false;
+  /** The trainer's disk-full sentence (TrainerReply.diskFull), once the trial ended on a full disk. */
+  diskFull: string | undefined;
   readonly closed: Promise<number | null>;
   private resolveClosed!: (code: number | null) => void;
 
@@ -84,9 +92,10 @@ export class TrialRun extends EventEmitter {
   }
 
   /** @internal the pool ends it. */
-  end(code: number | null): void {
+  end(code: number | null, diskFull?: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.diskFull = diskFull;
     this.resolveClosed(code);
   }
 }
@@ -144,7 +153,7 @@ export class TrainerPool {
       if (isEpochReport(m)) slot.current?.emit("message", m);
       else if (isTrainerReply(m)) {
         if (m.retire) slot.reusable = false;
-        slot.current?.end(m.code);
+        slot.current?.end(m.code, m.diskFull);
         slot.current = undefined;
       }
     });

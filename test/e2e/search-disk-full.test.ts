@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI, ROOT, run } from "./spawn";
+import { searchArgs } from "./helpers/search";
+import { ROOT, run } from "./spawn";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-search-full-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -37,18 +38,8 @@ describe.skipIf(!canMount)("a search on a disk that fills up", () => {
     fs.writeFileSync(space, JSON.stringify({ learningRate: { type: "float", min: 0.01, max: 0.1, sampling: "log" } }));
     const mnt = fs.mkdtempSync(path.join(tmp, "mnt-"));
     const out = fs.mkdtempSync(path.join(tmp, "out-"));
-    const search = [
-      process.execPath,
-      CLI,
-      "search",
-      "--space",
-      space,
-      "--max-trials",
-      String(TRIALS),
-      "--max-epochs",
-      String(EPOCHS),
-      "--no-retrain",
-    ];
+    // --out is the script's: on the small disk.
+    const search = [process.execPath, ...searchArgs({ space, maxTrials: TRIALS, maxEpochs: EPOCHS })];
     const r = await run("unshare", ["-m", "bash", "-c", SCRIPT, "bash", mnt, out, ...search], { cwd: ROOT, timeout: 1_200_000 });
     expect(r.status, r.stderr).toBe(0);
     const read = (f: string) => fs.readFileSync(path.join(out, f), "utf8");

@@ -2,12 +2,12 @@
 // epochs, and no half-written file left (only dead writers' hidden temps, swept by the next write). The kill lands
 // exactly at the step: FASHION_ANN_TEST_KILL_POINT makes the process announce the point in a file and stop there
 // (lib/io/kill-point.ts), and the test SIGKILLs the whole process group (search and its trainer) once it sees it.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI, ROOT, runCli } from "./spawn";
+import { type SearchOptions, searchArgs, startSearchWorker } from "./helpers/search";
+import { run } from "./spawn";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-kill-points-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -15,20 +15,7 @@ const space = path.join(tmp, "space.json");
 fs.writeFileSync(space, JSON.stringify({ learningRate: { type: "float", min: 0.01, max: 0.1, sampling: "log" } }));
 const TRIALS = 2;
 const EPOCHS = 2;
-const args = (out: string) => [
-  "search",
-  "--space",
-  space,
-  "--max-trials",
-  String(TRIALS),
-  "--max-epochs",
-  String(EPOCHS),
-  "--out",
-  out,
-  "--no-retrain",
-  "--set",
-  "hiddenUnits=[8]",
-];
+const options = (out: string): SearchOptions => ({ space, maxTrials: TRIALS, maxEpochs: EPOCHS, out, extra: ["--set", "hiddenUnits=[8]"] });
 
 /**
  * Every file under `dir` (relative paths), the embedded database's own files aside. Those are not listed at all:
@@ -55,24 +42,15 @@ function filesUnder(dir: string): string[] {
 
 /** Runs the search until it stops at `point`, then SIGKILLs its process group; returns the kill point's file. */
 async function killAt(point: string, out: string): Promise<string> {
-  const child = spawn(process.execPath, [CLI, ...args(out)], {
-    cwd: ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, FASHION_ANN_TEST_KILL_POINT: point },
-  });
-  let output = "";
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  const search = startSearchWorker(options(out), { FASHION_ANN_TEST_KILL_POINT: point });
   let found: string | undefined;
   while (!found) {
-    if (child.exitCode !== null) throw new Error(`search exited before reaching ${point}:\n${output}`);
+    if (search.child.exitCode !== null) throw new Error(`search exited before reaching ${point}:\n${search.log()}`);
     await new Promise((r) => setTimeout(r, 100));
     found = fs.existsSync(out) ? filesUnder(out).find((f) => path.basename(f).startsWith(".killpoint-")) : undefined;
   }
-  process.kill(-child.pid!, "SIGKILL");
-  await exited;
+  search.kill();
+  await search.done;
   return found;
 }
 
@@ -92,7 +70,7 @@ describe("a search SIGKILLed at each step, then run again", () => {
       const out = path.join(tmp, point.replace(/\W/g, "_"));
       const marker = await killAt(point, out);
       fs.rmSync(path.join(out, marker));
-      const again = await runCli(args(out), { timeout: 600_000 });
+      const again = await run(process.execPath, searchArgs(options(out)), { timeout: 600_000 });
       expect(again.status, again.stdout + again.stderr).toBe(0);
       expect(again.stderr).not.toMatch(/\n\s+at |This is a bug/);
       const [header, ...rows] = fs.readFileSync(path.join(out, "trials.csv"), "utf8").trim().split("\n");

@@ -7,6 +7,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "./helpers/net";
 import { CLI, ROOT } from "./spawn";
 
 const available = fs.existsSync(path.join(ROOT, ".venv", "bin", "tensorboard"));
@@ -15,16 +16,6 @@ if (!available && !mustRun) console.warn("tensorboard-signal.test.ts skipped: Te
 
 const logs = fs.mkdtempSync(path.join(os.tmpdir(), "fashion-ann-tb-signal-"));
 afterAll(() => fs.rmSync(logs, { recursive: true, force: true }));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 const alive = (pid: number): boolean => {
   try {

@@ -2,7 +2,6 @@
 // 2-epoch run, a real TensorBoard server answering the scalars and HParams endpoints, and damaged files.
 // Without TensorBoard in .venv it is skipped with a note, except under CI=true, where it fails.
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { chromium } from "playwright-core";
@@ -12,6 +11,7 @@ import { historyFromCsv } from "../../lib/results/history";
 import { startTensorBoard, type TensorBoardServer } from "../../lib/tensorboard/server";
 import { recordTrialSession } from "../../lib/tensorboard/trial-session";
 import { EventFileWriter } from "../../lib/tensorboard/writer";
+import { freePort } from "./helpers/net";
 import { ROOT, run, runCli } from "./spawn";
 
 const python = path.join(ROOT, ".venv", "bin", "python");
@@ -37,16 +37,6 @@ function scalarFile(dir: string, tags: string[]): { file: string; starts: number
   const starts: number[] = [];
   for (let at = 0; at < bytes.length; at += 16 + Number(bytes.readBigUInt64LE(at))) starts.push(at);
   return { file: writer.file, starts };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
 }
 
 describe.runIf(available || mustRun)("event files read by TensorBoard 2.21", () => {

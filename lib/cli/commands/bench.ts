@@ -139,6 +139,15 @@ export function benchMode(given: readonly string[]): BenchMode {
   );
 }
 
+/**
+ * A mode's table on stdout; the run itself has written `json` (--json) when named, so stderr only says where, keeping
+ * stdout the table alone for a pipe.
+ */
+function printReport(table: string, json: string | undefined): void {
+  process.stdout.write(table);
+  if (json) process.stderr.write(`results written to ${json}\n`);
+}
+
 /** Runs the mode the flags name (--samplers, --latency, --fidelity, --keras-target, else epochs per backend). */
 // biome-ignore lint/suspicious/noExplicitAny: commander's parsed options are untyped
 async function benchAction(opts: any, cmd: Command): Promise<void> {
@@ -154,16 +163,12 @@ async function benchAction(opts: any, cmd: Command): Promise<void> {
       dataDir: opts.dataDir,
       json: opts.json,
     });
-    process.stdout.write(formatSamplerTable(report) + targetLines(report).join(""));
-    if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
-    return;
+    return printReport(formatSamplerTable(report) + targetLines(report).join(""), opts.json);
   }
   if (mode === "latency") {
     const { runLatency } = await import("../../bench/latency");
     const report = await runLatency({ repeats: opts.repeats, json: opts.json });
-    process.stdout.write(formatLatencyTable(report) + latencySummaryLine(report));
-    if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
-    return;
+    return printReport(formatLatencyTable(report) + latencySummaryLine(report), opts.json);
   }
   if (mode === "fidelity") return fidelityAction(opts, given);
   if (mode === "kerasTarget") return kerasTargetAction(opts);
@@ -178,8 +183,7 @@ async function benchAction(opts: any, cmd: Command): Promise<void> {
     json: opts.json,
     overrides: opts.set,
   });
-  process.stdout.write(formatTable(report));
-  if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
+  printReport(formatTable(report), opts.json);
 }
 
 type Given = (names: string[]) => string[];
@@ -197,8 +201,7 @@ async function fidelityAction(opts: BenchFlags, given: Given): Promise<void> {
     dataDir: opts.dataDir,
     json: opts.json,
   });
-  process.stdout.write(formatFidelity(report));
-  if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
+  printReport(formatFidelity(report), opts.json);
 }
 
 /** `bench --keras-target`: both configs on the default engine, PyTorch and Keras, and the verdict. */
@@ -211,6 +214,5 @@ async function kerasTargetAction(opts: BenchFlags): Promise<void> {
     dataDir: opts.dataDir,
     json: opts.json,
   });
-  process.stdout.write(formatKerasTarget(report));
-  if (opts.json) process.stderr.write(`results written to ${opts.json}\n`);
+  printReport(formatKerasTarget(report), opts.json);
 }

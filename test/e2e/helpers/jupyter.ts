@@ -3,25 +3,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../../../lib/figures/render/browser";
 import { projectRoot } from "../../../lib/io/paths";
 import { jupyterEnv, SYSTEM_PYTHON } from "../../../lib/notebook/execute";
+import { freePort } from "./net";
 
 const START_TIMEOUT_MS = 60_000;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface JupyterServer {
   /** The page of `notebook` (a file name in the server's notebook folder), token included. */

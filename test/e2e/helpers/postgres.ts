@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freePort } from "./net";
 
 /**
  * The folder of the PostgreSQL server programs (initdb, pg_ctl): pg_config's, else the newest of Debian's
@@ -43,18 +43,6 @@ const asServerUser = (cmd: string, args: string[]): string[] =>
 
 function sh(argv: string[]): string {
   return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-/** A loopback port no one listens on now, as the OS hands it out (PostgreSQL cannot listen on port 0 itself). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /**

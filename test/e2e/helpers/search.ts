@@ -42,48 +42,51 @@ export async function startSearchFixture(prefix: string): Promise<SearchFixture>
   };
 }
 
-export interface WorkerOptions {
+/** A search on the study's default storage (the embedded database in --out). */
+export interface SearchOptions {
   space: string;
-  storage: string;
-  study: string;
-  out: string;
   maxTrials: number;
-  /** Seconds without a heartbeat (sent every second) after which another worker takes a trial over. */
-  heartbeatTimeout: number;
+  /** --max-epochs (default 2). */
+  maxEpochs?: number;
+  /** --out; left out when the caller adds it itself (a script that puts it on a disk of its own). */
+  out?: string;
   /** More flags, after the shared ones (e.g. --parallel 2, --storage-retry 3). */
   extra?: string[];
 }
 
+/** A worker of a PostgreSQL study shared with other workers. */
+export interface WorkerOptions extends SearchOptions {
+  storage: string;
+  study: string;
+  out: string;
+  /** Seconds without a heartbeat (sent every second) after which another worker takes a trial over. */
+  heartbeatTimeout: number;
+}
+
+const isWorker = (o: SearchOptions | WorkerOptions): o is WorkerOptions => "storage" in o;
+
 /**
- * `node dist/lib/cli/main.js search ...`: random draws, two epochs of a 16-unit model on wasm (its seconds-long
- * epochs let a test catch a trial between its two epochs), a heartbeat every second, no retraining of the best.
+ * `node dist/lib/cli/main.js search ...` (without node): the space, `maxTrials` trials of `maxEpochs` epochs, no
+ * retraining of the best. A PostgreSQL worker (WorkerOptions) also draws at random and trains a 16-unit model on wasm
+ * (its seconds-long epochs let a test catch a trial between its two epochs), heartbeating every second.
  */
-export function searchArgs(o: WorkerOptions): string[] {
+export function searchArgs(o: SearchOptions | WorkerOptions): string[] {
+  const worker = isWorker(o)
+    ? ["--tuner", "random", "--hidden", "16", "--backend", "wasm", "--storage", o.storage, "--study", o.study]
+    : [];
+  const heartbeat = isWorker(o) ? ["--heartbeat", "1", "--heartbeat-timeout", String(o.heartbeatTimeout)] : [];
   return [
     CLI,
     "search",
     "--space",
     o.space,
-    "--tuner",
-    "random",
     "--max-trials",
     String(o.maxTrials),
     "--max-epochs",
-    "2",
-    "--hidden",
-    "16",
-    "--backend",
-    "wasm",
-    "--storage",
-    o.storage,
-    "--study",
-    o.study,
-    "--out",
-    o.out,
-    "--heartbeat",
-    "1",
-    "--heartbeat-timeout",
-    String(o.heartbeatTimeout),
+    String(o.maxEpochs ?? 2),
+    ...worker,
+    ...(o.out === undefined ? [] : ["--out", o.out]),
+    ...heartbeat,
     "--no-retrain",
     ...(o.extra ?? []),
   ];
@@ -99,9 +102,9 @@ export interface Worker {
   kill: () => void;
 }
 
-/** Starts `command args` (cwd ROOT) in its own process group, collecting its output. */
-export function startWorker(command: string, args: string[]): Worker {
-  const child = spawn(command, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+/** Starts `command args` (cwd ROOT, `env` added to this process's) in its own process group, collecting its output. */
+export function startWorker(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Worker {
+  const child = spawn(command, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let log = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (log += d));
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (log += d));
@@ -123,8 +126,9 @@ export function startWorker(command: string, args: string[]): Worker {
   return { child, log: () => log, done, kill };
 }
 
-/** `node dist/lib/cli/main.js search ...` as a worker. */
-export const startSearchWorker = (o: WorkerOptions): Worker => startWorker(process.execPath, searchArgs(o));
+/** `node dist/lib/cli/main.js search ...` in its own process group (searchArgs), `env` added to this process's. */
+export const startSearchWorker = (o: SearchOptions | WorkerOptions, env: NodeJS.ProcessEnv = {}): Worker =>
+  startWorker(process.execPath, searchArgs(o), env);
 
 export interface TrialRow {
   id: string;
