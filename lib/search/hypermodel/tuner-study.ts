@@ -32,6 +32,18 @@ export interface TunerStudy {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** True when `owner` (a worker id, host:pid:tag) is a process of this host that is gone: a kernel that died or restarted. */
+function deadHere(owner: string | null): boolean {
+  const [host, pid] = (owner ?? "").split(":");
+  if (host !== os.hostname() || !pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
 /** The study in this process only (the tuner without a directory). */
 export function memoryStudy(tuner: Tuner, objective: StudyState["objective"]): TunerStudy {
   let state: StudyState = { space: {}, objective, trials: [] };
@@ -84,7 +96,8 @@ const TIMEOUT_SECONDS = 60;
 /**
  * The study in `search`'s storage. The embedded database takes one process (its lock), so a trial it holds as
  * running was left by a kernel that died: it is handed out again at once (claim timeout 0). On a server, other
- * workers may hold trials: those are taken back only after the heartbeat timeout, as `search` does.
+ * workers may hold trials: those are taken back after the heartbeat timeout, as `search` does, except a trial whose
+ * worker was a process of this host that is gone (the notebook's kernel before its restart).
  */
 export async function storedStudy(def: StudyDefinition, o: StoredStudyOptions): Promise<TunerStudy> {
   const store: SqlStudyStore = await openStudy(o.storage, o.folder, def, undefined, { growingSpace: true, fix: o.fix });
@@ -100,6 +113,10 @@ export async function storedStudy(def: StudyDefinition, o: StoredStudyOptions): 
     storedSpace: store.definition.space,
     async next(space) {
       await store.widenSpace(space);
+      // A restarted kernel's own trials need not wait for the heartbeat timeout: its old process is gone.
+      for (const t of (await store.load()).trials) {
+        if (t.status === "running" && deadHere(t.owner)) await store.finish(t.owner!, t.id, "released");
+      }
       for (;;) {
         const action = await store.claim(worker, timeout);
         if (action.kind === "start" || action.kind === "continue") {
