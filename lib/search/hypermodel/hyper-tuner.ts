@@ -170,7 +170,9 @@ export class HyperTuner {
    */
   private checkBuildAgainst(stored: SearchSpace, what: string): void {
     const probe = new Map<string, ParamSpec>();
-    this.build(new HyperParameters({}, probe)).dispose();
+    const model = this.build(new HyperParameters({}, probe));
+    model.optimizer?.dispose();
+    model.dispose();
     for (const [name, spec] of probe) {
       const known = stored[name];
       if (!known) {

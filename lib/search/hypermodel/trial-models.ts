@@ -37,6 +37,7 @@ export async function loadTrialWeights(studyDir: string, id: string, model: tf.L
     }
     model.setWeights(weights);
   } finally {
+    saved.optimizer?.dispose();
     saved.dispose();
   }
 }
