@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { keepDatasetResident } from "../data/resident";
 import { isErrnoError, PathError, pathError } from "../io/fs-errors";
 import { isTrainerRequest, type TrainerReply } from "../search/trainer-pool";
-import { interruptTrainings, onIdleSignal } from "../train/interrupt";
+import { clearPendingInterrupt, interruptNextTraining, interruptTrainings, onIdleSignal } from "../train/interrupt";
 import { main } from "./main";
 
 const exitCodeOfSignal = (signal: NodeJS.Signals): number => (signal === "SIGINT" ? 130 : 143);
@@ -68,6 +68,8 @@ async function runTrial(id: number, args: string[], log: string): Promise<void> 
     }),
   );
   current = undefined;
+  // A stop that came after the trial's training (while it evaluated the test set) had nothing left to stop.
+  clearPendingInterrupt();
   // The trial's model and optimizer state, also when it stopped or failed before disposing them itself.
   tf.disposeVariables();
   backendAtStart ??= tf.getBackend();
@@ -92,8 +94,10 @@ if (require.main === module) {
     // A stop that crossed its trial's end on the way: that trial is over, the one in hand is another.
     if (message.id !== current) return;
     // Pruned, taken back or the search stopping: the training stops after its batch and keeps its epochs, as on a
-    // signal. Outside training (loading, evaluating) the process ends as a signalled `train` would, and is replaced.
-    if (!interruptTrainings(message.signal)) process.exit(exitCodeOfSignal(message.signal));
+    // signal. A stop that arrives while the trial loads stops its training as it starts (before a batch), and one
+    // that arrives while it evaluates after its last epoch has nothing left to stop: either way the process stays
+    // up for the next trial instead of paying a fresh start.
+    if (!interruptTrainings(message.signal)) interruptNextTraining(message.signal);
   });
   // The worker closed the channel (done, or it died): finish the trial in hand, whose checkpoint is still written.
   process.on("disconnect", () => {

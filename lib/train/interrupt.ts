@@ -58,6 +58,22 @@ export function interruptTrainings(signal: NodeJS.Signals): boolean {
   return true;
 }
 
+/** A stop asked while no training ran, for the next one to start (interruptNextTraining). */
+let pending: NodeJS.Signals | undefined;
+
+/**
+ * Stops the next training as soon as it starts, as interruptTrainings would had it been running: a search's trainer
+ * told to stop while its trial still loads (a late prune) stops that trial there, not the whole process, which
+ * then takes the next trial without a fresh start. clearPendingInterrupt drops it (the trial ended without training).
+ */
+export function interruptNextTraining(signal: NodeJS.Signals): void {
+  pending = signal;
+}
+
+export function clearPendingInterrupt(): void {
+  pending = undefined;
+}
+
 /** Calls `stop` on SIGINT/SIGTERM until the returned function is called. */
 export async function onInterrupt(stop: () => void): Promise<() => void> {
   if (!installed) {
@@ -69,6 +85,11 @@ export async function onInterrupt(stop: () => void): Promise<() => void> {
   // A new training starts with no signal seen (a kernel may have been interrupted before).
   if (active.size === 0) last = undefined;
   active.add(stop);
+  if (pending) {
+    last = pending;
+    pending = undefined;
+    stop();
+  }
   return () => {
     active.delete(stop);
   };

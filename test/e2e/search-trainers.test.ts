@@ -87,6 +87,19 @@ describe("a search's long-lived trainer processes", () => {
     for (const f of Object.keys(b)) expect(a[f]!.equals(b[f]!), f).toBe(true);
   });
 
+  it("a stop that arrives while the trial loads (a late prune) stops that trial before its first batch, and the process takes the next trial", async () => {
+    const p = pool();
+    const warm = await runOn(p, trial("warm", { epochs: 1 }));
+    expect(warm.code).toBe(0);
+    // Sent right behind the trial: the process is still parsing its arguments and loading when the stop arrives.
+    const run = await p.run(0, trial("late", { epochs: 2 }).args, `${path.join(tmp, "late")}.log`, ENGINE);
+    run.kill("SIGTERM");
+    expect(await run.closed).toBe(143);
+    expect(run.pid).toBe(warm.pid);
+    const next = await runOn(p, trial("after-late", { epochs: 1 }));
+    expect(next).toEqual({ code: 0, pid: warm.pid });
+  });
+
   it("a process killed mid-trial ends its trial with no exit code, and the next trial gets a new process", async () => {
     const p = pool();
     const killed = await runOn(p, trial("killed", {}), (run) => process.kill(run.pid!, "SIGKILL"));

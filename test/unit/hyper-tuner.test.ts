@@ -1,5 +1,8 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HyperParameters } from "../../lib/search/hypermodel/hyperparameters";
 import { HyperTuner } from "../../lib/search/hypermodel/hyper-tuner";
 import { compileModel } from "../../lib/model/factory";
@@ -37,9 +40,20 @@ function buildModel(hp: HyperParameters): tf.LayersModel {
 
 const data = { train: synthetic(200, 1), valid: synthetic(50, 2) };
 
+let tmp: string;
 beforeAll(async () => {
   await tf.setBackend("cpu");
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hyper-tuner-"));
 });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** The share of `data.valid` a model classifies right (what val_accuracy measured at the trial's best epoch). */
+function validAccuracy(model: tf.LayersModel): number {
+  const x = tf.tensor(data.valid.x.data, [50, 28, 28]);
+  const predicted = (model.predict(x) as tf.Tensor).argMax(-1).dataSync();
+  x.dispose();
+  return Array.from(predicted).filter((c, i) => c === data.valid.y.data[i]).length / 50;
+}
 
 describe("HyperParameters (Keras Tuner's hp)", () => {
   it("returns drawn values, defaults for what was not drawn, and refuses a parameter declared twice differently", () => {
@@ -103,4 +117,110 @@ describe("HyperTuner: build_model(hp) through the study's samplers and pruners",
     expect(summary).toContain(`Score: val_accuracy ${bestScore.toFixed(4)}`);
     expect(() => tuner.getBestModels(4)).toThrow(/only the best 3 models are kept; pass keepModels: 4/);
   }, 60_000);
+});
+
+describe("HyperTuner with a directory: the study in search's storage", () => {
+  const stored = (directory: string, extra: Partial<ConstructorParameters<typeof HyperTuner>[1]> = {}) => ({
+    maxTrials: 4,
+    maxEpochs: 2,
+    seed: 11,
+    batchSize: 20,
+    directory,
+    projectName: "mlp",
+    report: false,
+    ...extra,
+  });
+  /** Trial ids the log says were trained (completed or pruned) in one session. */
+  const trained = (lines: string[]) => lines.flatMap((l) => /^(trial-\d{3}) (completed|pruned)/.exec(l)?.[1] ?? []);
+
+  it("resumes after a session dies mid-search: finished trials are not run again, and the table equals an uninterrupted study's", async () => {
+    const dir = path.join(tmp, "resume");
+    const first: string[] = [];
+    let builds = 0;
+    // The third build throws, as a kernel that dies while trial-002 runs: it stays claimed in the database.
+    const dying = (hp: HyperParameters) => {
+      if (++builds === 3) throw new Error("kernel died");
+      return buildModel(hp);
+    };
+    await expect(new HyperTuner(dying, stored(dir, { log: (s) => first.push(s) })).search(data)).rejects.toThrow("kernel died");
+    expect(trained(first)).toEqual(["trial-000", "trial-001"]);
+
+    const second: string[] = [];
+    const tuner = new HyperTuner(buildModel, stored(dir, { log: (s) => second.push(s) }));
+    await tuner.search(data);
+    expect(second[0]).toMatch(/^Reloading the study "mlp" from .*study\.pgdata: 2 of its 3 trials finished$/);
+    expect(trained(second)).toEqual(["trial-002", "trial-003"]);
+    expect(tuner.trials.map((t) => [t.id, t.status])).toEqual(["000", "001", "002", "003"].map((n) => [`trial-${n}`, "completed"]));
+
+    const straight = new HyperTuner(buildModel, stored(path.join(tmp, "straight"), { log: () => {} }));
+    await straight.search(data);
+    expect(tuner.trials.map((t) => t.params)).toEqual(straight.trials.map((t) => t.params));
+
+    // search's files: trials.csv (one row per trial), the Optuna export, each trial's best-epoch model.
+    const csv = fs
+      .readFileSync(path.join(dir, "mlp", "trials.csv"), "utf8")
+      .trim()
+      .split("\n");
+    expect(csv).toHaveLength(5);
+    expect(fs.readFileSync(path.join(dir, "mlp", "optuna-journal.log"), "utf8")).toContain('"study_name":"mlp"');
+    expect(fs.existsSync(path.join(dir, "mlp", "study.csv"))).toBe(true);
+
+    // The best 3 models, those of the earlier session's trials too (rebuilt, their saved weights loaded), each
+    // scoring its trial's best val_accuracy.
+    const models = tuner.getBestModels(3);
+    const ranked = tuner.getBestHyperparameters(3);
+    expect(models).toHaveLength(3);
+    models.forEach((m, i) => {
+      const t = tuner.trials.find((x) => JSON.stringify(x.params) === JSON.stringify(ranked[i]!.values))!;
+      expect(validAccuracy(m)).toBeCloseTo(Math.max(...t.history), 5);
+    });
+    // Run again: the study is done, nothing trains.
+    const third: string[] = [];
+    await new HyperTuner(buildModel, stored(dir, { log: (s) => third.push(s) })).search(data);
+    expect(trained(third)).toEqual([]);
+  }, 120_000);
+
+  it("overwrite: true starts the study over", async () => {
+    const dir = path.join(tmp, "overwrite");
+    await new HyperTuner(buildModel, stored(dir, { maxTrials: 2, log: () => {} })).search(data);
+    const lines: string[] = [];
+    const again = new HyperTuner(buildModel, stored(dir, { maxTrials: 2, overwrite: true, log: (s) => lines.push(s) }));
+    await again.search(data);
+    expect(trained(lines)).toEqual(["trial-000", "trial-001"]);
+    expect(lines.some((l) => l.startsWith("Reloading"))).toBe(false);
+    expect(again.trials).toHaveLength(2);
+  }, 60_000);
+
+  it("refuses a study folder searched by another build function, or with other ranges, in one sentence", async () => {
+    const dir = path.join(tmp, "other");
+    await new HyperTuner(buildModel, stored(dir, { maxTrials: 1, log: () => {} })).search(data);
+    const other = (hp: HyperParameters) => {
+      hp.Int("width", 4, 8);
+      return buildModel(hp);
+    };
+    await expect(new HyperTuner(other, stored(dir, { maxTrials: 1, log: () => {} })).search(data)).rejects.toThrow(
+      /^study "mlp" in .*study\.pgdata was searched by another build function: it has no hp "width" \(it has dropout, layers, lr, optimizer\); pass overwrite: true to start it over, or another projectName$/,
+    );
+    const narrower = (hp: HyperParameters) => {
+      hp.Int("layers", 0, 1);
+      return buildModel(new HyperParameters(hp.values));
+    };
+    await expect(new HyperTuner(narrower, stored(dir, { maxTrials: 1, log: () => {} })).search(data)).rejects.toThrow(
+      /^study "mlp" in .* searched hp "layers" as .*"max":2.*, this build function declares .*"max":1.*; pass overwrite: true/,
+    );
+    await expect(
+      new HyperTuner(buildModel, stored(dir, { maxTrials: 1, objective: "val_loss", log: () => {} })).search(data),
+    ).rejects.toThrow(
+      /^study "mlp" in .* exists with objective \{"name":"val_accuracy","direction":"max"\}, this tuner gives .*val_loss.*; pass overwrite: true to start it over, or another projectName$/,
+    );
+  }, 60_000);
+
+  it("refuses a storage URL of another kind, and storage without a directory, in one sentence", () => {
+    expect(() => new HyperTuner(buildModel, { maxEpochs: 1, directory: tmp, storage: "mysql://u:secret@db/studies" })).toThrow(
+      /^HyperTuner storage mysql:\/\/u:\*\*\*@db\/studies: not a PostgreSQL URL; expected postgresql:\/\/user:password@host:port\/database, or no storage for the embedded study in the directory$/,
+    );
+    expect(() => new HyperTuner(buildModel, { maxEpochs: 1, storage: "postgresql://u@db:5432/studies" })).toThrow(
+      /^HyperTuner storage postgresql:\/\/u@db:5432\/studies needs a directory too/,
+    );
+  });
 });

@@ -3,6 +3,7 @@ import { openPglite } from "./pglite";
 import { openPostgres } from "./postgres";
 import { type SqlDatabase, StudyStorageError } from "./database";
 import { SqlStudyStore, type StudyDefinition } from "./sql";
+import { migrate } from "./schema";
 import { redactUrl, storageUrlProblem } from "./url";
 
 export type { SqlDatabase } from "./database";
@@ -26,18 +27,34 @@ async function openDatabase(storage: string | undefined, outDir: string, retrySe
   return openPostgres(storage, retrySeconds);
 }
 
-/** Opens (creating or joining) a study; a server's lost connection is retried for `retrySeconds` (default 60). */
+/**
+ * Opens (creating or joining) a study; a server's lost connection is retried for `retrySeconds` (default 60).
+ * `opts`: SqlStudyStore.open's (a growing space, the refusals' remedy).
+ */
 export async function openStudy(
   storage: string | undefined,
   outDir: string,
   def: StudyDefinition,
   retrySeconds?: number,
+  opts: Parameters<typeof SqlStudyStore.open>[2] = {},
 ): Promise<SqlStudyStore> {
   const db = await openDatabase(storage, outDir, retrySeconds);
   try {
-    return await SqlStudyStore.open(db, def);
+    return await SqlStudyStore.open(db, def, opts);
   } catch (err) {
     await db.close();
     throw err;
+  }
+}
+
+/** Deletes study `name` (its trials and stored checkpoints) from a PostgreSQL server; false when it had none. */
+export async function deleteStudy(storage: string, name: string): Promise<boolean> {
+  const db = await openDatabase(storage, "");
+  try {
+    await migrate(db);
+    const r = await db.query("DELETE FROM fa_studies WHERE name = $1", [name]);
+    return r.rowCount === 1;
+  } finally {
+    await db.close();
   }
 }

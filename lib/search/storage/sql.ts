@@ -79,16 +79,24 @@ export class SqlStudyStore {
 
   private constructor(
     private readonly db: SqlDatabase,
-    readonly definition: StudyDefinition,
+    private def: StudyDefinition,
   ) {
-    this.tuner = tunerFor(definition.tuner);
+    this.tuner = tunerFor(def.tuner);
+  }
+
+  /** The study's name, tuner, space (grown by widenSpace for a growing study), objective and fixed config. */
+  get definition(): StudyDefinition {
+    return this.def;
   }
 
   /**
    * Creates the study, or joins it when it exists with the same space, tuner, objective and fixed config. The
    * database is first brought to the current schema version (see schema.ts); a newer one is refused.
+   * `growingSpace`: the space is what a build function has asked for so far (HyperTuner), so a stored space that
+   * differs is not refused here: the store takes the stored one, and the caller checks its own entries against it.
+   * `fix`: the end of the refusal sentences (default: the command line's remedy).
    */
-  static async open(db: SqlDatabase, def: StudyDefinition): Promise<SqlStudyStore> {
+  static async open(db: SqlDatabase, def: StudyDefinition, opts: { growingSpace?: boolean; fix?: string } = {}): Promise<SqlStudyStore> {
     await migrate(db);
     const hash = spaceHash(def.space);
     const definition = { tuner: def.tuner, space: def.space, objective: def.objective, fixed: def.fixed };
@@ -102,19 +110,60 @@ export class SqlStudyStore {
       [def.name],
     );
     const stored = rows[0]!;
-    if (stored.space_hash !== hash) {
+    if (stored.space_hash !== hash && !opts.growingSpace) {
       throw new StudyStorageError(
-        `study "${def.name}" in ${db.where} exists with another search space (sha256 ${stored.space_hash.slice(0, 12)}, this one ${hash.slice(0, 12)}); use the same space file, or another --study name with its own --out`,
+        `study "${def.name}" in ${db.where} exists with another search space (sha256 ${stored.space_hash.slice(0, 12)}, this one ${hash.slice(0, 12)}); ${opts.fix ?? "use the same space file, or another --study name with its own --out"}`,
       );
     }
     for (const key of ["tuner", "objective", "fixed"] as const) {
       if (stableStringify(stored.definition[key] as never) !== stableStringify(definition[key] as never)) {
         throw new StudyStorageError(
-          `study "${def.name}" in ${db.where} exists with ${key} ${json(stored.definition[key])}, this command gives ${json(definition[key])}; run it with the same options, or another --study name with its own --out`,
+          `study "${def.name}" in ${db.where} exists with ${key} ${json(stored.definition[key])}, ${opts.fix ? `this tuner gives ${json(definition[key])}; ${opts.fix}` : `this command gives ${json(definition[key])}; run it with the same options, or another --study name with its own --out`}`,
         );
       }
     }
-    return new SqlStudyStore(db, def);
+    return new SqlStudyStore(db, opts.growingSpace ? { ...def, space: stored.definition.space } : def);
+  }
+
+  /**
+   * Adds `space`'s entries to a growing study's stored space (a build function reached a new branch), under the
+   * study's lock so workers sharing it merge theirs; returns the whole space, which the next suggestion uses.
+   */
+  async widenSpace(space: SearchSpace): Promise<SearchSpace> {
+    const merged = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ definition: Omit<StudyDefinition, "name"> }>(
+        "SELECT definition FROM fa_studies WHERE name = $1 FOR UPDATE",
+        [this.def.name],
+      );
+      const stored = rows[0]!.definition.space;
+      const all: SearchSpace = { ...stored, ...space };
+      const sorted: SearchSpace = Object.fromEntries(
+        Object.keys(all)
+          .sort()
+          .map((k) => [k, all[k]!]),
+      );
+      if (stableStringify(sorted as never) !== stableStringify(stored as never)) {
+        await tx.query("UPDATE fa_studies SET space_hash = $2, definition = jsonb_set(definition, '{space}', $3::jsonb) WHERE name = $1", [
+          this.def.name,
+          spaceHash(sorted),
+          json(sorted),
+        ]);
+      }
+      return sorted;
+    });
+    this.def = { ...this.def, space: merged };
+    return merged;
+  }
+
+  /** Replaces a claimed trial's params with the values its build function used (a growing study's trials). */
+  async setParams(worker: string, id: string, params: TrialRecord["params"]): Promise<boolean> {
+    const r = await this.db.query("UPDATE fa_trials SET params = $4 WHERE study = $1 AND id = $2 AND owner = $3 AND status = 'running'", [
+      this.def.name,
+      id,
+      worker,
+      json(params),
+    ]);
+    return r.rowCount === 1;
   }
 
   get where(): string {
