@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { KERAS_LEARNING_RATES, OPTIMIZER_NAMES } from "./optimizers";
-import { LrSchedule } from "./schedules";
+import { KERAS_LEARNING_RATES, OPTIMIZER_NAMES, type OptimizerName } from "./optimizers";
+import type { Expect, SameType } from "./same-type";
+import { LrSchedule, type LrScheduleInput } from "./schedules";
 import { UserError } from "../errors/user-error";
 
 /** Backends in order of preference; "auto" picks the first that loads. */
@@ -21,108 +22,159 @@ export const INITIALIZERS = ["glorot_uniform", "glorot_normal", "he_normal", "he
 export type InitializerName = (typeof INITIALIZERS)[number];
 
 /** What the TensorBoard callback writes besides the epoch scalars, with the Keras TensorBoard arguments' names. */
+export interface TensorBoardOptions {
+  /**
+   * Weight histograms every N epochs (Keras's histogram_freq); 0 = none. Keras's default is 0; here 1, as the
+   * histograms of the tutorial's 266,610 weights cost milliseconds next to an epoch's seconds.
+   */
+  histogramFreq: number;
+  /** "epoch" (Keras's default): epoch scalars only; N: also batch_loss and batch_accuracy every N batches. */
+  updateFreq: "epoch" | number;
+}
+
 export const TensorBoardOptions = z
   .object({
-    /**
-     * Weight histograms every N epochs (Keras's histogram_freq); 0 = none. Keras's default is 0; here 1, as the
-     * histograms of the tutorial's 266,610 weights cost milliseconds next to an epoch's seconds.
-     */
     histogramFreq: z.number().int().min(0).default(1),
-    /** "epoch" (Keras's default): epoch scalars only; N: also batch_loss and batch_accuracy every N batches. */
     updateFreq: z.union([z.literal("epoch"), z.number().int().min(1)]).default("epoch"),
   })
   .strict();
-export type TensorBoardOptions = z.infer<typeof TensorBoardOptions>;
 
 /**
- * Every setting of an experiment, with the tutorial's values as defaults so that
- * `resolveConfig()` reproduces Géron's chapter 10 run.
+ * Every setting of an experiment, resolved: the tutorial's values unless overridden, so that `resolveConfig()`
+ * reproduces Géron's chapter 10 run. The defaults are the schema's below. A type literal, not an interface, so that a
+ * config is a Record<string, unknown> where one is expected (config.json, comparisons).
  */
+export type ExperimentConfig = {
+  /** Passes over the 55,000 training images; the tutorial trains for 30. */
+  epochs: number;
+  /** Keras's default mini-batch size. */
+  batchSize: number;
+  /** Units of each hidden Dense layer (relu); the tutorial uses 300 then 100. [] is softmax regression (no hidden layer). */
+  hiddenUnits: number[];
+  /**
+   * Step size; absent = Keras's default for the optimizer (KERAS_LEARNING_RATES): 0.01 for the tutorial's "sgd",
+   * 0.001 for the others. resolveConfig fills it in, so a run's config.json records the rate that ran.
+   */
+  learningRate: number;
+  /** Hidden layers' activation, by Keras's name; Géron's chapter 11 pairs "selu" with lecun_normal and standardize. */
+  activation: ActivationName;
+  /** Hidden and output kernels' initializer (Keras's Dense default, glorot_uniform); Géron pairs relu with he_normal. */
+  initializer: InitializerName;
+  /**
+   * BatchNormalization (momentum 0.99, epsilon 1e-3, Keras's) after each hidden Dense and its activation
+   * (true), or between the Dense and its activation ("before", the Dense then without bias, as Géron shows).
+   */
+  batchNorm: boolean | "before";
+  /** Dropout rate after each hidden layer; 0 = none (the tutorial). Géron uses 0.2. */
+  dropout: number;
+  /** L2 kernel regularization factor of every Dense (Keras's regularizers.l2(l2)); 0 = none. */
+  l2: number;
+  /** Keras's optimizer name, with Keras 3's defaults for everything not set here. */
+  optimizer: OptimizerName;
+  /** sgd / rmsprop momentum (Keras's SGD default 0; Géron uses 0.9). */
+  momentum: number;
+  /** Nesterov momentum (sgd only, needs momentum > 0). */
+  nesterov: boolean;
+  /** adamw's decoupled weight decay; null = Keras's 0.004. */
+  weightDecay: number | null;
+  /** Learning-rate schedule (exponential, piecewise, one_cycle, reduce_on_plateau); null = constant rate. */
+  lrSchedule: LrSchedule | null;
+  /** Keras's clipnorm: each gradient tensor is rescaled to at most this L2 norm; null = off. */
+  clipNorm: number | null;
+  /** Keras's clipvalue: every gradient component is clipped to [-clipValue, clipValue]; null = off. */
+  clipValue: number | null;
+  /**
+   * "scale": pixels / 255 (chapter 10). "standardize": minus the per-pixel mean, over the per-pixel std, of
+   * the training set (chapter 11, for SELU).
+   */
+  normalize: "scale" | "standardize";
+  /** The first N training images are held out for validation, as in the book. */
+  validationSize: number;
+  /** Seeds weight initialisation and the per-epoch shuffle, so runs repeat exactly. */
+  seed: number;
+  /** Where the four Fashion-MNIST .gz files are cached; a relative path is relative to the project folder, not the working directory. */
+  dataDir: string;
+  /**
+   * Early stopping: stop after this many epochs without a better val_loss and restore the best
+   * weights. null (the tutorial) trains all epochs.
+   */
+  patience: number | null;
+  /**
+   * TensorBoard logs in the run folder's logs/ (train/, validation/), as Keras's TensorBoard callback writes them;
+   * false = none (`--no-tensorboard`).
+   */
+  tensorBoard: false | TensorBoardOptions;
+  /** "auto" = tfjs-node if it loads, else wasm, else cpu. FASHION_ANN_BACKEND overrides (see ENVIRONMENT). */
+  backend: "auto" | BackendName;
+  /**
+   * wasm backend: XNNPACK threads for the matrix products. "auto" = one per free core, at most 2
+   * (a thread that shares its core stalls every step; results are identical to 1 thread). Use 1
+   * when other work shares the cores. FASHION_ANN_THREADS overrides.
+   */
+  threads: "auto" | number;
+  /**
+   * wasm backend: tfjs's own matrix-product kernels instead of the project's faster ones. Only the
+   * benchmark's baseline row wants this; FASHION_ANN_STOCK_KERNELS=1 sets it.
+   */
+  stockKernels: boolean;
+};
+
+/**
+ * What resolveConfig accepts: any of ExperimentConfig's fields, the rest taking their defaults; the TensorBoard
+ * options and a reduce_on_plateau schedule may leave out fields that have defaults too.
+ */
+export type ConfigOverrides = {
+  [K in keyof ExperimentConfig]?: K extends "tensorBoard"
+    ? false | Partial<TensorBoardOptions>
+    : K extends "lrSchedule"
+      ? LrScheduleInput | null
+      : ExperimentConfig[K];
+};
+
+/** The schema behind ExperimentConfig: each field's check and default (the fields' meanings are documented above). */
 export const ExperimentConfig = z
   .object({
-    /** Passes over the 55,000 training images; the tutorial trains for 30. */
     epochs: z.number().int().min(1).max(10_000).default(30),
-    /** Keras's default mini-batch size. */
     batchSize: z.number().int().min(1).default(32),
-    /** Units of each hidden Dense layer (relu); the tutorial uses 300 then 100. [] is softmax regression (no hidden layer). */
     hiddenUnits: z.array(z.number().int().min(1)).default([300, 100]),
-    /**
-     * Step size; absent = Keras's default for the optimizer (KERAS_LEARNING_RATES): 0.01 for the tutorial's "sgd",
-     * 0.001 for the others. resolveConfig fills it in, so a run's config.json records the rate that ran.
-     */
     learningRate: z.number().gt(0).max(1e6).optional(),
-    /** Hidden layers' activation, by Keras's name; Géron's chapter 11 pairs "selu" with lecun_normal and standardize. */
     activation: z.enum(ACTIVATIONS).default("relu"),
-    /** Hidden and output kernels' initializer (Keras's Dense default, glorot_uniform); Géron pairs relu with he_normal. */
     initializer: z.enum(INITIALIZERS).default("glorot_uniform"),
-    /**
-     * BatchNormalization (momentum 0.99, epsilon 1e-3, Keras's) after each hidden Dense and its activation
-     * (true), or between the Dense and its activation ("before", the Dense then without bias, as Géron shows).
-     */
     batchNorm: z.union([z.boolean(), z.literal("before")]).default(false),
-    /** Dropout rate after each hidden layer; 0 = none (the tutorial). Géron uses 0.2. */
     dropout: z.number().min(0).lt(1, "dropout must be below 1 (1 would drop every unit)").default(0),
-    /** L2 kernel regularization factor of every Dense (Keras's regularizers.l2(l2)); 0 = none. */
     l2: z.number().min(0).default(0),
-    /** Keras's optimizer name, with Keras 3's defaults for everything not set here. */
     optimizer: z.enum(OPTIMIZER_NAMES).default("sgd"),
-    /** sgd / rmsprop momentum (Keras's SGD default 0; Géron uses 0.9). */
     momentum: z.number().min(0).max(1).default(0),
-    /** Nesterov momentum (sgd only, needs momentum > 0). */
     nesterov: z.boolean().default(false),
-    /** adamw's decoupled weight decay; null = Keras's 0.004. */
     weightDecay: z.number().min(0).nullable().default(null),
-    /** Learning-rate schedule (exponential, piecewise, one_cycle, reduce_on_plateau); null = constant rate. */
     lrSchedule: LrSchedule.nullable().default(null),
-    /** Keras's clipnorm: each gradient tensor is rescaled to at most this L2 norm; null = off. */
     clipNorm: z.number().gt(0).nullable().default(null),
-    /** Keras's clipvalue: every gradient component is clipped to [-clipValue, clipValue]; null = off. */
     clipValue: z.number().gt(0).nullable().default(null),
-    /**
-     * "scale": pixels / 255 (chapter 10). "standardize": minus the per-pixel mean, over the per-pixel std, of
-     * the training set (chapter 11, for SELU).
-     */
     normalize: z.enum(["scale", "standardize"]).default("scale"),
-    /** The first N training images are held out for validation, as in the book. */
     validationSize: z.number().int().min(1).max(59_999).default(5000),
-    /** Seeds weight initialisation and the per-epoch shuffle, so runs repeat exactly. */
     seed: z
       .number()
       .int()
       .min(0)
       .max(2 ** 31 - 1)
       .default(42),
-    /** Where the four Fashion-MNIST .gz files are cached; a relative path is relative to the project folder, not the working directory. */
     dataDir: z.string().min(1).default("data"),
-    /**
-     * Early stopping: stop after this many epochs without a better val_loss and restore the best
-     * weights. null (the tutorial) trains all epochs.
-     */
     patience: z.number().int().min(1).nullable().default(null),
-    /**
-     * TensorBoard logs in the run folder's logs/ (train/, validation/), as Keras's TensorBoard callback writes them;
-     * false = none (`--no-tensorboard`).
-     */
     tensorBoard: z.union([z.literal(false), TensorBoardOptions]).default({ histogramFreq: 1, updateFreq: "epoch" }),
-    /** "auto" = tfjs-node if it loads, else wasm, else cpu. FASHION_ANN_BACKEND overrides (see ENVIRONMENT). */
     backend: z.enum(["auto", ...BACKENDS]).default("auto"),
-    /**
-     * wasm backend: XNNPACK threads for the matrix products. "auto" = one per free core, at most 2
-     * (a thread that shares its core stalls every step; results are identical to 1 thread). Use 1
-     * when other work shares the cores. FASHION_ANN_THREADS overrides.
-     */
     threads: z.union([z.literal("auto"), threadsCount], { error: THREADS_EXPECTED }).default("auto"),
-    /**
-     * wasm backend: tfjs's own matrix-product kernels instead of the project's faster ones. Only the
-     * benchmark's baseline row wants this; FASHION_ANN_STOCK_KERNELS=1 sets it.
-     */
     stockKernels: z.boolean().default(false),
   })
   .strict();
 
-/** A resolved config: the schema's output with the learning rate filled in (resolveConfig). */
-export type ExperimentConfig = Omit<z.infer<typeof ExperimentConfig>, "learningRate"> & { learningRate: number };
-export type ConfigOverrides = z.input<typeof ExperimentConfig>;
+// Compile-time only: the build fails here if a field is added to, dropped from or retyped in one side only. The schema
+// leaves learningRate optional (absent = the optimizer's default), which resolveConfig fills in.
+type _ConfigMatchesSchema = [
+  Expect<SameType<ExperimentConfig, ResolvedOutput<z.output<typeof ExperimentConfig>>>>,
+  Expect<SameType<ConfigOverrides, z.input<typeof ExperimentConfig>>>,
+  Expect<SameType<TensorBoardOptions, z.output<typeof TensorBoardOptions>>>,
+];
+type ResolvedOutput<T> = { [K in keyof T]-?: K extends "learningRate" ? number : T[K] };
 
 /** Thrown for any config value that does not fit the schema; the message names field, value and what is allowed. */
 export class ConfigError extends UserError {

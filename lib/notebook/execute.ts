@@ -119,7 +119,7 @@ export function listNotebooks(dir: string, only?: string[]): string[] {
 }
 
 /** Source of the injected-parameters cell: assignments to the variables the "parameters" cell declares with `let`. */
-function injectedParametersSource(overrides: ConfigOverrides, runDir: string): string {
+export function injectedParametersSource(overrides: ConfigOverrides, runDir: string): string {
   return [
     "// Injected by runNotebooks (lib/notebook/execute.ts): this run's values for the parameters cell above.",
     `overrides = ${JSON.stringify(overrides)};`,

@@ -4,7 +4,7 @@
  * LearningRateSchedule); ReduceLROnPlateau is a callback in Keras and a small stateful class here.
  */
 import { z } from "zod";
-import { type LrSchedule, piecewiseProblem, ReduceOnPlateauSchedule } from "../config/schedules";
+import { type LrSchedule, piecewiseProblem, type ReduceOnPlateauInput, ReduceOnPlateauSchedule } from "../config/schedules";
 import { UserError } from "../errors/user-error";
 
 /**
@@ -86,7 +86,7 @@ export class ReduceLrOnPlateau {
   private cooldownCounter = 0;
 
   /** `initialLearningRate` is the config's learningRate, the rate of the first epoch. */
-  constructor(schedule: z.input<typeof ReduceOnPlateauSchedule>, initialLearningRate: number) {
+  constructor(schedule: ReduceOnPlateauInput, initialLearningRate: number) {
     this.schedule = ReduceOnPlateauSchedule.parse(schedule);
     if (!(Number.isFinite(initialLearningRate) && initialLearningRate > 0)) {
       throw new UserError(`ReduceLrOnPlateau: initialLearningRate must be a finite number > 0, got ${initialLearningRate}`);
