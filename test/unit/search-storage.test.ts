@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import { SearchWorker, trialDir } from "../../lib/search/driver";
 import { ensureTrialCheckpoint, readCheckpointFiles } from "../../lib/search/trial-checkpoint";
 import { objectiveFor } from "../../lib/search/core/objective";
+import { applyAction, type StudyState } from "../../lib/search/core/study";
 import { parseSearchSpace, spaceHash } from "../../lib/search/core/space";
 import { TunerSpec } from "../../lib/search/tuner";
 import { connectionProblem, MIGRATIONS, migrate, type SqlDatabase, SqlStudyStore, type StudyDefinition } from "../../lib/search/storage";
@@ -130,9 +131,22 @@ describe("SqlStudyStore on the embedded database (PGlite)", () => {
     await expect(SqlStudyStore.open(db, { ...def("mismatch"), space: other })).rejects.toThrow(
       /^study "mismatch" in .* exists with another search space \(sha256 \w{12}, this one \w{12}\); use the same space file, or another --study name with its own --out$/,
     );
-    await expect(SqlStudyStore.open(db, def("mismatch", 5))).rejects.toThrow(
-      /exists with tuner .*"maxTrials":3.*this command gives .*"maxTrials":5/,
-    );
+    const reseeded = { ...def("mismatch"), tuner: TunerSpec.parse({ kind: "random", maxTrials: 3, maxEpochs: 2, seed: 8 }) };
+    await expect(SqlStudyStore.open(db, reseeded)).rejects.toThrow(/exists with tuner .*"seed":7.*this command gives .*"seed":8/);
+  });
+
+  it("continues a study with another trial budget (Keras Tuner's max_trials, Optuna's n_trials): only maxTrials may change", async () => {
+    const first = await SqlStudyStore.open(db, def("budget", 3));
+    const more = await SqlStudyStore.open(db, def("budget", 5));
+    let state: StudyState = { space, objective: objectiveFor("val_accuracy"), trials: [] };
+    for (let i = 0; i < 3; i++) {
+      const action = first.tuner.sampler.nextAction(state);
+      expect(more.tuner.sampler.nextAction(state)).toEqual(action); // the same draws, whatever the budget
+      if (action.kind !== "start") throw new Error(`trial ${i}: expected a start, got ${action.kind}`);
+      state = applyAction(state, action);
+    }
+    expect(first.tuner.sampler.nextAction(state).kind).not.toBe("start");
+    expect(more.tuner.sampler.nextAction(state)).toMatchObject({ kind: "start", trialId: "trial-003" });
   });
 
   it("only one worker retrains the best trial", async () => {

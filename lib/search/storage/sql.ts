@@ -73,6 +73,16 @@ function toTrial(r: TrialRow): StoredTrial {
  * is older than the timeout (by the database's clock, so machines' clocks do not matter) is handed back
  * (releaseTrial) at the next claim and resumes from its last recorded epoch.
  */
+/**
+ * The tuner a study is defined by, without its trial budget: maxTrials only caps how many trials are drawn (trial k's
+ * values do not depend on it), so a study is continued with more trials, or stopped with fewer, by the same command
+ * with another --max-trials, as Keras Tuner's max_trials and Optuna's n_trials continue a study.
+ */
+function withoutBudget(tuner: TunerSpec): Omit<TunerSpec, "maxTrials"> {
+  const { maxTrials: _budget, ...rest } = tuner as TunerSpec & { maxTrials?: unknown };
+  return rest;
+}
+
 export class SqlStudyStore {
   /** The study's sampler and pruner, chosen once from its definition. */
   readonly tuner: Tuner;
@@ -116,7 +126,9 @@ export class SqlStudyStore {
       );
     }
     for (const key of ["tuner", "objective", "fixed"] as const) {
-      if (stableStringify(stored.definition[key] as never) !== stableStringify(definition[key] as never)) {
+      const [was, now] =
+        key === "tuner" ? [withoutBudget(stored.definition.tuner), withoutBudget(def.tuner)] : [stored.definition[key], definition[key]];
+      if (stableStringify(was as never) !== stableStringify(now as never)) {
         throw new StudyStorageError(
           `study "${def.name}" in ${db.where} exists with ${key} ${json(stored.definition[key])}, ${opts.fix ? `this tuner gives ${json(definition[key])}; ${opts.fix}` : `this command gives ${json(definition[key])}; run it with the same options, or another --study name with its own --out`}`,
         );
