@@ -149,6 +149,15 @@ describe("SqlStudyStore on the embedded database (PGlite)", () => {
     expect(more.tuner.sampler.nextAction(state)).toMatchObject({ kind: "start", trialId: "trial-003" });
   });
 
+  it("retrains the best trial again after a study is continued with more trials (it may have another best)", async () => {
+    const store = await SqlStudyStore.open(db, def("retrain", 2));
+    expect(await store.claimFinal("A")).toBe(true);
+    expect(await (await SqlStudyStore.open(db, def("retrain", 2))).claimFinal("B")).toBe(false);
+    const more = await SqlStudyStore.open(db, def("retrain", 4));
+    expect(await more.claimFinal("B")).toBe(true);
+    expect(await (await SqlStudyStore.open(db, def("retrain", 4))).claimFinal("C")).toBe(false);
+  });
+
   it("only one worker retrains the best trial", async () => {
     const store = await SqlStudyStore.open(db, def("final"));
     expect(await store.claimFinal("A")).toBe(true);

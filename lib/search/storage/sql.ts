@@ -83,6 +83,17 @@ function withoutBudget(tuner: TunerSpec): Omit<TunerSpec, "maxTrials"> {
   return rest;
 }
 
+/**
+ * Records a study's new trial budget, and forgets that its best trial was retrained: trials beyond the old budget may
+ * give another best, whose config the study's end then retrains into best/ (the old retrain would otherwise stand).
+ */
+async function newBudget(db: SqlDatabase, def: StudyDefinition): Promise<void> {
+  await db.query("UPDATE fa_studies SET definition = jsonb_set(definition, '{tuner}', $2::jsonb), final_owner = NULL WHERE name = $1", [
+    def.name,
+    json(def.tuner),
+  ]);
+}
+
 export class SqlStudyStore {
   /** The study's sampler and pruner, chosen once from its definition. */
   readonly tuner: Tuner;
@@ -134,6 +145,7 @@ export class SqlStudyStore {
         );
       }
     }
+    if (stableStringify(stored.definition.tuner as never) !== stableStringify(def.tuner as never)) await newBudget(db, def);
     return new SqlStudyStore(db, opts.growingSpace ? { ...def, space: stored.definition.space } : def);
   }
 
