@@ -8,6 +8,7 @@ import type { LatencyKernelSpec, LatencyWorkerReply } from "../bench/latency";
 import type { LatencyStep } from "../bench/latency-report";
 import { childEnvironment } from "../config";
 import { createKernelExecutor, prefetchForDataNotebooks } from "../notebook/kernel";
+import { serveOneRequest } from "./ipc-worker";
 
 const seconds = (from: number): number => (performance.now() - from) / 1000;
 
@@ -56,17 +57,4 @@ async function measure(spec: LatencyKernelSpec): Promise<LatencyWorkerReply> {
   return { seconds: reply };
 }
 
-function reply(message: LatencyWorkerReply): Promise<void> {
-  return new Promise((resolve) => process.send!(message, () => resolve()));
-}
-
-if (require.main === module) {
-  if (!process.send) throw new Error("latency kernel worker: start it with child_process.fork (it needs an IPC channel)");
-  process.once("message", (spec: LatencyKernelSpec) => {
-    measure(spec)
-      .then(reply)
-      .catch((err: unknown) => reply({ error: err instanceof Error ? err.message.split("\n")[0]! : String(err) }))
-      // Exit explicitly: the converter's file watchers and the backend keep the event loop alive.
-      .finally(() => process.exit(0));
-  });
-}
+if (require.main === module) serveOneRequest<LatencyKernelSpec, LatencyWorkerReply>("latency kernel worker", measure);

@@ -7,6 +7,7 @@ import type * as Curves from "../figures/curves";
 import type * as Images from "../figures/images";
 import type * as Notebook from "../notebook/session";
 import type * as Experiment from "../runs/experiment";
+import { serveOneRequest } from "./ipc-worker";
 
 /** The part of the public API (`fashion-ann`) the cells below call. */
 type Library = Pick<typeof Notebook, "startNotebook"> &
@@ -97,17 +98,4 @@ async function measure(spec: LatencySpec): Promise<LatencyWorkerReply> {
   };
 }
 
-function reply(message: LatencyWorkerReply): Promise<void> {
-  return new Promise((resolve) => process.send!(message, () => resolve()));
-}
-
-if (require.main === module) {
-  if (!process.send) throw new Error("latency worker: start it with child_process.fork (it needs an IPC channel)");
-  process.once("message", (spec: LatencySpec) => {
-    measure(spec)
-      .then(reply)
-      .catch((err: unknown) => reply({ error: err instanceof Error ? err.message.split("\n")[0]! : String(err) }))
-      // Exit explicitly: the backend or the renderer may leave handles that keep the event loop alive.
-      .finally(() => process.exit(0));
-  });
-}
+if (require.main === module) serveOneRequest<LatencySpec, LatencyWorkerReply>("latency worker", measure);
