@@ -6,6 +6,7 @@ import type { SearchSpace, Params } from "../core/space";
 import { type Action, applyAction, finishTrial, type StudyState, type TrialRecord } from "../core/study";
 import { openStudy, type SqlStudyStore, type StoredTrial, type StudyDefinition } from "../storage";
 import type { Tuner } from "../tuner";
+import { isProcessAlive } from "../../io/process";
 
 /** A trial as the tuner shows it: the study's record and every metric per epoch. */
 export type TunerTrial = TrialRecord & { metrics: Record<string, number[]> };
@@ -35,13 +36,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** True when `owner` (a worker id, host:pid:tag) is a process of this host that is gone: a kernel that died or restarted. */
 function deadHere(owner: string | null): boolean {
   const [host, pid] = (owner ?? "").split(":");
-  if (host !== os.hostname() || !pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  return host === os.hostname() && /^\d+$/.test(pid ?? "") && !isProcessAlive(Number(pid));
 }
 
 /** The study in this process only (the tuner without a directory). */
