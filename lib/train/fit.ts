@@ -4,7 +4,7 @@ import type { LabeledImages } from "../data/images";
 import type { History, Logs, TrainCallbacks, TrainState } from "./callbacks/callback";
 import type { CurvesRenderer } from "./callbacks/live";
 import { kerasProgress, type ProgressMode, resolveProgressMode } from "./callbacks/progress";
-import { lastInterruptSignal, onInterrupt } from "./interrupt";
+import { lastInterruptSignal, letEventsIn, onInterrupt } from "./interrupt";
 import { learningRateOf, setLearningRate } from "../optimizers";
 import { ReduceLrOnPlateau, scheduledLearningRate } from "./schedules";
 import { seededRandom, shuffledIndices } from "./shuffle";
@@ -82,6 +82,9 @@ export async function train(
     model.stopTraining = true;
   });
   try {
+    // A stop that came while the data and the model loaded (a search's late prune, a Ctrl-C) ends training here,
+    // before its first batch.
+    await letEventsIn();
     for (const cb of callbacks) await cb.onTrainBegin?.(history.params);
     for (let epoch = history.epoch.length; epoch < config.epochs && !model.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
@@ -121,6 +124,12 @@ interface Loop {
   /** Dropout masks come from a stream restarted every epoch from (seed, epoch), so a resume draws the same ones. */
   dropoutRandom: () => number;
   rate: ReturnType<typeof learningRateControl>;
+  /**
+   * When the loop last gave the event loop a turn. It runs across epochs: an epoch shorter than YIELD_EVERY_MS (a
+   * small model on the native engine trains one in 60 ms) would otherwise never yield, and a Ctrl-C, a search's stop
+   * or a timer would wait for the whole training.
+   */
+  lastYield: number;
 }
 
 /** Everything before the first batch: callbacks, history (resumed or new), the engine, the streams. */
@@ -152,6 +161,7 @@ async function startLoop(model: tf.LayersModel, trainSet: LabeledImages, config:
     random: seededRandom(config.seed),
     dropoutRandom: seededRandom(config.seed),
     rate: learningRateControl(model, config, steps, options.state),
+    lastYield: performance.now(),
   };
   if (!native) loop.step = trainStep(model, { random: () => loop.dropoutRandom(), clipNorm: config.clipNorm, clipValue: config.clipValue });
   // Advance the shuffle stream so a resumed run sees the same batch order as an uninterrupted one.
@@ -167,7 +177,6 @@ async function trainEpoch(loop: Loop, epoch: number): Promise<{ lossSum: number;
   loop.dropoutRandom = seededRandom(dropoutSeed);
   native?.trainer.setSeed(dropoutSeed);
   const totals = { lossSum: 0, correct: 0, seen: 0 };
-  let lastYield = performance.now();
   for (let b = 0; b < steps && !model.stopTraining; b++) {
     const start = b * config.batchSize;
     const idx = order.subarray(start, Math.min(start + config.batchSize, samples));
@@ -190,9 +199,9 @@ async function trainEpoch(loop: Loop, epoch: number): Promise<{ lossSum: number;
     const logs = { batch: b, size: idx.length, loss: totals.lossSum / totals.seen, accuracy: totals.correct / totals.seen };
     for (const cb of loop.callbacks) await cb.onBatchEnd?.(b, logs);
     // wasm kernels run synchronously: yield now and then so signals, timers and the progress bar get a turn.
-    if (performance.now() - lastYield > YIELD_EVERY_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      lastYield = performance.now();
+    if (performance.now() - loop.lastYield > YIELD_EVERY_MS) {
+      await letEventsIn();
+      loop.lastYield = performance.now();
     }
   }
   return totals;

@@ -74,6 +74,17 @@ export function clearPendingInterrupt(): void {
   pending = undefined;
 }
 
+/**
+ * Resolves once the event loop has polled for I/O and signals: a signal, a search's stop over IPC or a notebook's
+ * message that arrived while training ran synchronously is handled by then. One setImmediate is not enough: called
+ * from an I/O callback (a trainer process's trial message), it resumes in the same turn's check phase, before any
+ * poll; the second always comes after the next turn's poll.
+ */
+export async function letEventsIn(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Calls `stop` on SIGINT/SIGTERM until the returned function is called. */
 export async function onInterrupt(stop: () => void): Promise<() => void> {
   if (!installed) {

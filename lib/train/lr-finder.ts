@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { LabeledImages } from "../data/images";
 import { NATIVE_BACKEND, nativeDenseStep } from "../engine/native";
 import { optimizerVariables } from "../optimizers";
+import { letEventsIn } from "./interrupt";
 import { seededRandom, shuffledIndices } from "./shuffle";
 import { trainStep } from "./step";
 import { UserError } from "../errors/user-error";
@@ -118,7 +119,7 @@ export async function findLearningRate(model: tf.LayersModel, data: LabeledImage
         break;
       }
       // The wasm kernels run synchronously: let signals and the notebook's output through now and then.
-      if (b % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+      if (b % 50 === 49) await letEventsIn();
     }
   } finally {
     model.setWeights(weights);

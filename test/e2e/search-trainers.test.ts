@@ -68,10 +68,12 @@ describe("a search's long-lived trainer processes", () => {
 
   it("a trial on a process that trained and was stopped before gives the fresh process's weights, history and files", async () => {
     const reused = pool();
-    // A first trial stopped after its first epoch (as a pruner stops one), then the target on the same process.
+    // A first trial stopped after its first epoch (as a pruner stops one), then the target on the same process. It
+    // asks for many epochs so that the stop, however late a busy machine delivers it, lands mid-training and not
+    // after the last epoch (where train has nothing left to stop and exits 0).
     const first = await runOn(
       reused,
-      trial("stopped", { optimizer: "sgd", momentum: 0.9, epochs: 3 }),
+      trial("stopped", { optimizer: "sgd", momentum: 0.9, epochs: 40 }),
       (run, e) => e === 1 && run.kill("SIGTERM"),
     );
     expect(first.code).toBe(143);
@@ -102,7 +104,8 @@ describe("a search's long-lived trainer processes", () => {
 
   it("a process killed mid-trial ends its trial with no exit code, and the next trial gets a new process", async () => {
     const p = pool();
-    const killed = await runOn(p, trial("killed", {}), (run) => process.kill(run.pid!, "SIGKILL"));
+    // Many epochs for the same reason as above: the kill must land mid-training on a busy machine too.
+    const killed = await runOn(p, trial("killed", { epochs: 40 }), (run) => process.kill(run.pid!, "SIGKILL"));
     expect(killed.code).toBeNull();
     const next = await runOn(p, trial("after-kill", { epochs: 1 }));
     expect(next.code).toBe(0);

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createModel } from "../../lib/model/factory";
 import { train } from "../../lib/train/fit";
+import { interruptTrainings } from "../../lib/train/interrupt";
 import { historyFromCsv, historyToCsv } from "../../lib/results/history";
 import { syntheticImages } from "../synthetic";
 import { planDenseStack } from "../../lib/model/dense-stack";
@@ -111,6 +112,18 @@ describe("train", () => {
       },
     );
     expect(h.epoch).toEqual([0, 1]);
+    model.dispose();
+  });
+
+  it("lets a stop in (Ctrl-C, a search's prune) when every epoch is shorter than the loop's yield interval", async () => {
+    // Epochs of a few ms each: the loop must still give the event loop a turn across epochs, or the timer below
+    // (as a signal or a trainer's IPC stop) would only run once all 3,000 epochs were done.
+    const model = createModel(tiny);
+    const stop = setTimeout(() => interruptTrainings("SIGINT"), 20);
+    const h = await train(model, { train: syntheticImages(32, 1) }, { epochs: 3000, batchSize: 32, seed: 1 }, { progress: "none" });
+    clearTimeout(stop);
+    expect(h.stopped).toBe(true);
+    expect(h.epoch.length).toBeLessThan(3000);
     model.dispose();
   });
 
