@@ -15,6 +15,7 @@
  * createWatchCompilerHost. tslab is pinned (package.json) because this builds on its internals, as kernel.ts does.
  */
 import type { Converter } from "tslab/dist/converter";
+import { stableImports } from "./stable-imports";
 import { tslabRequire, tslabResolve } from "./tslab-require";
 
 /** The few TypeScript internals this uses; typed here because the bundled compiler's .d.ts leaves them out. */
@@ -99,9 +100,19 @@ function install(): void {
   cached.exports = patched;
 }
 
-/** tslab's createConverter with the lean builder underneath. */
+/**
+ * tslab's createConverter with the lean builder underneath, and the declarations it carries between cells written
+ * with stable imports (./stable-imports), so that most cells reuse the previous program whole.
+ */
 export function createLeanConverter(options: { isJS: boolean; isBrowser: boolean }): Converter {
   install();
   const { createConverter } = require("tslab/dist/converter") as typeof import("tslab/dist/converter");
-  return createConverter(options);
+  const converter = createConverter(options);
+  const stabilize = stableImports();
+  const convert = converter.convert;
+  converter.convert = (prevDecl, src) => {
+    const result = convert(prevDecl, src);
+    return result.declOutput === undefined ? result : { ...result, declOutput: stabilize(result.declOutput) };
+  };
+  return converter;
 }
