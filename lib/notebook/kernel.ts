@@ -7,7 +7,7 @@
  *   tslab's converter is a TypeScript watch program that keeps every .d.ts file it has parsed; the library's types
  *   pull in about 700 of them (tfjs alone about 600), and the first cell that imports the library used to parse them
  *   all: 2-7 s on a busy 2-core machine;
- * - it loads the library's modules (preloadLibrary);
+ * - it loads the library's modules (preloadLibrary), and danfojs for a notebook that builds tables (preloadTables);
  * - for a notebook that loads data, it reads the dataset ahead on a worker thread (../data/prefetch).
  * Done during kernel start, that work is hidden while the reader looks at the notebook, or while the runner executes
  * the previous notebook. No cell is executed ahead: cells, their variables, interrupt and display behave as in tslab.
@@ -26,7 +26,7 @@ import { defaultDecodedCacheDir } from "../data/decoded-cache";
 import { prefetchDataset } from "../data/prefetch";
 import { projectPath } from "../io/paths";
 import { createLeanConverter } from "./lean-builder";
-import { loadsData, notebookLoadsData, sessionNotebook } from "./loads-data";
+import { loadsData, notebookBuildsTables, notebookLoadsData, sessionNotebook } from "./notebook-uses";
 
 /** The library every notebook imports, by the name the notebooks use. */
 export const LIBRARY = "fashion-ann";
@@ -84,8 +84,25 @@ export function preloadLibrary(cwd: string): boolean {
 }
 
 /**
+ * Loads danfojs into Node's module cache for a notebook whose cells build tables (./notebook-uses), as preloadLibrary
+ * does the library: the library requires it at its first table (lib/io/lazy.ts), which was 0.65-2 s of 05's
+ * printHistory cell and 08's first DataFrame cell. Resolved from the library's own folder, so the cell binds the same
+ * module. Other notebooks, and a kernel that does not know its notebook, leave it to the first table.
+ */
+export function preloadTables(cwd: string, env: NodeJS.ProcessEnv = childEnvironment()): boolean {
+  const notebook = sessionNotebook(env, cwd);
+  if (!notebook || !notebookBuildsTables(notebook)) return false;
+  try {
+    require(require.resolve("danfojs-node", { paths: [path.dirname(require.resolve(LIBRARY, { paths: [cwd] }))] }));
+    return true;
+  } catch {
+    return false; // the first table cell reports it where the reader sees it
+  }
+}
+
+/**
  * Reads the default config's dataset ahead on a worker thread (../data/prefetch): the notebook's loadData then finds
- * it scaled. Only for a notebook that loads data (./loads-data): at once when the notebook file says so, otherwise at
+ * it scaled. Only for a notebook that loads data (./notebook-uses): at once when the notebook file says so, otherwise at
  * the first cell that mentions loadData, before that cell runs.
  */
 export function prefetchForDataNotebooks(executor: Executor, cwd: string, env: NodeJS.ProcessEnv = childEnvironment()): void {
@@ -149,6 +166,7 @@ export function createKernelExecutor(cwd: string): { executor: Executor; inProje
   const converters = new Converters();
   const warmSeconds = warmConverter(converters.node);
   const inProject = preloadLibrary(cwd);
+  if (inProject) preloadTables(cwd);
   const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
   return { executor: createExecutor(cwd, converters, executorConsole()), inProject, warmSeconds };
 }

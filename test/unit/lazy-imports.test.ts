@@ -51,6 +51,16 @@ describe("heavy packages load on first use", () => {
     expect(loaded.filter((p) => [...HEAVY, "@tensorflow/tfjs", "@tensorflow/tfjs-core"].includes(p))).toEqual([]);
   });
 
+  it("the kernel loads danfojs ahead for a notebook that builds tables (05), not for one that does not (02)", () => {
+    const run = (notebook: string) =>
+      packagesLoadedBy(`
+        const { preloadTables } = require("./lib/notebook/kernel.ts");
+        const notebooks = require("node:path").join(process.cwd(), "notebooks");
+        preloadTables(notebooks, { JPY_SESSION_NAME: require("node:path").join(notebooks, ${JSON.stringify(notebook)}) });`);
+    expect(run("05_learning_curves.ipynb")).toContain("danfojs-node");
+    expect(run("02_explore_and_plot.ipynb")).not.toContain("danfojs-node");
+  });
+
   it("importing the config loads no engine: no @tensorflow package, and no lib module outside lib/config/ (and the error base)", () => {
     const loaded = loadedBy(`require("./lib/config/index.ts");`);
     expect(loaded.packages).toContain("zod"); // the check sees packages at all

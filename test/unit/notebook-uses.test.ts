@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadsData, notebookLoadsData, sessionNotebook } from "../../lib/notebook/loads-data";
+import { buildsTables, loadsData, notebookBuildsTables, notebookLoadsData, sessionNotebook } from "../../lib/notebook/notebook-uses";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "loads-data-"));
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "notebook-uses-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A notebook file with these cells ([type, source]); source as Jupyter stores it, a list of lines. */
@@ -46,6 +46,46 @@ describe("notebookLoadsData", () => {
     const notJson = path.join(dir, "broken.ipynb");
     fs.writeFileSync(notJson, "{ not json");
     expect(notebookLoadsData(notJson)).toBeUndefined();
+  });
+});
+
+/** The library's functions that return a danfojs DataFrame, read from its sources. */
+function dataFrameFunctions(): string[] {
+  const lib = path.resolve(__dirname, "../../lib");
+  const files = fs.readdirSync(lib, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
+  return files.flatMap((f) =>
+    [...fs.readFileSync(path.join(lib, f), "utf8").matchAll(/export function (\w+)\([^{]*?\): dfd\.DataFrame \{/g)].map((m) => m[1]!),
+  );
+}
+
+describe("buildsTables", () => {
+  it("is true for every library function that returns a DataFrame, for printHistory and for danfojs itself", () => {
+    const names = dataFrameFunctions();
+    expect(names).toEqual(expect.arrayContaining(["historyToDataFrame", "confusedPairsDataFrame", "comparisonTable", "trialsDataFrame"]));
+    for (const name of names) expect(buildsTables(`${name}(x).print();`), name).toBe(true);
+    expect(buildsTables("printHistory(history);")).toBe(true);
+    expect(buildsTables('import * as dfd from "danfojs-node";')).toBe(true);
+  });
+  it("is false for cells that build no table", () => {
+    expect(buildsTables("const history = run.loadHistory();")).toBe(false);
+    expect(buildsTables("await showInline(learningCurvesFigure(history.history));")).toBe(false);
+  });
+});
+
+describe("notebookBuildsTables", () => {
+  it("is true when a code cell builds a table, false when only markdown mentions one", () => {
+    expect(notebookBuildsTables(notebook("05t.ipynb", [["code", "const history = run.loadHistory();\nprintHistory(history);"]]))).toBe(
+      true,
+    );
+    expect(
+      notebookBuildsTables(
+        notebook("02t.ipynb", [
+          ["markdown", "`printHistory` shows it."],
+          ["code", "1 + 1"],
+        ]),
+      ),
+    ).toBe(false);
+    expect(notebookBuildsTables(path.join(dir, "missing.ipynb"))).toBeUndefined();
   });
 });
 
