@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Display } from "tslab";
 import type { Figure } from "../figure";
 import { escapeForScript } from "../../format/html";
@@ -80,25 +81,49 @@ export const PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json";
 export const INTERACTIVE_JSON_LIMIT = 50_000;
 
 /**
- * One output holding the figure twice: first the plotly JSON alone, which JupyterLab 4 / Notebook 7 draw at once
- * (interactive, no Chromium needed), then, once Chromium has rendered it, the same display updated to add the PNG.
- * The order matters: plotly's renderer shows a bundle's `image/png` instead of the graph when it is there at the
- * first render (so that a reopened notebook shows its saved snapshot), but keeps a graph it already drew when the
- * display is updated. Notebook 6, nbclient, nbconvert and GitHub have no plotly renderer and show the PNG.
+ * How long a figure waits for its PNG before it shows the plotly JSON alone. A warm renderer answers in 0.1-0.3 s;
+ * a cold one (its Chromium starting) takes seconds, which the figure must not wait for.
+ */
+export const PNG_FIRST_WAIT_MS = 400;
+
+/**
+ * One output holding the figure twice: the PNG, which every front end shows (Notebook 6, nbclient, nbconvert and
+ * GitHub included), and plotly's JSON, which JupyterLab 4 and Notebook 7 draw as a live graph.
+ * When the PNG is ready within PNG_FIRST_WAIT_MS, both go out together: plotly's renderer then shows the PNG at once
+ * and draws the graph when the pointer enters it (its behaviour for any bundle holding a PNG, as for a reopened
+ * notebook). Drawing the graph straight away instead made the first figure of a JupyterLab page wait about 0.8 s for
+ * the page to evaluate plotly.js (4.8 MB). When the PNG is late, the JSON goes first, alone, so the page draws the
+ * graph while Chromium works, and the display is updated to add the PNG: the order matters, since a graph already
+ * drawn is kept on that update, whereas a PNG present at the first render is shown instead of the graph.
  */
 async function showPngAndPlotly(fig: Figure, opts: ShowInlineOptions): Promise<void> {
   const plotly = opts.interactive === false ? undefined : plotlyMimeBundle(fig, opts);
   const label = { "text/plain": `<Figure: ${figureTitle(fig)}>` };
   const output = newBundleDisplay();
-  if (plotly) output.show({ ...label, [PLOTLY_MIMETYPE]: plotly });
-  let png: Buffer;
+  const rendering = renderFigure(fig, { ...opts, format: "png", scale: opts.scale ?? 1 });
+  let png: Buffer | undefined;
   try {
-    png = await renderFigure(fig, { ...opts, format: "png", scale: opts.scale ?? 1 });
+    png = plotly ? await within(rendering, PNG_FIRST_WAIT_MS) : await rendering;
+    if (!png) {
+      output.show({ ...label, [PLOTLY_MIMETYPE]: plotly });
+      png = await rendering;
+    }
   } catch (err) {
     if (plotly) output.show({ "text/plain": `(figure not rendered: ${(err as Error).message})` });
     throw err;
   }
   output.show({ ...label, ...(plotly && { [PLOTLY_MIMETYPE]: plotly }), "image/png": png.toString("base64") });
+}
+
+/** `promise`'s value if it settles within `ms`, else undefined (its rejection within `ms` is thrown). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  const stop = new AbortController();
+  const late = delay(ms, undefined, { signal: stop.signal }).catch(() => undefined);
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    stop.abort();
+  }
 }
 
 /**

@@ -1,0 +1,49 @@
+import * as path from "node:path";
+import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { learningCurvesFigure } from "../../lib/figures/curves";
+import { PLOTLY_MIMETYPE, PNG_FIRST_WAIT_MS, showInline } from "../../lib/figures/render/inline";
+
+// What showInline sends to a JupyterLab page, in a stand-in kernel (test/fixtures/fake-tslab) and with a renderer
+// whose PNG takes as long as the test says.
+const render = vi.hoisted(() => ({ delayMs: 0 }));
+vi.mock("../../lib/figures/render/chromium", () => ({
+  renderFigure: () => new Promise<Buffer>((resolve) => setTimeout(() => resolve(Buffer.from("png")), render.delayMs)),
+}));
+
+const fake = path.resolve(__dirname, "../fixtures/fake-tslab/tslab/dist");
+const jupyter = require(path.join(fake, "jupyter.js")) as { sent: { data: Record<string, unknown>; id: string; update: boolean }[] };
+require(path.join(fake, "public.js"));
+afterAll(() => {
+  for (const f of ["jupyter.js", "public.js"]) delete require.cache[path.join(fake, f)];
+});
+
+const fig = learningCurvesFigure({ loss: [0.7, 0.5], val_loss: [0.6, 0.55] });
+const mimes = (m: { data: Record<string, unknown> }) => Object.keys(m.data).sort();
+
+describe("showInline's PNG and plotly JSON", () => {
+  beforeEach(() => {
+    jupyter.sent.length = 0;
+  });
+
+  it("sends both in one output when the PNG is ready in time: the page shows the PNG, live on hover", async () => {
+    render.delayMs = 10;
+    await showInline(fig);
+    expect(jupyter.sent.map((m) => [mimes(m), m.update])).toEqual([[["image/png", PLOTLY_MIMETYPE, "text/plain"].sort(), false]]);
+  });
+
+  it("sends the JSON alone first when the PNG is late, then updates that same output to add the PNG", async () => {
+    render.delayMs = PNG_FIRST_WAIT_MS + 200;
+    await showInline(fig);
+    expect(jupyter.sent.map((m) => [mimes(m), m.update])).toEqual([
+      [[PLOTLY_MIMETYPE, "text/plain"].sort(), false],
+      [["image/png", PLOTLY_MIMETYPE, "text/plain"].sort(), true],
+    ]);
+    expect(jupyter.sent[1]!.id).toBe(jupyter.sent[0]!.id);
+  });
+
+  it("sends the PNG alone for a figure kept static (interactive: false), however long it takes", async () => {
+    render.delayMs = PNG_FIRST_WAIT_MS + 100;
+    await showInline(fig, { interactive: false });
+    expect(jupyter.sent.map((m) => [mimes(m), m.update])).toEqual([[["image/png", "text/plain"], false]]);
+  });
+});
