@@ -1,20 +1,31 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { learningCurvesFigure } from "../../lib/figures/curves";
 import { PLOTLY_MIMETYPE, PNG_FIRST_WAIT_MS, showInline } from "../../lib/figures/render/inline";
 
-// What showInline sends to a JupyterLab page, in a stand-in kernel (test/fixtures/fake-tslab) and with a renderer
+// What showInline sends to a JupyterLab page, in a stand-in kernel and with a renderer
 // whose PNG takes as long as the test says.
 const render = vi.hoisted(() => ({ delayMs: 0 }));
 vi.mock("../../lib/figures/render/chromium", () => ({
   renderFigure: () => new Promise<Buffer>((resolve) => setTimeout(() => resolve(Buffer.from("png")), render.delayMs)),
 }));
 
-const fake = path.resolve(__dirname, "../fixtures/fake-tslab/tslab/dist");
+// A stand-in for tslab's kernel modules, where showInline looks for them (a module cache entry ending in
+// tslab/dist/jupyter.js): it records what showInline sends to the page.
+const fake = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "show-inline-")), "tslab", "dist");
+fs.mkdirSync(fake, { recursive: true });
+fs.writeFileSync(
+  path.join(fake, "jupyter.js"),
+  "exports.sent = [];\nexports.lastWriteDisplayData = (m, update) => exports.sent.push({ data: m.data, id: m.transient.display_id, update });\n",
+);
+fs.writeFileSync(path.join(fake, "public.js"), "exports.display = {};\n");
 const jupyter = require(path.join(fake, "jupyter.js")) as { sent: { data: Record<string, unknown>; id: string; update: boolean }[] };
 require(path.join(fake, "public.js"));
 afterAll(() => {
   for (const f of ["jupyter.js", "public.js"]) delete require.cache[path.join(fake, f)];
+  fs.rmSync(path.dirname(path.dirname(fake)), { recursive: true, force: true });
 });
 
 const fig = learningCurvesFigure({ loss: [0.7, 0.5], val_loss: [0.6, 0.55] });
