@@ -19,6 +19,14 @@ const root = projectRoot();
 const SHOTS = path.join(root, "test-results");
 const EPOCHS = 2;
 const NOTEBOOKS = ["04_train.ipynb", "05_learning_curves.ipynb", "07_predict.ipynb", "08_error_analysis.ipynb"];
+/** The notebooks that train nothing, run after 04 (06 evaluates its model, 09 compares its run). */
+const OTHER_NOTEBOOKS = [
+  "01_load_and_inspect.ipynb",
+  "02_explore_and_plot.ipynb",
+  "03_build_model.ipynb",
+  "06_evaluate.ipynb",
+  "09_experiments.ipynb",
+];
 const available = venvJupyterPython(root) !== undefined;
 const mustRun = process.env.CI === "true";
 if (!available && !mustRun) console.warn("jupyter-lab.test.ts skipped: JupyterLab 4 / Notebook 7 are not in .venv (npm run setup)");
@@ -45,7 +53,7 @@ interface NotebookView {
 
 /** Prepares copies of the notebooks: the parameters cell set to a short wasm run writing into `runDir`. */
 function copyNotebooks(dir: string, runDir: string): void {
-  for (const name of NOTEBOOKS) {
+  for (const name of [...NOTEBOOKS, ...OTHER_NOTEBOOKS]) {
     const nb = JSON.parse(fs.readFileSync(path.join(root, "notebooks", name), "utf8"));
     const params = nb.cells.find((c: { metadata: { tags?: string[] } }) => c.metadata.tags?.includes("parameters"));
     // One wasm thread: the two front ends' kernels, and the e2e file beside this one, share two cores, and an XNNPACK
@@ -443,4 +451,20 @@ describe.runIf(available || mustRun).concurrent.each(["lab", "notebook7"] as Mod
     await shot("07-reopened", "showInline(");
     await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
   });
+
+  it.sequential.each(OTHER_NOTEBOOKS)(
+    "%s: Run All runs every cell without an error, and its figures show",
+    { timeout: 300_000 },
+    async (notebook) => {
+      await open(notebook);
+      const end = await runAll(notebook);
+      expect(end.cells.filter((c) => c.source.trim() !== "").every((c) => c.count !== null)).toBe(true);
+      if (end.cells.some((c) => c.source.includes("showInline("))) {
+        const { shown, hovered } = await checkFigures(end);
+        for (const d of shown) expect(d.interactive ? [pngFirst, interactiveShown] : [pngShown]).toContainEqual(d);
+        for (const d of hovered) expect(d).toEqual(d.interactive ? interactiveShown : pngShown);
+      }
+      await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
+    },
+  );
 });
