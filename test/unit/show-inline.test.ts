@@ -1,16 +1,13 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { learningCurvesFigure } from "../../lib/figures/curves";
-import { PLOTLY_MIMETYPE, PNG_FIRST_WAIT_MS, showInline } from "../../lib/figures/render/inline";
+import { PLOTLY_MIMETYPE, PNG_FIRST_WAIT_MS, showPngAndPlotly } from "../../lib/figures/render/inline";
 
-// What showInline sends to a JupyterLab page, in a stand-in kernel and with a renderer
-// whose PNG takes as long as the test says.
-const render = vi.hoisted(() => ({ delayMs: 0 }));
-vi.mock("../../lib/figures/render/chromium", () => ({
-  renderFigure: () => new Promise<Buffer>((resolve) => setTimeout(() => resolve(Buffer.from("png")), render.delayMs)),
-}));
+// What showInline sends to a JupyterLab page, in a stand-in kernel and with a renderer whose PNG takes as long as the
+// test says.
+const pngAfter = (ms: number) => () => new Promise<Buffer>((resolve) => setTimeout(() => resolve(Buffer.from("png")), ms));
 
 // A stand-in for tslab's kernel modules, where showInline looks for them (a module cache entry ending in
 // tslab/dist/jupyter.js): it records what showInline sends to the page.
@@ -31,20 +28,18 @@ afterAll(() => {
 const fig = learningCurvesFigure({ loss: [0.7, 0.5], val_loss: [0.6, 0.55] });
 const mimes = (m: { data: Record<string, unknown> }) => Object.keys(m.data).sort();
 
-describe("showInline's PNG and plotly JSON", () => {
+describe("showInline's PNG and plotly JSON (showPngAndPlotly)", () => {
   beforeEach(() => {
     jupyter.sent.length = 0;
   });
 
   it("sends both in one output when the PNG is ready in time: the page shows the PNG, live on hover", async () => {
-    render.delayMs = 10;
-    await showInline(fig);
+    await showPngAndPlotly(fig, {}, pngAfter(10));
     expect(jupyter.sent.map((m) => [mimes(m), m.update])).toEqual([[["image/png", PLOTLY_MIMETYPE, "text/plain"].sort(), false]]);
   });
 
   it("sends the JSON alone first when the PNG is late, then updates that same output to add the PNG", async () => {
-    render.delayMs = PNG_FIRST_WAIT_MS + 200;
-    await showInline(fig);
+    await showPngAndPlotly(fig, {}, pngAfter(PNG_FIRST_WAIT_MS + 200));
     expect(jupyter.sent.map((m) => [mimes(m), m.update])).toEqual([
       [[PLOTLY_MIMETYPE, "text/plain"].sort(), false],
       [["image/png", PLOTLY_MIMETYPE, "text/plain"].sort(), true],
@@ -53,8 +48,7 @@ describe("showInline's PNG and plotly JSON", () => {
   });
 
   it("sends the PNG alone for a figure kept static (interactive: false), however long it takes", async () => {
-    render.delayMs = PNG_FIRST_WAIT_MS + 100;
-    await showInline(fig, { interactive: false });
+    await showPngAndPlotly(fig, { interactive: false }, pngAfter(PNG_FIRST_WAIT_MS + 100));
     expect(jupyter.sent.map((m) => [mimes(m), m.update])).toEqual([[["image/png", "text/plain"], false]]);
   });
 });

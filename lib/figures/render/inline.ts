@@ -66,7 +66,7 @@ export async function showInline(fig: Figure, opts: ShowInlineOptions = {}): Pro
   } else if (opts.format === "svg") {
     display.svg(await renderFigure(fig, { ...opts, format: "svg" }));
   } else {
-    await showPngAndPlotly(fig, opts);
+    await showPngAndPlotly(fig, opts, () => renderFigure(fig, { ...opts, format: "png", scale: opts.scale ?? 1 }));
   }
 }
 
@@ -95,12 +95,13 @@ export const PNG_FIRST_WAIT_MS = 400;
  * the page to evaluate plotly.js (4.8 MB). When the PNG is late, the JSON goes first, alone, so the page draws the
  * graph while Chromium works, and the display is updated to add the PNG: the order matters, since a graph already
  * drawn is kept on that update, whereas a PNG present at the first render is shown instead of the graph.
+ * Exported for its unit test, which passes a renderer of its own; notebooks call showInline.
  */
-async function showPngAndPlotly(fig: Figure, opts: ShowInlineOptions): Promise<void> {
+export async function showPngAndPlotly(fig: Figure, opts: ShowInlineOptions, renderPng: () => Promise<Buffer>): Promise<void> {
   const plotly = opts.interactive === false ? undefined : plotlyMimeBundle(fig, opts);
   const label = { "text/plain": `<Figure: ${figureTitle(fig)}>` };
   const output = newBundleDisplay();
-  const rendering = renderFigure(fig, { ...opts, format: "png", scale: opts.scale ?? 1 });
+  const rendering = renderPng();
   let png: Buffer | undefined;
   try {
     png = plotly ? await within(rendering, PNG_FIRST_WAIT_MS) : await rendering;
