@@ -452,19 +452,24 @@ describe.runIf(available || mustRun).concurrent.each(["lab", "notebook7"] as Mod
     await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
   });
 
-  it.sequential.each(OTHER_NOTEBOOKS)(
-    "%s: Run All runs every cell without an error, and its figures show",
-    { timeout: 300_000 },
-    async (notebook) => {
-      await open(notebook);
-      const end = await runAll(notebook);
-      expect(end.cells.filter((c) => c.source.trim() !== "").every((c) => c.count !== null)).toBe(true);
-      if (end.cells.some((c) => c.source.includes("showInline("))) {
-        const { shown, hovered } = await checkFigures(end);
-        for (const d of shown) expect(d.interactive ? [pngFirst, interactiveShown] : [pngShown]).toContainEqual(d);
-        for (const d of hovered) expect(d).toEqual(d.interactive ? interactiveShown : pngShown);
-      }
-      await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
-    },
-  );
+  // In JupyterLab 4 only: Notebook 7 shows a notebook with JupyterLab's own notebook panel and output renderers, which
+  // 04-08 above check in both; running these five in Notebook 7 as well cost `npm test` about two minutes (every e2e
+  // file beside this one slowed down too), past its 10-minute budget.
+  if (ui === "lab") {
+    it.sequential.each(OTHER_NOTEBOOKS)(
+      "%s: Run All runs every cell without an error, and its figures show",
+      { timeout: 300_000 },
+      async (notebook) => {
+        await open(notebook);
+        const end = await runAll(notebook);
+        expect(end.cells.filter((c) => c.source.trim() !== "").every((c) => c.count !== null)).toBe(true);
+        if (end.cells.some((c) => c.source.includes("showInline("))) {
+          const { shown, hovered } = await checkFigures(end);
+          for (const d of shown) expect(d.interactive ? [pngFirst, interactiveShown] : [pngShown]).toContainEqual(d);
+          for (const d of hovered) expect(d).toEqual(d.interactive ? interactiveShown : pngShown);
+        }
+        await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
+      },
+    );
+  }
 });
