@@ -116,12 +116,21 @@ describe("train", () => {
   });
 
   it("lets a stop in (Ctrl-C, a search's prune) when every epoch is shorter than the loop's yield interval", async () => {
-    // Epochs of a few ms each: the loop must still give the event loop a turn across epochs, or the timer below
-    // (as a signal or a trainer's IPC stop) would only run once all 3,000 epochs were done.
+    // Epochs of a few ms each: the loop must still give the event loop a turn across epochs, or the stop queued at
+    // the first epoch's end (a macrotask, as a signal or a trainer's IPC message is) would only run once all 3,000
+    // epochs were done.
     const model = createModel(tiny);
-    const stop = setTimeout(() => interruptTrainings("SIGINT"), 20);
-    const h = await train(model, { train: syntheticImages(32, 1) }, { epochs: 3000, batchSize: 32, seed: 1 }, { progress: "none" });
-    clearTimeout(stop);
+    let stop: ReturnType<typeof setImmediate> | undefined;
+    const onEpochEnd = () => {
+      stop ??= setImmediate(() => interruptTrainings("SIGINT"));
+    };
+    const h = await train(
+      model,
+      { train: syntheticImages(32, 1) },
+      { epochs: 3000, batchSize: 32, seed: 1 },
+      { progress: "none", callbacks: { onEpochEnd } },
+    );
+    clearImmediate(stop);
     expect(h.stopped).toBe(true);
     expect(h.epoch.length).toBeLessThan(3000);
     model.dispose();
